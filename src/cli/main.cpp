@@ -1,0 +1,3 @@
+#include <cstdio>
+
+int main() { std::puts("glasshouse: under construction"); return 0; }

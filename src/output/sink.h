@@ -1,0 +1,37 @@
+// Output sinks. The scanner calls, from one thread, in this order:
+//   begin(info)  once;
+//   port(result) for each verdict as it is reached (open and closed ports as replies arrive;
+//                filtered ones at the end, after the last retry);
+//   end(table, summary) once, also after SIGINT/SIGTERM, so that nothing found is lost.
+// A sink that streams (JSON Lines) writes in port(); a sink that needs the whole picture (the nmap
+// text table) writes in end(). Every sink flushes in end(). Sinks throw RuntimeError on I/O errors.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "output/result.h"
+#include "output/result_table.h"
+
+namespace gh {
+
+// Which states a sink writes (masscan's --show): open only by default.
+struct ShowFilter {
+  bool open = true;
+  bool closed = false;
+  bool filtered = false;  // filtered, open|filtered, closed|filtered, unfiltered
+  bool accepts(PortState s) const;
+};
+
+class Sink {
+ public:
+  virtual ~Sink() = default;
+  virtual void begin(const ScanInfo& info) = 0;
+  virtual void port(const PortResult& r) = 0;
+  virtual void end(const ResultTable& table, const ScanSummary& summary) = 0;
+  // Push buffered bytes to the OS now (called periodically and from the signal path).
+  virtual void flush() = 0;
+};
+
+}  // namespace gh

@@ -1,0 +1,48 @@
+// Port number -> service name, and the frequency ranking behind -F and --top-ports.
+//
+// Sources, in order: the user's installed nmap-services (read at run time; its open-frequency
+// column gives the ranking), then Glasshouse's own table data/services.tsv (IANA names with our
+// own ranking; see docs/ARCHITECTURE.md). Nothing of nmap's is shipped.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "core/types.h"
+
+namespace gh {
+
+class ServiceTable {
+ public:
+  // Loads the best available table: $GLASSHOUSE_NMAP_SERVICES, /usr/share/nmap/nmap-services,
+  // /usr/local/share/nmap/nmap-services, then our own data/services.tsv (installed, or from the
+  // source tree), then a small built-in list so that lookups never fail.
+  static const ServiceTable& instance();
+  // Parses nmap-services format ("name port/proto frequency ..."); '#' comments.
+  static ServiceTable from_nmap_services(std::istream& in);
+  // Parses our own format: "name<TAB>port/proto<TAB>rank" (rank 1 = most common; 0 = unranked).
+  static ServiceTable from_glasshouse_tsv(std::istream& in);
+
+  // Service name for a port, or "unknown".
+  std::string_view name(Protocol proto, uint16_t port) const;
+  // Ports with this service name (e.g. "http" -> 80, 8008? as listed). Empty if the name is unknown.
+  std::vector<uint16_t> ports_for_name(Protocol proto, std::string_view name) const;
+  // The n most common ports for proto, most common first (fewer if the table knows fewer).
+  std::vector<uint16_t> top_ports(Protocol proto, size_t n) const;
+  // Where the table came from (a path, or "built-in"), for docs and -v.
+  const std::string& source() const { return source_; }
+
+ private:
+  struct Entry {
+    std::string name;
+    double frequency = 0;  // higher = more common
+  };
+  std::unordered_map<uint32_t, Entry> by_key_;  // key = proto << 16 | port
+  std::string source_;
+};
+
+}  // namespace gh
