@@ -1,0 +1,46 @@
+// What every scan engine (SYN, connect, and later UDP/ICMP/ARP probe modules) shares: how it is
+// driven and how it reports.
+//
+// An engine walks the ProbeSpace in Permutation order, sends one probe per index, retries indices
+// that got no answer, and reports each verdict exactly once through `on_result`, from the thread
+// that called run(). It polls `stop` (set from the SIGINT/SIGTERM handler) between batches and
+// returns promptly when it is set, after reporting what it already knows.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+
+#include "output/result.h"
+#include "scan/config.h"
+#include "targets/probe_space.h"
+
+namespace gh {
+
+// Live counters for the status line; written by the engine, read by the status thread.
+struct EngineCounters {
+  std::atomic<uint64_t> sent{0};
+  std::atomic<uint64_t> received{0};    // replies that passed validation
+  std::atomic<uint64_t> retries{0};     // probes sent again
+  std::atomic<uint64_t> done{0};        // indices that have a verdict
+  std::atomic<uint64_t> total{0};       // indices in the scan
+  std::atomic<uint64_t> open{0};
+};
+
+struct EngineContext {
+  const ScanConfig& config;
+  const ProbeSpace& space;
+  uint64_t seed;
+  const std::atomic<bool>& stop;
+  EngineCounters& counters;
+  std::function<void(const PortResult&)> on_result;
+};
+
+// Each engine returns what it measured; the caller fills the rest of ScanSummary.
+struct EngineReport {
+  uint64_t probes_sent = 0;
+  uint64_t replies = 0;
+  bool interrupted = false;
+};
+
+}  // namespace gh
