@@ -1,0 +1,188 @@
+#include "detect/alert.h"
+
+#include <fmt/format.h>
+
+#include <ctime>
+
+namespace gh::detect {
+
+std::string_view to_string(ProbeType t) {
+  switch (t) {
+    case ProbeType::Syn:
+      return "syn";
+    case ProbeType::Connect:
+      return "connect";
+    case ProbeType::Fin:
+      return "fin";
+    case ProbeType::Null:
+      return "null";
+    case ProbeType::Xmas:
+      return "xmas";
+    case ProbeType::Ack:
+      return "ack";
+    case ProbeType::Udp:
+      return "udp";
+    case ProbeType::Ping:
+      return "ping";
+  }
+  return "?";
+}
+
+std::string_view to_string(Shape s) {
+  switch (s) {
+    case Shape::Vertical:
+      return "vertical";
+    case Shape::Horizontal:
+      return "horizontal";
+    case Shape::Block:
+      return "block";
+  }
+  return "?";
+}
+
+std::string_view to_string(AlertEvent e) {
+  switch (e) {
+    case AlertEvent::New:
+      return "new";
+    case AlertEvent::Update:
+      return "update";
+    case AlertEvent::End:
+      return "end";
+  }
+  return "?";
+}
+
+std::string rules_to_string(uint8_t bits, char sep) {
+  static constexpr std::pair<uint8_t, const char*> kNames[] = {{rule::kTrw, "trw"},
+                                                               {rule::kVertical, "vertical"},
+                                                               {rule::kHorizontal, "horizontal"},
+                                                               {rule::kFlags, "flags"},
+                                                               {rule::kUdpRefused, "udp-refused"}};
+  std::string out;
+  for (auto [bit, name] : kNames) {
+    if (!(bits & bit)) continue;
+    if (!out.empty()) out += sep;
+    out += name;
+  }
+  return out;
+}
+
+std::string json_escape(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (char ch : s) {
+    auto c = static_cast<unsigned char>(ch);
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        if (c < 0x20)
+          out += fmt::format("\\u{:04x}", c);
+        else
+          out += ch;
+    }
+  }
+  return out;
+}
+
+std::string format_time(int64_t ts_us) {
+  int64_t secs = ts_us >= 0 ? ts_us / 1000000 : (ts_us - 999999) / 1000000;
+  int64_t micros = ts_us - secs * 1000000;
+  std::time_t t = static_cast<std::time_t>(secs);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z", tm.tm_year + 1900, tm.tm_mon + 1,
+                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, micros);
+}
+
+namespace {
+
+std::string score_json(double s) {
+  // JSON has no infinity; the walk is clamped well below it anyway.
+  if (!(s < 1e300)) s = 1e300;
+  return fmt::format("{:.6g}", s);
+}
+
+}  // namespace
+
+std::string to_json(const Alert& a) {
+  std::string o;
+  o.reserve(512);
+  auto out = std::back_inserter(o);
+  fmt::format_to(out, R"({{"id":"{}","event":"{}","src":"{}","type":"{}","shape":"{}",)",
+                 json_escape(a.id), to_string(a.event), a.src.to_string(), to_string(a.type),
+                 to_string(a.shape));
+  fmt::format_to(out, R"("first_seen":"{}","last_seen":"{}","detected_at":"{}",)",
+                 format_time(a.first_seen_us), format_time(a.last_seen_us),
+                 format_time(a.detected_us));
+  fmt::format_to(out,
+                 R"("probes":{},"attempts":{},"failures":{},"successes":{},"ports":{},"hosts":{},)",
+                 a.probes, a.attempts, a.failures, a.successes, a.ports, a.hosts);
+  o += "\"sample_ports\":[";
+  for (size_t i = 0; i < a.sample_ports.size(); ++i)
+    fmt::format_to(out, "{}{}", i ? "," : "", a.sample_ports[i]);
+  o += "],\"sample_hosts\":[";
+  for (size_t i = 0; i < a.sample_hosts.size(); ++i)
+    fmt::format_to(out, "{}\"{}\"", i ? "," : "", a.sample_hosts[i].to_string());
+  o += "],\"types\":{";
+  bool first = true;
+  for (size_t i = 0; i < kProbeTypeCount; ++i) {
+    if (a.by_type[i] == 0) continue;
+    fmt::format_to(out, "{}\"{}\":{}", first ? "" : ",", to_string(static_cast<ProbeType>(i)),
+                   a.by_type[i]);
+    first = false;
+  }
+  fmt::format_to(out, R"(}},"score":{},"detected_by":[)", score_json(a.score));
+  std::string rules = rules_to_string(a.detected_by, ',');
+  first = true;
+  for (size_t start = 0; start < rules.size();) {
+    size_t end = rules.find(',', start);
+    if (end == std::string::npos) end = rules.size();
+    fmt::format_to(out, "{}\"{}\"", first ? "" : ",", rules.substr(start, end - start));
+    first = false;
+    start = end + 1;
+  }
+  o += "]";
+  if (a.tool) {
+    fmt::format_to(out, R"(,"tool":{{"name":"{}","guess":true,"evidence":"{}"}})",
+                   json_escape(a.tool->name), json_escape(a.tool->evidence));
+  }
+  fmt::format_to(out, R"(,"verified":{},"blocked":{})", a.verified, a.blocked);
+  if (!a.block_note.empty())
+    fmt::format_to(out, R"(,"block_note":"{}")", json_escape(a.block_note));
+  o += "}";
+  return o;
+}
+
+std::string to_text(const Alert& a) {
+  std::string s = fmt::format("{} {}: {} scan, {}, {} probe{} to {} port{} on {} host{}",
+                              a.event == AlertEvent::New   ? "ALERT"
+                              : a.event == AlertEvent::End ? "ALERT END"
+                                                           : "ALERT UPDATE",
+                              a.src.to_string(), to_string(a.type), to_string(a.shape), a.probes,
+                              a.probes == 1 ? "" : "s", a.ports, a.ports == 1 ? "" : "s", a.hosts,
+                              a.hosts == 1 ? "" : "s");
+  s += fmt::format(" (score {:.3g}, by {}", a.score, rules_to_string(a.detected_by, '+'));
+  if (a.tool) s += fmt::format(", likely {}: {}", a.tool->name, a.tool->evidence);
+  s += ")";
+  if (a.blocked)
+    s += " [blocked]";
+  else if (!a.block_note.empty())
+    s += fmt::format(" [not blocked: {}]", a.block_note);
+  return s;
+}
+
+}  // namespace gh::detect

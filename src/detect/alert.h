@@ -1,0 +1,80 @@
+// The alert model: what the detector reports about one scanning source, and its two renderings
+// (a JSON Lines record for --alerts, a one-line human summary for stderr and syslog).
+//
+// Lifecycle: a source's scan raises one alert (event "new"), which later records update (event
+// "update", same id: more probes, another detection rule, a tool guess, a block) and one record
+// closes (event "end": the source went quiet, was evicted from the table, or the run ended).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/address.h"
+
+namespace gh::detect {
+
+// The kind of probe, from the packets' flags and the replies they drew.
+enum class ProbeType : uint8_t { Syn, Connect, Fin, Null, Xmas, Ack, Udp, Ping };
+inline constexpr size_t kProbeTypeCount = 8;
+std::string_view to_string(ProbeType t);
+
+// vertical: many ports on one host; horizontal: one port on many hosts; block: both.
+enum class Shape : uint8_t { Vertical, Horizontal, Block };
+std::string_view to_string(Shape s);
+
+// The rules that fired, as bits of Alert::detected_by.
+namespace rule {
+inline constexpr uint8_t kTrw = 1;          // the random walk crossed eta1
+inline constexpr uint8_t kVertical = 2;     // many new ports within --window
+inline constexpr uint8_t kHorizontal = 4;   // many new hosts within --window
+inline constexpr uint8_t kFlags = 8;        // FIN/NULL/Xmas probes, or lone ACKs that drew RSTs
+inline constexpr uint8_t kUdpRefused = 16;  // UDP probes answered by ICMP port unreachable
+}  // namespace rule
+std::string rules_to_string(uint8_t bits, char sep);
+
+enum class AlertEvent : uint8_t { New, Update, End };
+std::string_view to_string(AlertEvent e);
+
+struct ToolGuess {
+  std::string name;      // "nmap", "masscan", "zmap"
+  std::string evidence;  // what in the packets says so
+};
+
+struct Alert {
+  std::string id;  // stable across the alert's records: "<src>@<first_seen seconds.micros>"
+  AlertEvent event = AlertEvent::New;
+  IpAddress src;
+  ProbeType type = ProbeType::Syn;                  // the dominant probe type
+  std::array<uint32_t, kProbeTypeCount> by_type{};  // probes of each type
+  Shape shape = Shape::Vertical;
+  int64_t first_seen_us = 0, last_seen_us = 0, detected_us = 0;
+  uint32_t probes = 0;    // probe packets seen from the source
+  uint32_t attempts = 0;  // first contacts (distinct host, protocol and port)
+  uint32_t failures = 0, successes = 0;
+  uint32_t ports = 0, hosts = 0;  // distinct counts (approximate beyond a few thousand)
+  std::vector<uint16_t> sample_ports;
+  std::vector<IpAddress> sample_hosts;
+  double score = 1;         // the walk's likelihood ratio
+  uint8_t detected_by = 0;  // rule:: bits
+  std::optional<ToolGuess> tool;
+  // The source showed it receives what we send (see README: blocking evidence).
+  bool verified = false;
+  // Filled by whoever blocks, not by the detector.
+  bool blocked = false;
+  std::string block_note;  // why it was or was not blocked, when --block is on
+};
+
+// One JSON object, no trailing newline.
+std::string to_json(const Alert& a);
+// "ALERT 198.18.0.2: syn scan, vertical, 1000 probes to 1000 ports on 1 host (...)".
+std::string to_text(const Alert& a);
+// RFC 3339 UTC with microseconds.
+std::string format_time(int64_t ts_us);
+// JSON string escaping (quotes not included).
+std::string json_escape(std::string_view s);
+
+}  // namespace gh::detect

@@ -1,0 +1,141 @@
+#include "detect/blocker.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "core/error.h"
+
+extern char** environ;
+
+namespace gh::detect {
+
+BlockDecision block_decision(const BlockConfig& cfg, const Alert& a, size_t active) {
+  if (cfg.allow.contains(a.src)) return {false, "allowlisted"};
+  if (std::find(cfg.gateways.begin(), cfg.gateways.end(), a.src) != cfg.gateways.end())
+    return {false, "a gateway of this host"};
+  if (cfg.local.contains(a.src)) return {false, "a protected address"};
+  if (!a.verified) return {false, "unverified: no completed handshake, the address may be spoofed"};
+  if (active >= cfg.max_blocked)
+    return {false, fmt::format("--max-blocked {} reached", cfg.max_blocked)};
+  return {true, fmt::format("blocked for {}s", cfg.block_for_us / 1000000)};
+}
+
+std::string run_nft(const std::string& nft, const std::string& script) {
+  int in[2], err[2];
+  if (pipe2(in, O_CLOEXEC) != 0) return std::string("pipe: ") + std::strerror(errno);
+  if (pipe2(err, O_CLOEXEC) != 0) {
+    close(in[0]);
+    close(in[1]);
+    return std::string("pipe: ") + std::strerror(errno);
+  }
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, in[0], 0);
+  posix_spawn_file_actions_adddup2(&fa, err[1], 1);
+  posix_spawn_file_actions_adddup2(&fa, err[1], 2);
+  std::string dash_f = "-f", dash = "-";
+  char* argv[] = {const_cast<char*>(nft.c_str()), dash_f.data(), dash.data(), nullptr};
+  pid_t pid = 0;
+  int rc = posix_spawnp(&pid, nft.c_str(), &fa, nullptr, argv, environ);
+  posix_spawn_file_actions_destroy(&fa);
+  close(in[0]);
+  close(err[1]);
+  if (rc != 0) {
+    close(in[1]);
+    close(err[0]);
+    return fmt::format("cannot run {}: {}", nft, std::strerror(rc));
+  }
+  // The script is small (well under a pipe buffer), so writing it all before reading is safe.
+  size_t off = 0;
+  while (off < script.size()) {
+    ssize_t n = write(in[1], script.data() + off, script.size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    off += static_cast<size_t>(n);
+  }
+  close(in[1]);
+  std::string out;
+  char buf[512];
+  for (;;) {
+    ssize_t n = read(err[0], buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  close(err[0]);
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return "";
+  while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
+  std::replace(out.begin(), out.end(), '\n', ' ');
+  return out.empty() ? fmt::format("{} failed", nft) : out;
+}
+
+NftBlocker::NftBlocker(BlockConfig cfg) : cfg_(std::move(cfg)) {}
+
+NftBlocker::~NftBlocker() {
+  stop();
+}
+
+void NftBlocker::start() {
+  const std::string& t = cfg_.table;
+  std::string script = fmt::format(
+      "add table inet {0}\n"
+      "delete table inet {0}\n"
+      "table inet {0} {{\n"
+      "  set blocked4 {{ type ipv4_addr; flags timeout; }}\n"
+      "  set blocked6 {{ type ipv6_addr; flags timeout; }}\n"
+      "  chain prerouting {{\n"
+      "    type filter hook prerouting priority -300; policy accept;\n"
+      "    ip saddr @blocked4 drop\n"
+      "    ip6 saddr @blocked6 drop\n"
+      "  }}\n"
+      "}}\n",
+      t);
+  std::string err = run_nft(cfg_.nft, script);
+  if (!err.empty()) throw RuntimeError("cannot create the nftables table inet " + t + ": " + err);
+  started_ = true;
+}
+
+bool NftBlocker::stop() noexcept {
+  if (!started_) return true;
+  started_ = false;
+  try {
+    return run_nft(cfg_.nft, fmt::format("delete table inet {}\n", cfg_.table)).empty();
+  } catch (...) {
+    return false;
+  }
+}
+
+size_t NftBlocker::active(int64_t now_us) {
+  std::erase_if(until_, [now_us](const auto& kv) { return kv.second <= now_us; });
+  return until_.size();
+}
+
+BlockDecision NftBlocker::consider(const Alert& a, int64_t now_us) {
+  auto it = until_.find(a.src);
+  if (it != until_.end() && it->second > now_us)
+    return {true, fmt::format("blocked until {}", format_time(it->second))};
+  BlockDecision d = block_decision(cfg_, a, active(now_us));
+  if (!d.block) return d;
+  std::string script = fmt::format("add element inet {} {} {{ {} timeout {}s }}\n", cfg_.table,
+                                   a.src.is_v4() ? "blocked4" : "blocked6", a.src.to_string(),
+                                   std::max<int64_t>(1, cfg_.block_for_us / 1000000));
+  std::string err = run_nft(cfg_.nft, script);
+  if (!err.empty()) return {false, "nft failed: " + err};
+  until_[a.src] = now_us + cfg_.block_for_us;
+  ++total_;
+  return d;
+}
+
+}  // namespace gh::detect

@@ -1,0 +1,79 @@
+// Blocking detected sources with nftables, safely.
+//
+// The blocker owns one nftables table (`inet glasshouse` by default), created at start (a stale
+// copy left by a killed run is replaced) and deleted at stop and by the destructor: two sets of
+// addresses with per-element timeouts (the kernel expires them; nothing to clean up) and one
+// chain at the prerouting hook, priority -300 (before conntrack), that drops their packets. The
+// capture taps frames before netfilter, so a blocked source's later probes are still seen.
+//
+// Policy (block_decision): a source is blocked only if
+//   - it is not in --allow, not a gateway of this host, not one of the protected addresses;
+//   - fewer than --max-blocked sources are blocked now;
+//   - it is verified: it completed a TCP handshake with a protected host, acknowledging the
+//     initial sequence number of our SYN-ACK. That number is 32 bits chosen by our kernel and
+//     sent only to the claimed source address, so a sender spoofing that address cannot see it
+//     and would have to guess it (one chance in 2^32 per try); a probe that needs no answer (a
+//     SYN, FIN, NULL, Xmas or UDP probe, an ICMP echo) costs a spoofer nothing. Without this rule
+//     anyone could make us block our DNS resolver or a partner by scanning us in its name.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "core/address.h"
+#include "detect/alert.h"
+#include "detect/prefix_set.h"
+
+namespace gh::detect {
+
+struct BlockConfig {
+  int64_t block_for_us = 600'000'000;
+  size_t max_blocked = 256;
+  PrefixSet allow;
+  PrefixSet local;
+  std::vector<IpAddress> gateways;
+  std::string table = "glasshouse";
+  std::string nft = "nft";  // looked up in PATH
+};
+
+struct BlockDecision {
+  bool block = false;
+  std::string note;  // why not, or "blocked for 600s"
+};
+
+// The policy alone, without side effects: `active` is how many sources are blocked now.
+BlockDecision block_decision(const BlockConfig& cfg, const Alert& a, size_t active);
+
+// Runs `nft -f -` with `script` on its standard input. Returns "" on success, else nft's error
+// output (or why it could not be run).
+std::string run_nft(const std::string& nft, const std::string& script);
+
+class NftBlocker {
+ public:
+  explicit NftBlocker(BlockConfig cfg);
+  ~NftBlocker();
+  NftBlocker(const NftBlocker&) = delete;
+  NftBlocker& operator=(const NftBlocker&) = delete;
+
+  // Creates the table. Throws RuntimeError when nft fails (not root, no nf_tables).
+  void start();
+  // Deletes the table (idempotent). Never throws; returns false if nft failed.
+  bool stop() noexcept;
+
+  // Applies the policy to an alert record and blocks its source if it passes. Sources already
+  // blocked are reported as blocked (until their timeout) without another nft call.
+  BlockDecision consider(const Alert& a, int64_t now_us);
+  size_t active(int64_t now_us);
+  uint64_t total_blocked() const { return total_; }
+  const BlockConfig& config() const { return cfg_; }
+
+ private:
+  BlockConfig cfg_;
+  bool started_ = false;
+  std::unordered_map<IpAddress, int64_t, IpAddressHash> until_;  // source -> block expiry
+  uint64_t total_ = 0;
+};
+
+}  // namespace gh::detect

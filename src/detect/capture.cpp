@@ -1,0 +1,113 @@
+#include "detect/capture.h"
+
+#include <pcap/pcap.h>
+
+#include <string>
+
+#include "core/error.h"
+#include "detect/decode.h"
+
+namespace gh::detect {
+
+namespace {
+
+void apply_filter(pcap_t* p, const std::string& filter, bool live) {
+  if (filter.empty()) return;
+  bpf_program prog{};
+  if (pcap_compile(p, &prog, filter.c_str(), 1, PCAP_NETMASK_UNKNOWN) != 0) {
+    std::string msg = "BPF filter '" + filter + "': " + pcap_geterr(p);
+    if (live) throw RuntimeError(msg);
+    throw UsageError(msg);
+  }
+  int rc = pcap_setfilter(p, &prog);
+  pcap_freecode(&prog);
+  if (rc != 0) throw RuntimeError(std::string("cannot install the BPF filter: ") + pcap_geterr(p));
+}
+
+}  // namespace
+
+Capture::Capture(pcap* p, bool live) : p_(p), live_(live), link_(pcap_datalink(p)) {}
+
+Capture::~Capture() {
+  if (p_) pcap_close(p_);
+}
+
+Capture Capture::open_file(const std::string& path, const std::string& filter) {
+  char err[PCAP_ERRBUF_SIZE] = {};
+  pcap_t* p =
+      pcap_open_offline_with_tstamp_precision(path.c_str(), PCAP_TSTAMP_PRECISION_MICRO, err);
+  if (!p) throw UsageError("cannot read capture '" + path + "': " + err);
+  Capture c(p, false);
+  if (!link_type_supported(c.link_)) {
+    throw UsageError("capture '" + path + "' has link type " + std::to_string(c.link_) +
+                     ", which glasshouse watch does not read (Ethernet, raw IP, Linux cooked, "
+                     "loopback)");
+  }
+  apply_filter(p, filter, false);
+  return c;
+}
+
+Capture Capture::open_live(const LiveOptions& opt) {
+  char err[PCAP_ERRBUF_SIZE] = {};
+  pcap_t* p = pcap_create(opt.interface.c_str(), err);
+  if (!p) throw RuntimeError("cannot capture on " + opt.interface + ": " + err);
+  Capture c(p, true);
+  pcap_set_snaplen(p, opt.snaplen);
+  pcap_set_promisc(p, opt.promiscuous ? 1 : 0);
+  pcap_set_immediate_mode(p, 1);
+  pcap_set_buffer_size(p, opt.buffer_bytes);
+  int rc = pcap_activate(p);
+  if (rc < 0) {
+    std::string why = rc == PCAP_ERROR_NO_SUCH_DEVICE ? "no such interface"
+                      : rc == PCAP_ERROR_PERM_DENIED  ? "permission denied (run as root)"
+                      : rc == PCAP_ERROR_IFACE_NOT_UP ? "interface is down"
+                                                      : pcap_geterr(p);
+    throw RuntimeError("cannot capture on " + opt.interface + ": " + why);
+  }
+  c.link_ = pcap_datalink(p);
+  if (!link_type_supported(c.link_))
+    throw RuntimeError("cannot capture on " + opt.interface + ": unsupported link type " +
+                       std::to_string(c.link_));
+  pcap_setdirection(p, PCAP_D_INOUT);
+  apply_filter(p, opt.filter, true);
+  if (pcap_setnonblock(p, 1, err) != 0)
+    throw RuntimeError("cannot capture on " + opt.interface + ": " + err);
+  return c;
+}
+
+int Capture::selectable_fd() const {
+  return live_ ? pcap_get_selectable_fd(p_) : -1;
+}
+
+Capture::Next Capture::next(const uint8_t*& data, size_t& len, int64_t& ts_us) {
+  pcap_pkthdr* h = nullptr;
+  const u_char* d = nullptr;
+  int rc = pcap_next_ex(p_, &h, &d);
+  if (rc == 1) {
+    ++records_;
+    data = d;
+    len = h->caplen;
+    ts_us = static_cast<int64_t>(h->ts.tv_sec) * 1000000 + h->ts.tv_usec;
+    return Next::Packet;
+  }
+  if (rc == 0) return Next::None;
+  if (rc == PCAP_ERROR_BREAK) return Next::End;
+  throw RuntimeError(std::string("capture read failed: ") + pcap_geterr(p_));
+}
+
+CaptureStats Capture::stats() const {
+  CaptureStats s;
+  if (!live_) {
+    s.received = records_;
+    return s;
+  }
+  pcap_stat ps{};
+  if (pcap_stats(p_, &ps) == 0) {
+    s.received = ps.ps_recv;
+    s.dropped = ps.ps_drop;
+    s.if_dropped = ps.ps_ifdrop;
+  }
+  return s;
+}
+
+}  // namespace gh::detect

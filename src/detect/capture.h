@@ -1,0 +1,70 @@
+// Packet capture for the detector: one class for a live interface and for a pcap file, so that
+// `watch -r FILE` runs exactly the code `watch -i IFACE` runs after the frame is in memory.
+//
+// Live capture uses libpcap (on Linux a TPACKET_V3 memory-mapped ring of AF_PACKET) in immediate,
+// non-blocking mode, with the kernel-side BPF filter kDefaultFilter so that bulk data segments
+// never reach user space. Offline reading accepts pcap and pcapng files.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+struct pcap;
+
+namespace gh::detect {
+
+// What the detector needs: every UDP and ICMP packet, TCP segments with SYN, FIN or RST set or
+// without ACK (probes, and the replies to them), and all IPv6 TCP (libpcap cannot index TCP
+// flags behind an IPv6 header). Pure ACKs and data segments of IPv4 flows are left in the kernel.
+inline constexpr const char* kDefaultFilter =
+    "(ip and (udp or icmp or (tcp and (tcp[tcpflags] & (tcp-syn|tcp-fin|tcp-rst) != 0 "
+    "or tcp[tcpflags] & tcp-ack == 0)))) or (ip6 and (tcp or udp or icmp6))";
+
+struct CaptureStats {
+  uint64_t received = 0;    // packets the kernel passed the filter (live) or records read (file)
+  uint64_t dropped = 0;     // dropped by the kernel for lack of buffer space
+  uint64_t if_dropped = 0;  // dropped by the interface or driver
+};
+
+struct LiveOptions {
+  std::string interface;
+  std::string filter = kDefaultFilter;
+  int snaplen = 256;  // headers, and the headers quoted in ICMP errors
+  int buffer_bytes = 8 << 20;
+  bool promiscuous = false;
+};
+
+class Capture {
+ public:
+  // Throws UsageError when the file cannot be opened or is not a capture.
+  static Capture open_file(const std::string& path, const std::string& filter = "");
+  // Throws RuntimeError (interface missing, no permission, filter rejected).
+  static Capture open_live(const LiveOptions& opt);
+
+  Capture(Capture&& o) noexcept : p_(o.p_), live_(o.live_), link_(o.link_), records_(o.records_) {
+    o.p_ = nullptr;
+  }
+  Capture& operator=(Capture&&) = delete;
+  Capture(const Capture&) = delete;
+  ~Capture();
+
+  int link_type() const { return link_; }
+  bool live() const { return live_; }
+  // A descriptor to poll() for readability (live only; -1 for a file).
+  int selectable_fd() const;
+
+  enum class Next { Packet, None, End };
+  // Next packet: Packet (data/len/ts_us filled), None (live: nothing ready now), End (file: no
+  // more). Throws RuntimeError on a read error.
+  Next next(const uint8_t*& data, size_t& len, int64_t& ts_us);
+  CaptureStats stats() const;
+
+ private:
+  Capture(pcap* p, bool live);
+  pcap* p_;
+  bool live_;
+  int link_;
+  uint64_t records_ = 0;
+};
+
+}  // namespace gh::detect

@@ -1,0 +1,274 @@
+#include "detect/watch.h"
+
+#include <poll.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <optional>
+
+#include <fmt/format.h>
+
+#include "core/error.h"
+#include "detect/decode.h"
+#include "detect/local_discovery.h"
+
+namespace gh::detect {
+
+namespace {
+
+int64_t wall_now_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// --alerts: JSON Lines appended, flushed after every record, reopened on SIGHUP.
+class AlertFile {
+ public:
+  explicit AlertFile(std::string path) : path_(std::move(path)) { open(); }
+  ~AlertFile() {
+    if (f_) std::fclose(f_);
+  }
+  void open() {
+    if (path_.empty()) return;
+    std::FILE* f = std::fopen(path_.c_str(), "a");
+    if (!f) throw system_error(errno, "cannot open alerts file " + path_);
+    if (f_) std::fclose(f_);
+    f_ = f;
+  }
+  void write(const std::string& line) {
+    if (!f_) return;
+    if (std::fputs(line.c_str(), f_) < 0 || std::fputc('\n', f_) < 0 || std::fflush(f_) != 0)
+      ++errors_;
+  }
+  uint64_t errors() const { return errors_; }
+
+ private:
+  std::string path_;
+  std::FILE* f_ = nullptr;
+  uint64_t errors_ = 0;
+};
+
+// Blocks the daemon's signals and delivers them through a descriptor; restores the mask after.
+class SignalChannel {
+ public:
+  SignalChannel() {
+    sigset_t set;
+    sigemptyset(&set);
+    for (int s : {SIGINT, SIGTERM, SIGHUP, SIGUSR1}) sigaddset(&set, s);
+    if (sigprocmask(SIG_BLOCK, &set, &old_) != 0) throw system_error(errno, "sigprocmask");
+    fd_ = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (fd_ < 0) {
+      int e = errno;
+      sigprocmask(SIG_SETMASK, &old_, nullptr);
+      throw system_error(e, "signalfd");
+    }
+  }
+  ~SignalChannel() {
+    close(fd_);
+    sigprocmask(SIG_SETMASK, &old_, nullptr);
+  }
+  int fd() const { return fd_; }
+  // The next pending signal, 0 if none.
+  int take() {
+    signalfd_siginfo si{};
+    ssize_t n = read(fd_, &si, sizeof si);
+    return n == static_cast<ssize_t>(sizeof si) ? static_cast<int>(si.ssi_signo) : 0;
+  }
+
+ private:
+  int fd_ = -1;
+  sigset_t old_{};
+};
+
+struct Counters {
+  uint64_t frames = 0, undecodable = 0;
+};
+
+class Watch {
+ public:
+  explicit Watch(WatchOptions opt) : opt_(std::move(opt)) {}
+  int run();
+
+ private:
+  void on_alert(const Alert& a);
+  void handle_signal(int sig);
+  void print_stats(const char* what);
+  void feed(const uint8_t* data, size_t len, int64_t ts);
+
+  WatchOptions opt_;
+  std::optional<Capture> cap_;
+  std::unique_ptr<AlertFile> alerts_;
+  std::unique_ptr<Detector> det_;
+  std::unique_ptr<NftBlocker> blocker_;
+  Counters c_;
+  bool stop_ = false;
+  int64_t now_us_ = 0;
+};
+
+void Watch::feed(const uint8_t* data, size_t len, int64_t ts) {
+  ++c_.frames;
+  PacketEvent ev;
+  if (make_event(data, len, cap_->link_type(), ts, ev) != Decode::Ok) {
+    ++c_.undecodable;
+    return;
+  }
+  det_->on_packet(ev);
+}
+
+void Watch::on_alert(const Alert& in) {
+  Alert a = in;
+  if (blocker_ && a.event != AlertEvent::End) {
+    BlockDecision d = blocker_->consider(a, wall_now_us());
+    a.blocked = d.block;
+    a.block_note = d.note;
+  }
+  alerts_->write(to_json(a));
+  std::string line = to_text(a);
+  if (!opt_.quiet) fmt::print(stderr, "glasshouse watch: {}\n", line);
+  if (opt_.syslog)
+    syslog(a.event == AlertEvent::New ? LOG_WARNING : LOG_NOTICE, "%s", line.c_str());
+}
+
+void Watch::print_stats(const char* what) {
+  DetectStats d = det_->stats();
+  CaptureStats k = cap_->stats();
+  std::string line = fmt::format(
+      "{}: packets {} (undecodable {}), kernel drops {}, sources {} (evicted {}), pending {} "
+      "(dropped {}), probes {}, alerts {} (updates {})",
+      what, c_.frames, c_.undecodable, k.dropped + k.if_dropped, d.sources, d.sources_evicted,
+      d.pending, d.pending_dropped, d.probes, d.alerts, d.updates);
+  if (blocker_)
+    line += fmt::format(", blocks {} (active {})", blocker_->total_blocked(),
+                        blocker_->active(wall_now_us()));
+  if (alerts_->errors()) line += fmt::format(", alert write errors {}", alerts_->errors());
+  fmt::print(stderr, "glasshouse watch: {}\n", line);
+  if (opt_.syslog) syslog(LOG_INFO, "%s", line.c_str());
+}
+
+void Watch::handle_signal(int sig) {
+  switch (sig) {
+    case SIGINT:
+    case SIGTERM:
+      stop_ = true;
+      break;
+    case SIGHUP:
+      try {
+        alerts_->open();
+      } catch (const RuntimeError& e) {
+        fmt::print(stderr, "glasshouse watch: {}\n", e.what());  // keep the old file
+      }
+      break;
+    case SIGUSR1:
+      print_stats("stats");
+      break;
+    default:
+      break;
+  }
+}
+
+int Watch::run() {
+  const bool live = opt_.read_file.empty();
+  // 1. Input and the protected networks.
+  LocalView view;
+  if (live) {
+    view = discover_local(opt_.interface);
+    opt_.live.interface = opt_.interface;
+    if (!opt_.filter.empty()) opt_.live.filter = opt_.filter;
+  }
+  if (opt_.local.empty()) opt_.local = view.local;
+  if (opt_.local.empty())
+    throw UsageError("no protected addresses: give --local (the interface has no address)");
+  cap_.emplace(live ? Capture::open_live(opt_.live)
+                    : Capture::open_file(opt_.read_file, opt_.filter));
+
+  // 2. Outputs.
+  alerts_ = std::make_unique<AlertFile>(opt_.alerts_path);
+  if (opt_.syslog) openlog("glasshouse-watch", LOG_PID, LOG_DAEMON);
+
+  // 3. Blocking.
+  if (opt_.block) {
+    opt_.block_cfg.local = opt_.local;
+    opt_.block_cfg.gateways = view.gateways;
+    blocker_ = std::make_unique<NftBlocker>(opt_.block_cfg);
+    blocker_->start();
+  }
+
+  det_ =
+      std::make_unique<Detector>(opt_.detect, opt_.local, [this](const Alert& a) { on_alert(a); });
+  SignalChannel signals;
+  fmt::print(stderr,
+             "glasshouse watch: {} {}; protecting {}; up to {} sources ({:.1f} MiB at most){}\n",
+             live ? "listening on" : "reading", live ? opt_.interface : opt_.read_file,
+             opt_.local.to_string(), opt_.detect.max_sources,
+             static_cast<double>(det_->memory_bound()) / (1 << 20),
+             blocker_ ? fmt::format("; blocking into nftables table inet {}", opt_.block_cfg.table)
+                      : std::string());
+
+  // 4. The loop.
+  const uint8_t* data = nullptr;
+  size_t len = 0;
+  int64_t ts = 0;
+  int64_t next_stats = opt_.stats_interval_us > 0 ? wall_now_us() + opt_.stats_interval_us : 0;
+  if (!live) {
+    int64_t last_ts = 0;
+    while (!stop_) {
+      for (int i = 0; i < 4096; ++i) {
+        Capture::Next n = cap_->next(data, len, ts);
+        if (n != Capture::Next::Packet) {
+          stop_ = true;
+          break;
+        }
+        feed(data, len, ts);
+        last_ts = ts;
+      }
+      while (int sig = signals.take()) handle_signal(sig);
+      if (next_stats && wall_now_us() >= next_stats) {
+        print_stats("stats");
+        next_stats += opt_.stats_interval_us;
+      }
+    }
+    // 5. The capture ended after any reply would have come: unanswered attempts failed.
+    det_->finish(last_ts, true);
+    print_stats("done");
+    return kExitOk;
+  }
+
+  pollfd fds[2] = {{cap_->selectable_fd(), POLLIN, 0}, {signals.fd(), POLLIN, 0}};
+  while (!stop_) {
+    int rc = poll(fds, 2, 100);
+    if (rc < 0 && errno != EINTR) throw system_error(errno, "poll");
+    while (int sig = signals.take()) handle_signal(sig);
+    for (int i = 0; i < 1024 && !stop_; ++i) {
+      Capture::Next n = cap_->next(data, len, ts);
+      if (n != Capture::Next::Packet) break;
+      feed(data, len, ts);
+    }
+    now_us_ = wall_now_us();
+    det_->advance(now_us_);
+    if (next_stats && now_us_ >= next_stats) {
+      print_stats("stats");
+      next_stats = now_us_ + opt_.stats_interval_us;
+    }
+  }
+  det_->finish(wall_now_us(), false);
+  print_stats("stopped");
+  if (blocker_ && !blocker_->stop())
+    fmt::print(stderr, "glasshouse watch: could not delete nftables table inet {}\n",
+               opt_.block_cfg.table);
+  return kExitOk;
+}
+
+}  // namespace
+
+int run_watch(WatchOptions opt) {
+  Watch w(std::move(opt));
+  return w.run();
+}
+
+}  // namespace gh::detect

@@ -1,0 +1,42 @@
+// `glasshouse watch`: capture -> decode -> detect -> report (and block), as a daemon.
+//
+// Stages, in order:
+//   1. Open the capture (a live interface or a pcap file) and learn the protected networks.
+//   2. Open the outputs: --alerts (JSON Lines, appended), stderr lines, syslog.
+//   3. With --block, create the nftables table (deleted again on every way out).
+//   4. Loop: frames -> PacketEvents -> Detector; alert records -> outputs and the blocker.
+//      SIGINT/SIGTERM stop the loop; SIGHUP reopens --alerts (for log rotation); SIGUSR1 prints
+//      the counters, as --stats N does every N seconds.
+//   5. Close open alerts ("end" records), remove the table, print the final counters.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "detect/blocker.h"
+#include "detect/capture.h"
+#include "detect/detector.h"
+#include "detect/prefix_set.h"
+
+namespace gh::detect {
+
+struct WatchOptions {
+  std::string interface;  // -i: live
+  std::string read_file;  // -r: offline
+  PrefixSet local;        // --local; empty = ask the kernel (live) / required (offline)
+  std::string alerts_path;
+  bool syslog = false;
+  bool quiet = false;  // no human lines on stderr (the JSON records still go to --alerts)
+  DetectConfig detect;
+  bool block = false;
+  BlockConfig block_cfg;  // allow, block_for, max_blocked (local and gateways are filled in)
+  int64_t stats_interval_us = 0;
+  LiveOptions live;    // filter, snaplen, promiscuous (interface copied from `interface`)
+  std::string filter;  // --filter: replaces the default BPF filter (live and offline)
+};
+
+// Runs until the input ends (file) or a stop signal (live). Returns the exit code. Throws
+// UsageError / RuntimeError for the caller to print.
+int run_watch(WatchOptions opt);
+
+}  // namespace gh::detect
