@@ -122,10 +122,15 @@ size_t NftBlocker::active(int64_t now_us) {
   return until_.size();
 }
 
-BlockDecision NftBlocker::consider(const Alert& a, int64_t now_us) {
-  auto it = until_.find(a.src);
+BlockDecision NftBlocker::status(const IpAddress& src, int64_t now_us) const {
+  auto it = until_.find(src);
   if (it != until_.end() && it->second > now_us)
     return {true, fmt::format("blocked until {}", format_time(it->second))};
+  return {false, ""};
+}
+
+BlockDecision NftBlocker::consider(const Alert& a, int64_t now_us) {
+  if (BlockDecision s = status(a.src, now_us); s.block) return s;
   BlockDecision d = block_decision(cfg_, a, active(now_us));
   if (!d.block) return d;
   std::string script = fmt::format("add element inet {} {} {{ {} timeout {}s }}\n", cfg_.table,

@@ -66,6 +66,8 @@ class NftBlocker {
   // blocked are reported as blocked (until their timeout) without another nft call.
   BlockDecision consider(const Alert& a, int64_t now_us);
   size_t active(int64_t now_us);
+  // Whether `src` is blocked now, and until when; no policy, no nft call.
+  BlockDecision status(const IpAddress& src, int64_t now_us) const;
   uint64_t total_blocked() const { return total_; }
   const BlockConfig& config() const { return cfg_; }
 

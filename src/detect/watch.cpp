@@ -123,8 +123,10 @@ void Watch::feed(const uint8_t* data, size_t len, int64_t ts) {
 
 void Watch::on_alert(const Alert& in) {
   Alert a = in;
-  if (blocker_ && a.event != AlertEvent::End) {
-    BlockDecision d = blocker_->consider(a, wall_now_us());
+  if (blocker_) {
+    // An "end" record only reports; it never starts a block.
+    BlockDecision d = a.event == AlertEvent::End ? blocker_->status(a.src, wall_now_us())
+                                                 : blocker_->consider(a, wall_now_us());
     a.blocked = d.block;
     a.block_note = d.note;
   }
