@@ -1,3 +1,55 @@
+// glasshouse: a port scanner and port-scan detector.
+//
+// main() is the table of contents: install the stop handlers, pick the subcommand, and turn every
+// error into one line on stderr and an exit status (2: bad input, 1: failure while running).
 #include <cstdio>
+#include <exception>
+#include <string>
+#include <string_view>
+#include <vector>
 
-int main() { std::puts("glasshouse: under construction"); return 0; }
+#include "cli/scan_command.h"
+#include "cli/watch_command.h"
+#include "core/error.h"
+#include "core/signals.h"
+
+namespace {
+
+constexpr std::string_view kUsage =
+    "usage: glasshouse <command> [options]\n"
+    "\n"
+    "commands:\n"
+    "  scan    find open, closed and filtered ports (nmap-style options; scan --help)\n"
+    "  watch   detect port scans on an interface or in a pcap file (watch --help)\n"
+    "\n"
+    "  glasshouse --version   print the version\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Stage 1: a stop flag for SIGINT/SIGTERM, so every run can flush what it found and exit.
+  gh::install_stop_handlers();
+  std::vector<std::string> args(argv + 1, argv + argc);
+  try {
+    // Stage 2: dispatch to the subcommand; each parses its own options into an immutable config.
+    if (args.empty() || args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
+      std::fputs(kUsage.data(), args.empty() ? stderr : stdout);
+      return args.empty() ? gh::kExitUsage : gh::kExitOk;
+    }
+    if (args[0] == "--version" || args[0] == "version") {
+      std::printf("glasshouse %s\n", GLASSHOUSE_VERSION);
+      return gh::kExitOk;
+    }
+    if (args[0] == "scan") return gh::run_scan_command({args.begin() + 1, args.end()});
+    if (args[0] == "watch") return gh::run_watch_command(argc - 1, argv + 1);
+    throw gh::UsageError("unknown command \"" + args[0] +
+                         "\": use scan or watch (glasshouse --help)");
+  } catch (const gh::UsageError& e) {
+    std::fprintf(stderr, "glasshouse: %s\n", e.what());
+    return gh::kExitUsage;
+  } catch (const std::exception& e) {
+    // RuntimeError and anything unexpected: one line, never a stack trace.
+    std::fprintf(stderr, "glasshouse: %s\n", e.what());
+    return gh::kExitRuntime;
+  }
+}

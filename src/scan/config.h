@@ -18,34 +18,35 @@ enum class ScanType { Syn, Connect, List };
 
 // nmap -T0..-T5 and the explicit options that override them.
 struct Timing {
-  int level = 3;                                  // -T
-  int max_retries = 10;                           // nmap's default for -T3
-  std::chrono::milliseconds initial_rtt{1000};    // wait for replies after the last probe
+  int level = 3;                                // -T
+  int max_retries = 10;                         // nmap's default for -T3
+  std::chrono::milliseconds initial_rtt{1000};  // wait for replies after the last probe
   std::chrono::milliseconds max_rtt{10000};
-  std::chrono::milliseconds scan_delay{0};        // between probes to one host (-T0/-T1)
+  std::chrono::milliseconds scan_delay{0};  // between probes to one host (-T0/-T1)
   std::optional<std::chrono::milliseconds> host_timeout;
-  double min_rate = 0;                            // packets/s floor, 0 = none
-  double max_rate = 0;                            // packets/s cap, 0 = none (-T5)
+  double min_rate = 0;  // packets/s floor, 0 = none
+  double max_rate = 0;  // packets/s cap, 0 = none (-T5)
   // Fills the fields from a -T level (before explicit options are applied on top).
   static Timing for_level(int level);
 };
 
 struct OutputSpec {
-  std::string normal_file;   // -oN
-  std::string jsonl_file;    // -oJ
-  ShowFilter show;           // --show
-  bool open_only = false;    // --open: text table keeps only open ports
-  int verbosity = 0;         // -v count
-  bool status_line = true;   // only drawn when stderr is a terminal
+  std::string normal_file;  // -oN
+  std::string jsonl_file;   // -oJ
+  ShowFilter show;          // --show
+  bool open_only = false;   // --open: text table keeps only open ports
+  int verbosity = 0;        // -v count
+  bool reason = false;      // --reason: a REASON column in the text table
+  bool status_line = true;  // only drawn when stderr is a terminal
 };
 
 struct ScanConfig {
   ScanType type = ScanType::Connect;
-  TargetSet targets;         // after --exclude / --excludefile
+  TargetSet targets;  // after --exclude / --excludefile
   PortList ports;
   Timing timing;
   OutputSpec output;
-  uint64_t seed = 0;         // --seed; random when not given
+  uint64_t seed = 0;  // --seed; random when not given
   bool seed_given = false;
   bool no_ping = true;       // -Pn (host discovery does not exist yet: every host is up)
   bool no_resolve = false;   // -n

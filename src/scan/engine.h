@@ -20,10 +20,10 @@ namespace gh {
 // Live counters for the status line; written by the engine, read by the status thread.
 struct EngineCounters {
   std::atomic<uint64_t> sent{0};
-  std::atomic<uint64_t> received{0};    // replies that passed validation
-  std::atomic<uint64_t> retries{0};     // probes sent again
-  std::atomic<uint64_t> done{0};        // indices that have a verdict
-  std::atomic<uint64_t> total{0};       // indices in the scan
+  std::atomic<uint64_t> received{0};  // replies that passed validation
+  std::atomic<uint64_t> retries{0};   // probes sent again
+  std::atomic<uint64_t> done{0};      // indices that have a verdict
+  std::atomic<uint64_t> total{0};     // indices in the scan
   std::atomic<uint64_t> open{0};
 };
 
@@ -40,6 +40,7 @@ struct EngineContext {
 struct EngineReport {
   uint64_t probes_sent = 0;
   uint64_t replies = 0;
+  uint64_t send_errors = 0;  // batches the kernel refused (the retries resend them)
   bool interrupted = false;
 };
 

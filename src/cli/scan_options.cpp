@@ -1,0 +1,274 @@
+#include "cli/scan_options.h"
+
+#include <CLI/CLI.hpp>
+
+#include <charconv>
+#include <fstream>
+#include <iostream>
+#include <random>
+
+#include "core/error.h"
+#include "service/services.h"
+
+namespace gh {
+
+Timing Timing::for_level(int level) {
+  using std::chrono::milliseconds;
+  Timing t;
+  t.level = level;
+  // nmap's templates (man nmap, "Timing and Performance"), plus a probe-rate cap of our own:
+  // a stateless engine has no congestion window, so -T0..-T4 bound the packet rate instead;
+  // -T5 removes the cap.
+  switch (level) {
+    case 0:
+      t.scan_delay = milliseconds(300000);
+      t.initial_rtt = milliseconds(5000);
+      t.max_retries = 10;
+      t.max_rate = 0;
+      break;
+    case 1:
+      t.scan_delay = milliseconds(15000);
+      t.initial_rtt = milliseconds(5000);
+      t.max_retries = 10;
+      t.max_rate = 0;
+      break;
+    case 2:
+      t.scan_delay = milliseconds(400);
+      t.initial_rtt = milliseconds(1000);
+      t.max_retries = 10;
+      t.max_rate = 0;
+      break;
+    case 3:
+      t.initial_rtt = milliseconds(1000);
+      t.max_retries = 10;
+      t.max_rate = 20000;
+      break;
+    case 4:
+      t.initial_rtt = milliseconds(500);
+      t.max_rtt = milliseconds(1250);
+      t.max_retries = 6;
+      t.max_rate = 100000;
+      break;
+    case 5:
+      t.initial_rtt = milliseconds(250);
+      t.max_rtt = milliseconds(300);
+      t.max_retries = 2;
+      t.max_rate = 0;
+      break;
+    default:
+      throw UsageError("invalid timing level -T" + std::to_string(level) + ": use -T0 to -T5");
+  }
+  return t;
+}
+
+std::chrono::milliseconds parse_time_spec(const std::string& text, const std::string& option) {
+  double value = 0;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  std::string unit(ptr, text.data() + text.size());
+  double scale = 0;
+  if (unit.empty() || unit == "s")
+    scale = 1000;
+  else if (unit == "ms")
+    scale = 1;
+  else if (unit == "m")
+    scale = 60000;
+  else if (unit == "h")
+    scale = 3600000;
+  if (ec != std::errc() || ptr == text.data() || scale == 0 || value < 0 || value > 1e9)
+    throw UsageError("invalid time \"" + text + "\" for " + option +
+                     ": use a number with ms, s, m or h (e.g. 500ms, 30s)");
+  return std::chrono::milliseconds(static_cast<int64_t>(value * scale));
+}
+
+std::vector<std::string> normalize_nmap_args(const std::vector<std::string>& args) {
+  std::vector<std::string> out;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    auto takes_value = [&](const std::string& long_name) {
+      if (i + 1 >= args.size()) throw UsageError("option " + a + " needs a value");
+      out.push_back(long_name);
+      out.push_back(args[++i]);
+    };
+    if (a.size() < 2 || a[0] != '-' || a[1] == '-') {
+      out.push_back(a);
+      continue;
+    }
+    if (a == "-sS")
+      out.push_back("--syn");
+    else if (a == "-sT")
+      out.push_back("--connect");
+    else if (a == "-sL")
+      out.push_back("--list");
+    else if (a == "-sU")
+      throw UsageError("UDP scanning (-sU) is not supported yet");
+    else if (a.rfind("-s", 0) == 0 && a.size() > 2)
+      throw UsageError("scan type " + a + " is not supported: use -sS, -sT or -sL");
+    else if (a == "-Pn")
+      out.push_back("--no-ping");
+    else if (a.rfind("-P", 0) == 0)
+      throw UsageError("host discovery (" + a +
+                       ") is not supported yet: every host is treated "
+                       "as up, as with -Pn");
+    else if (a == "-oN")
+      takes_value("--output-normal");
+    else if (a == "-oJ")
+      takes_value("--output-jsonl");
+    else if (a == "-oX" || a == "-oG" || a == "-oA" || a == "-oS")
+      throw UsageError("output format " + a + " is not supported yet: use -oN or -oJ");
+    else if (a == "-iL")
+      takes_value("--input-list");
+    else if (a == "-iR")
+      throw UsageError("-iR (random targets) is not supported");
+    else if (a == "-p")
+      takes_value("--ports");
+    else if (a.rfind("-p", 0) == 0)
+      out.push_back("--ports=" + a.substr(2));
+    else if (a == "-4" || a == "-6")
+      continue;  // both families are handled automatically
+    else
+      out.push_back(a);
+  }
+  return out;
+}
+
+namespace {
+
+void load_list(TargetSet& set, const std::string& path, const std::string& option) {
+  if (path == "-") {
+    set.add_stream(std::cin, "stdin");
+    return;
+  }
+  std::ifstream in(path);
+  if (!in) throw UsageError("cannot read " + option + " file \"" + path + "\"");
+  set.add_stream(in, path);
+}
+
+}  // namespace
+
+ParsedScan parse_scan_args(const std::vector<std::string>& raw_args, bool raw_allowed) {
+  std::vector<std::string> args = normalize_nmap_args(raw_args);
+  ParsedScan parsed;
+  ScanConfig& c = parsed.config;
+
+  CLI::App app{"glasshouse scan: find open, closed and filtered TCP ports", "glasshouse scan"};
+  app.set_help_flag("-h,--help", "Print this help and exit");
+  app.footer(
+      "Targets: addresses, CIDR blocks (198.18.0.0/24, 2001:db8::/120), octet ranges "
+      "(198.18.0-3.1-254), dash ranges (198.18.0.1-198.18.0.50), host names.\n"
+      "Ports: 22,80,443  1-1024  -p- (all)  1024-  http,ssh  T:22,U:53  worms.\n"
+      "Host discovery does not exist yet: every target is treated as up (as with -Pn).\n"
+      "nmap spellings: -sS -sT -sL -Pn -oN FILE -oJ FILE -iL FILE -T0..-T5.");
+
+  bool syn = false, connect = false, list = false, fast = false;
+  std::vector<std::string> targets, excludes;
+  std::string ports_spec, input_list, exclude_file, show = "open", host_timeout, scan_delay,
+                                                    initial_rtt, max_rtt;
+  int timing_level = 3, top_n = 0, max_retries = -1;
+  double min_rate = -1, max_rate = -1;
+  int64_t seed = -1;
+
+  app.add_flag("--syn", syn, "-sS: SYN scan with raw packets (default with CAP_NET_RAW)");
+  app.add_flag("--connect", connect, "-sT: connect() scan (default otherwise; needs no privilege)");
+  app.add_flag("--list", list, "-sL: list the targets and send nothing");
+  app.add_flag("--no-ping", c.no_ping, "-Pn: treat every host as up (always, for now)");
+  app.add_flag("-n,--no-resolve", c.no_resolve, "Never do reverse DNS lookups");
+  app.add_option("--ports", ports_spec, "-p: ports to scan (default: the 1,000 most common)");
+  app.add_flag("-F", fast, "Fast mode: the 100 most common ports");
+  app.add_option("--top-ports", top_n, "The N most common ports")->check(CLI::PositiveNumber);
+  app.add_option("--input-list", input_list, "-iL: read targets from FILE (- for stdin)");
+  app.add_option("--exclude", excludes, "Targets to leave out (comma-separated)")->delimiter(',');
+  app.add_option("--excludefile", exclude_file, "Targets to leave out, from FILE");
+  app.add_option("-T", timing_level, "Timing template 0-5 (higher is faster)");
+  app.add_option("--max-retries", max_retries, "Retransmissions per probe")
+      ->check(CLI::Range(0, 50));
+  app.add_option("--host-timeout", host_timeout, "Give up on a host after this long (e.g. 30m)");
+  app.add_option("--scan-delay", scan_delay, "Wait this long between probes (e.g. 1s)");
+  app.add_option("--initial-rtt-timeout", initial_rtt, "Wait for replies this long (e.g. 500ms)");
+  app.add_option("--max-rtt-timeout", max_rtt, "Never wait longer than this for a reply");
+  app.add_option("--min-rate", min_rate, "Send at least this many packets per second")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--max-rate,--rate", max_rate, "Send at most this many packets per second")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--output-normal", c.output.normal_file, "-oN: nmap-style text to FILE");
+  app.add_option("--output-jsonl", c.output.jsonl_file, "-oJ: JSON Lines to FILE");
+  app.add_option("--show", show, "States to write: open,closed,filtered or all (default open)");
+  app.add_flag("--open", c.output.open_only, "Only show open ports in the text report");
+  app.add_flag("-v", c.output.verbosity, "Verbose: print open ports as they are found");
+  app.add_flag("--reason", c.output.reason, "Show the reason for each port's state");
+  app.add_option("--seed", seed, "Seed of the probe order (same seed, same order)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_flag("--dry-run", c.dry_run, "Print the packets that would be sent and send nothing");
+  app.add_option("-e,--interface", c.interface, "Send through this interface");
+  app.add_flag(
+      "--no-status", [&c](int64_t) { c.output.status_line = false; },
+      "Do not draw the status line on stderr");
+  app.add_option("targets", targets, "Targets to scan");
+
+  try {
+    std::vector<std::string> reversed(args.rbegin(), args.rend());
+    app.parse(reversed);
+  } catch (const CLI::CallForHelp&) {
+    std::cout << app.help();
+    parsed.help_shown = true;
+    return parsed;
+  } catch (const CLI::ParseError& e) {
+    std::string msg = e.what();
+    if (msg.empty()) msg = e.get_name();
+    throw UsageError(msg);
+  }
+
+  if (syn + connect + list > 1) throw UsageError("choose one scan type: -sS, -sT or -sL");
+  c.type = syn       ? ScanType::Syn
+           : connect ? ScanType::Connect
+           : list    ? ScanType::List
+                     : (raw_allowed ? ScanType::Syn : ScanType::Connect);
+
+  c.timing = Timing::for_level(timing_level);
+  if (max_retries >= 0) c.timing.max_retries = max_retries;
+  if (!host_timeout.empty())
+    c.timing.host_timeout = parse_time_spec(host_timeout, "--host-timeout");
+  if (!scan_delay.empty()) c.timing.scan_delay = parse_time_spec(scan_delay, "--scan-delay");
+  if (!initial_rtt.empty())
+    c.timing.initial_rtt = parse_time_spec(initial_rtt, "--initial-rtt-timeout");
+  if (!max_rtt.empty()) c.timing.max_rtt = parse_time_spec(max_rtt, "--max-rtt-timeout");
+  if (max_rate >= 0) c.timing.max_rate = max_rate;
+  if (min_rate >= 0) c.timing.min_rate = min_rate;
+  if (c.timing.max_rate > 0 && c.timing.min_rate > c.timing.max_rate)
+    throw UsageError("--min-rate is above --max-rate");
+  if (c.timing.min_rate > 0) c.timing.scan_delay = std::chrono::milliseconds(0);
+
+  c.output.show = parse_show(show);
+
+  // Targets: command line and -iL, minus --exclude and --excludefile.
+  for (const auto& t : targets) c.targets.add_spec(t);
+  if (!input_list.empty()) load_list(c.targets, input_list, "-iL");
+  if (c.targets.empty()) throw UsageError("no targets given (see glasshouse scan --help)");
+  TargetSet excluded;
+  for (const auto& e : excludes)
+    if (!e.empty()) excluded.add_spec(e);
+  if (!exclude_file.empty()) load_list(excluded, exclude_file, "--excludefile");
+  if (!excluded.empty()) c.targets.subtract(excluded);
+  if (c.targets.empty()) throw UsageError("every target is excluded: nothing to scan");
+
+  const ServiceTable& services = ServiceTable::instance();
+  int port_choices = !ports_spec.empty() + fast + (top_n > 0);
+  if (port_choices > 1) throw UsageError("choose one of -p, -F and --top-ports");
+  if (!ports_spec.empty())
+    c.ports = parse_port_spec(ports_spec, services);
+  else if (fast)
+    c.ports = top_ports(100, services);
+  else
+    c.ports = top_ports(top_n > 0 ? static_cast<size_t>(top_n) : 1000, services);
+  if (!c.ports.udp.empty() && c.type != ScanType::List)
+    throw UsageError("UDP scanning is not supported yet (ports given with U:)");
+
+  if (seed >= 0) {
+    c.seed = static_cast<uint64_t>(seed);
+    c.seed_given = true;
+  } else {
+    c.seed = (static_cast<uint64_t>(std::random_device{}()) << 32) ^ std::random_device{}();
+  }
+  return parsed;
+}
+
+}  // namespace gh

@@ -1,0 +1,48 @@
+// One bit per probe index: has this probe got its verdict? The engine's only per-probe state.
+//
+// 1 bit per probe: 8 KiB for one host x 65535 ports, 8 MiB for a /16 x 1000 ports. set() returns
+// whether the bit was newly set, which is how a duplicate reply (a retransmitted SYN-ACK, a reply
+// to a retry) is recognised and dropped.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+namespace gh {
+
+class AnsweredSet {
+ public:
+  explicit AnsweredSet(uint64_t n) : n_(n), words_((n + 63) / 64, 0) {}
+  uint64_t size() const { return n_; }
+  uint64_t count() const { return count_; }
+  bool test(uint64_t i) const { return (words_[i >> 6] >> (i & 63)) & 1u; }
+  // Sets bit i; true if it was clear.
+  bool set(uint64_t i) {
+    uint64_t& w = words_[i >> 6];
+    uint64_t m = uint64_t{1} << (i & 63);
+    if (w & m) return false;
+    w |= m;
+    ++count_;
+    return true;
+  }
+  // Calls fn(i) for every clear bit in index order, skipping full words quickly.
+  template <class Fn>
+  void for_each_clear(Fn&& fn) const {
+    for (uint64_t w = 0; w < words_.size(); ++w) {
+      uint64_t clear = ~words_[w];
+      while (clear != 0) {
+        uint64_t i = (w << 6) + static_cast<uint64_t>(__builtin_ctzll(clear));
+        if (i >= n_) return;
+        fn(i);
+        clear &= clear - 1;
+      }
+    }
+  }
+
+ private:
+  uint64_t n_;
+  uint64_t count_ = 0;
+  std::vector<uint64_t> words_;
+};
+
+}  // namespace gh

@@ -1,0 +1,104 @@
+#include "scan/probe_tcp_syn.h"
+
+#include "core/error.h"
+#include "net/headers.h"
+
+namespace gh {
+
+std::pair<PortState, Reason> classify_icmp_error(uint8_t ip_version, uint8_t type, uint8_t code) {
+  if (ip_version == 4) {
+    if (type == net::icmp::kTimeExceeded) return {PortState::Filtered, Reason::TimeExceeded};
+    if (type != net::icmp::kDestUnreach) return {PortState::Filtered, Reason::HostUnreach};
+    switch (code) {
+      case net::icmp::kNetUnreach:
+      case net::icmp::kNetUnknown:
+      case net::icmp::kNetTos:
+        return {PortState::Filtered, Reason::NetUnreach};
+      case net::icmp::kProtoUnreach:
+        return {PortState::Filtered, Reason::ProtoUnreach};
+      case net::icmp::kPortUnreach:
+        return {PortState::Filtered, Reason::PortUnreach};
+      case net::icmp::kNetProhibited:
+      case net::icmp::kHostProhibited:
+      case net::icmp::kCommProhibited:
+        return {PortState::Filtered, Reason::AdminProhibited};
+      default:
+        return {PortState::Filtered, Reason::HostUnreach};
+    }
+  }
+  if (type == net::icmp6::kTimeExceeded) return {PortState::Filtered, Reason::TimeExceeded};
+  switch (code) {
+    case net::icmp6::kNoRoute:
+      return {PortState::Filtered, Reason::NetUnreach};
+    case net::icmp6::kAdminProhibited:
+    case net::icmp6::kSrcPolicyFailed:
+    case net::icmp6::kRejectRoute:
+      return {PortState::Filtered, Reason::AdminProhibited};
+    case net::icmp6::kPortUnreach:
+      return {PortState::Filtered, Reason::PortUnreach};
+    default:
+      return {PortState::Filtered, Reason::HostUnreach};
+  }
+}
+
+void TcpSynProbe::prepare(const Route& path) {
+  net::SynTemplateParams params;
+  params.src = path.source;
+  params.ethernet = path.next_hop_mac.has_value();
+  params.src_mac = path.src_mac;
+  if (path.next_hop_mac) params.dst_mac = *path.next_hop_mac;
+  params.ttl = 64;
+  params.window = 1024;  // nmap's SYN window; small, as a probe never carries data
+  if (path.source.is_v4()) {
+    v4_.emplace(params);
+    src_v4_ = path.source;
+  } else {
+    v6_.emplace(params);
+    src_v6_ = path.source;
+  }
+}
+
+const net::TcpSynTemplate* TcpSynProbe::template_for(Family f) const {
+  const auto& t = f == Family::V4 ? v4_ : v6_;
+  return t ? &*t : nullptr;
+}
+
+size_t TcpSynProbe::build(uint8_t* out, const Probe& probe, uint16_t ip_id) const {
+  const net::TcpSynTemplate* t = template_for(probe.addr.family);
+  if (t == nullptr || probe.proto != Protocol::Tcp) return 0;
+  const IpAddress& src = probe.addr.is_v4() ? src_v4_ : src_v6_;
+  uint16_t sport = cookie_.source_port(probe.addr, probe.port, kPortBase, kPortRange);
+  uint32_t seq = cookie_.tcp_seq(src, probe.addr, sport, probe.port);
+  return t->build(out, probe.addr, sport, probe.port, seq, ip_id);
+}
+
+bool TcpSynProbe::classify(const net::ParsedPacket& packet, ProbeVerdict& out) const {
+  if (!packet.l4_parsed) return false;
+  Family family = packet.ip_version == 4 ? Family::V4 : Family::V6;
+  if (template_for(family) == nullptr) return false;
+  const IpAddress& ours = family == Family::V4 ? src_v4_ : src_v6_;
+  net::ProbeReply reply;
+  if (!cookie_.validate_tcp_reply(packet, ours, kPortBase, kPortRange, reply)) return false;
+  out.probe = Probe{reply.target, Protocol::Tcp, reply.target_port};
+  out.ttl = packet.ttl;
+  switch (reply.kind) {
+    case net::ReplyKind::SynAck:
+      out.state = PortState::Open;
+      out.reason = Reason::SynAck;
+      break;
+    case net::ReplyKind::Reset:
+      out.state = PortState::Closed;
+      out.reason = Reason::Reset;
+      break;
+    case net::ReplyKind::IcmpError: {
+      auto [state, reason] =
+          classify_icmp_error(packet.ip_version, reply.icmp_type, reply.icmp_code);
+      out.state = state;
+      out.reason = reason;
+      break;
+    }
+  }
+  return true;
+}
+
+}  // namespace gh

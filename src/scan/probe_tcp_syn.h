@@ -1,0 +1,39 @@
+// TCP SYN probes (nmap -sS): a SYN per (address, port); SYN-ACK = open, RST = closed, ICMP
+// unreachable = filtered with its reason. Validation is stateless (net/cookie.h): the source port
+// and sequence number are keyed hashes of the probe, so any reply can be checked against them.
+#pragma once
+
+#include <memory>
+#include <optional>
+
+#include "net/cookie.h"
+#include "net/tcp_template.h"
+#include "scan/probe_module.h"
+
+namespace gh {
+
+class TcpSynProbe : public ProbeModule {
+ public:
+  // Source ports are drawn from [kPortBase, kPortBase + kPortRange): above the usual Linux
+  // ephemeral range's start, so kernel sockets rarely collide with them.
+  static constexpr uint16_t kPortBase = 40000;
+  static constexpr uint16_t kPortRange = 20000;
+
+  TcpSynProbe(uint64_t key0, uint64_t key1) : cookie_(key0, key1) {}
+  std::string_view name() const override { return "tcp_syn"; }
+  Protocol protocol() const override { return Protocol::Tcp; }
+  void prepare(const Route& path) override;
+  size_t build(uint8_t* out, const Probe& probe, uint16_t ip_id) const override;
+  bool classify(const net::ParsedPacket& packet, ProbeVerdict& out) const override;
+
+ private:
+  const net::TcpSynTemplate* template_for(Family f) const;
+  net::Cookie cookie_;
+  std::optional<net::TcpSynTemplate> v4_, v6_;
+  IpAddress src_v4_, src_v6_;
+};
+
+// nmap's reading of an ICMP error that answers a TCP probe: (state, reason).
+std::pair<PortState, Reason> classify_icmp_error(uint8_t ip_version, uint8_t type, uint8_t code);
+
+}  // namespace gh

@@ -1,0 +1,16 @@
+// One `glasshouse scan` run, from an immutable ScanConfig to results in every output.
+//
+// Stages (each a function in scanner.cpp): list the targets (-sL) or open the outputs, pick the
+// engine for the scan type, run it with the stop flag and the status line, then close every
+// output with the summary, also when the run was interrupted.
+#pragma once
+
+#include "scan/config.h"
+
+namespace gh {
+
+// Returns the exit status: 0 when the scan completed, 128+signal when SIGINT/SIGTERM stopped it
+// (after flushing every output). Throws UsageError / RuntimeError.
+int run_scan(const ScanConfig& config);
+
+}  // namespace gh
