@@ -1,0 +1,339 @@
+#include "service/services.h"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <cmath>
+#include <cstdlib>
+#include <fstream>
+#include <functional>
+#include <istream>
+#include <optional>
+#include <string>
+#include <utility>
+
+#include "core/error.h"
+
+namespace gh {
+namespace {
+
+constexpr uint32_t key_of(Protocol proto, uint16_t port) {
+  return (static_cast<uint32_t>(proto) << 16) | port;
+}
+constexpr Protocol proto_of(uint32_t key) {
+  return static_cast<Protocol>(key >> 16);
+}
+constexpr uint16_t port_of(uint32_t key) {
+  return static_cast<uint16_t>(key & 0xFFFF);
+}
+
+constexpr char kNmapSystemPath[] = "/usr/share/nmap/nmap-services";
+constexpr char kNmapLocalPath[] = "/usr/local/share/nmap/nmap-services";
+
+// One parsed line of a services file, before it goes into a table.
+struct Record {
+  std::string_view name;
+  uint16_t port = 0;
+  Protocol proto = Protocol::Tcp;
+  double frequency = 0;
+};
+using RecordSink = std::function<void(const Record&)>;
+
+bool is_space(char c) {
+  return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
+}
+
+// Splits on runs of blanks; at most max_fields + 1 fields (the extra one flags "too many").
+std::vector<std::string_view> split_fields(std::string_view line, size_t max_fields) {
+  std::vector<std::string_view> fields;
+  size_t i = 0;
+  while (i < line.size() && fields.size() <= max_fields) {
+    while (i < line.size() && is_space(line[i])) ++i;
+    if (i == line.size()) break;
+    size_t start = i;
+    while (i < line.size() && !is_space(line[i])) ++i;
+    fields.push_back(line.substr(start, i - start));
+  }
+  return fields;
+}
+
+// Service names as they appear in IANA's registry and nmap-services: letters, digits and a few
+// punctuation marks (nmap has "X11:1"). Anything else means the line is not what we think it is.
+bool valid_service_name(std::string_view name) {
+  if (name.empty() || name.size() > 64) return false;
+  return std::all_of(name.begin(), name.end(), [](unsigned char c) {
+    return std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '+' || c == ':';
+  });
+}
+
+std::optional<uint64_t> parse_unsigned(std::string_view s, uint64_t max) {
+  if (s.empty() || s.size() > 19) return std::nullopt;
+  uint64_t v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return std::nullopt;
+    v = v * 10 + static_cast<uint64_t>(c - '0');
+  }
+  if (v > max) return std::nullopt;
+  return v;
+}
+
+// "80/tcp" -> (80, Tcp). nullopt for malformed text or a protocol we do not scan (sctp, ddp).
+std::optional<std::pair<uint16_t, Protocol>> parse_port_proto(std::string_view s) {
+  size_t slash = s.find('/');
+  if (slash == std::string_view::npos) return std::nullopt;
+  auto port = parse_unsigned(s.substr(0, slash), 65535);
+  auto proto = parse_protocol(s.substr(slash + 1));
+  if (!port || !proto) return std::nullopt;
+  return std::pair{static_cast<uint16_t>(*port), *proto};
+}
+
+std::optional<double> parse_frequency(std::string_view s) {
+  if (s.empty() || s.front() == '-' || s.front() == '+') return std::nullopt;
+  double f = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), f);
+  if (ec != std::errc() || end != s.data() + s.size() || !std::isfinite(f) || f < 0)
+    return std::nullopt;
+  return f;
+}
+
+// Feeds every well-formed line of `in` to `sink`; malformed lines are skipped. nmap_format picks
+// the column layout: nmap's "name port/proto [frequency [comment...]]" or our "name port/proto
+// rank".
+void parse_lines(std::istream& in, bool nmap_format, const RecordSink& sink) {
+  std::string line;
+  while (std::getline(in, line)) {
+    std::string_view text = line;
+    if (size_t hash = text.find('#'); hash != std::string_view::npos) text = text.substr(0, hash);
+    // nmap-services lines may carry extra columns (comments without '#'); ours have exactly three.
+    auto fields = split_fields(text, 3);
+    if (fields.empty()) continue;
+    Record rec;
+    if (nmap_format) {
+      if (fields.size() < 2) continue;
+    } else {
+      if (fields.size() != 3) continue;
+    }
+    if (!valid_service_name(fields[0])) continue;
+    auto pp = parse_port_proto(fields[1]);
+    if (!pp) continue;
+    rec.name = fields[0];
+    rec.port = pp->first;
+    rec.proto = pp->second;
+    if (nmap_format) {
+      if (fields.size() >= 3) {
+        auto f = parse_frequency(fields[2]);
+        if (!f) continue;
+        rec.frequency = *f;
+      }
+    } else {
+      auto rank = parse_unsigned(fields[2], 1'000'000);
+      if (!rank) continue;
+      // Rank 1 is the most common; frequency must grow with commonness, so invert it.
+      rec.frequency = *rank == 0 ? 0.0 : 1.0 / static_cast<double>(*rank);
+    }
+    sink(rec);
+  }
+}
+
+// A port listed twice keeps its more common entry (the first one on a tie).
+template <class Map>
+void add_record(Map& by_key, const Record& rec) {
+  typename Map::mapped_type entry;
+  entry.name = std::string(rec.name);
+  entry.frequency = rec.frequency;
+  auto [it, inserted] = by_key.try_emplace(key_of(rec.proto, rec.port), entry);
+  if (!inserted && rec.frequency > it->second.frequency) it->second = std::move(entry);
+}
+
+char lower(char c) {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
+
+// nmap-style glob: '*' matches any run (also empty), '?' one character; case-insensitive.
+bool wildcard_match(std::string_view pattern, std::string_view text) {
+  size_t p = 0, t = 0;
+  size_t star = std::string_view::npos, star_t = 0;
+  while (t < text.size()) {
+    if (p < pattern.size() && (pattern[p] == '?' || lower(pattern[p]) == lower(text[t]))) {
+      ++p;
+      ++t;
+    } else if (p < pattern.size() && pattern[p] == '*') {
+      star = p++;
+      star_t = t;
+    } else if (star != std::string_view::npos) {
+      p = star + 1;
+      t = ++star_t;
+    } else {
+      return false;
+    }
+  }
+  while (p < pattern.size() && pattern[p] == '*') ++p;
+  return p == pattern.size();
+}
+
+// The last resort when no services file can be read: the glossary's "worms" ports plus the
+// everyday services, ranked like data/services.tsv ranks them.
+struct BuiltinService {
+  const char* name;
+  uint16_t port;
+  Protocol proto;
+  uint16_t rank;
+};
+constexpr BuiltinService kBuiltin[] = {
+    {"http", 80, Protocol::Tcp, 1},
+    {"https", 443, Protocol::Tcp, 2},
+    {"ssh", 22, Protocol::Tcp, 3},
+    {"ftp", 21, Protocol::Tcp, 4},
+    {"smtp", 25, Protocol::Tcp, 5},
+    {"telnet", 23, Protocol::Tcp, 6},
+    {"ms-wbt-server", 3389, Protocol::Tcp, 7},
+    {"microsoft-ds", 445, Protocol::Tcp, 8},
+    {"http-alt", 8080, Protocol::Tcp, 9},
+    {"domain", 53, Protocol::Tcp, 10},
+    {"pop3", 110, Protocol::Tcp, 11},
+    {"netbios-ssn", 139, Protocol::Tcp, 12},
+    {"imap", 143, Protocol::Tcp, 13},
+    {"epmap", 135, Protocol::Tcp, 14},
+    {"imaps", 993, Protocol::Tcp, 15},
+    {"pop3s", 995, Protocol::Tcp, 16},
+    {"submission", 587, Protocol::Tcp, 17},
+    {"https-alt", 8443, Protocol::Tcp, 18},
+    {"mysql", 3306, Protocol::Tcp, 19},
+    {"sunrpc", 111, Protocol::Tcp, 21},
+    {"vnc", 5900, Protocol::Tcp, 22},
+    {"postgresql", 5432, Protocol::Tcp, 25},
+    {"ms-sql-s", 1433, Protocol::Tcp, 26},
+    {"socks", 1080, Protocol::Tcp, 38},
+    {"http-proxy", 3128, Protocol::Tcp, 39},
+    {"printer", 515, Protocol::Tcp, 41},
+    {"auth", 113, Protocol::Tcp, 63},
+    {"nntp", 119, Protocol::Tcp, 64},
+    {"bootps", 67, Protocol::Tcp, 0},
+    {"netbios-ns", 137, Protocol::Tcp, 0},
+    {"kazaa", 1214, Protocol::Tcp, 0},
+    {"serialgateway", 1243, Protocol::Tcp, 0},
+    {"italk", 12345, Protocol::Tcp, 0},
+    {"asp", 27374, Protocol::Tcp, 0},
+    {"back-orifice", 31337, Protocol::Tcp, 0},
+    {"domain", 53, Protocol::Udp, 1},
+    {"ntp", 123, Protocol::Udp, 2},
+    {"snmp", 161, Protocol::Udp, 3},
+    {"netbios-ns", 137, Protocol::Udp, 4},
+    {"bootps", 67, Protocol::Udp, 5},
+    {"bootpc", 68, Protocol::Udp, 6},
+    {"isakmp", 500, Protocol::Udp, 7},
+    {"ssdp", 1900, Protocol::Udp, 8},
+    {"mdns", 5353, Protocol::Udp, 9},
+    {"tftp", 69, Protocol::Udp, 10},
+    {"netbios-dgm", 138, Protocol::Udp, 11},
+    {"syslog", 514, Protocol::Udp, 12},
+    {"back-orifice", 31337, Protocol::Udp, 0},
+};
+
+}  // namespace
+
+ServiceTable ServiceTable::from_nmap_services(std::istream& in) {
+  ServiceTable table;
+  parse_lines(in, /*nmap_format=*/true,
+              [&table](const Record& r) { add_record(table.by_key_, r); });
+  return table;
+}
+
+ServiceTable ServiceTable::from_glasshouse_tsv(std::istream& in) {
+  ServiceTable table;
+  parse_lines(in, /*nmap_format=*/false,
+              [&table](const Record& r) { add_record(table.by_key_, r); });
+  return table;
+}
+
+const ServiceTable& ServiceTable::instance() {
+  // A function-local static is initialised once, thread-safely. If loading throws (a file named
+  // by an environment variable is unusable) the next call tries again.
+  static const ServiceTable table = [] {
+    auto load = [](const std::string& path, bool nmap_format) -> std::optional<ServiceTable> {
+      std::ifstream in(path);
+      if (!in) return std::nullopt;
+      ServiceTable t = nmap_format ? from_nmap_services(in) : from_glasshouse_tsv(in);
+      if (t.by_key_.empty()) return std::nullopt;
+      t.source_ = path;
+      return t;
+    };
+    // Files the user pointed us at must work; the default locations are best effort.
+    auto forced = [&load](const char* var, bool nmap_format) -> std::optional<ServiceTable> {
+      const char* path = std::getenv(var);
+      if (path == nullptr || *path == '\0') return std::nullopt;
+      if (auto t = load(path, nmap_format)) return t;
+      throw UsageError(std::string(var) + "=" + path +
+                       ": cannot read a services table from this file");
+    };
+    if (auto t = forced("GLASSHOUSE_SERVICES_TSV", false)) return std::move(*t);
+    if (auto t = forced("GLASSHOUSE_NMAP_SERVICES", true)) return std::move(*t);
+    for (const char* path : {kNmapSystemPath, kNmapLocalPath})
+      if (auto t = load(path, true)) return std::move(*t);
+    std::vector<std::string> data_dirs;
+#ifdef GLASSHOUSE_DATADIR
+    data_dirs.emplace_back(GLASSHOUSE_DATADIR);
+#endif
+#ifdef GLASSHOUSE_SOURCE_DATADIR
+    data_dirs.emplace_back(GLASSHOUSE_SOURCE_DATADIR);
+#endif
+    for (const auto& dir : data_dirs)
+      if (auto t = load(dir + "/services.tsv", false)) return std::move(*t);
+
+    ServiceTable t;
+    for (const auto& s : kBuiltin)
+      t.by_key_[key_of(s.proto, s.port)] =
+          Entry{s.name, s.rank == 0 ? 0.0 : 1.0 / static_cast<double>(s.rank)};
+    t.source_ = "built-in";
+    return t;
+  }();
+  return table;
+}
+
+std::string_view ServiceTable::name(Protocol proto, uint16_t port) const {
+  auto it = by_key_.find(key_of(proto, port));
+  return it == by_key_.end() ? std::string_view("unknown") : std::string_view(it->second.name);
+}
+
+std::vector<uint16_t> ServiceTable::ports_for_name(Protocol proto, std::string_view name) const {
+  std::vector<uint16_t> ports;
+  if (name.empty()) return ports;
+  for (const auto& [key, entry] : by_key_)
+    if (proto_of(key) == proto && wildcard_match(name, entry.name)) ports.push_back(port_of(key));
+  std::sort(ports.begin(), ports.end());
+  return ports;
+}
+
+std::vector<uint16_t> ServiceTable::top_ports(Protocol proto, size_t n) const {
+  n = std::min<size_t>(n, 65535);
+  std::vector<std::pair<double, uint16_t>> ranked;
+  std::vector<uint16_t> unranked;
+  for (const auto& [key, entry] : by_key_) {
+    if (proto_of(key) != proto || port_of(key) == 0) continue;  // port 0 only when asked for
+    if (entry.frequency > 0)
+      ranked.emplace_back(entry.frequency, port_of(key));
+    else
+      unranked.push_back(port_of(key));
+  }
+  std::sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) {
+    return a.first != b.first ? a.first > b.first : a.second < b.second;
+  });
+  std::sort(unranked.begin(), unranked.end());
+
+  std::vector<uint16_t> out;
+  out.reserve(n);
+  std::vector<bool> listed(65536, false);
+  auto add = [&](uint16_t port) {
+    if (out.size() < n && !listed[port]) {
+      listed[port] = true;
+      out.push_back(port);
+    }
+  };
+  for (const auto& r : ranked) add(r.second);
+  // Past the ranking: ports the table names, then every other port, each in ascending order.
+  for (uint16_t port : unranked) add(port);
+  for (uint32_t port = 1; port <= 65535 && out.size() < n; ++port) add(static_cast<uint16_t>(port));
+  return out;
+}
+
+}  // namespace gh
