@@ -158,7 +158,7 @@ TEST(Detector, SlowScanIsCaughtWithoutAnyTimeWindow) {
     h.det.advance(t);
   }
   ASSERT_EQ(h.of(AlertEvent::New).size(), 1u);
-  const Alert& a = h.of(AlertEvent::New)[0];
+  const Alert a = h.of(AlertEvent::New)[0];
   EXPECT_EQ(a.detected_by, rule::kTrw);  // the window rules never saw 4 ports in 3 seconds
   EXPECT_EQ(a.probes, 4u);
   EXPECT_EQ(a.failures, 4u);
