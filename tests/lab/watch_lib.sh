@@ -69,12 +69,13 @@ watch_check() {
   python3 "$LAB_DIR/watch_check.py" "$WATCH_ALERTS" "$@"
 }
 
-# watch_nmap NAME ARGS...: nmap in the scanner namespace, after the isolation check.
+# watch_nmap NAME ARGS...: nmap in the scanner namespace, after the isolation check, under a
+# timeout of $WATCH_NMAP_TIMEOUT (120) s; output in $LAB_WORK/NAME.nmap.
 watch_nmap() {
   local name=$1
   shift
   lab_assert_isolated "$LAB_NS_SCAN"
   lab_log "$name: nmap $*"
-  timeout -k 5 120 ip netns exec "$LAB_NS_SCAN" nmap -n -Pn "$@" >"$LAB_WORK/$name.nmap" 2>&1 ||
+  timeout -k 5 "${WATCH_NMAP_TIMEOUT:-120}" ip netns exec "$LAB_NS_SCAN" nmap -n -Pn "$@" >"$LAB_WORK/$name.nmap" 2>&1 ||
     lab_failed "$name: nmap failed: $(tail -2 "$LAB_WORK/$name.nmap")"
 }
