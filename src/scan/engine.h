@@ -8,6 +8,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 
@@ -27,6 +28,21 @@ struct EngineCounters {
   std::atomic<uint64_t> open{0};
 };
 
+// Every probe passes the gate right before it is built, retries included: the scope of
+// authorization and the per-host load cap live behind it, so no engine path can send around them.
+// Called from the send thread only.
+class ProbeGate {
+ public:
+  enum class Decision {
+    Send,    // send it now
+    Later,   // not yet (a per-host cap): ask again after *retry_in
+    Refuse,  // never (outside the scope): the probe is dropped and counted, not reported
+  };
+  virtual ~ProbeGate() = default;
+  virtual Decision check(const Probe& probe, std::chrono::steady_clock::time_point now,
+                         std::chrono::nanoseconds* retry_in) = 0;
+};
+
 struct EngineContext {
   const ScanConfig& config;
   const ProbeSpace& space;
@@ -34,13 +50,16 @@ struct EngineContext {
   const std::atomic<bool>& stop;
   EngineCounters& counters;
   std::function<void(const PortResult&)> on_result;
+  ProbeGate* gate = nullptr;  // null: every probe may be sent
 };
 
 // Each engine returns what it measured; the caller fills the rest of ScanSummary.
 struct EngineReport {
   uint64_t probes_sent = 0;
   uint64_t replies = 0;
-  uint64_t send_errors = 0;  // batches the kernel refused (the retries resend them)
+  uint64_t send_errors = 0;
+  uint64_t refused =
+      0;  // probes the gate refused  // batches the kernel refused (the retries resend them)
   bool interrupted = false;
 };
 

@@ -99,6 +99,8 @@ class SynScan {
   uint64_t settle();
   void wait_for_stragglers(milliseconds wait);
   bool host_timed_out(uint64_t index);
+  // Asks ctx.gate; waits out "later" (settling replies meanwhile). False if refused.
+  bool admit(const Probe& probe);
   void report_unanswered();
   bool stopping() const { return ctx_.stop.load(std::memory_order_relaxed); }
 
@@ -297,6 +299,7 @@ bool SynScan::send_one(uint64_t index, bool retry) {
   Probe probe = space_.at(index);
   const auto& path = paths_[probe.addr.is_v4() ? 0 : 1];
   if (!path || probe.proto != Protocol::Tcp) return false;
+  if (ctx_.gate != nullptr && !admit(probe)) return false;
   if (batch_path_ != &*path) {
     flush_batch();
     batch_path_ = &*path;
@@ -308,6 +311,25 @@ bool SynScan::send_one(uint64_t index, bool retry) {
   if (retry) ctx_.counters.retries.fetch_add(1, std::memory_order_relaxed);
   if (batch_n_ == kBatch) flush_batch();
   return true;
+}
+
+bool SynScan::admit(const Probe& probe) {
+  for (;;) {
+    std::chrono::nanoseconds retry_in{0};
+    switch (ctx_.gate->check(probe, SteadyClock::now(), &retry_in)) {
+      case ProbeGate::Decision::Send:
+        return true;
+      case ProbeGate::Decision::Refuse:
+        ++report_.refused;
+        return false;
+      case ProbeGate::Decision::Later:
+        break;
+    }
+    if (stopping()) return false;
+    flush_batch();
+    settle();
+    std::this_thread::sleep_for(std::min<std::chrono::nanoseconds>(retry_in, milliseconds(50)));
+  }
 }
 
 uint64_t SynScan::send_pass(const std::vector<uint64_t>* indices, bool retry) {
