@@ -36,12 +36,12 @@ struct ScanInfo {
 
 struct ScanSummary {
   WallClock::time_point end;
-  uint64_t hosts_up = 0;       // addresses that answered at least once
+  uint64_t hosts_up = 0;  // addresses that answered at least once
   uint64_t probes_sent = 0;
   uint64_t replies = 0;
   uint64_t open_ports = 0;
-  bool interrupted = false;    // stopped by SIGINT/SIGTERM before the end
-  std::string exit_reason;     // "done", "interrupted", or an error text
+  bool interrupted = false;  // stopped by SIGINT/SIGTERM before the end
+  std::string exit_reason;   // "done", "interrupted", or an error text
 };
 
 }  // namespace gh

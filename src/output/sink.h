@@ -7,8 +7,10 @@
 // text table) writes in end(). Every sink flushes in end(). Sinks throw RuntimeError on I/O errors.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "output/result.h"
@@ -23,6 +25,17 @@ struct ShowFilter {
   bool filtered = false;  // filtered, open|filtered, closed|filtered, unfiltered
   bool accepts(PortState s) const;
 };
+
+// Parses a --show value: a comma-separated list of "open", "closed", "filtered" and "all"
+// (surrounding spaces allowed). As in masscan, the list adds to the default: open is always shown,
+// so "--show closed" shows open and closed ports. Throws UsageError naming the bad item (or saying
+// that the value or an item is empty).
+ShowFilter parse_show(std::string_view value);
+
+// Service name for a port ("ssh", "unknown"); the view must stay valid for the whole scan.
+using ServiceNameFn = std::function<std::string_view(Protocol, uint16_t)>;
+// ServiceTable::instance().name. Sinks use it when given an empty ServiceNameFn.
+ServiceNameFn default_service_names();
 
 class Sink {
  public:

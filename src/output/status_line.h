@@ -1,0 +1,113 @@
+// The live status line on stderr while a scan runs:
+//
+//   rate: 12.3 kpps, 45.6% done, 0:00:12 remaining, found=3
+//
+// redrawn in place every 250 ms ("\r", the text, then ESC[K to clear what a longer line left) and
+// erased by stop(). Drawn only when enabled and stderr is a terminal. The rate is probes sent per
+// second over a sliding window of the last 5 seconds; progress and the time remaining come from
+// done/total and the time since the StatusLine was created.
+//
+// Threading: the redraw thread reads the counters through the snapshot function, which must be
+// safe to call from that thread (EngineCounters are atomics) and must outlive the StatusLine.
+// stop() may be called any number of times, from any thread but the redraw thread itself, and the
+// destructor calls it, so every exit path (including exceptions) erases the line. Not
+// async-signal-safe: call stop() from normal code, after the engine returned.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <ostream>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <utility>
+
+namespace gh {
+
+struct EngineCounters;  // scan/engine.h
+
+struct StatusSnapshot {
+  uint64_t sent = 0;
+  uint64_t received = 0;
+  uint64_t retries = 0;
+  uint64_t done = 0;
+  uint64_t total = 0;
+  uint64_t open = 0;
+};
+
+// Reads the engine's counters (each atomically; the set is not one consistent instant).
+StatusSnapshot snapshot_of(const EngineCounters& c);
+
+// Per-second rate of a growing counter over a sliding time window.
+class RateWindow {
+ public:
+  using Clock = std::chrono::steady_clock;
+  explicit RateWindow(Clock::duration span = std::chrono::seconds(5)) : span_(span) {}
+  void add(Clock::time_point t, uint64_t value);
+  // Increase per second between the oldest sample kept (at most `span` older than the newest,
+  // plus one sample before that) and the newest; 0 with fewer than two samples.
+  double per_second() const;
+
+ private:
+  Clock::duration span_;
+  std::deque<std::pair<Clock::time_point, uint64_t>> samples_;
+};
+
+// "850 pps", "12.3 kpps", "1.25 Mpps".
+std::string format_rate(double per_second);
+// "0:00:12", "27:46:40".
+std::string format_hms(std::chrono::seconds s);
+// The status text without control characters.
+std::string format_status(const StatusSnapshot& s, double per_second,
+                          std::chrono::steady_clock::duration elapsed);
+
+struct StatusLineOptions {
+  bool enabled = true;                      // --no-status / OutputSpec::status_line
+  std::chrono::milliseconds interval{250};  // redraw period
+  int fd = 2;                               // where to draw (stderr)
+  bool force = false;                       // draw even if fd is not a terminal (tests)
+};
+
+class StatusLine {
+ public:
+  using Source = std::function<StatusSnapshot()>;
+
+  // Starts the redraw thread when enabled and fd is a terminal (or force).
+  explicit StatusLine(Source source, StatusLineOptions opts = {});
+  explicit StatusLine(const EngineCounters& counters, StatusLineOptions opts = {});
+  ~StatusLine();
+  StatusLine(const StatusLine&) = delete;
+  StatusLine& operator=(const StatusLine&) = delete;
+
+  // Whether the line is being drawn (false when disabled, not a terminal, or stopped).
+  bool active() const;
+  // Stops the thread and erases the line. Idempotent.
+  void stop();
+  // Writes `line` and a newline to `out` (e.g. std::cout) without mangling the status line:
+  // erases it first and redraws it after. Works (plainly) when inactive too.
+  void print_above(std::ostream& out, std::string_view line);
+
+ private:
+  void run();
+  void draw_locked();
+  void erase_locked();
+  void write_fd(std::string_view s) const;
+
+  Source source_;
+  StatusLineOptions opts_;
+  std::chrono::steady_clock::time_point start_;
+  RateWindow window_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  bool running_ = false;   // under mu_
+  bool stopping_ = false;  // under mu_
+  bool drawn_ = false;     // under mu_: the line is on screen
+  std::mutex join_mu_;
+  std::thread thread_;  // last: started once everything above is ready
+};
+
+}  // namespace gh
