@@ -1,0 +1,79 @@
+#include "net/cookie.h"
+
+#include "net/headers.h"
+
+namespace gh::net {
+namespace {
+
+// Domain tags keep the two hashes independent: the same (dst, dport) never feeds both with the
+// same words.
+constexpr uint64_t kTagSeq = 0x01;
+constexpr uint64_t kTagPort = 0x02;
+
+uint64_t hi(const IpAddress& a) {
+  return static_cast<uint64_t>(a.value >> 64);
+}
+uint64_t lo(const IpAddress& a) {
+  return static_cast<uint64_t>(a.value);
+}
+uint64_t fam(const IpAddress& a) {
+  return static_cast<uint64_t>(a.family);
+}
+
+bool is_probe_error(const ParsedPacket& p) {
+  const uint8_t t = p.icmp.type;
+  if (p.ip_version == 4) return t == icmp::kDestUnreach || t == icmp::kTimeExceeded;
+  return t == icmp6::kDestUnreach || t == icmp6::kTimeExceeded;
+}
+
+}  // namespace
+
+uint32_t Cookie::tcp_seq(const IpAddress& src, const IpAddress& dst, uint16_t sport,
+                         uint16_t dport) const {
+  const uint64_t w[5] = {
+      hi(src), lo(src), hi(dst), lo(dst),
+      kTagSeq << 56 | fam(src) << 40 | fam(dst) << 32 | uint64_t{sport} << 16 | dport};
+  return static_cast<uint32_t>(hash_.words(w, 5));
+}
+
+uint16_t Cookie::source_port(const IpAddress& dst, uint16_t dport, uint16_t base,
+                             uint16_t range) const {
+  if (range == 0) range = 1;
+  const uint64_t w[3] = {hi(dst), lo(dst), kTagPort << 56 | fam(dst) << 32 | dport};
+  const uint64_t h = hash_.words(w, 3);
+  // Lemire's multiply-shift maps the top 32 bits onto [0, range) without a division.
+  const uint64_t off = ((h >> 32) * range) >> 32;
+  return static_cast<uint16_t>(base + off);
+}
+
+bool Cookie::validate_tcp_reply(const ParsedPacket& reply, const IpAddress& our_addr, uint16_t base,
+                                uint16_t range, ProbeReply& match) const {
+  if (reply.dst != our_addr) return false;
+  if (reply.is_tcp()) {
+    const auto& t = reply.tcp;
+    ReplyKind kind;
+    if (t.flags & tcpflag::kRst) {
+      kind = ReplyKind::Reset;
+    } else if ((t.flags & (tcpflag::kSyn | tcpflag::kAck)) == (tcpflag::kSyn | tcpflag::kAck)) {
+      kind = ReplyKind::SynAck;
+    } else {
+      return false;
+    }
+    if (t.dport != source_port(reply.src, t.sport, base, range)) return false;
+    if (t.ack != tcp_seq(our_addr, reply.src, t.dport, t.sport) + 1u) return false;
+    match = ProbeReply{kind, reply.src, t.sport, t.dport, reply.src, 0, 0};
+    return true;
+  }
+  if (reply.is_icmp_error() && is_probe_error(reply)) {
+    const auto& q = reply.quoted;
+    if (!q.has_l4 || q.protocol != ipproto::kTcp || q.src != our_addr) return false;
+    if (q.sport != source_port(q.dst, q.dport, base, range)) return false;
+    if (q.seq != tcp_seq(our_addr, q.dst, q.sport, q.dport)) return false;
+    match = ProbeReply{ReplyKind::IcmpError, q.dst,          q.dport, q.sport, reply.src,
+                       reply.icmp.type,      reply.icmp.code};
+    return true;
+  }
+  return false;
+}
+
+}  // namespace gh::net

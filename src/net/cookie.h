@@ -1,0 +1,73 @@
+// Stateless probe validation (zmap's validate.c, masscan's syn-cookie.c): the sender keeps no
+// table of probes in flight; it derives the probe's source port and TCP sequence number from a
+// keyed hash of the probe's addresses and ports, and the receiver recomputes the hash from the
+// reply to decide whether the reply answers one of our probes, and which one.
+//
+// Who computes what:
+//  * The sender, for a probe to (dst, dport) from our address `src`:
+//      sport = cookie.source_port(dst, dport, base, range);   // in [base, base + range)
+//      seq   = cookie.tcp_seq(src, dst, sport, dport);
+//    and sends a SYN with those fields (TcpSynTemplate::build).
+//  * The receiver passes every parsed packet to cookie.validate_tcp_reply(reply, src, base,
+//    range, match). It recomputes both values from the reply's own fields and accepts:
+//      - a SYN-ACK from (dst, dport) to (src, sport) with ack == seq + 1;
+//      - a RST (with or without ACK) likewise with ack == seq + 1: RFC 793 answers a SYN to a
+//        closed port with RST|ACK, ack = seq + 1;
+//      - an ICMP/ICMPv6 destination-unreachable or time-exceeded sent to `src` whose quoted
+//        packet is a TCP packet from (src, sport) to (dst, dport) carrying seq itself.
+//    In every case the port must also be the one source_port() picks for (dst, dport), so a
+//    reply to a different port of the same host fails.
+// Both sides must use the same key, `base` and `range` for the whole scan.
+//
+// The key must be secret and random per scan: anyone who knows it can forge replies.
+#pragma once
+
+#include <cstdint>
+
+#include "core/address.h"
+#include "net/packet.h"
+#include "net/siphash.h"
+
+namespace gh::net {
+
+enum class ReplyKind : uint8_t {
+  SynAck,     // open
+  Reset,      // closed
+  IcmpError,  // see icmp_type/icmp_code: unreachable (filtered) or time exceeded
+};
+
+// What a validated reply says about the probe it answers.
+struct ProbeReply {
+  ReplyKind kind = ReplyKind::SynAck;
+  IpAddress target;          // the address we probed
+  uint16_t target_port = 0;  // the port we probed
+  uint16_t our_port = 0;     // the source port we probed it from
+  IpAddress responder;       // who sent the reply: the target, or a router for ICMP errors
+  uint8_t icmp_type = 0;     // IcmpError only
+  uint8_t icmp_code = 0;
+};
+
+class Cookie {
+ public:
+  explicit Cookie(uint64_t k0, uint64_t k1) : hash_(k0, k1) {}
+
+  // The sequence number of our SYN from (src, sport) to (dst, dport): the low 32 bits of
+  // SipHash-2-4 over the two addresses (family-tagged) and the two ports.
+  uint32_t tcp_seq(const IpAddress& src, const IpAddress& dst, uint16_t sport,
+                   uint16_t dport) const;
+
+  // The source port of our probe to (dst, dport), uniform in [base, base + range). A separate
+  // hash from tcp_seq() (domain-separated input). Requires range >= 1 and base + range <= 65536;
+  // range 0 is treated as 1.
+  uint16_t source_port(const IpAddress& dst, uint16_t dport, uint16_t base, uint16_t range) const;
+
+  // True iff `reply` answers a SYN this cookie generated from our_addr (see the file comment);
+  // then `match` says which probe and how. Never throws; any packet is a valid input.
+  bool validate_tcp_reply(const ParsedPacket& reply, const IpAddress& our_addr, uint16_t base,
+                          uint16_t range, ProbeReply& match) const;
+
+ private:
+  SipHash24 hash_;
+};
+
+}  // namespace gh::net
