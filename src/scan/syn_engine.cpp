@@ -14,6 +14,7 @@
 
 #include "core/error.h"
 #include "io/bpf.h"
+#include "io/neighbors.h"
 #include "io/packet_socket.h"
 #include "io/raw_ip_socket.h"
 #include "io/route.h"
@@ -64,11 +65,14 @@ std::optional<IpAddress> first_of_family(const TargetSet& targets, Family f) {
 
 // Where probes of one family leave: the route and the socket on its interface.
 // IPv4 loopback probes go out through a raw IP socket instead (io/raw_ip_socket.h says why);
-// replies are read from the AF_PACKET socket on the same interface either way.
+// replies are read from the AF_PACKET socket on the same interface either way. On-link targets of
+// an Ethernet route each have their own MAC (`per_host`, from the kernel's neighbour table); a
+// gateway or loopback route has one next hop for all, already in the template.
 struct Path {
   Route route;
   PacketSocket* socket = nullptr;  // receives; sends unless `raw` is set
   RawIpv4Socket* raw = nullptr;
+  std::optional<NeighborMap> per_host;
 };
 
 class SynScan {
@@ -97,6 +101,8 @@ class SynScan {
   void flush_batch();
   // Moves verdicts from the receive thread into results. Returns how many were new.
   uint64_t settle();
+  // Records a verdict reached without a reply (e.g. an unresolvable on-link host).
+  void settle_now(uint64_t index, const Probe& probe, PortState state, Reason reason);
   void wait_for_stragglers(milliseconds wait);
   bool host_timed_out(uint64_t index);
   // Asks ctx.gate; waits out "later" (settling replies meanwhile). False if refused.
@@ -143,11 +149,19 @@ Route dry_run_route(const IpAddress& dst, const std::string& iface) {
   }
 }
 
-uint64_t addresses_of_family(const TargetSet& targets, Family f) {
-  uint64_t n = 0;
-  for (const auto& r : targets.ranges())
-    if (r.first.family == f) n += r.size() > 1 ? 2 : 1;  // "more than one" is all we ask
-  return n;
+// The addresses of one family in the target set, or nullopt when there are more than `limit`.
+std::optional<std::vector<IpAddress>> addresses_of_family(const TargetSet& targets, Family f,
+                                                          size_t limit) {
+  std::vector<IpAddress> out;
+  for (const auto& r : targets.ranges()) {
+    if (r.first.family != f) continue;
+    if (r.size() > limit || out.size() + static_cast<size_t>(r.size()) > limit) return std::nullopt;
+    for (u128 v = r.first.value;; ++v) {
+      out.push_back(IpAddress{f, v});
+      if (v == r.last.value) break;
+    }
+  }
+  return out;
 }
 
 void SynScan::plan_paths() {
@@ -160,18 +174,24 @@ void SynScan::plan_paths() {
       throw RuntimeError(fmt::format(
           "-sS sends Ethernet frames, and interface {} has no Ethernet framing: use -sT",
           route.ifname));
-    // On-link targets each have their own MAC, and one template addresses one next hop.
-    if (!cfg_.dry_run && !route.gateway && !route.loopback &&
-        addresses_of_family(cfg_.targets, f) > 1)
-      throw RuntimeError(fmt::format(
-          "-sS of several on-link hosts ({} is directly on {}) is not supported yet: scan one "
-          "host at a time, route through a gateway, or use -sT",
-          first->to_string(), route.ifname));
+    // On-link targets each have their own MAC: ask the kernel's neighbour table for all of them.
+    std::optional<NeighborMap> per_host;
+    if (!cfg_.dry_run && !route.gateway && !route.loopback) {
+      auto on_link = addresses_of_family(cfg_.targets, f, kMaxNeighbors);
+      if (!on_link)
+        throw RuntimeError(fmt::format(
+            "-sS of more than {} on-link hosts ({} is directly on {}) is not supported yet: "
+            "scan the network in parts, route through a gateway, or use -sT",
+            kMaxNeighbors, first->to_string(), route.ifname));
+      if (on_link->size() > 1)
+        per_host = resolve_neighbors(route.ifindex, *on_link,
+                                     std::max(cfg_.timing.initial_rtt, milliseconds(1000)));
+    }
     bool raw_ip = f == Family::V4 && route.loopback && !cfg_.dry_run;
     Route templ = route;
     if (raw_ip) templ.next_hop_mac.reset();  // the raw socket takes packets from the IP header
     probe_.prepare(templ);
-    paths_[f == Family::V4 ? 0 : 1] = Path{route, nullptr, nullptr};
+    paths_[f == Family::V4 ? 0 : 1] = Path{route, nullptr, nullptr, std::move(per_host)};
     if (raw_ip) {
       raw_v4_.emplace(RawIpv4Socket::open());
       paths_[0]->raw = &*raw_v4_;
@@ -253,6 +273,13 @@ uint64_t SynScan::settle() {
   return fresh;
 }
 
+void SynScan::settle_now(uint64_t index, const Probe& probe, PortState state, Reason reason) {
+  if (!answered_.set(index)) return;
+  ctx_.counters.done.fetch_add(1, std::memory_order_relaxed);
+  ctx_.on_result(
+      PortResult{probe.addr, probe.proto, probe.port, state, reason, 0, WallClock::now()});
+}
+
 void SynScan::flush_batch() {
   if (batch_n_ == 0) return;
   std::array<std::span<const uint8_t>, kBatch> spans;
@@ -304,8 +331,19 @@ bool SynScan::send_one(uint64_t index, bool retry) {
     flush_batch();
     batch_path_ = &*path;
   }
+  const MacAddress* mac = nullptr;
+  if (path->per_host) {
+    auto it = path->per_host->find(probe.addr);
+    if (it == path->per_host->end()) {
+      // No ARP/NDP answer: nothing can be sent to it, as connect() would say EHOSTUNREACH.
+      settle_now(index, probe, PortState::Filtered, Reason::HostUnreach);
+      return false;
+    }
+    mac = &it->second;
+  }
   size_t len = probe_.build(frames_[batch_n_].data(), probe, static_cast<uint16_t>(rng_()));
   if (len == 0) return false;
+  if (mac != nullptr) std::copy(mac->begin(), mac->end(), frames_[batch_n_].begin());
   batch_dst_[batch_n_] = probe.addr;
   lengths_[batch_n_++] = len;
   if (retry) ctx_.counters.retries.fetch_add(1, std::memory_order_relaxed);

@@ -1,0 +1,73 @@
+#include "io/neighbors.h"
+
+#include <linux/neighbour.h>
+#include <sys/socket.h>
+
+#include <thread>
+#include <unordered_set>
+
+#include "io/netlink.h"
+
+namespace gh {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// States whose link-layer address may be used (the kernel's NUD_VALID).
+constexpr uint16_t kUsable =
+    NUD_PERMANENT | NUD_NOARP | NUD_REACHABLE | NUD_PROBE | NUD_STALE | NUD_DELAY;
+
+void request_resolution(netlink::NetlinkSocket& nl, int ifindex, const IpAddress& addr) {
+  ndmsg ndm{};
+  ndm.ndm_family = static_cast<uint8_t>(addr.is_v4() ? AF_INET : AF_INET6);
+  ndm.ndm_ifindex = ifindex;
+  ndm.ndm_state = NUD_NONE;
+  ndm.ndm_flags = NTF_USE;
+  netlink::Request req(RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_ACK, ndm);
+  req.add_address(NDA_DST, addr);
+  nl.transact(req);  // a refusal (EPERM without CAP_NET_ADMIN) leaves the table as it is
+}
+
+// One pass over the neighbour table: moves resolved addresses from `pending` into `out`, and
+// drops failed ones from `pending`.
+void read_table(netlink::NetlinkSocket& nl, int ifindex,
+                std::unordered_set<IpAddress, IpAddressHash>& pending, NeighborMap& out) {
+  ndmsg all{};
+  all.ndm_family = AF_UNSPEC;
+  netlink::Request req(RTM_GETNEIGH, NLM_F_DUMP, all);
+  nl.transact(req, [&](const nlmsghdr& m) {
+    auto n = netlink::parse_neigh(m);
+    if (!n || n->ifindex != ifindex || !n->dst) return;
+    auto it = pending.find(*n->dst);
+    if (it == pending.end()) return;
+    if ((n->state & kUsable) && n->lladdr.size() == 6) {
+      MacAddress mac{};
+      std::copy(n->lladdr.begin(), n->lladdr.end(), mac.begin());
+      out.emplace(*n->dst, mac);
+      pending.erase(it);
+    } else if (n->state & NUD_FAILED) {
+      pending.erase(it);
+    }
+  });
+}
+
+}  // namespace
+
+NeighborMap resolve_neighbors(int ifindex, std::span<const IpAddress> addresses,
+                              std::chrono::milliseconds timeout) {
+  NeighborMap out;
+  std::unordered_set<IpAddress, IpAddressHash> pending(addresses.begin(), addresses.end());
+  netlink::NetlinkSocket nl;
+  read_table(nl, ifindex, pending, out);
+  for (const auto& a : pending) request_resolution(nl, ifindex, a);
+  auto deadline = Clock::now() + timeout;
+  auto pause = std::chrono::milliseconds(2);
+  while (!pending.empty() && Clock::now() < deadline) {
+    std::this_thread::sleep_for(pause);
+    pause = std::min(pause * 2, std::chrono::milliseconds(50));
+    read_table(nl, ifindex, pending, out);
+  }
+  return out;
+}
+
+}  // namespace gh
