@@ -68,7 +68,6 @@ std::vector<std::unique_ptr<Sink>> make_sinks(const OutputSpec& out, StatusLine*
   if (!out.normal_file.empty()) {
     TextOptions file = screen;
     file.file = true;
-    file.verbosity = 0;  // no live lines in the file
     file.live_line = nullptr;
     file.name = out.normal_file;
     sinks.push_back(std::make_unique<TextSink>(open_output(out.normal_file, "-oN"), file));
