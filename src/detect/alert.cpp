@@ -4,6 +4,8 @@
 
 #include <ctime>
 
+#include "output/json.h"
+
 namespace gh::detect {
 
 std::string_view to_string(ProbeType t) {
@@ -67,37 +69,6 @@ std::string rules_to_string(uint8_t bits, char sep) {
   return out;
 }
 
-std::string json_escape(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (char ch : s) {
-    auto c = static_cast<unsigned char>(ch);
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c < 0x20)
-          out += fmt::format("\\u{:04x}", c);
-        else
-          out += ch;
-    }
-  }
-  return out;
-}
-
 std::string format_time(int64_t ts_us) {
   int64_t secs = ts_us >= 0 ? ts_us / 1000000 : (ts_us - 999999) / 1000000;
   int64_t micros = ts_us - secs * 1000000;
@@ -123,7 +94,7 @@ std::string to_json(const Alert& a) {
   o.reserve(512);
   auto out = std::back_inserter(o);
   fmt::format_to(out, R"({{"id":"{}","event":"{}","src":"{}","type":"{}","shape":"{}",)",
-                 json_escape(a.id), to_string(a.event), a.src.to_string(), to_string(a.type),
+                 gh::json_escape(a.id), to_string(a.event), a.src.to_string(), to_string(a.type),
                  to_string(a.shape));
   fmt::format_to(out, R"("first_seen":"{}","last_seen":"{}","detected_at":"{}",)",
                  format_time(a.first_seen_us), format_time(a.last_seen_us),
@@ -158,11 +129,11 @@ std::string to_json(const Alert& a) {
   o += "]";
   if (a.tool) {
     fmt::format_to(out, R"(,"tool":{{"name":"{}","guess":true,"evidence":"{}"}})",
-                   json_escape(a.tool->name), json_escape(a.tool->evidence));
+                   gh::json_escape(a.tool->name), gh::json_escape(a.tool->evidence));
   }
   fmt::format_to(out, R"(,"verified":{},"blocked":{})", a.verified, a.blocked);
   if (!a.block_note.empty())
-    fmt::format_to(out, R"(,"block_note":"{}")", json_escape(a.block_note));
+    fmt::format_to(out, R"(,"block_note":"{}")", gh::json_escape(a.block_note));
   o += "}";
   return o;
 }

@@ -74,7 +74,5 @@ std::string to_json(const Alert& a);
 std::string to_text(const Alert& a);
 // RFC 3339 UTC with microseconds.
 std::string format_time(int64_t ts_us);
-// JSON string escaping (quotes not included).
-std::string json_escape(std::string_view s);
 
 }  // namespace gh::detect

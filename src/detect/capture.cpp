@@ -54,7 +54,11 @@ Capture Capture::open_live(const LiveOptions& opt) {
   Capture c(p, true);
   pcap_set_snaplen(p, opt.snaplen);
   pcap_set_promisc(p, opt.promiscuous ? 1 : 0);
-  pcap_set_immediate_mode(p, 1);
+  // Not immediate mode: libpcap then uses TPACKET_V3, whose blocks pack frames by their real
+  // length (immediate mode's TPACKET_V2 reserves a snaplen-sized slot per frame: 128 frames in
+  // 8 MiB). The kernel hands over a block when it is full or after the timeout.
+  pcap_set_immediate_mode(p, 0);
+  pcap_set_timeout(p, opt.block_timeout_ms);
   pcap_set_buffer_size(p, opt.buffer_bytes);
   int rc = pcap_activate(p);
   if (rc < 0) {

@@ -1,9 +1,10 @@
 // Packet capture for the detector: one class for a live interface and for a pcap file, so that
 // `watch -r FILE` runs exactly the code `watch -i IFACE` runs after the frame is in memory.
 //
-// Live capture uses libpcap (on Linux a TPACKET_V3 memory-mapped ring of AF_PACKET) in immediate,
-// non-blocking mode, with the kernel-side BPF filter kDefaultFilter so that bulk data segments
-// never reach user space. Offline reading accepts pcap and pcapng files.
+// Live capture uses libpcap: on Linux a TPACKET_V3 memory-mapped ring of AF_PACKET (16 MiB,
+// packets delivered in blocks, at most 50 ms late), non-blocking, with the kernel-side BPF filter
+// kDefaultFilter so that bulk data segments never reach user space, and whole packets (the
+// parser rejects a cut IP packet). Offline reading accepts pcap and pcapng files.
 #pragma once
 
 #include <cstdint>
@@ -29,8 +30,9 @@ struct CaptureStats {
 struct LiveOptions {
   std::string interface;
   std::string filter = kDefaultFilter;
-  int snaplen = 256;  // headers, and the headers quoted in ICMP errors
-  int buffer_bytes = 8 << 20;
+  int snaplen = 65535;  // whole packets: the parser rejects a cut IP packet
+  int buffer_bytes = 16 << 20;
+  int block_timeout_ms = 50;  // the longest a captured packet waits in the kernel
   bool promiscuous = false;
 };
 

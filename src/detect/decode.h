@@ -1,13 +1,15 @@
-// Frame -> PacketEvent: the detector's own bounds-checked decoding of captured frames.
+// Frame -> PacketEvent: the shared parser (src/net/packet.h) reads the frame; this adapter keeps
+// the few fields the detector uses.
 //
-// Contract: make_event() reads at most `len` bytes of `frame`, never throws and never allocates;
-// it fills `out` and returns Decode::Ok only for an IPv4/IPv6 packet carrying TCP, UDP, ICMP or
-// ICMPv6 whose transport header is complete. Everything else is counted by the caller and
-// dropped. Non-first IP fragments, unknown link types and truncated headers are rejected.
+// Contract: make_event() never reads outside `frame`, never throws and never allocates (the
+// parser's ParsedPacket is a reused thread-local). It returns Decode::Ok only for an IPv4/IPv6
+// packet carrying TCP, UDP, ICMP or ICMPv6 whose transport header was read; Rejected for what the
+// parser refuses (not IP, truncated, malformed: see packet.h; note that the whole IP packet must
+// be in the frame, so live capture uses a full snap length); Unsupported for an unknown link
+// type, a non-first fragment or another protocol. The caller counts and drops all but Ok.
 //
-// Why not the shared parser (src/net/packet.h)? The detector reads a handful of fields at line
-// rate (window, IP ID, option layout, the ports quoted in ICMP errors) and nothing of the payload;
-// this keeps that path small, allocation-free and testable on its own.
+// Adapter detail: the parser does not count TCP options; count_options() walks the raw option
+// bytes it copied, because the nmap and glasshouse fingerprints need "a lone MSS".
 #pragma once
 
 #include <cstddef>
@@ -31,7 +33,7 @@ inline constexpr int kIpv6 = 229;
 inline constexpr int kLinuxSll2 = 276;
 }  // namespace link
 
-enum class Decode : uint8_t { Ok, NotIp, Truncated, Unsupported };
+enum class Decode : uint8_t { Ok, Rejected, Unsupported };
 
 // True when make_event() understands this link type.
 bool link_type_supported(int link_type);

@@ -59,9 +59,15 @@ std::optional<ToolGuess> guess_tool(const SourceState& s) {
   if (strong(s.fp_masscan))
     return ToolGuess{"masscan", fmt::format("IP ID = destination ^ port ^ sequence on {}/{} probes",
                                             s.fp_masscan, s.fp_probes)};
+  if (strong(s.fp_glasshouse))
+    return ToolGuess{"glasshouse",
+                     fmt::format("window 1024, a lone MSS 1460 and TTL 60-64 (nmap's is 37-59) on "
+                                 "{}/{} probes",
+                                 s.fp_glasshouse, s.fp_probes)};
   if (strong(s.fp_nmap))
-    return ToolGuess{"nmap", fmt::format("window 1024-4096 and nmap's TCP options on {}/{} probes",
-                                         s.fp_nmap, s.fp_probes)};
+    return ToolGuess{"nmap",
+                     fmt::format("window 1024-4096, nmap's TCP options, TTL 37-59 on {}/{} probes",
+                                 s.fp_nmap, s.fp_probes)};
   return std::nullopt;
 }
 
@@ -234,10 +240,19 @@ void Detector::fingerprint(SourceState& s, const PacketEvent& ev) {
     uint32_t m = (ev.dst.v4_value() ^ ev.dport ^ ev.seq) & 0xFFFF;
     if (ev.ip_id == m) ++s.fp_masscan;
   }
+  // nmap's raw probes: window 1024-4096, a lone MSS 1460 on SYNs, and over IPv4 a random TTL of
+  // 37-59 (so never above 59 on arrival). glasshouse scan copies the window and the option but
+  // sends TTL 64: above 59 on arrival within five hops. (nmap's IPv6 probes leave with the
+  // kernel's hop limit, so over IPv6 the layout alone says nmap.)
   bool nmap_window = ev.window != 0 && ev.window % 1024 == 0 && ev.window <= 4096;
   bool nmap_options = ev.has(tcpf::kSyn) ? (ev.options.count == 1 && ev.options.mss == 1460)
                                          : ev.options.count == 0;
-  if (nmap_window && nmap_options) ++s.fp_nmap;
+  if (nmap_window && nmap_options) {
+    if (ev.src.is_v6() || ev.ttl <= 59)
+      ++s.fp_nmap;
+    else if (ev.ttl <= 64 && ev.window == 1024 && ev.has(tcpf::kSyn))
+      ++s.fp_glasshouse;
+  }
 }
 
 void Detector::inbound(const PacketEvent& ev) {

@@ -54,7 +54,7 @@ struct SourceState {
   uint32_t udp_refused = 0;      // distinct UDP contacts answered by ICMP port unreachable
 
   // Tool fingerprints over the source's raw-looking TCP probes (no ACK flag).
-  uint32_t fp_probes = 0, fp_zmap = 0, fp_masscan = 0, fp_nmap = 0;
+  uint32_t fp_probes = 0, fp_zmap = 0, fp_masscan = 0, fp_nmap = 0, fp_glasshouse = 0;
 
   uint8_t detected_by = 0;     // rule:: bits that have fired
   uint8_t reported_rules = 0;  // bits already reported in a record

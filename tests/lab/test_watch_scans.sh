@@ -72,6 +72,6 @@ expects=(
   --absent 198.18.0.30
 )
 [[ -n $masscan_src ]] && expects+=(--expect "src=$masscan_src,type=syn,shape=horizontal,tool=masscan,rule=horizontal")
-[[ -n $gh_src ]] && expects+=(--expect "src=$gh_src,shape=vertical")
+[[ -n $gh_src ]] && expects+=(--expect "src=$gh_src,type=syn,shape=vertical,tool=glasshouse")
 watch_check "${expects[@]}" || lab_failed "alerts do not match (see $WATCH_ALERTS)"
 lab_finish

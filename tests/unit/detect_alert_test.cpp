@@ -56,8 +56,10 @@ TEST(Alert, TextLineForHumans) {
   EXPECT_NE(t.find("likely nmap"), std::string::npos);
 }
 
-TEST(Alert, EscapesControlCharacters) {
-  EXPECT_EQ(json_escape("a\"b\\c\n\x01"), "a\\\"b\\\\c\\n\\u0001");
+TEST(Alert, EvidenceIsEscaped) {
+  Alert a = sample();
+  a.tool->evidence = "a\nb\x01";
+  EXPECT_NE(to_json(a).find(R"("evidence":"a\nb\u0001")"), std::string::npos) << to_json(a);
 }
 
 TEST(Prefix, ParsesAndMatches) {

@@ -90,10 +90,10 @@ Bytes udp_hdr(uint16_t sport, uint16_t dport, size_t payload = 0) {
 const Bytes kMssOnly = {2, 4, 0x05, 0xB4};  // nmap / masscan
 const Bytes kLinuxOpts = {2, 4, 0x05, 0xB4, 4, 2, 8, 10, 0, 0, 0, 1, 0, 0, 0, 0, 1, 3, 3, 7};
 
-Bytes eth_v4(const char* src, const char* dst, uint8_t proto, const Bytes& l4,
-             uint16_t id = 0x1234) {
+Bytes eth_v4(const char* src, const char* dst, uint8_t proto, const Bytes& l4, uint16_t id = 0x1234,
+             uint8_t ttl = 64) {
   Bytes f = ethernet(0x0800);
-  Bytes ip = ipv4(src, dst, proto, l4, id);
+  Bytes ip = ipv4(src, dst, proto, l4, id, ttl);
   f.insert(f.end(), ip.begin(), ip.end());
   return f;
 }
@@ -163,7 +163,7 @@ TEST(Decode, RejectsWhatItCannotRead) {
     EXPECT_NE(make_event(good.data(), cut, link::kEthernet, 0, ev), Decode::Ok) << cut;
   Bytes arp = ethernet(0x0806);
   arp.resize(42);
-  EXPECT_EQ(make_event(arp.data(), arp.size(), link::kEthernet, 0, ev), Decode::NotIp);
+  EXPECT_EQ(make_event(arp.data(), arp.size(), link::kEthernet, 0, ev), Decode::Rejected);
   EXPECT_EQ(make_event(good.data(), good.size(), 147, 0, ev), Decode::Unsupported);
   Bytes frag = good;
   frag[14 + 6] = 0x00;
@@ -236,7 +236,7 @@ TEST(WatchOffline, SynScanInAPcapRaisesOneAlertThatIsUpdatedAndClosed) {
   int64_t t = kT0;
   for (uint16_t port = 1; port <= 100; ++port) {
     pcap.add(eth_v4("198.18.0.2", "198.18.1.1", 6,
-                    tcp_hdr(40000, port, 0x02, 1000 + port, 0, 1024, kMssOnly), port),
+                    tcp_hdr(40000, port, 0x02, 1000 + port, 0, 1024, kMssOnly), port, 45),
              t);
     if (port == 22) {
       pcap.add(eth_v4("198.18.1.1", "198.18.0.2", 6, tcp_hdr(22, 40000, 0x12, 9999, 1023, 64240)),

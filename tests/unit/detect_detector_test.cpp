@@ -41,10 +41,11 @@ PacketEvent tcp(const IpAddress& src, uint16_t sport, const IpAddress& dst, uint
   return e;
 }
 
-// nmap -sS's SYN: window 1024, a lone MSS 1460 option.
+// nmap -sS's SYN: window 1024, a lone MSS 1460 option, a TTL of 37-59.
 PacketEvent nmap_syn(const IpAddress& src, const IpAddress& dst, uint16_t dport, int64_t ts) {
   PacketEvent e = tcp(src, 40000, dst, dport, tcpf::kSyn, ts);
   e.window = 1024;
+  e.ttl = 48;
   e.options.count = 1;
   e.options.mss = 1460;
   e.ip_id = static_cast<uint16_t>(dport * 7 + 3);
@@ -214,6 +215,18 @@ TEST(Detector, ZmapIsRecognisedByItsIpId) {
   EXPECT_EQ(h.alerts[0].tool->name, "zmap");
 }
 
+TEST(Detector, GlasshouseScanIsToldFromNmapByItsTtl) {
+  Harness h;
+  for (uint16_t port = 1; port <= 10; ++port) {
+    PacketEvent e = nmap_syn(kScanner, kTarget, port, kSec + port);
+    e.ttl = 64;
+    h.det.on_packet(e);
+  }
+  ASSERT_FALSE(h.alerts.empty());
+  ASSERT_TRUE(h.alerts[0].tool);
+  EXPECT_EQ(h.alerts[0].tool->name, "glasshouse");
+}
+
 TEST(Detector, StealthFlagsAreTypedAndFlagged) {
   struct Case {
     uint8_t flags;
@@ -225,6 +238,7 @@ TEST(Detector, StealthFlagsAreTypedAndFlagged) {
     for (uint16_t port = 2000; port < 2003; ++port) {
       PacketEvent e = tcp(kScanner, 33333, kTarget, port, c.flags, kSec * port);  // slow: 1 s apart
       e.window = 1024;
+      e.ttl = 40;
       h.det.on_packet(e);
     }
     ASSERT_EQ(h.alerts.size(), 1u) << int(c.flags);
