@@ -1,0 +1,72 @@
+// The TCP connect scan engine (nmap -sT): an unprivileged scan through the kernel's own TCP stack.
+//
+// One non-blocking socket per probe: connect(), then epoll for the outcome. The kernel does the
+// handshake, so a probe's verdict is what connect() says: success = open, ECONNREFUSED = closed,
+// an ICMP error = filtered with its reason, no outcome before our timeout = no answer (retried,
+// then filtered/no-response). See connect_engine.cpp for the design (in-flight bound, timeouts,
+// rate, backoff on fd exhaustion) and the helpers below, which are exposed for the tests.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+
+#include "core/types.h"
+#include "scan/engine.h"
+
+namespace gh {
+
+// Runs a connect scan over the TCP entries of ctx.space (UDP entries are skipped: the CLI refuses
+// UDP with -sT before this). Walks Permutation(ctx.space.size(), ctx.seed) order and reports each
+// TCP index's verdict exactly once through ctx.on_result, from the calling thread. Returns when
+// every index is finished (a verdict, or dropped by the gate or --host-timeout), or promptly after
+// ctx.stop is set (in-flight probes are then dropped unreported and report.interrupted is set).
+// Every connect() is admitted by ctx.gate first, when there is one (refused probes are counted in
+// report.refused, never reported). Raises RLIMIT_NOFILE's soft limit to the hard limit. Throws
+// RuntimeError when probing is impossible (a socket family the kernel refuses, an interface
+// SO_BINDTODEVICE rejects, no usable source address); never for fd exhaustion, which it waits out.
+EngineReport run_connect_scan(EngineContext& ctx);
+
+namespace connect_detail {
+
+// What connect()'s errno (immediate, or from SO_ERROR; 0 = connected) means for the probe.
+enum class Outcome {
+  Verdict,         // `state`/`reason` are the port's verdict
+  Timeout,         // the attempt got no answer (ETIMEDOUT): retry or filtered/no-response
+  LocalTransient,  // out of fds, buffers or local ports: back off and try the probe again
+  LocalFatal,      // this probe cannot be sent from this host at all: the scan fails
+};
+
+struct Classification {
+  Outcome outcome = Outcome::Verdict;
+  PortState state = PortState::Filtered;
+  Reason reason = Reason::NoResponse;
+};
+
+Classification classify_connect_errno(int err);
+
+// Most probes in flight at once for a -T level, before the fd limit is applied.
+size_t inflight_cap_for_level(int level);
+
+// Per-attempt connect timeout, adapted from measured connect RTTs the way nmap does
+// (RFC 6298 style): srtt += (rtt - srtt) / 8, rttvar += (|rtt - srtt| - rttvar) / 4,
+// timeout = srtt + 4 * rttvar, clamped to [min(100 ms, max_rtt), max_rtt]. Before the first sample
+// the timeout is initial_rtt, clamped the same way.
+class ConnectTimeout {
+ public:
+  using Duration = std::chrono::nanoseconds;
+  static constexpr std::chrono::milliseconds kFloor{100};  // nmap's default --min-rtt-timeout
+
+  ConnectTimeout(std::chrono::milliseconds initial_rtt, std::chrono::milliseconds max_rtt);
+  void sample(Duration rtt);
+  Duration timeout() const { return timeout_; }
+
+ private:
+  Duration clamp(Duration d) const;
+  Duration floor_, max_;
+  Duration srtt_{0}, rttvar_{0};
+  bool have_sample_ = false;
+  Duration timeout_;
+};
+
+}  // namespace connect_detail
+}  // namespace gh
