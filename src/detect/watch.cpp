@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
+#include "core/signals.h"
 #include "detect/decode.h"
 #include "detect/local_discovery.h"
 
@@ -55,6 +56,8 @@ class AlertFile {
 };
 
 // Blocks the daemon's signals and delivers them through a descriptor; restores the mask after.
+// (A SIGINT/SIGTERM that came before, during start-up, went to main()'s handler: the loops also
+// check stop_requested().)
 class SignalChannel {
  public:
   SignalChannel() {
@@ -219,7 +222,7 @@ int Watch::run() {
   int64_t next_stats = opt_.stats_interval_us > 0 ? wall_now_us() + opt_.stats_interval_us : 0;
   if (!live) {
     int64_t last_ts = 0;
-    while (!stop_) {
+    while (!stop_ && !stop_requested()) {
       for (int i = 0; i < 4096; ++i) {
         Capture::Next n = cap_->next(data, len, ts);
         if (n != Capture::Next::Packet) {
@@ -242,7 +245,7 @@ int Watch::run() {
   }
 
   pollfd fds[2] = {{cap_->selectable_fd(), POLLIN, 0}, {signals.fd(), POLLIN, 0}};
-  while (!stop_) {
+  while (!stop_ && !stop_requested()) {
     int rc = poll(fds, 2, 100);
     if (rc < 0 && errno != EINTR) throw system_error(errno, "poll");
     while (int sig = signals.take()) handle_signal(sig);
