@@ -14,6 +14,7 @@ constexpr int64_t kTickUs = 1'000'000;
 constexpr int64_t kFlowTtlUs = 120'000'000;
 // An ACK from the remote proves it saw our SYN-ACK when it acknowledges our ISN + 1 ... + this.
 constexpr uint32_t kAckWindow = 1u << 24;
+constexpr uint16_t kEphemeralLow = 32768, kEphemeralHigh = 60999;
 
 uint64_t mix(uint64_t x) {  // splitmix64's finaliser
   x ^= x >> 30;
@@ -383,8 +384,11 @@ void Detector::outbound(const PacketEvent& ev) {
       return;
     }
     // A RST without ACK answers a segment that carried an ACK for no connection: an ACK probe,
-    // unless it answers a SYN-ACK the remote sent us (backscatter) or a handshake in progress.
+    // unless it answers a SYN-ACK the remote sent us (backscatter), a handshake in progress, or
+    // a late segment of a connection a local client closed (its port is an ephemeral one:
+    // Linux's default range; ACK scans aim at service ports).
     if (pending_.find(k) || flows_.find(k)) return;
+    if (ev.sport >= kEphemeralLow && ev.sport <= kEphemeralHigh) return;
     SourceState& s = source(remote, now);
     ++stats_.replies;
     if (contact(s, remote, ev.src, kProtoTcp, ev.sport, ProbeType::Ack, now)) {

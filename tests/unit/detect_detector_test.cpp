@@ -273,6 +273,16 @@ TEST(Detector, BackscatterIsNotAnAckProbe) {
   EXPECT_TRUE(h.alerts.empty());
 }
 
+TEST(Detector, ResetsFromClientPortsAreNotAckProbes) {
+  Harness h;
+  int64_t t = 10 * kSec;
+  for (uint16_t i = 0; i < 10; ++i, t += kSec) {
+    // Late segments from a server to connections our client closed long ago.
+    h.det.on_packet(tcp(kTarget, static_cast<uint16_t>(40000 + i), kScanner, 443, tcpf::kRst, t));
+  }
+  EXPECT_TRUE(h.alerts.empty());
+}
+
 TEST(Detector, UdpProbesRefusedWithPortUnreachable) {
   Harness h;
   int64_t t = 10 * kSec;
