@@ -301,6 +301,9 @@ class ConnectScan {
   }
 
   EngineReport run() {
+    // A connect scan needs no privilege at all: drop whatever the process has before the first
+    // probe (the fd limit was raised in the constructor).
+    if (ctx_.after_sockets_open) ctx_.after_sockets_open();
     ctx_.counters.total.store(tcp_end_);
     EngineReport report;
     for (;;) {

@@ -51,15 +51,18 @@ struct EngineContext {
   EngineCounters& counters;
   std::function<void(const PortResult&)> on_result;
   ProbeGate* gate = nullptr;  // null: every probe may be sent
+  // Called once, after the engine has opened the sockets it needs and before it starts any
+  // thread or sends anything: the scanner drops privileges here (policy/privilege_drop.h) and
+  // then starts its status line. May throw (the scan then fails before its first probe).
+  std::function<void()> after_sockets_open = nullptr;
 };
 
 // Each engine returns what it measured; the caller fills the rest of ScanSummary.
 struct EngineReport {
   uint64_t probes_sent = 0;
   uint64_t replies = 0;
-  uint64_t send_errors = 0;
-  uint64_t refused =
-      0;  // probes the gate refused  // batches the kernel refused (the retries resend them)
+  uint64_t send_errors = 0;  // batches the kernel refused (the retries resend them)
+  uint64_t refused = 0;      // probes the gate refused (never sent, never reported)
   bool interrupted = false;
 };
 

@@ -105,8 +105,9 @@ class SynScan {
   void settle_now(uint64_t index, const Probe& probe, PortState state, Reason reason);
   void wait_for_stragglers(milliseconds wait);
   bool host_timed_out(uint64_t index);
-  // Asks ctx.gate; waits out "later" (settling replies meanwhile). False if refused.
-  bool admit(const Probe& probe);
+  // Asks ctx.gate; waits out "later" (settling replies meanwhile). False if refused, and then the
+  // index is closed without a verdict: never retried, never reported.
+  bool admit(uint64_t index, const Probe& probe);
   void report_unanswered();
   bool stopping() const { return ctx_.stop.load(std::memory_order_relaxed); }
 
@@ -326,7 +327,7 @@ bool SynScan::send_one(uint64_t index, bool retry) {
   Probe probe = space_.at(index);
   const auto& path = paths_[probe.addr.is_v4() ? 0 : 1];
   if (!path || probe.proto != Protocol::Tcp) return false;
-  if (ctx_.gate != nullptr && !admit(probe)) return false;
+  if (ctx_.gate != nullptr && !admit(index, probe)) return false;
   if (batch_path_ != &*path) {
     flush_batch();
     batch_path_ = &*path;
@@ -351,7 +352,7 @@ bool SynScan::send_one(uint64_t index, bool retry) {
   return true;
 }
 
-bool SynScan::admit(const Probe& probe) {
+bool SynScan::admit(uint64_t index, const Probe& probe) {
   for (;;) {
     std::chrono::nanoseconds retry_in{0};
     switch (ctx_.gate->check(probe, SteadyClock::now(), &retry_in)) {
@@ -359,6 +360,7 @@ bool SynScan::admit(const Probe& probe) {
         return true;
       case ProbeGate::Decision::Refuse:
         ++report_.refused;
+        if (answered_.set(index)) ctx_.counters.done.fetch_add(1, std::memory_order_relaxed);
         return false;
       case ProbeGate::Decision::Later:
         break;
@@ -424,6 +426,8 @@ EngineReport SynScan::run() {
     rate = rate > 0 ? std::min(rate, delay_rate) : delay_rate;
   }
   rate_ = std::make_unique<RateLimiter>(rate);
+  // The sockets are open: nothing below needs privilege.
+  if (ctx_.after_sockets_open) ctx_.after_sockets_open();
   rng_.seed(ctx_.seed ^ 0x5bd1e995u);
   if (cfg_.timing.host_timeout) host_expired_.assign(space_.targets(), false);
 
