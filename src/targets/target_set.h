@@ -6,8 +6,10 @@
 // (IpAddress ordering). Overlapping specs are merged, so every address appears once.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <istream>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -30,6 +32,12 @@ std::vector<IpAddress> resolve_with_getaddrinfo(const std::string& name);
 
 class TargetSet {
  public:
+  TargetSet() = default;
+  TargetSet(const TargetSet& other);
+  TargetSet(TargetSet&& other) noexcept;
+  TargetSet& operator=(const TargetSet& other);
+  TargetSet& operator=(TargetSet&& other) noexcept;
+
   // Adds one nmap target spec. Accepted forms:
   //   198.18.0.1   2001:db8::1            single addresses
   //   198.18.0.0/24   2001:db8::/120       CIDR blocks (host bits are ignored, as nmap does)
@@ -51,20 +59,36 @@ class TargetSet {
   void intersect(const TargetSet& other);
 
   uint64_t size() const;                  // number of addresses; saturates at UINT64_MAX
-  bool empty() const { return ranges_.empty(); }
+  bool empty() const {
+    flush();
+    return ranges_.empty();
+  }
   IpAddress at(uint64_t index) const;     // precondition: index < size()
   bool contains(const IpAddress& a) const;
   // Position of `a` in index order, or UINT64_MAX when absent. Inverse of at().
   uint64_t index_of(const IpAddress& a) const;
-  const std::vector<AddressRange>& ranges() const { return ranges_; }
+  const std::vector<AddressRange>& ranges() const {
+    flush();
+    return ranges_;
+  }
   bool has_v4() const;
   bool has_v6() const;
 
  private:
-  void normalize();  // sort, merge overlapping and adjacent ranges, rebuild the cumulative index
-  std::vector<AddressRange> pending_;
-  std::vector<AddressRange> ranges_;
-  std::vector<uint64_t> cumulative_;  // cumulative_[k] = addresses in ranges_[0..k)
+  // Adds only append to pending_ (cheap for any number of single addresses); the first read after
+  // them merges pending_ into ranges_ once. Reads normalize under mu_, so a const TargetSet may be
+  // read from several threads at once; mutators need exclusive access, as for any container.
+  void flush() const {
+    if (dirty_.load(std::memory_order_acquire)) normalize();
+  }
+  // Sorts pending_, merges overlapping and adjacent ranges, rebuilds the cumulative index.
+  void normalize() const;
+  void replace_with(std::vector<AddressRange> sorted);  // new contents, normalized on next read
+  mutable std::mutex mu_;
+  mutable std::atomic<bool> dirty_{false};  // pending_ holds ranges not yet in ranges_
+  mutable std::vector<AddressRange> pending_;
+  mutable std::vector<AddressRange> ranges_;
+  mutable std::vector<uint64_t> cumulative_;  // cumulative_[k] = addresses in ranges_[0..k)
 };
 
 }  // namespace gh
