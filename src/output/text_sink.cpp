@@ -184,7 +184,11 @@ std::string TextSink::host_report(const IpAddress& addr, const ResultTable::Host
     out += '\n';
   };
   const std::string ip = addr.to_string();
-  line(fmt::format("Glasshouse scan report for {}", ip));
+  std::string host_name = opts_.host_name ? opts_.host_name(addr) : std::string{};
+  if (host_name.empty())
+    line(fmt::format("Glasshouse scan report for {}", ip));
+  else
+    line(fmt::format("Glasshouse scan report for {} ({})", host_name, ip));
   if (host.answered) line("Host is up.");
 
   // Not shown: N <state> <proto> port(s) (<reason>), ... ; largest state first.

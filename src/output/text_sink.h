@@ -57,6 +57,9 @@ struct TextOptions {
   // the status line (StatusLine::print_above). Empty: written to the stream and flushed.
   std::function<void(std::string_view)> live_line;
   std::string name = "normal output";  // for error messages, e.g. the -oN path
+  // The host's name from reverse DNS, "" when none (then only the address is printed), asked at
+  // the end of the scan. Empty function: no names (-n).
+  std::function<std::string(const IpAddress&)> host_name;
 };
 
 class TextSink : public Sink {

@@ -156,7 +156,8 @@ std::optional<std::vector<IpAddress>> addresses_of_family(const TargetSet& targe
   std::vector<IpAddress> out;
   for (const auto& r : targets.ranges()) {
     if (r.first.family != f) continue;
-    if (r.size() > limit || out.size() + static_cast<size_t>(r.size()) > limit) return std::nullopt;
+    // last - first (not size(), which wraps to 0 for ::/0) bounds the range before it is walked.
+    if (r.last.value - r.first.value >= limit - out.size()) return std::nullopt;
     for (u128 v = r.first.value;; ++v) {
       out.push_back(IpAddress{f, v});
       if (v == r.last.value) break;
