@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "cli/audit_command.h"
 #include "cli/scan_command.h"
 #include "cli/watch_command.h"
 #include "core/error.h"
@@ -21,6 +22,7 @@ constexpr std::string_view kUsage =
     "commands:\n"
     "  scan    find open, closed and filtered ports (nmap-style options; scan --help)\n"
     "  watch   detect port scans on an interface or in a pcap file (watch --help)\n"
+    "  audit   verify the scan audit log's hash chain, or show its runs (audit --help)\n"
     "\n"
     "  glasshouse --version   print the version\n";
 
@@ -42,8 +44,9 @@ int main(int argc, char** argv) {
     }
     if (args[0] == "scan") return gh::run_scan_command({args.begin() + 1, args.end()});
     if (args[0] == "watch") return gh::run_watch_command(argc - 1, argv + 1);
+    if (args[0] == "audit") return gh::run_audit_command({args.begin() + 1, args.end()});
     throw gh::UsageError("unknown command \"" + args[0] +
-                         "\": use scan or watch (glasshouse --help)");
+                         "\": use scan, watch or audit (glasshouse --help)");
   } catch (const gh::UsageError& e) {
     std::fprintf(stderr, "glasshouse: %s\n", e.what());
     return gh::kExitUsage;

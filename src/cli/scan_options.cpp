@@ -1,13 +1,21 @@
 #include "cli/scan_options.h"
 
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
 
 #include <charconv>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <random>
 
+#include <fmt/format.h>
+
+#include "audit/audit_log.h"
 #include "core/error.h"
+#include "policy/exclusions.h"
+#include "policy/scope.h"
 #include "service/services.h"
 
 namespace gh {
@@ -157,7 +165,11 @@ ParsedScan parse_scan_args(const std::vector<std::string>& raw_args, bool raw_al
       "(198.18.0-3.1-254), dash ranges (198.18.0.1-198.18.0.50), host names.\n"
       "Ports: 22,80,443  1-1024  -p- (all)  1024-  http,ssh  T:22,U:53  worms.\n"
       "Host discovery does not exist yet: every target is treated as up (as with -Pn).\n"
-      "nmap spellings: -sS -sT -sL -Pn -oN FILE -oJ FILE -iL FILE -T0..-T5.");
+      "nmap spellings: -sS -sT -sL -Pn -oN FILE -oJ FILE -iL FILE -T0..-T5.\n"
+      "Never probed: " +
+      std::string(default_exclusions_text()) +
+      " (--no-default-excludes), and the ranges in /etc/glasshouse/exclude.conf.\n"
+      "Every run is recorded in a hash-chained audit log (glasshouse audit --help).");
 
   bool syn = false, connect = false, list = false, fast = false;
   std::vector<std::string> targets, excludes;
@@ -166,6 +178,8 @@ ParsedScan parse_scan_args(const std::vector<std::string>& raw_args, bool raw_al
   int timing_level = 3, top_n = 0, max_retries = -1;
   double min_rate = -1, max_rate = -1;
   int64_t seed = -1;
+  double max_host_rate = -1;
+  bool no_default_excludes = false;
 
   app.add_flag("--syn", syn, "-sS: SYN scan with raw packets (default with CAP_NET_RAW)");
   app.add_flag("--connect", connect, "-sT: connect() scan (default otherwise; needs no privilege)");
@@ -202,6 +216,21 @@ ParsedScan parse_scan_args(const std::vector<std::string>& raw_args, bool raw_al
   app.add_flag(
       "--no-status", [&c](int64_t) { c.output.status_line = false; },
       "Do not draw the status line on stderr");
+  app.add_option("--scope", c.policy.scope_file,
+                 "Authorization scope (TOML): refuse targets, ports and times outside it");
+  app.add_flag("--clip-to-scope", c.policy.clip_to_scope,
+               "Scan only the part of the targets inside --scope instead of refusing");
+  app.add_option("--max-host-rate", max_host_rate,
+                 "Send at most this many packets per second to any one address")
+      ->check(CLI::NonNegativeNumber);
+  app.add_flag("--no-default-excludes", no_default_excludes,
+               "Also probe 0.0.0.0/8, multicast and 240.0.0.0/4 (never probed by default)");
+  app.add_option("--audit-log", c.policy.audit_log,
+                 "Append this run's audit records to FILE (default: /var/log/glasshouse/ for "
+                 "root, ~/.local/state/glasshouse/ otherwise)");
+  app.add_option("--user", c.policy.user,
+                 "Run as this user once the raw sockets are open, when started as root "
+                 "(default: nobody)");
   app.add_option("targets", targets, "Targets to scan");
 
   try {
@@ -249,10 +278,33 @@ ParsedScan parse_scan_args(const std::vector<std::string>& raw_args, bool raw_al
   if (!exclude_file.empty()) load_list(excluded, exclude_file, "--excludefile");
   if (!excluded.empty()) c.targets.subtract(excluded);
   if (c.targets.empty()) throw UsageError("every target is excluded: nothing to scan");
+  // Addresses never probed (policy/exclusions.h): the defaults unless turned off, and the
+  // system-wide exclude file whenever it exists.
+  PolicySpec& pol = c.policy;
+  pol.default_excludes = !no_default_excludes;
+  const char* exclude_conf = std::getenv(kSystemExcludeEnv);
+  pol.system_exclude_file =
+      exclude_conf != nullptr && exclude_conf[0] != '\0' ? exclude_conf : kSystemExcludeFile;
+  Exclusions ex = apply_exclusions(c.targets, pol.default_excludes, pol.system_exclude_file);
+  pol.excluded = std::move(ex.never);
+  pol.default_excluded = ex.default_skipped;
+  pol.system_excluded = ex.system_skipped;
+  pol.system_exclude_applied = ex.system_file;
+  if (c.targets.empty()) {
+    std::string why;
+    if (ex.default_skipped != 0)
+      why = fmt::format("{} by the default exclusions: {}; --no-default-excludes to scan them",
+                        count_text(ex.default_skipped), default_exclusions_text());
+    if (ex.system_skipped != 0)
+      why += fmt::format("{}{} by {}", why.empty() ? "" : "; ", count_text(ex.system_skipped),
+                         ex.system_file);
+    throw UsageError("nothing to scan: every target is excluded, " + why);
+  }
 
   const ServiceTable& services = ServiceTable::instance();
   int port_choices = !ports_spec.empty() + fast + (top_n > 0);
   if (port_choices > 1) throw UsageError("choose one of -p, -F and --top-ports");
+  pol.ports_given = port_choices > 0;
   if (!ports_spec.empty())
     c.ports = parse_port_spec(ports_spec, services);
   else if (fast)
@@ -261,6 +313,13 @@ ParsedScan parse_scan_args(const std::vector<std::string>& raw_args, bool raw_al
     c.ports = top_ports(top_n > 0 ? static_cast<size_t>(top_n) : 1000, services);
   if (!c.ports.udp.empty() && c.type != ScanType::List)
     throw UsageError("UDP scanning is not supported yet (ports given with U:)");
+
+  if (max_host_rate > 0) pol.max_host_rate = max_host_rate;
+  if (pol.audit_log.empty())
+    pol.audit_log = default_audit_log_path(::geteuid() == 0, std::getenv("XDG_STATE_HOME"),
+                                           std::getenv("HOME"));
+  if (pol.clip_to_scope && pol.scope_file.empty())
+    throw UsageError("--clip-to-scope needs --scope FILE");
 
   if (seed >= 0) {
     c.seed = static_cast<uint64_t>(seed);

@@ -40,6 +40,25 @@ struct OutputSpec {
   bool status_line = true;  // only drawn when stderr is a terminal
 };
 
+// Scanning within the law (src/policy, src/audit; README "Scope, audit log and least privilege"):
+// the scope of authorization, exclusions, the per-host load cap, the audit log, and whom a root
+// scan becomes once its sockets are open.
+struct PolicySpec {
+  std::string scope_file;           // --scope FILE, empty = none (loaded and enforced by run_scan)
+  bool clip_to_scope = false;       // --clip-to-scope: scan the intersection instead of refusing
+  bool ports_given = false;         // -p, -F or --top-ports named the ports
+  double max_host_rate = 0;         // --max-host-rate: packets/s to any one address, 0 = no cap
+  bool default_excludes = true;     // false with --no-default-excludes
+  std::string system_exclude_file;  // where the system exclude file is looked for
+  // Applied by parse_scan_args (already subtracted from `targets`):
+  TargetSet excluded;         // every excluded range (the probe gate refuses these as well)
+  u128 default_excluded = 0;  // target addresses the default exclusions took out
+  u128 system_excluded = 0;   // target addresses the system exclude file took out
+  std::string system_exclude_applied;  // the system exclude file, when it exists
+  std::string audit_log;               // --audit-log, or the default location
+  std::string user = "nobody";         // --user: who a root scan becomes once its sockets are open
+};
+
 struct ScanConfig {
   ScanType type = ScanType::Connect;
   TargetSet targets;  // after --exclude / --excludefile
@@ -53,6 +72,7 @@ struct ScanConfig {
   bool dry_run = false;      // --dry-run
   std::string interface;     // -e, empty = from the routing table
   std::string command_line;  // argv joined, for outputs and the audit log
+  PolicySpec policy;
 };
 
 }  // namespace gh

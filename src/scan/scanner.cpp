@@ -1,18 +1,27 @@
 #include "scan/scanner.h"
 
+#include <fcntl.h>
+
 #include <csignal>
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <optional>
 
 #include <fmt/format.h>
 
+#include "audit/audit_log.h"
+#include "audit/run_record.h"
+#include "audit/sha256.h"
 #include "core/error.h"
 #include "core/signals.h"
+#include "io/fd.h"
 #include "io/privilege.h"
 #include "output/jsonl_sink.h"
 #include "output/status_line.h"
 #include "output/text_sink.h"
+#include "policy/policy.h"
+#include "policy/privilege_drop.h"
 #include "scan/connect_engine.h"
 #include "scan/engine.h"
 #include "scan/syn_engine.h"
@@ -28,7 +37,7 @@ std::unique_ptr<std::ostream> open_output(const std::string& path, const char* o
 }
 
 // -sL: print the targets, send nothing (nmap prints a report line per address).
-int list_targets(const ScanConfig& config) {
+int list_targets(const ScanConfig& config, const std::string& exclusion_note) {
   auto start = WallClock::now();
   const TargetSet& t = config.targets;
   std::string buf;
@@ -42,6 +51,7 @@ int list_targets(const ScanConfig& config) {
     }
   }
   std::cout << buf;
+  if (!exclusion_note.empty()) std::cout << "Glasshouse " << exclusion_note << '\n';
   double secs = std::chrono::duration<double>(WallClock::now() - start).count();
   std::cout << fmt::format(
       "Glasshouse done: {} IP address{} (0 hosts up) scanned in {:.2f} seconds\n", t.size(),
@@ -89,6 +99,12 @@ EngineReport dry_run_connect(const EngineContext& ctx) {
   for (uint64_t i = 0; i < ctx.space.size() && !ctx.stop.load(); ++i) {
     Probe p = ctx.space.at(perm.at(i));
     if (p.proto != Protocol::Tcp) continue;
+    std::chrono::nanoseconds later{0};  // a dry run does not wait out the per-host cap
+    if (ctx.gate != nullptr && ctx.gate->check(p, std::chrono::steady_clock::now(), &later) ==
+                                   ProbeGate::Decision::Refuse) {
+      ++report.refused;
+      continue;
+    }
     out += p.addr.is_v4() ? fmt::format("connect {}:{}\n", p.addr.to_string(), p.port)
                           : fmt::format("connect [{}]:{}\n", p.addr.to_string(), p.port);
     ++report.probes_sent;
@@ -114,41 +130,92 @@ const char* scan_type_name(ScanType t) {
   return "?";
 }
 
-}  // namespace
+// Output files, read back through descriptors opened before privileges are dropped, so that
+// their SHA-256 can go into the audit log once the scan is over.
+struct OutputFile {
+  std::string path;
+  FileDescriptor fd;
+};
 
-int run_scan(const ScanConfig& config) {
-  // Stage 1: -sL needs nothing but the target set.
-  if (config.type == ScanType::List) return list_targets(config);
+std::vector<OutputFile> open_for_hashing(const OutputSpec& out) {
+  std::vector<OutputFile> files;
+  for (const std::string* path : {&out.normal_file, &out.jsonl_file})
+    if (!path->empty())
+      files.push_back({*path, FileDescriptor(::open(path->c_str(), O_RDONLY | O_CLOEXEC))});
+  return files;
+}
 
-  // Stage 2: refuse what cannot work before any output is opened.
-  if (config.type == ScanType::Syn && !config.dry_run && !can_open_raw_sockets())
-    throw RuntimeError(
-        "-sS needs raw sockets: run as root, give the binary the capability "
-        "(sudo setcap cap_net_raw,cap_net_admin+eip $(command -v glasshouse)), or use -sT");
+void hash_outputs(const std::vector<OutputFile>& files, RunOutcome& outcome) {
+  outcome.outputs.clear();
+  for (const auto& f : files)
+    outcome.outputs.emplace_back(f.path,
+                                 f.fd ? sha256_of_fd(f.fd.get()) : std::optional<std::string>{});
+}
+
+int exit_status_of(const std::exception& e) {
+  return dynamic_cast<const UsageError*>(&e) != nullptr ? kExitUsage : kExitRuntime;
+}
+
+// Stages 2 to 5 of a run that policy allowed; fills `outcome` as it goes.
+int scan_stages(const ScanConfig& config, PolicyPlan& plan, const std::string& engagement_id,
+                RunOutcome& outcome) {
+  // Least privilege: a root scan becomes config.policy.user, and every capability goes, once the
+  // engine's sockets are open (the SYN engine calls this after opening them; other scan types
+  // need no privilege at all). The status line starts afterwards: capabilities are per thread.
+  bool ready_done = false;
+  std::optional<StatusLine> status;
+  StatusLine* status_ptr = nullptr;
+  StatusLineOptions sopts;
+  sopts.enabled = config.output.status_line && !config.dry_run;
+  EngineCounters counters;
+  auto start_status = [&] {
+    if (status) return;
+    status.emplace(counters, sopts);
+    if (status->active()) status_ptr = &*status;
+  };
+  auto ready = [&] {
+    if (ready_done) return;
+    ready_done = true;
+    outcome.privileges = drop_privileges(config.policy.user).describe();
+    start_status();
+  };
+  outcome.privileges = "not dropped: the engine did not call after_sockets_open";
+
+  // Stage 2: -sL needs nothing but the target set.
+  if (config.type == ScanType::List) {
+    ready();
+    int rc = list_targets(config, plan.exclusion_note);
+    outcome.exit_reason = rc == kExitOk ? "done" : "interrupted";
+    return rc;
+  }
   ProbeSpace space(config.targets, config.ports);
 
-  // Stage 3: outputs. Text goes to stdout (and -oN), JSON Lines to -oJ.
-  StatusLine* status_ptr = nullptr;
+  // Stage 3: outputs. Text goes to stdout (and -oN), JSON Lines to -oJ. They are opened before
+  // privileges are dropped, and read back for their SHA-256 through descriptors opened now.
   std::vector<std::unique_ptr<Sink>> sinks =
       config.dry_run ? std::vector<std::unique_ptr<Sink>>{} : make_sinks(config.output, status_ptr);
+  std::vector<OutputFile> files =
+      config.dry_run ? std::vector<OutputFile>{} : open_for_hashing(config.output);
   ScanInfo info;
   info.command_line = config.command_line;
   info.scan_type = scan_type_name(config.type);
   info.start = WallClock::now();
   info.targets = space.targets();
   info.ports = space.ports();
+  info.engagement_id = engagement_id;
   for (auto& s : sinks) s->begin(info);
 
-  // Stage 4: run the engine. Every verdict goes through the table first: it is the last guard
-  // against reporting a port twice.
+  // Stage 4: run the engine behind the policy gate. Every verdict goes through the table first:
+  // it is the last guard against reporting a port twice.
   ResultTable table(space.ports());
   if (space.targets() <= 256)
     for (uint64_t i = 0; i < space.targets(); ++i) table.note_host(config.targets.at(i));
-  EngineCounters counters;
   counters.total = space.size();
   auto last_flush = std::chrono::steady_clock::now();
+  PolicyGate gate(std::move(plan.gate));
   EngineContext ctx{
       config, space, config.seed, stop_requested(), counters, [&](const PortResult& r) {
+        if (!ready_done) start_status();  // an engine that never called after_sockets_open
         if (!table.add(r)) return;
         for (auto& s : sinks) s->port(r);
         auto now = std::chrono::steady_clock::now();
@@ -157,46 +224,129 @@ int run_scan(const ScanConfig& config) {
           last_flush = now;
         }
       }};
-  StatusLineOptions sopts;
-  sopts.enabled = config.output.status_line && !config.dry_run;
-  StatusLine status(counters, sopts);
-  if (status.active()) status_ptr = &status;
+  ctx.gate = &gate;
+  ctx.after_sockets_open = ready;
 
   EngineReport report;
   ScanSummary summary;
-  try {
-    if (config.type == ScanType::Syn)
-      report = run_syn_scan(ctx);
-    else if (config.dry_run)
-      report = dry_run_connect(ctx);
-    else
-      report = run_connect_scan(ctx);
-  } catch (const std::exception& e) {
-    // Close the outputs with what was found, then report the error.
-    status.stop();
+  auto close_outputs = [&] {
+    if (status) status->stop();
     status_ptr = nullptr;
     summary.end = WallClock::now();
-    summary.exit_reason = e.what();
     summary.hosts_up = table.hosts_up();
     summary.open_ports = table.count(PortState::Open);
     for (auto& s : sinks) s->end(table, summary);
+    std::cout.flush();
+    hash_outputs(files, outcome);
+    outcome.open_ports = summary.open_ports;
+    outcome.refused_probes = gate.stats().refused();
+  };
+  try {
+    if (config.type == ScanType::Syn) {
+      report = run_syn_scan(ctx);
+    } else {
+      ready();
+      report = config.dry_run ? dry_run_connect(ctx) : run_connect_scan(ctx);
+    }
+  } catch (const std::exception& e) {
+    // Close the outputs with what was found, then report the error.
+    summary.exit_reason = e.what();
+    close_outputs();
     throw;
   }
-  status.stop();
-  status_ptr = nullptr;
 
   // Stage 5: close every output with the summary, also after SIGINT/SIGTERM.
-  summary.end = WallClock::now();
-  summary.hosts_up = table.hosts_up();
   summary.probes_sent = report.probes_sent;
   summary.replies = report.replies;
-  summary.open_ports = table.count(PortState::Open);
   summary.interrupted = report.interrupted;
   summary.exit_reason = report.interrupted ? "interrupted" : "done";
-  for (auto& s : sinks) s->end(table, summary);
-  std::cout.flush();
+  close_outputs();
+  outcome.probes_sent = report.probes_sent;
+  outcome.replies = report.replies;
+  outcome.exit_reason = summary.exit_reason;
+  const PolicyGate::Stats& st = gate.stats();
+  if (st.refused() != 0)
+    std::cerr << fmt::format(
+        "glasshouse: warning: the policy gate refused {} probe{} ({} to excluded addresses, {} "
+        "after the engagement window closed, {} outside the scope)\n",
+        st.refused(), st.refused() == 1 ? "" : "s", st.refused_excluded, st.refused_window,
+        st.refused_scope);
   if (report.interrupted) return 128 + (stop_signal() != 0 ? stop_signal() : SIGINT);
   return kExitOk;
+}
+
+}  // namespace
+
+int run_scan(const ScanConfig& config) {
+  // Stage 0: the audit log, first. An unauditable scan does not run: when the log cannot be
+  // opened, or the start record cannot be written, the run ends before anything is sent.
+  RunFacts facts;
+  facts.run_id = new_run_id();
+  facts.op = current_operator();
+  facts.command = config.command_line;
+  facts.scan_type = scan_type_name(config.type);
+  AuditLog audit = AuditLog::open(config.policy.audit_log);
+
+  // Stage 1: policy. The scope (its window, targets, ports and limits) and the exclusions decide
+  // what may be scanned; a refusal is recorded in the audit log, and nothing is sent.
+  ScanConfig effective = config;
+  std::optional<Scope> scope;
+  PolicyPlan plan;
+  try {
+    if (!config.policy.scope_file.empty()) {
+      scope = load_scope(config.policy.scope_file);
+      const Engagement& e = scope->engagement;
+      facts.engagement = e.id;
+      facts.authorized_by = e.authorized_by;
+      facts.contact = e.contact;
+      facts.scope_file = scope->source;
+      facts.scope_sha256 = scope->sha256;
+      facts.window = format_window(e);
+    }
+    plan = apply_policy(effective, scope ? &*scope : nullptr, WallClock::now());
+    if (effective.type == ScanType::Syn && !effective.dry_run && !can_open_raw_sockets())
+      throw RuntimeError(
+          "-sS needs raw sockets: run as root, give the binary the capability "
+          "(sudo setcap cap_net_raw,cap_net_admin+eip $(command -v glasshouse)), or use -sT");
+  } catch (const std::exception& e) {
+    try {
+      audit.append(refused_record(facts, e.what(), exit_status_of(e), WallClock::now()));
+    } catch (const std::exception& log_error) {
+      throw RuntimeError(fmt::format("{} (and the audit log could not record the refusal: {})",
+                                     e.what(), log_error.what()));
+    }
+    throw;
+  }
+  const PolicySpec& pol = effective.policy;
+  facts.counted = true;
+  facts.targets = exact_size(effective.targets);
+  facts.ports = effective.ports.size();
+  facts.excluded = pol.default_excluded + pol.system_excluded;
+  facts.max_rate = effective.timing.max_rate;
+  facts.max_host_rate = pol.max_host_rate;
+  for (const auto& note : plan.notes) std::cerr << "glasshouse: note: " << note << '\n';
+  if (effective.type != ScanType::List && !plan.exclusion_note.empty())
+    std::cerr << "glasshouse: note: " << plan.exclusion_note << '\n';
+  audit.append(start_record(facts, WallClock::now()));
+
+  RunOutcome outcome;
+  int status = kExitOk;
+  try {
+    status = scan_stages(effective, plan, scope ? scope->engagement.id : std::string(), outcome);
+  } catch (const std::exception& e) {
+    outcome.exit_reason = e.what();
+    outcome.status = exit_status_of(e);
+    try {
+      audit.append(end_record(facts, outcome, WallClock::now()));
+    } catch (const std::exception& log_error) {
+      throw RuntimeError(fmt::format("{} (and the audit log could not record the end: {})",
+                                     e.what(), log_error.what()));
+    }
+    throw;
+  }
+  outcome.status = status;
+  audit.append(end_record(facts, outcome, WallClock::now()));
+  return status;
 }
 
 }  // namespace gh

@@ -1,0 +1,82 @@
+// What the audit log says about a `glasshouse scan` run: who ran what, under which
+// authorization, against how much, and what came of it. One run writes a "start" record before
+// its first probe and an "end" record after its outputs are closed, or a single "refused" record
+// when policy or an error stops it before it starts. Records of one run share a random "run" id.
+//
+// Fields (a record only carries those that apply):
+//   event          "start" | "end" | "refused"
+//   time           RFC 3339 UTC, milliseconds
+//   run            16 hex digits, shared by a run's records
+//   user uid host pid      the operator: login name of the real uid, host name; sudo_user when
+//                          root was reached through sudo
+//   command        the full command line
+//   engagement authorized_by contact scope_file scope_sha256 window   from --scope
+//   scan_type targets ports excluded max_rate max_host_rate          what was to be scanned
+//   privileges     what the process kept (end records)
+//   probes_sent replies open_ports refused_probes                    what was done (end)
+//   outputs        [{"file":..., "sha256":...}] for -oN / -oJ (end)
+//   exit status    why it ended ("done", "interrupted", an error, the refusal) and the exit status
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "core/address.h"
+#include "output/result.h"
+
+namespace gh {
+
+struct Operator {
+  std::string user;  // login name of the real uid (its number when it has none)
+  uint32_t uid = 0;
+  std::string sudo_user;  // $SUDO_USER when running as root through sudo
+  std::string host;
+  int64_t pid = 0;
+};
+Operator current_operator();
+
+// A fresh run id: 16 random hex digits.
+std::string new_run_id();
+
+struct RunFacts {
+  std::string run_id;
+  Operator op;
+  std::string command;
+  std::string scan_type;
+  // From --scope (empty when none).
+  std::string engagement, authorized_by, contact, scope_file, scope_sha256, window;
+  // Known once the targets are final.
+  bool counted = false;
+  u128 targets = 0;
+  uint64_t ports = 0;
+  u128 excluded = 0;  // addresses the default and system exclusions took out
+  double max_rate = 0, max_host_rate = 0;
+};
+
+struct RunOutcome {
+  uint64_t probes_sent = 0;
+  uint64_t replies = 0;
+  uint64_t open_ports = 0;
+  uint64_t refused_probes = 0;
+  std::vector<std::pair<std::string, std::optional<std::string>>> outputs;  // file, sha256
+  std::string privileges;
+  std::string exit_reason;
+  int status = 0;
+};
+
+// The JSON object ("{...}") to pass to AuditLog::append.
+std::string start_record(const RunFacts& f, WallClock::time_point now);
+std::string end_record(const RunFacts& f, const RunOutcome& o, WallClock::time_point now);
+std::string refused_record(const RunFacts& f, std::string_view reason, int status,
+                           WallClock::time_point now);
+
+// `glasshouse audit show`: the runs in a log as a table, one row per run (its start, or its
+// refusal), completed by its end record. Lines that are not records are skipped (verify names
+// them).
+std::string audit_runs_table(std::string_view contents);
+
+}  // namespace gh
