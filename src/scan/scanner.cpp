@@ -160,8 +160,9 @@ int exit_status_of(const std::exception& e) {
 int scan_stages(const ScanConfig& config, PolicyPlan& plan, const std::string& engagement_id,
                 RunOutcome& outcome) {
   // Least privilege: a root scan becomes config.policy.user, and every capability goes, once the
-  // engine's sockets are open (the SYN engine calls this after opening them; other scan types
-  // need no privilege at all). The status line starts afterwards: capabilities are per thread.
+  // engine's sockets are open (both engines call ctx.after_sockets_open before their first probe
+  // and before starting any thread). The status line starts afterwards: capabilities belong to
+  // threads, and capset() changes only the calling one.
   bool ready_done = false;
   std::optional<StatusLine> status;
   StatusLine* status_ptr = nullptr;
@@ -242,12 +243,11 @@ int scan_stages(const ScanConfig& config, PolicyPlan& plan, const std::string& e
     outcome.refused_probes = gate.stats().refused();
   };
   try {
-    if (config.type == ScanType::Syn) {
+    if (config.dry_run) ready();  // a dry run opens no socket and needs no privilege
+    if (config.type == ScanType::Syn)
       report = run_syn_scan(ctx);
-    } else {
-      ready();
+    else
       report = config.dry_run ? dry_run_connect(ctx) : run_connect_scan(ctx);
-    }
   } catch (const std::exception& e) {
     // Close the outputs with what was found, then report the error.
     summary.exit_reason = e.what();
