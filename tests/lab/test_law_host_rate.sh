@@ -128,7 +128,7 @@ lab_log "uncapped: $TOTAL SYNs over $SPAN s, at most $WORST in a second"
 ((WORST > 2 * CAP_RATE)) || lab_failed "uncapped: only $WORST SYNs in a second; the comparison shows nothing"
 
 # 3. A wide scan is not slowed by the cap.
-WIDE_ARGS=(-sS -p 80,443 -n --max-rate 4000 --max-retries 1 --initial-rtt-timeout 300ms
+WIDE_ARGS=(-sS -p "80,443" -n --max-rate 4000 --max-retries 1 --initial-rtt-timeout 300ms
   --seed "$LAB_SEED" --audit-log "$AUDIT" "$WIDE")
 lab_scan "$LAB_NS_SCAN" wide-free "${WIDE_ARGS[@]}" || lab_failed "wide-free: scan failed"
 FREE=$LAB_SCAN_SECONDS

@@ -41,7 +41,8 @@ export GLASSHOUSE_EXCLUDE_CONF="$EXCLUDE_CONF"
 
 # as_nobody BINARY: a wrapper script that runs BINARY as nobody, with HOME in the work dir.
 as_nobody() {
-  local wrapper="$LAB_WORK/as-nobody-$(basename "$(dirname "$1")")"
+  local wrapper
+  wrapper="$LAB_WORK/as-nobody-$(basename "$(dirname "$1")")"
   cat >"$wrapper" <<EOF
 #!/bin/sh
 exec setpriv --reuid=65534 --regid=65534 --clear-groups env -u XDG_STATE_HOME HOME="$NOBODY_HOME" "$1" "\$@"
