@@ -18,6 +18,7 @@
 #include "io/fd.h"
 #include "io/privilege.h"
 #include "output/jsonl_sink.h"
+#include "output/reverse_dns.h"
 #include "output/status_line.h"
 #include "output/text_sink.h"
 #include "policy/policy.h"
@@ -60,9 +61,12 @@ int list_targets(const ScanConfig& config, const std::string& exclusion_note) {
   return stop_requested().load() ? 128 + stop_signal() : kExitOk;
 }
 
-std::vector<std::unique_ptr<Sink>> make_sinks(const OutputSpec& out, StatusLine*& status_ref) {
+// `names` (null with -n) is filled at the end of the scan, before the sinks print their tables.
+std::vector<std::unique_ptr<Sink>> make_sinks(const OutputSpec& out, StatusLine*& status_ref,
+                                              const ReverseNames* names) {
   std::vector<std::unique_ptr<Sink>> sinks;
   TextOptions screen;
+  if (names != nullptr) screen.host_name = [names](const IpAddress& a) { return names->name(a); };
   screen.open_only = out.open_only;
   screen.reason = out.reason;
   screen.verbosity = out.verbosity;
@@ -193,8 +197,10 @@ int scan_stages(const ScanConfig& config, PolicyPlan& plan, const std::string& e
 
   // Stage 3: outputs. Text goes to stdout (and -oN), JSON Lines to -oJ. They are opened before
   // privileges are dropped, and read back for their SHA-256 through descriptors opened now.
+  ReverseNames names;
   std::vector<std::unique_ptr<Sink>> sinks =
-      config.dry_run ? std::vector<std::unique_ptr<Sink>>{} : make_sinks(config.output, status_ptr);
+      config.dry_run ? std::vector<std::unique_ptr<Sink>>{}
+                     : make_sinks(config.output, status_ptr, config.no_resolve ? nullptr : &names);
   std::vector<OutputFile> files =
       config.dry_run ? std::vector<OutputFile>{} : open_for_hashing(config.output);
   ScanInfo info;
@@ -236,6 +242,14 @@ int scan_stages(const ScanConfig& config, PolicyPlan& plan, const std::string& e
     summary.end = WallClock::now();
     summary.hosts_up = table.hosts_up();
     summary.open_ports = table.count(PortState::Open);
+    // Names for the hosts that are up (nmap's default; -n skips it, and so does a stop request,
+    // which wants the outputs closed at once).
+    if (!config.no_resolve && !sinks.empty() && !stop_requested().load()) {
+      std::vector<IpAddress> up;
+      for (const auto& [addr, host] : table.hosts())
+        if (host.answered) up.push_back(addr);
+      names.resolve(up, std::chrono::seconds(3));
+    }
     for (auto& s : sinks) s->end(table, summary);
     std::cout.flush();
     hash_outputs(files, outcome);
