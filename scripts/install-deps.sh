@@ -8,7 +8,7 @@ packages=(
   libfmt-dev libcli11-dev libtomlplusplus-dev libssl-dev libpcap-dev libnftables-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   iproute2 nftables python3 python3-yaml procps
-  nmap tcpdump
+  nmap tcpdump masscan
 )
 # Extra packages a module asks for (the watch lab tests, benchmarks) are listed here too.
 packages+=(${GLASSHOUSE_EXTRA_PACKAGES:-})

@@ -14,7 +14,7 @@ ctest --test-dir build --output-on-failure -j"$jobs" -L unit
 ctest --test-dir build --output-on-failure -L lab
 
 echo "== build (ASan + UBSan) =="
-scripts/build.sh build-asan -DGLASSHOUSE_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
+GLASSHOUSE_TARGET=unit_tests scripts/build.sh build-asan -DGLASSHOUSE_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
 echo "== tests: unit under ASan + UBSan =="
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build-asan --output-on-failure -j"$jobs" -L unit
