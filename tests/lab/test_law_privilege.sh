@@ -6,7 +6,8 @@
 #     system exclude file (GLASSHOUSE_EXCLUDE_CONF) skipped.
 #  2. -sS as nobody without capabilities: refused (exit 1), and the refusal is in the audit log.
 #  3. -sS as nobody with a copy of the binary given cap_net_raw,cap_net_admin: the scan works, and
-#     the audit record says every capability was dropped (skipped on a nosuid filesystem).
+#     the audit record says every capability was dropped (skipped without setcap, or on a nosuid
+#     filesystem).
 #  4. A root SYN scan of 198.19.0.0/30 with a system exclude file naming 198.19.0.1: no SYN
 #     reaches .1 (nft counter at the target), and .1 is in no output.
 #  5. Four scans at once append to one audit log: the chain stays intact.
@@ -89,7 +90,9 @@ EOF
 "$REAL_GH" audit verify "$NOBODY_AUDIT" >/dev/null || lab_failed "nobody's audit log does not verify"
 
 # 3. -sS as nobody through file capabilities.
-if findmnt -no OPTIONS -T "$LAB_WORK" | grep -qw nosuid; then
+if ! command -v setcap >/dev/null 2>&1; then
+  lab_log "SKIP part 3: setcap is not installed (libcap2-bin)"
+elif findmnt -no OPTIONS -T "$LAB_WORK" | grep -qw nosuid; then
   lab_log "SKIP part 3: $LAB_WORK is on a nosuid filesystem (file capabilities are ignored there)"
 else
   mkdir -p "$LAB_WORK/capbin"
