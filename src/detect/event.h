@@ -9,24 +9,16 @@
 #include <cstdint>
 
 #include "core/address.h"
+#include "net/headers.h"
 
 namespace gh::detect {
 
-// TCP header flag bits, as on the wire.
-namespace tcpf {
-inline constexpr uint8_t kFin = 0x01;
-inline constexpr uint8_t kSyn = 0x02;
-inline constexpr uint8_t kRst = 0x04;
-inline constexpr uint8_t kPsh = 0x08;
-inline constexpr uint8_t kAck = 0x10;
-inline constexpr uint8_t kUrg = 0x20;
-}  // namespace tcpf
-
-// IP protocol numbers the detector understands.
-inline constexpr uint8_t kProtoIcmp = 1;
-inline constexpr uint8_t kProtoTcp = 6;
-inline constexpr uint8_t kProtoUdp = 17;
-inline constexpr uint8_t kProtoIcmp6 = 58;
+// TCP flag bits and IP protocol numbers: the shared wire constants (net/headers.h).
+namespace tcpf = gh::net::tcpflag;
+inline constexpr uint8_t kProtoIcmp = net::ipproto::kIcmp;
+inline constexpr uint8_t kProtoTcp = net::ipproto::kTcp;
+inline constexpr uint8_t kProtoUdp = net::ipproto::kUdp;
+inline constexpr uint8_t kProtoIcmp6 = net::ipproto::kIcmpv6;
 
 // A summary of the TCP options of a segment: enough to tell an OS stack from a raw-packet scanner.
 struct TcpOptionSummary {

@@ -114,6 +114,8 @@ void TextSink::begin(const ScanInfo& info) {
     write(fmt::format("Starting Glasshouse {} at {}\n", GLASSHOUSE_VERSION,
                       format_time(info.start, "%Y-%m-%d %H:%M %Z")));
   }
+  if (!info.engagement_id.empty())
+    write(fmt::format("{}Engagement: {}\n", opts_.file ? "# " : "", printable(info.engagement_id)));
   flush();
 }
 

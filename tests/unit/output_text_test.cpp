@@ -367,6 +367,21 @@ TEST(TextSink, CommandLineControlCharactersAreShownEscaped) {
             "\\x1b[31m\n");
 }
 
+TEST(TextSink, HeaderNamesTheEngagement) {
+  TextOptions o = stdout_options();
+  o.file = true;
+  std::ostringstream out;
+  TextSink sink(out, o);
+  ScanInfo info;
+  info.command_line = "glasshouse scan --scope acme.toml 198.18.0.2";
+  info.start = kStart;
+  info.engagement_id = "ACME-2026-11";
+  sink.begin(info);
+  EXPECT_EQ(out.str(),
+            "# Glasshouse 0.1.0 scan initiated Sun Nov 22 23:04:01 2026 as: glasshouse scan "
+            "--scope acme.toml 198.18.0.2\n# Engagement: ACME-2026-11\n");
+}
+
 TEST(TextSink, WriteFailureThrowsRuntimeError) {
   std::ostringstream out;
   out.setstate(std::ios::badbit);
