@@ -19,6 +19,7 @@ StatusSnapshot snapshot_of(const EngineCounters& c) {
   s.done = c.done.load(std::memory_order_relaxed);
   s.total = c.total.load(std::memory_order_relaxed);
   s.open = c.open.load(std::memory_order_relaxed);
+  s.skipped = c.skipped.load(std::memory_order_relaxed);
   return s;
 }
 
@@ -61,8 +62,10 @@ std::string format_status(const StatusSnapshot& s, double pps,
     double left = e.count() * static_cast<double>(s.total - s.done) / static_cast<double>(s.done);
     eta = format_hms(std::chrono::seconds(static_cast<int64_t>(left + 0.5)));
   }
-  return fmt::format("rate: {}, {:.1f}% done, {} remaining, found={}", format_rate(pps), pct, eta,
-                     s.open);
+  std::string line = fmt::format("rate: {}, {:.1f}% done, {} remaining, found={}", format_rate(pps),
+                                 pct, eta, s.open);
+  if (s.skipped != 0) line += fmt::format(", skipped={}", s.skipped);
+  return line;
 }
 
 StatusLine::StatusLine(Source source, StatusLineOptions opts)

@@ -37,6 +37,7 @@ struct StatusSnapshot {
   uint64_t done = 0;
   uint64_t total = 0;
   uint64_t open = 0;
+  uint64_t skipped = 0;  // addresses the exclusions removed; shown when not zero
 };
 
 // Reads the engine's counters (each atomically; the set is not one consistent instant).

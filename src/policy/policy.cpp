@@ -51,6 +51,7 @@ PolicyPlan apply_policy(ScanConfig& config, const Scope* scope, WallClock::time_
       what += fmt::format("{}{} by {}", what.empty() ? "" : "; ", count_text(pol.system_excluded),
                           pol.system_exclude_applied);
     u128 total = pol.default_excluded + pol.system_excluded;
+    plan.skipped = total > UINT64_MAX ? UINT64_MAX : static_cast<uint64_t>(total);
     plan.exclusion_note =
         fmt::format("skipped {} address{}: {}", count_text(total), total == 1 ? "" : "es", what);
   }

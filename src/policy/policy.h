@@ -18,6 +18,7 @@ namespace gh {
 struct PolicyPlan {
   std::vector<std::string> notes;  // what was changed, one line each (printed on stderr)
   std::string exclusion_note;      // how many addresses the exclusions skipped; empty when none
+  uint64_t skipped = 0;            // that count (saturated), for the status line
   PolicyGateOptions gate;
 };
 

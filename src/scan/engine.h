@@ -26,6 +26,7 @@ struct EngineCounters {
   std::atomic<uint64_t> done{0};      // indices that have a verdict
   std::atomic<uint64_t> total{0};     // indices in the scan
   std::atomic<uint64_t> open{0};
+  std::atomic<uint64_t> skipped{0};  // target addresses the exclusions removed (never probed)
 };
 
 // Every probe passes the gate right before it is built, retries included: the scope of

@@ -218,6 +218,7 @@ int scan_stages(const ScanConfig& config, PolicyPlan& plan, const std::string& e
   if (space.targets() <= 256)
     for (uint64_t i = 0; i < space.targets(); ++i) table.note_host(config.targets.at(i));
   counters.total = space.size();
+  counters.skipped = plan.skipped;
   auto last_flush = std::chrono::steady_clock::now();
   PolicyGate gate(std::move(plan.gate));
   EngineContext ctx{

@@ -49,6 +49,9 @@ TEST(StatusLine, FormatsTheLine) {
   s.total = 0;
   EXPECT_EQ(format_status(s, 500, seconds(10)),
             "rate: 500 pps, 0.0% done, -:--:-- remaining, found=3");
+  s.skipped = 2;  // addresses the exclusions removed
+  EXPECT_EQ(format_status(s, 500, seconds(10)),
+            "rate: 500 pps, 0.0% done, -:--:-- remaining, found=3, skipped=2");
 }
 
 TEST(StatusLine, RateIsOverASlidingWindow) {
