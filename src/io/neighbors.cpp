@@ -6,27 +6,10 @@
 #include <thread>
 #include <unordered_set>
 
-#include "io/netlink.h"
-
 namespace gh {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-// States whose link-layer address may be used (the kernel's NUD_VALID).
-constexpr uint16_t kUsable =
-    NUD_PERMANENT | NUD_NOARP | NUD_REACHABLE | NUD_PROBE | NUD_STALE | NUD_DELAY;
-
-void request_resolution(netlink::NetlinkSocket& nl, int ifindex, const IpAddress& addr) {
-  ndmsg ndm{};
-  ndm.ndm_family = static_cast<uint8_t>(addr.is_v4() ? AF_INET : AF_INET6);
-  ndm.ndm_ifindex = ifindex;
-  ndm.ndm_state = NUD_NONE;
-  ndm.ndm_flags = NTF_USE;
-  netlink::Request req(RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_ACK, ndm);
-  req.add_address(NDA_DST, addr);
-  nl.transact(req);  // a refusal (EPERM without CAP_NET_ADMIN) leaves the table as it is
-}
 
 // One pass over the neighbour table: moves resolved addresses from `pending` into `out`, and
 // drops failed ones from `pending`.
@@ -40,7 +23,7 @@ void read_table(netlink::NetlinkSocket& nl, int ifindex,
     if (!n || n->ifindex != ifindex || !n->dst) return;
     auto it = pending.find(*n->dst);
     if (it == pending.end()) return;
-    if ((n->state & kUsable) && n->lladdr.size() == 6) {
+    if (neighbor_usable(*n)) {
       MacAddress mac{};
       std::copy(n->lladdr.begin(), n->lladdr.end(), mac.begin());
       out.emplace(*n->dst, mac);
@@ -53,13 +36,32 @@ void read_table(netlink::NetlinkSocket& nl, int ifindex,
 
 }  // namespace
 
+bool neighbor_usable(const netlink::NeighMessage& n) {
+  constexpr uint16_t kNudValid =
+      NUD_PERMANENT | NUD_NOARP | NUD_REACHABLE | NUD_PROBE | NUD_STALE | NUD_DELAY;
+  return (n.state & kNudValid) && n.lladdr.size() == 6;
+}
+
+netlink::NetlinkSocket::Result request_neighbor_resolution(netlink::NetlinkSocket& nl, int ifindex,
+                                                           const IpAddress& addr) {
+  ndmsg ndm{};
+  ndm.ndm_family = static_cast<uint8_t>(addr.is_v4() ? AF_INET : AF_INET6);
+  ndm.ndm_ifindex = ifindex;
+  ndm.ndm_state = NUD_NONE;
+  ndm.ndm_flags = NTF_USE;
+  netlink::Request req(RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_ACK, ndm);
+  req.add_address(NDA_DST, addr);
+  return nl.transact(req);
+}
+
 NeighborMap resolve_neighbors(int ifindex, std::span<const IpAddress> addresses,
                               std::chrono::milliseconds timeout) {
   NeighborMap out;
   std::unordered_set<IpAddress, IpAddressHash> pending(addresses.begin(), addresses.end());
   netlink::NetlinkSocket nl;
   read_table(nl, ifindex, pending, out);
-  for (const auto& a : pending) request_resolution(nl, ifindex, a);
+  // A refusal (EPERM without CAP_NET_ADMIN) leaves the table as it is: we wait for what is there.
+  for (const auto& a : pending) request_neighbor_resolution(nl, ifindex, a);
   auto deadline = Clock::now() + timeout;
   auto pause = std::chrono::milliseconds(2);
   while (!pending.empty() && Clock::now() < deadline) {

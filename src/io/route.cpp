@@ -1,5 +1,7 @@
 #include "io/route.h"
 
+#include "io/neighbors.h"
+
 #include <linux/if.h>
 #include <linux/if_addr.h>
 #include <linux/if_arp.h>
@@ -13,6 +15,7 @@
 #include <thread>
 
 #include "core/error.h"
+#include "io/neighbors.h"
 #include "io/netlink.h"
 
 namespace gh {
@@ -22,12 +25,6 @@ namespace {
 using netlink::NetlinkSocket;
 using netlink::Request;
 using Clock = std::chrono::steady_clock;
-
-// The kernel's NUD_VALID (include/net/neighbour.h, not exported to user space): states in which
-// the entry's link-layer address may be used. STALE and DELAY are usable; the kernel re-checks
-// them in the background.
-constexpr uint16_t kNudValid =
-    NUD_PERMANENT | NUD_NOARP | NUD_REACHABLE | NUD_PROBE | NUD_STALE | NUD_DELAY;
 
 int family_of(const IpAddress& a) {
   return a.is_v4() ? AF_INET : AF_INET6;
@@ -141,23 +138,7 @@ std::optional<netlink::NeighMessage> get_neigh(NetlinkSocket& nl, int ifindex,
 }
 
 bool usable(const std::optional<netlink::NeighMessage>& n) {
-  return n && (n->state & kNudValid) && n->lladdr.size() == 6;
-}
-
-// Asks the kernel to resolve `addr` on `ifindex`: RTM_NEWNEIGH with NTF_USE makes neigh_add()
-// create the entry if needed (NLM_F_CREATE) and call neigh_event_send() on it, which starts the
-// kernel's own ARP/NDP solicitation, exactly as if it had a packet queued for that address. No
-// state or link-layer address is written. Returns 0 or the errno the kernel answered with.
-netlink::NetlinkSocket::Result trigger_resolution(NetlinkSocket& nl, int ifindex,
-                                                  const IpAddress& addr) {
-  ndmsg ndm{};
-  ndm.ndm_family = static_cast<uint8_t>(family_of(addr));
-  ndm.ndm_ifindex = ifindex;
-  ndm.ndm_state = NUD_NONE;
-  ndm.ndm_flags = NTF_USE;
-  Request req(RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_ACK, ndm);
-  req.add_address(NDA_DST, addr);
-  return nl.transact(req);
+  return n && neighbor_usable(*n);
 }
 
 MacAddress to_mac(const std::vector<uint8_t>& bytes) {
@@ -176,7 +157,7 @@ MacAddress resolve_next_hop(NetlinkSocket& nl, const netlink::LinkMessage& link,
                      " on " + link.name;
   if (timeout <= std::chrono::milliseconds(0))
     throw RuntimeError(what + ": not in the neighbour table (resolution not requested)");
-  auto r = trigger_resolution(nl, link.ifindex, next_hop);
+  auto r = request_neighbor_resolution(nl, link.ifindex, next_hop);
   if (r.error != 0) {
     std::string why = std::strerror(r.error);
     if (r.error == EPERM || r.error == EACCES)
