@@ -7,28 +7,14 @@
 #include <string_view>
 #include <vector>
 
+#include "hex_fixture.h"
 #include "net/describe.h"
 #include "net/headers.h"
 
 namespace gh::net {
 namespace {
 
-// Hex text to bytes; spaces separate fields for the reader and are ignored.
-std::vector<uint8_t> hex(std::string_view s) {
-  std::vector<uint8_t> out;
-  int hi = -1;
-  for (char c : s) {
-    int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-    if (v < 0) continue;
-    if (hi < 0) {
-      hi = v;
-    } else {
-      out.push_back(static_cast<uint8_t>(hi << 4 | v));
-      hi = -1;
-    }
-  }
-  return out;
-}
+using test::hex;
 
 IpAddress ip(const char* s) {
   return *IpAddress::parse(s);
