@@ -26,7 +26,7 @@ lab_listen 22 80 443
 T=$LAB_V4_TARGET
 
 # tcpdump, for the offline replay.
-ip netns exec "$LAB_NS_TARGET" tcpdump -i "$LAB_IF_TARGET" -w "$LAB_WORK/lab.pcap" -U -s 256 \
+ip netns exec "$LAB_NS_TARGET" tcpdump -i "$LAB_IF_TARGET" --immediate-mode -w "$LAB_WORK/lab.pcap" -U -s 256 \
   'tcp or udp or icmp or icmp6' >"$LAB_WORK/tcpdump.out" 2>&1 &
 LAB_PIDS+=($!)
 

@@ -39,7 +39,7 @@ AUDIT="$LAB_WORK/audit.jsonl"
 capture_start() {
   CAP_FILE="$LAB_WORK/$1.pcap"
   lab_ns_prefix "$LAB_NS_TARGET"
-  "${LAB_PREFIX[@]}" tcpdump -i "$LAB_IF_TARGET" -Q in -nn -B 65536 -U -w "$CAP_FILE" \
+  "${LAB_PREFIX[@]}" tcpdump -i "$LAB_IF_TARGET" -Q in -nn -B 65536 --immediate-mode -U -w "$CAP_FILE" \
     'tcp[tcpflags] & (tcp-syn|tcp-ack) == tcp-syn' 2>"$CAP_FILE.err" &
   CAP_PID=$!
   LAB_PIDS+=("$CAP_PID")

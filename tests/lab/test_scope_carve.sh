@@ -68,7 +68,7 @@ syn_count() {
 # Every SYN arriving at the target, for the per-address check (started once, stopped at the end).
 CAP="$LAB_WORK/target-syn.pcap"
 lab_ns_prefix "$LAB_NS_TARGET"
-"${LAB_PREFIX[@]}" tcpdump -i "$LAB_IF_TARGET" -Q in -nn -B 65536 -U -w "$CAP" \
+"${LAB_PREFIX[@]}" tcpdump -i "$LAB_IF_TARGET" -Q in -nn -B 65536 --immediate-mode -U -w "$CAP" \
   'tcp[tcpflags] & (tcp-syn|tcp-ack) == tcp-syn' 2>"$LAB_WORK/tcpdump.err" &
 TCPDUMP_PID=$!
 LAB_PIDS+=("$TCPDUMP_PID")
