@@ -180,6 +180,9 @@ ParsedScan parse_scan_args(const std::vector<std::string>& raw_args, bool raw_al
   int64_t seed = -1;
   double max_host_rate = -1;
   bool no_default_excludes = false;
+  int64_t shards = 1, shard = 0;
+  std::string checkpoint_interval;
+  bool no_checkpoint = false;
 
   app.add_flag("--syn", syn, "-sS: SYN scan with raw packets (default with CAP_NET_RAW)");
   app.add_flag("--connect", connect, "-sT: connect() scan (default otherwise; needs no privilege)");
@@ -231,6 +234,20 @@ ParsedScan parse_scan_args(const std::vector<std::string>& raw_args, bool raw_al
   app.add_option("--user", c.policy.user,
                  "Run as this user once the raw sockets are open, when started as root "
                  "(default: nobody)");
+  app.add_option("--shards", shards,
+                 "Split the scan into N disjoint shards (same --seed on every machine)")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 32));
+  app.add_option("--shard", shard, "Scan shard I of --shards N (0-based)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--send-threads", c.send_threads, "-sS: send threads (default 1)")
+      ->check(CLI::Range(1, 64));
+  app.add_option("--resume", c.checkpoint.resume_file,
+                 "Continue the scan saved in FILE (by SIGINT or a checkpoint)");
+  app.add_option("--checkpoint", c.checkpoint.file,
+                 "-sS: save progress to FILE every few seconds and on SIGINT");
+  app.add_option("--checkpoint-interval", checkpoint_interval,
+                 "How often to save progress (default 5s)");
+  app.add_flag("--no-checkpoint", no_checkpoint, "Do not save progress");
   app.add_option("targets", targets, "Targets to scan");
 
   try {
@@ -320,6 +337,20 @@ ParsedScan parse_scan_args(const std::vector<std::string>& raw_args, bool raw_al
                                            std::getenv("HOME"));
   if (pol.clip_to_scope && pol.scope_file.empty())
     throw UsageError("--clip-to-scope needs --scope FILE");
+
+  if (shard >= shards)
+    throw UsageError(fmt::format("--shard {} is out of range: with --shards {} it is 0 to {}",
+                                 shard, shards, shards - 1));
+  c.shards.count = static_cast<uint64_t>(shards);
+  c.shards.index = static_cast<uint64_t>(shard);
+  if (shards > 1 && seed < 0)
+    throw UsageError("--shards needs --seed: every shard must walk the same permutation");
+  if (!checkpoint_interval.empty()) {
+    c.checkpoint.interval = parse_time_spec(checkpoint_interval, "--checkpoint-interval");
+    if (c.checkpoint.interval.count() <= 0)
+      throw UsageError("--checkpoint-interval must be positive");
+  }
+  c.checkpoint.enabled = !no_checkpoint;
 
   if (seed >= 0) {
     c.seed = static_cast<uint64_t>(seed);

@@ -6,6 +6,8 @@
 #pragma once
 
 #include <cstdint>
+#include <stdexcept>
+#include <utility>
 #include <vector>
 
 namespace gh {
@@ -13,6 +15,9 @@ namespace gh {
 class AnsweredSet {
  public:
   explicit AnsweredSet(uint64_t n) : n_(n), words_((n + 63) / 64, 0) {}
+  // A set restored from words() of an earlier one of the same size (a resumed scan). Throws
+  // std::invalid_argument if the word count does not match or a bit beyond n is set.
+  AnsweredSet(uint64_t n, std::vector<uint64_t> words);
   uint64_t size() const { return n_; }
   uint64_t count() const { return count_; }
   bool test(uint64_t i) const { return (words_[i >> 6] >> (i & 63)) & 1u; }
@@ -25,6 +30,7 @@ class AnsweredSet {
     ++count_;
     return true;
   }
+  const std::vector<uint64_t>& words() const { return words_; }
   // Calls fn(i) for every clear bit in index order, skipping full words quickly.
   template <class Fn>
   void for_each_clear(Fn&& fn) const {
@@ -44,5 +50,14 @@ class AnsweredSet {
   uint64_t count_ = 0;
   std::vector<uint64_t> words_;
 };
+
+inline AnsweredSet::AnsweredSet(uint64_t n, std::vector<uint64_t> words)
+    : n_(n), words_(std::move(words)) {
+  if (words_.size() != (n + 63) / 64)
+    throw std::invalid_argument("answered bitmap has the wrong number of words");
+  if (n % 64 != 0 && !words_.empty() && (words_.back() >> (n % 64)) != 0)
+    throw std::invalid_argument("answered bitmap has bits set beyond its size");
+  for (uint64_t w : words_) count_ += static_cast<uint64_t>(__builtin_popcountll(w));
+}
 
 }  // namespace gh

@@ -59,6 +59,19 @@ struct PolicySpec {
   std::string user = "nobody";         // --user: who a root scan becomes once its sockets are open
 };
 
+// Splitting one scan over machines or runs (zmap's --shards/--shard), and continuing one.
+struct ShardSpec {
+  uint64_t count = 1;  // --shards N
+  uint64_t index = 0;  // --shard I, 0 <= I < N
+};
+
+struct CheckpointSpec {
+  std::string resume_file;  // --resume FILE: continue the scan saved there
+  std::string file;         // --checkpoint FILE: where progress is saved (empty: the default)
+  std::chrono::milliseconds interval{5000};  // --checkpoint-interval
+  bool enabled = true;                       // false with --no-checkpoint
+};
+
 struct ScanConfig {
   ScanType type = ScanType::Connect;
   TargetSet targets;  // after --exclude / --excludefile
@@ -73,6 +86,9 @@ struct ScanConfig {
   std::string interface;     // -e, empty = from the routing table
   std::string command_line;  // argv joined, for outputs and the audit log
   PolicySpec policy;
+  ShardSpec shards;
+  CheckpointSpec checkpoint;
+  int send_threads = 1;  // --send-threads
 };
 
 }  // namespace gh

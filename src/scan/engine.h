@@ -14,6 +14,7 @@
 
 #include "output/result.h"
 #include "scan/config.h"
+#include "scan/progress.h"
 #include "targets/probe_space.h"
 
 namespace gh {
@@ -56,6 +57,11 @@ struct EngineContext {
   // thread or sends anything: the scanner drops privileges here (policy/privilege_drop.h) and
   // then starts its status line. May throw (the scan then fails before its first probe).
   std::function<void()> after_sockets_open = nullptr;
+  // SYN engine only. Called from the engine's thread about every config.checkpoint.interval, and
+  // once more when a stop request ends the scan early (not when it completes): scan/progress.h.
+  std::function<void(const EngineProgress&)> checkpoint = nullptr;
+  // SYN engine only: continue from a checkpoint instead of starting at pass 0, position 0.
+  const EngineResume* resume = nullptr;
 };
 
 // Each engine returns what it measured; the caller fills the rest of ScanSummary.
