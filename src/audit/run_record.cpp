@@ -33,6 +33,7 @@ JsonObject common(const RunFacts& f, std::string_view event, WallClock::time_poi
   if (!f.op.sudo_user.empty()) o.str("sudo_user", f.op.sudo_user);
   o.str("host", f.op.host).num("pid", f.op.pid);
   o.str("command", f.command);
+  if (!f.resumes.empty()) o.str("resumes", f.resumes);
   if (!f.engagement.empty()) {
     o.str("engagement", f.engagement).str("authorized_by", f.authorized_by);
     if (!f.contact.empty()) o.str("contact", f.contact);

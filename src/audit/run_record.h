@@ -10,6 +10,7 @@
 //   user uid host pid      the operator: login name of the real uid, host name; sudo_user when
 //                          root was reached through sudo
 //   command        the full command line
+//   resumes        run id of the run that started the scan this run continues (--resume)
 //   engagement authorized_by contact scope_file scope_sha256 window   from --scope
 //   scan_type targets ports excluded max_rate max_host_rate          what was to be scanned
 //   privileges     what the process kept (end records)
@@ -46,6 +47,7 @@ struct RunFacts {
   std::string run_id;
   Operator op;
   std::string command;
+  std::string resumes;  // --resume: run id of the run that started the scan
   std::string scan_type;
   // From --scope (empty when none).
   std::string engagement, authorized_by, contact, scope_file, scope_sha256, window;

@@ -29,13 +29,24 @@ void JsonlSink::write_line(std::string line) {
 void JsonlSink::begin(const ScanInfo& info) {
   info_ = info;
   JsonObject o;
-  o.str("type", "scan")
+  o.str("type", opts_.resume ? "resume" : "scan")
       .str("version", GLASSHOUSE_VERSION)
       .str("start", utc_timestamp(info.start))
       .str("command", info.command_line)
       .str("scan_type", info.scan_type)
       .num("targets", info.targets)
       .num("ports", info.ports);
+  if (const auto& r = opts_.resume) {
+    o.str("run", r->run)
+        .str("resumes", r->resumes)
+        .str("checkpoint", r->checkpoint)
+        .str("saved", utc_timestamp(r->saved))
+        .num("kept_bytes", r->kept_bytes)
+        .num("ports_written_before", r->ports_written)
+        .num("open_ports_before", r->open_ports)
+        .num("probes_sent_before", r->probes_sent)
+        .num("replies_before", r->replies);
+  }
   if (!info.engagement_id.empty()) o.str("engagement", info.engagement_id);
   write_line(o.done());
 }

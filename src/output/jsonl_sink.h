@@ -19,10 +19,32 @@
 // Port records are written only for states the ShowFilter accepts (open only by default). The
 // engine reports filtered verdicts through port() too, so end() writes only the summary.
 // Records go to the stream as they come; flush() and end() push them to the OS.
+//
+// A resumed scan (`glasshouse scan --resume FILE`, scan/checkpoint.h) appends to the file of the
+// run it continues, after cutting it back to its size at the checkpoint: the port records written
+// after the checkpoint, and the interrupted run's summary, are gone (the resumed run redoes those
+// probes). Instead of a second "scan" header, the resumed run begins with
+//
+//   {"type":"resume","version":"0.1.0","start":"...","command":"glasshouse scan --resume F",
+//    "scan_type":"syn","targets":256,"ports":1000,"run":"<this run>","resumes":"<first run>",
+//    "checkpoint":"F","saved":"...","kept_bytes":123456,"ports_written_before":812,
+//    "open_ports_before":7,"probes_sent_before":120000,"replies_before":1500}
+//
+// "run" / "resumes" are audit-log run ids (this run, and the run that started the scan);
+// "saved" is when the checkpoint was written; "kept_bytes" is the size the file was cut back to;
+// the *_before counts are the whole scan's up to the checkpoint (ports_written_before = port
+// records above this line). Each "resume" record left in the file starts the records of one run
+// that continued the scan (the records of a resumed run stopped before its own first checkpoint
+// are cut by the next resume, its "resume" record with them). The file has a single summary, the
+// last line, written by the run that completed the scan (or by the last one stopped). Its
+// counts ("elapsed", "probes_sent", "replies", "hosts_up", "open_ports", "ports_written") cover
+// that run only, from the last "resume" record; add the *_before counts for the whole scan. Taken
+// together, the port records of such a file are those of an uninterrupted scan, each port once.
 #pragma once
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <ostream>
 #include <string>
 
@@ -30,10 +52,24 @@
 
 namespace gh {
 
+// What begin() writes in a resumed run's "resume" record (above).
+struct JsonlResume {
+  std::string run;              // this run's id
+  std::string resumes;          // id of the run that started the scan
+  std::string checkpoint;       // the resume file
+  WallClock::time_point saved;  // when the checkpoint was written
+  uint64_t kept_bytes = 0;      // size the file was cut back to
+  uint64_t ports_written = 0;   // port records above the resume record
+  uint64_t open_ports = 0;      // open verdicts before the checkpoint (all runs)
+  uint64_t probes_sent = 0;     // probes sent before the checkpoint (all runs)
+  uint64_t replies = 0;         // verdicts from replies before the checkpoint (all runs)
+};
+
 struct JsonlOptions {
   ShowFilter show;
-  ServiceNameFn service_name;              // empty: default_service_names()
-  std::string name = "JSON Lines output";  // for error messages, e.g. the -oJ path
+  ServiceNameFn service_name;                        // empty: default_service_names()
+  std::string name = "JSON Lines output";            // for error messages, e.g. the -oJ path
+  std::optional<JsonlResume> resume = std::nullopt;  // set: a "resume" record, not "scan"
 };
 
 class JsonlSink : public Sink {
