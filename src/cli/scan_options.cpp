@@ -169,6 +169,8 @@ ParsedScan parse_scan_args(const std::vector<std::string>& raw_args, bool raw_al
       "Never probed: " +
       std::string(default_exclusions_text()) +
       " (--no-default-excludes), and the ranges in /etc/glasshouse/exclude.conf.\n"
+      "Ctrl-C pauses a -sS scan (progress is also saved every 5 s): glasshouse scan --resume "
+      "FILE continues it; -sT scans are not checkpointed.\n"
       "Every run is recorded in a hash-chained audit log (glasshouse audit --help).");
 
   bool syn = false, connect = false, list = false, fast = false;
@@ -242,11 +244,14 @@ ParsedScan parse_scan_args(const std::vector<std::string>& raw_args, bool raw_al
   app.add_option("--send-threads", c.send_threads, "-sS: send threads (default 1)")
       ->check(CLI::Range(1, 64));
   app.add_option("--resume", c.checkpoint.resume_file,
-                 "Continue the scan saved in FILE (by SIGINT or a checkpoint)");
+                 "Continue the -sS scan saved in FILE (by SIGINT or a checkpoint), appending to "
+                 "its outputs; no other option goes with it");
   app.add_option("--checkpoint", c.checkpoint.file,
-                 "-sS: save progress to FILE every few seconds and on SIGINT");
+                 "-sS: save progress to FILE every --checkpoint-interval and on SIGINT (default: "
+                 "/var/lib/glasshouse/resume/RUN.resume as root, ~/.local/state/glasshouse/resume/ "
+                 "otherwise); -sT scans are not checkpointed");
   app.add_option("--checkpoint-interval", checkpoint_interval,
-                 "How often to save progress (default 5s)");
+                 "-sS: how often to save progress (default 5s)");
   app.add_flag("--no-checkpoint", no_checkpoint, "Do not save progress");
   app.add_option("targets", targets, "Targets to scan");
 
@@ -351,6 +356,12 @@ ParsedScan parse_scan_args(const std::vector<std::string>& raw_args, bool raw_al
       throw UsageError("--checkpoint-interval must be positive");
   }
   c.checkpoint.enabled = !no_checkpoint;
+  if (no_checkpoint && (!c.checkpoint.file.empty() || !checkpoint_interval.empty()))
+    throw UsageError("--no-checkpoint contradicts --checkpoint and --checkpoint-interval");
+  if (c.type != ScanType::Syn && (!c.checkpoint.file.empty() || !checkpoint_interval.empty()))
+    throw UsageError(
+        "--checkpoint and --checkpoint-interval are for -sS scans: a -sT scan is not "
+        "checkpointed and cannot be resumed");
 
   if (seed >= 0) {
     c.seed = static_cast<uint64_t>(seed);

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <mutex>
 #include <optional>
 
 #include <fmt/format.h>
@@ -31,8 +32,11 @@
 namespace gh {
 namespace {
 
-std::unique_ptr<std::ostream> open_output(const std::string& path, const char* option) {
-  auto f = std::make_unique<std::ofstream>(path, std::ios::out | std::ios::trunc);
+// A resumed scan appends to the outputs of the run it continues (scan/checkpoint.h).
+std::unique_ptr<std::ostream> open_output(const std::string& path, const char* option,
+                                          bool append) {
+  auto f = std::make_unique<std::ofstream>(
+      path, std::ios::out | (append ? std::ios::app : std::ios::trunc));
   if (!*f) throw UsageError(fmt::format("cannot write {} file \"{}\"", option, path));
   return f;
 }
@@ -62,8 +66,11 @@ int list_targets(const ScanConfig& config, const std::string& exclusion_note) {
 }
 
 // `names` (null with -n) is filled at the end of the scan, before the sinks print their tables.
+// `resume` is set in a resumed run: the files are appended to, and -oJ starts with a "resume"
+// record instead of a "scan" header.
 std::vector<std::unique_ptr<Sink>> make_sinks(const OutputSpec& out, StatusLine*& status_ref,
-                                              const ReverseNames* names) {
+                                              const ReverseNames* names,
+                                              const std::optional<JsonlResume>& resume) {
   std::vector<std::unique_ptr<Sink>> sinks;
   TextOptions screen;
   if (names != nullptr) screen.host_name = [names](const IpAddress& a) { return names->name(a); };
@@ -84,13 +91,16 @@ std::vector<std::unique_ptr<Sink>> make_sinks(const OutputSpec& out, StatusLine*
     file.file = true;
     file.live_line = nullptr;
     file.name = out.normal_file;
-    sinks.push_back(std::make_unique<TextSink>(open_output(out.normal_file, "-oN"), file));
+    sinks.push_back(
+        std::make_unique<TextSink>(open_output(out.normal_file, "-oN", resume.has_value()), file));
   }
   if (!out.jsonl_file.empty()) {
     JsonlOptions j;
     j.show = out.show;
     j.name = out.jsonl_file;
-    sinks.push_back(std::make_unique<JsonlSink>(open_output(out.jsonl_file, "-oJ"), j));
+    j.resume = resume;
+    sinks.push_back(
+        std::make_unique<JsonlSink>(open_output(out.jsonl_file, "-oJ", resume.has_value()), j));
   }
   return sinks;
 }
@@ -160,9 +170,28 @@ int exit_status_of(const std::exception& e) {
   return dynamic_cast<const UsageError*>(&e) != nullptr ? kExitUsage : kExitRuntime;
 }
 
-// Stages 2 to 5 of a run that policy allowed; fills `outcome` as it goes.
+// The "resume" record a resumed run's -oJ begins with (output/jsonl_sink.h).
+JsonlResume jsonl_resume(const CheckpointSession& cp, const std::string& run_id) {
+  const Checkpoint& c = *cp.resumed();
+  JsonlResume r;
+  r.run = run_id;
+  r.resumes = c.meta.first_run;
+  r.checkpoint = cp.path();
+  r.saved = WallClock::time_point(std::chrono::milliseconds(c.meta.saved_ms));
+  r.kept_bytes = c.meta.jsonl_offset;
+  r.ports_written = c.meta.ports_written;
+  r.open_ports = c.meta.open_ports;
+  for (const PassCounts& p : c.progress.passes) {
+    r.probes_sent += p.sent;
+    r.replies += p.settled;
+  }
+  return r;
+}
+
+// Stages 2 to 5 of a run that policy allowed; fills `outcome` as it goes. `checkpoints` (null:
+// none) saves the progress of a -sS scan and knows what a resumed one continues.
 int scan_stages(const ScanConfig& config, PolicyPlan& plan, const std::string& engagement_id,
-                RunOutcome& outcome) {
+                const std::string& run_id, CheckpointSession* checkpoints, RunOutcome& outcome) {
   // Least privilege: a root scan becomes config.policy.user, and every capability goes, once the
   // engine's sockets are open (both engines call ctx.after_sockets_open before their first probe
   // and before starting any thread). The status line starts afterwards: capabilities belong to
@@ -198,9 +227,12 @@ int scan_stages(const ScanConfig& config, PolicyPlan& plan, const std::string& e
   // Stage 3: outputs. Text goes to stdout (and -oN), JSON Lines to -oJ. They are opened before
   // privileges are dropped, and read back for their SHA-256 through descriptors opened now.
   ReverseNames names;
+  bool resuming = checkpoints != nullptr && checkpoints->resumed() != nullptr;
   std::vector<std::unique_ptr<Sink>> sinks =
-      config.dry_run ? std::vector<std::unique_ptr<Sink>>{}
-                     : make_sinks(config.output, status_ptr, config.no_resolve ? nullptr : &names);
+      config.dry_run
+          ? std::vector<std::unique_ptr<Sink>>{}
+          : make_sinks(config.output, status_ptr, config.no_resolve ? nullptr : &names,
+                       resuming ? std::optional(jsonl_resume(*checkpoints, run_id)) : std::nullopt);
   std::vector<OutputFile> files =
       config.dry_run ? std::vector<OutputFile>{} : open_for_hashing(config.output);
   ScanInfo info;
@@ -211,9 +243,17 @@ int scan_stages(const ScanConfig& config, PolicyPlan& plan, const std::string& e
   info.ports = space.ports();
   info.engagement_id = engagement_id;
   for (auto& s : sinks) s->begin(info);
+  JsonlSink* jsonl = nullptr;
+  for (auto& s : sinks)
+    if (auto* j = dynamic_cast<JsonlSink*>(s.get())) jsonl = j;
+  if (checkpoints != nullptr) {
+    for (auto& s : sinks) s->flush();
+    checkpoints->outputs_started();
+  }
 
   // Stage 4: run the engine behind the policy gate. Every verdict goes through the table first:
-  // it is the last guard against reporting a port twice.
+  // it is the last guard against reporting a port twice. A checkpoint sees the outputs flushed
+  // with every verdict reported before it, and none after (output_mu).
   ResultTable table(space.ports());
   if (space.targets() <= 256)
     for (uint64_t i = 0; i < space.targets(); ++i) table.note_host(config.targets.at(i));
@@ -221,10 +261,14 @@ int scan_stages(const ScanConfig& config, PolicyPlan& plan, const std::string& e
   counters.skipped = plan.skipped;
   auto last_flush = std::chrono::steady_clock::now();
   PolicyGate gate(std::move(plan.gate));
+  std::mutex output_mu;
+  uint64_t open_reported = 0;
   EngineContext ctx{
       config, space, config.seed, stop_requested(), counters, [&](const PortResult& r) {
         if (!ready_done) start_status();  // an engine that never called after_sockets_open
+        std::lock_guard lock(output_mu);
         if (!table.add(r)) return;
+        if (r.state == PortState::Open) ++open_reported;
         for (auto& s : sinks) s->port(r);
         auto now = std::chrono::steady_clock::now();
         if (now - last_flush > std::chrono::seconds(1)) {
@@ -234,6 +278,19 @@ int scan_stages(const ScanConfig& config, PolicyPlan& plan, const std::string& e
       }};
   ctx.gate = &gate;
   ctx.after_sockets_open = ready;
+  if (checkpoints != nullptr) {
+    ctx.resume = checkpoints->engine_resume();
+    ctx.checkpoint = [&](const EngineProgress& progress) {
+      std::lock_guard lock(output_mu);
+      try {
+        for (auto& s : sinks) s->flush();
+      } catch (const std::exception& e) {
+        std::cerr << "glasshouse: warning: no checkpoint: " << e.what() << '\n';
+        return;  // the outputs may lack records the bitmap says were written
+      }
+      checkpoints->save(progress, {open_reported, jsonl != nullptr ? jsonl->ports_written() : 0});
+    };
+  }
 
   EngineReport report;
   ScanSummary summary;
@@ -267,6 +324,7 @@ int scan_stages(const ScanConfig& config, PolicyPlan& plan, const std::string& e
     // Close the outputs with what was found, then report the error.
     summary.exit_reason = e.what();
     close_outputs();
+    if (checkpoints != nullptr) checkpoints->failed();
     throw;
   }
 
@@ -286,19 +344,26 @@ int scan_stages(const ScanConfig& config, PolicyPlan& plan, const std::string& e
         "after the engagement window closed, {} outside the scope)\n",
         st.refused(), st.refused() == 1 ? "" : "s", st.refused_excluded, st.refused_window,
         st.refused_scope);
+  if (checkpoints != nullptr) {
+    if (report.interrupted)
+      checkpoints->stopped();
+    else
+      checkpoints->completed();
+  }
   if (report.interrupted) return 128 + (stop_signal() != 0 ? stop_signal() : SIGINT);
   return kExitOk;
 }
 
 }  // namespace
 
-int run_scan(const ScanConfig& config) {
+int run_scan(const ScanConfig& config, const ScanOrigin& origin) {
   // Stage 0: the audit log, first. An unauditable scan does not run: when the log cannot be
   // opened, or the start record cannot be written, the run ends before anything is sent.
   RunFacts facts;
   facts.run_id = new_run_id();
   facts.op = current_operator();
   facts.command = config.command_line;
+  if (origin.resume != nullptr) facts.resumes = origin.resume->meta.first_run;
   facts.scan_type = scan_type_name(config.type);
   AuditLog audit = AuditLog::open(config.policy.audit_log);
 
@@ -307,6 +372,7 @@ int run_scan(const ScanConfig& config) {
   ScanConfig effective = config;
   std::optional<Scope> scope;
   PolicyPlan plan;
+  std::unique_ptr<CheckpointSession> checkpoints;
   try {
     if (!config.policy.scope_file.empty()) {
       scope = load_scope(config.policy.scope_file);
@@ -323,6 +389,9 @@ int run_scan(const ScanConfig& config) {
       throw RuntimeError(
           "-sS needs raw sockets: run as root, give the binary the capability "
           "(sudo setcap cap_net_raw,cap_net_admin+eip $(command -v glasshouse)), or use -sT");
+    // Where progress goes; a resumed scan must still be the scan it was (the scope was
+    // re-checked above: its window may have closed).
+    checkpoints = CheckpointSession::prepare(effective, origin, facts.run_id);
   } catch (const std::exception& e) {
     try {
       audit.append(refused_record(facts, e.what(), exit_status_of(e), WallClock::now()));
@@ -347,7 +416,8 @@ int run_scan(const ScanConfig& config) {
   RunOutcome outcome;
   int status = kExitOk;
   try {
-    status = scan_stages(effective, plan, scope ? scope->engagement.id : std::string(), outcome);
+    status = scan_stages(effective, plan, scope ? scope->engagement.id : std::string(),
+                         facts.run_id, checkpoints.get(), outcome);
   } catch (const std::exception& e) {
     outcome.exit_reason = e.what();
     outcome.status = exit_status_of(e);

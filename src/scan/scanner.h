@@ -5,12 +5,15 @@
 // output with the summary, also when the run was interrupted.
 #pragma once
 
+#include "scan/checkpoint.h"
 #include "scan/config.h"
 
 namespace gh {
 
 // Returns the exit status: 0 when the scan completed, 128+signal when SIGINT/SIGTERM stopped it
 // (after flushing every output). Throws UsageError / RuntimeError.
-int run_scan(const ScanConfig& config);
+// `origin` is what a -sS scan's checkpoints record (its argv and directory), and, with --resume,
+// the checkpoint it continues (scan/checkpoint.h): the outputs are then appended to.
+int run_scan(const ScanConfig& config, const ScanOrigin& origin = {});
 
 }  // namespace gh
