@@ -151,7 +151,9 @@ class SynScan {
         space_(ctx.space),
         perm_(space_.size(), ctx.seed),
         slice_(Slice::shard(space_.size(), cfg_.shards.count, cfg_.shards.index)),
+        // A dry run plans the whole scan without the retry bitmap (-sS --dry-run of 0.0.0.0/0).
         answered_(ctx.resume != nullptr ? AnsweredSet(slice_.size(), ctx.resume->answered)
+                  : ctx.config.dry_run  ? AnsweredSet(0)
                                         : AnsweredSet(slice_.size())),
         probe_(random_key(), random_key()) {}
 
