@@ -1,10 +1,12 @@
 // What the SYN engine tracks to decide what to retry and how long to wait, besides the answered
-// bitmap (scan/answered_set.h): round-trip times from a sample of probes, and how many ports of
-// each host have answered. Both belong to the send thread.
+// bitmap (scan/answered_set.h): round-trip times from a sample of probes (send times written by
+// the send threads, replies read by the thread that settles them), and how many ports of each
+// host have answered (that thread only).
 #pragma once
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
@@ -18,13 +20,22 @@ namespace gh {
 class RttSampler {
  public:
   static bool sampled(uint64_t k) { return (k & 15) == 0; }
+  // From any send thread. A slot written by two threads at once may pair one's position with
+  // the other's time: a wrong sample at worst, never a crash (each field is atomic).
   void sent(uint64_t k, std::chrono::steady_clock::time_point t) {
-    slots_[(k >> 4) & (kSlots - 1)] = {k, t};
+    Slot& s = slots_[(k >> 4) & (kSlots - 1)];
+    s.k.store(~uint64_t{0}, std::memory_order_relaxed);
+    s.t.store(t.time_since_epoch().count(), std::memory_order_relaxed);
+    s.k.store(k, std::memory_order_release);
   }
+  // From the thread that settles replies (one thread).
   void replied(uint64_t k, std::chrono::steady_clock::time_point at) {
     const Slot& s = slots_[(k >> 4) & (kSlots - 1)];
-    if (s.k != k || at < s.t) return;
-    double r = std::chrono::duration<double>(at - s.t).count();
+    if (s.k.load(std::memory_order_acquire) != k) return;
+    std::chrono::steady_clock::time_point sent_at{
+        std::chrono::steady_clock::duration(s.t.load(std::memory_order_relaxed))};
+    if (at < sent_at) return;
+    double r = std::chrono::duration<double>(at - sent_at).count();
     if (samples_++ == 0) {
       srtt_ = r;
       rttvar_ = r / 2;
@@ -47,8 +58,8 @@ class RttSampler {
  private:
   static constexpr size_t kSlots = 1024;
   struct Slot {
-    uint64_t k = ~uint64_t{0};
-    std::chrono::steady_clock::time_point t{};
+    std::atomic<uint64_t> k{~uint64_t{0}};
+    std::atomic<std::chrono::steady_clock::rep> t{0};
   };
   std::array<Slot, kSlots> slots_{};
   uint64_t samples_ = 0;
