@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <cmath>
 #include <cstdio>
+#include <limits>
 #include <mutex>
 #include <random>
 #include <thread>
@@ -21,8 +23,10 @@
 #include "net/describe.h"
 #include "scan/answered_set.h"
 #include "scan/probe_tcp_syn.h"
+#include "scan/rate_controller.h"
 #include "scan/rate_limiter.h"
 #include "targets/permutation.h"
+#include "targets/slice.h"
 
 namespace gh {
 namespace {
@@ -31,10 +35,12 @@ using std::chrono::milliseconds;
 
 constexpr size_t kBatch = 64;
 
-// A verdict and the probe index it settles, handed from the receive thread to the send thread.
+// A verdict, the slice position k of the probe it settles, and when its reply was read; handed
+// from the receive thread to the send thread.
 struct Settled {
-  uint64_t index;
+  uint64_t k;
   ProbeVerdict verdict;
+  SteadyClock::time_point at;
 };
 
 // Replies found by the receive thread, waiting for the send thread. A mutex is plenty: a batch of
@@ -54,6 +60,68 @@ class VerdictQueue {
  private:
   std::mutex mu_;
   std::vector<Settled> items_;
+};
+
+// Round-trip times from a sample of probes (one slice position in 16): send times in a small
+// direct-mapped table, looked up when the reply is settled. RFC 6298's smoothed RTT and variance,
+// and the largest sample of the current pass. Send thread only.
+class RttSampler {
+ public:
+  static bool sampled(uint64_t k) { return (k & 15) == 0; }
+  void sent(uint64_t k, SteadyClock::time_point t) { slots_[(k >> 4) & (kSlots - 1)] = {k, t}; }
+  void replied(uint64_t k, SteadyClock::time_point at) {
+    const Slot& s = slots_[(k >> 4) & (kSlots - 1)];
+    if (s.k != k || at < s.t) return;
+    double r = std::chrono::duration<double>(at - s.t).count();
+    if (samples_++ == 0) {
+      srtt_ = r;
+      rttvar_ = r / 2;
+    } else {
+      rttvar_ = 0.75 * rttvar_ + 0.25 * std::abs(srtt_ - r);
+      srtt_ = 0.875 * srtt_ + 0.125 * r;
+    }
+    pass_max_ = std::max(pass_max_, r);
+  }
+  void new_pass() { pass_max_ = 0; }
+  uint64_t samples() const { return samples_; }
+  // How long to wait for a pass's last replies: the larger of srtt + 4 rttvar and twice the
+  // slowest reply of the pass, plus 5 ms for the receive thread, within [10 ms, cap].
+  milliseconds straggler_wait(milliseconds cap) const {
+    double s = std::max(srtt_ + 4 * rttvar_, 2 * pass_max_) + 0.005;
+    auto ms = milliseconds(static_cast<int64_t>(std::ceil(s * 1000)));
+    return std::clamp(ms, std::min(milliseconds(10), cap), cap);
+  }
+
+ private:
+  static constexpr size_t kSlots = 1024;
+  struct Slot {
+    uint64_t k = ~uint64_t{0};
+    SteadyClock::time_point t{};
+  };
+  std::array<Slot, kSlots> slots_{};
+  uint64_t samples_ = 0;
+  double srtt_ = 0, rttvar_ = 0, pass_max_ = 0;
+};
+
+// How many ports of each target host have answered (0, 1, 2, 3 or more), two bits per host, and
+// how many hosts are at each count: which hosts are silent, and the completeness model's
+// hosts_by_answers (scan/completeness.h). Only kept when the scan has more than one port.
+class HostAnswers {
+ public:
+  explicit HostAnswers(uint64_t hosts) : words_((hosts * 2 + 63) / 64, 0) {}
+  unsigned get(uint64_t h) const { return (words_[h >> 5] >> ((h & 31) * 2)) & 3u; }
+  void add(uint64_t h) {
+    unsigned c = get(h);
+    if (c == 3) return;
+    words_[h >> 5] += uint64_t{1} << ((h & 31) * 2);
+    if (c > 0) --by_count_[c - 1];
+    ++by_count_[c];
+  }
+  const std::array<uint64_t, 3>& by_count() const { return by_count_; }
+
+ private:
+  std::vector<uint64_t> words_;
+  std::array<uint64_t, 3> by_count_{};
 };
 
 // The first address of a family in the target set (ranges are sorted, IPv4 first).
@@ -82,7 +150,11 @@ class SynScan {
         cfg_(ctx.config),
         space_(ctx.space),
         perm_(space_.size(), ctx.seed),
-        answered_(space_.size()),
+        slice_(Slice::shard(space_.size(), cfg_.shards.count, cfg_.shards.index)),
+        // A dry run plans the whole scan without the retry bitmap (-sS --dry-run of 0.0.0.0/0).
+        answered_(ctx.resume != nullptr ? AnsweredSet(slice_.size(), ctx.resume->answered)
+                  : ctx.config.dry_run  ? AnsweredSet(0)
+                                        : AnsweredSet(slice_.size())),
         probe_(random_key(), random_key()) {}
 
   EngineReport run();
@@ -92,22 +164,33 @@ class SynScan {
     std::random_device rd;
     return (static_cast<uint64_t>(rd()) << 32) ^ rd();
   }
+  uint64_t index_at(uint64_t k) const { return perm_.at(slice_.position(k)); }
+  uint64_t host_of(uint64_t index) const { return index % space_.targets(); }
   void plan_paths();
   void dry_run();
   void receive_loop();
-  // Sends the probes at `indices` (or the whole permutation when null); returns probes sent.
-  uint64_t send_pass(const std::vector<uint64_t>* indices, bool retry);
-  bool send_one(uint64_t index, bool retry);
+  // Pass 0: the slice in order from cursor_. Retry passes: the positions in `todo`.
+  void send_first_pass();
+  void send_list(const std::vector<uint64_t>& todo);
+  bool send_one(uint64_t k);
   void flush_batch();
   // Moves verdicts from the receive thread into results. Returns how many were new.
   uint64_t settle();
   // Records a verdict reached without a reply (e.g. an unresolvable on-link host).
-  void settle_now(uint64_t index, const Probe& probe, PortState state, Reason reason);
-  void wait_for_stragglers(milliseconds wait);
+  void settle_now(uint64_t k, const Probe& probe, PortState state, Reason reason);
+  // Waits for the replies to the pass just sent: until the measured RTT says they are in and
+  // none has come for a while, or `cap`.
+  void wait_for_stragglers(milliseconds cap, milliseconds at_least = milliseconds(0));
   bool host_timed_out(uint64_t index);
   // Asks ctx.gate; waits out "later" (settling replies meanwhile). False if refused, and then the
-  // index is closed without a verdict: never retried, never reported.
-  bool admit(uint64_t index, const Probe& probe);
+  // position is closed without a verdict: never retried, never reported.
+  bool admit(uint64_t k, const Probe& probe);
+  // Between batches: feeds the rate controller, publishes counters, writes a checkpoint when due.
+  void tick();
+  void checkpoint_now();
+  // Expected responsive ports missed so far, and whether silent hosts still need retries.
+  double expected_missed_now() const;
+  void finish_report();
   void report_unanswered();
   bool stopping() const { return ctx_.stop.load(std::memory_order_relaxed); }
 
@@ -115,7 +198,8 @@ class SynScan {
   const ScanConfig& cfg_;
   const ProbeSpace& space_;
   Permutation perm_;
-  AnsweredSet answered_;
+  Slice slice_;
+  AnsweredSet answered_;  // one bit per position of slice_
   TcpSynProbe probe_;
   std::array<std::optional<Path>, 2> paths_;  // [0] IPv4, [1] IPv6
   std::vector<std::unique_ptr<PacketSocket>> sockets_;
@@ -123,6 +207,7 @@ class SynScan {
   VerdictQueue queue_;
   std::atomic<bool> receiving_{true};
   std::unique_ptr<RateLimiter> rate_;
+  std::unique_ptr<RateController> control_;
   std::mt19937_64 rng_{0};
   // The batch being filled: frames for one socket at a time.
   std::array<std::array<uint8_t, ProbeModule::kMaxFrame>, kBatch> frames_{};
@@ -134,6 +219,17 @@ class SynScan {
   // --host-timeout: when each host got its first probe. Only filled when the option is set.
   std::unordered_map<uint64_t, SteadyClock::time_point> host_first_;
   std::vector<bool> host_expired_;
+  // Progress, retries and what they measured.
+  uint32_t pass_ = 0;
+  uint64_t cursor_ = 0;  // pass 0: positions [0, cursor_) of the slice sent
+  std::vector<PassCounts> passes_{1};
+  RttSampler rtt_;
+  std::optional<HostAnswers> hosts_;  // with more than one port per host
+  uint64_t responsive_ = 0;           // open and closed verdicts from replies
+  bool prune_silent_ = false;         // silent hosts are no longer retried
+  uint32_t silent_passes_ = 0;        // passes silent hosts got before that
+  uint64_t drops_ = 0, stalls_ = 0;
+  SteadyClock::time_point last_checkpoint_;
   EngineReport report_;
 };
 
@@ -222,9 +318,9 @@ void SynScan::plan_paths() {
 void SynScan::dry_run() {
   std::string out;
   uint8_t frame[ProbeModule::kMaxFrame];
-  for (uint64_t i = 0; i < space_.size() && !stopping(); ++i) {
-    Probe probe = space_.at(perm_.at(i));
-    size_t len = probe_.build(frame, probe, static_cast<uint16_t>(i));
+  for (uint64_t k = 0; k < slice_.size() && !stopping(); ++k) {
+    Probe probe = space_.at(index_at(k));
+    size_t len = probe_.build(frame, probe, static_cast<uint16_t>(k));
     net::ParsedPacket parsed;
     if (len == 0 || !net::parse_packet({frame, len}, net::LinkType::Ethernet, parsed)) continue;
     out += net::describe_packet(parsed);
@@ -248,13 +344,16 @@ void SynScan::receive_loop() {
     PacketSocket& s = *sockets_[next++ % sockets_.size()];
     auto frame = s.receive(buf, milliseconds(sockets_.size() > 1 ? 5 : 20));
     if (!frame || frame->length == 0) continue;
+    auto at = SteadyClock::now();
     net::ParsedPacket parsed;
     if (!net::parse_packet({buf.data(), frame->length}, net::LinkType::Ethernet, parsed)) continue;
     ProbeVerdict v;
     if (!probe_.classify(parsed, v)) continue;
     auto index = space_.index_of(v.probe.addr, v.probe.proto, v.probe.port);
     if (!index) continue;  // a valid cookie for a probe outside this scan: not ours to report
-    queue_.push(Settled{*index, v});
+    auto k = slice_.local(perm_.inverse(*index));
+    if (!k) continue;  // another shard's probe (same seed, same cookie key is not shared)
+    queue_.push(Settled{*k, v, at});
   }
 }
 
@@ -262,21 +361,28 @@ uint64_t SynScan::settle() {
   queue_.drain(drained_);
   uint64_t fresh = 0;
   for (const Settled& s : drained_) {
-    if (!answered_.set(s.index)) continue;  // duplicate: a retransmitted or retried reply
+    if (!answered_.set(s.k)) continue;  // duplicate: a retransmitted or retried reply
     ++fresh;
-    PortResult r{s.verdict.probe.addr, s.verdict.probe.proto, s.verdict.probe.port, s.verdict.state,
-                 s.verdict.reason,     s.verdict.ttl,         WallClock::now()};
+    if (RttSampler::sampled(s.k)) rtt_.replied(s.k, s.at);
+    const ProbeVerdict& v = s.verdict;
+    if (v.state == PortState::Open || v.state == PortState::Closed) {
+      ++responsive_;
+      if (hosts_) hosts_->add(host_of(index_at(s.k)));
+    }
+    PortResult r{v.probe.addr, v.probe.proto, v.probe.port,    v.state,
+                 v.reason,     v.ttl,         WallClock::now()};
     ctx_.counters.received.fetch_add(1, std::memory_order_relaxed);
     ctx_.counters.done.fetch_add(1, std::memory_order_relaxed);
     if (r.state == PortState::Open) ctx_.counters.open.fetch_add(1, std::memory_order_relaxed);
     ++report_.replies;
     ctx_.on_result(r);
   }
+  passes_.back().settled += fresh;
   return fresh;
 }
 
-void SynScan::settle_now(uint64_t index, const Probe& probe, PortState state, Reason reason) {
-  if (!answered_.set(index)) return;
+void SynScan::settle_now(uint64_t k, const Probe& probe, PortState state, Reason reason) {
+  if (!answered_.set(k)) return;
   ctx_.counters.done.fetch_add(1, std::memory_order_relaxed);
   ctx_.on_result(
       PortResult{probe.addr, probe.proto, probe.port, state, reason, 0, WallClock::now()});
@@ -297,21 +403,24 @@ void SynScan::flush_batch() {
       r = batch_path_->socket->send_batch({spans.data() + done, batch_n_ - done});
     done += r.sent;
     if (r.error == 0) continue;
-    // ENOBUFS/EAGAIN: the device queue is full; give it a moment. Anything else, or a queue that
-    // stays full, loses the rest of the batch, which the retry passes then resend.
+    // ENOBUFS/EAGAIN: the device queue is full; give it a moment (and tell the rate controller).
+    // Anything else, or a queue that stays full, loses the rest of the batch, which the retry
+    // passes then resend.
     if ((r.error != ENOBUFS && r.error != EAGAIN) || ++stalls > 100) {
       ++report_.send_errors;
       break;
     }
+    ++stalls_;
     std::this_thread::sleep_for(std::chrono::microseconds(200));
   }
   ctx_.counters.sent.fetch_add(done, std::memory_order_relaxed);
   report_.probes_sent += done;
+  passes_.back().sent += done;
   batch_n_ = 0;
 }
 
 bool SynScan::host_timed_out(uint64_t index) {
-  uint64_t host = index % space_.targets();
+  uint64_t host = host_of(index);
   if (host_expired_[host]) return true;
   auto now = SteadyClock::now();
   auto [it, inserted] = host_first_.try_emplace(host, now);
@@ -322,13 +431,14 @@ bool SynScan::host_timed_out(uint64_t index) {
   return false;
 }
 
-bool SynScan::send_one(uint64_t index, bool retry) {
-  if (answered_.test(index)) return false;
+bool SynScan::send_one(uint64_t k) {
+  if (answered_.test(k)) return false;
+  uint64_t index = index_at(k);
   if (cfg_.timing.host_timeout && host_timed_out(index)) return false;
   Probe probe = space_.at(index);
   const auto& path = paths_[probe.addr.is_v4() ? 0 : 1];
   if (!path || probe.proto != Protocol::Tcp) return false;
-  if (ctx_.gate != nullptr && !admit(index, probe)) return false;
+  if (ctx_.gate != nullptr && !admit(k, probe)) return false;
   if (batch_path_ != &*path) {
     flush_batch();
     batch_path_ = &*path;
@@ -338,7 +448,7 @@ bool SynScan::send_one(uint64_t index, bool retry) {
     auto it = path->per_host->find(probe.addr);
     if (it == path->per_host->end()) {
       // No ARP/NDP answer: nothing can be sent to it, as connect() would say EHOSTUNREACH.
-      settle_now(index, probe, PortState::Filtered, Reason::HostUnreach);
+      settle_now(k, probe, PortState::Filtered, Reason::HostUnreach);
       return false;
     }
     mac = &it->second;
@@ -346,14 +456,18 @@ bool SynScan::send_one(uint64_t index, bool retry) {
   size_t len = probe_.build(frames_[batch_n_].data(), probe, static_cast<uint16_t>(rng_()));
   if (len == 0) return false;
   if (mac != nullptr) std::copy(mac->begin(), mac->end(), frames_[batch_n_].begin());
+  if (RttSampler::sampled(k)) rtt_.sent(k, SteadyClock::now());
   batch_dst_[batch_n_] = probe.addr;
   lengths_[batch_n_++] = len;
-  if (retry) ctx_.counters.retries.fetch_add(1, std::memory_order_relaxed);
+  if (pass_ > 0) {
+    ctx_.counters.retries.fetch_add(1, std::memory_order_relaxed);
+    ++report_.completeness.retries;
+  }
   if (batch_n_ == kBatch) flush_batch();
   return true;
 }
 
-bool SynScan::admit(uint64_t index, const Probe& probe) {
+bool SynScan::admit(uint64_t k, const Probe& probe) {
   for (;;) {
     std::chrono::nanoseconds retry_in{0};
     switch (ctx_.gate->check(probe, SteadyClock::now(), &retry_in)) {
@@ -361,7 +475,7 @@ bool SynScan::admit(uint64_t index, const Probe& probe) {
         return true;
       case ProbeGate::Decision::Refuse:
         ++report_.refused;
-        if (answered_.set(index)) ctx_.counters.done.fetch_add(1, std::memory_order_relaxed);
+        if (answered_.set(k)) ctx_.counters.done.fetch_add(1, std::memory_order_relaxed);
         return false;
       case ProbeGate::Decision::Later:
         break;
@@ -369,44 +483,119 @@ bool SynScan::admit(uint64_t index, const Probe& probe) {
     if (stopping()) return false;
     flush_batch();
     settle();
+    tick();
     std::this_thread::sleep_for(std::min<std::chrono::nanoseconds>(retry_in, milliseconds(50)));
   }
 }
 
-uint64_t SynScan::send_pass(const std::vector<uint64_t>* indices, bool retry) {
-  uint64_t total = indices ? indices->size() : space_.size();
-  uint64_t sent = 0;
-  uint64_t i = 0;
-  while (i < total && !stopping()) {
-    uint64_t want = std::min<uint64_t>(kBatch, total - i);
+void SynScan::tick() {
+  auto now = SteadyClock::now();
+  for (auto& s : sockets_) drops_ += s->take_drops();
+  control_->observe(report_.probes_sent, drops_, stalls_);
+  if (control_->rate() != rate_->rate()) rate_->set_rate(control_->rate());
+  ctx_.counters.drops.store(drops_, std::memory_order_relaxed);
+  ctx_.counters.rate.store(static_cast<uint64_t>(control_->rate()), std::memory_order_relaxed);
+  if (ctx_.checkpoint && now - last_checkpoint_ >= cfg_.checkpoint.interval) checkpoint_now();
+}
+
+void SynScan::checkpoint_now() {
+  flush_batch();
+  settle();  // every set bit's verdict has gone to on_result before the checkpoint names it
+  EngineProgress p;
+  p.slice_size = slice_.size();
+  p.pass = pass_;
+  p.cursor = cursor_;
+  p.answered = answered_.words();
+  p.passes = passes_;
+  ctx_.checkpoint(p);
+  last_checkpoint_ = SteadyClock::now();
+}
+
+void SynScan::send_first_pass() {
+  uint64_t total = slice_.size();
+  while (cursor_ < total && !stopping()) {
+    uint64_t want = std::min<uint64_t>(kBatch, total - cursor_);
     uint64_t granted = rate_->grant(want);
     if (granted == 0) {
       flush_batch();
       settle();
+      tick();
       rate_->wait();
       continue;
     }
-    for (uint64_t k = 0; k < granted; ++k, ++i)
-      sent += send_one(indices ? (*indices)[i] : perm_.at(i), retry);
+    for (uint64_t n = 0; n < granted; ++n) send_one(cursor_++);
     settle();
+    if ((cursor_ & 1023) < kBatch) tick();
   }
   flush_batch();
-  return sent;
 }
 
-void SynScan::wait_for_stragglers(milliseconds wait) {
-  auto deadline = SteadyClock::now() + wait;
-  while (SteadyClock::now() < deadline && !stopping()) {
+void SynScan::send_list(const std::vector<uint64_t>& todo) {
+  uint64_t i = 0;
+  while (i < todo.size() && !stopping()) {
+    uint64_t want = std::min<uint64_t>(kBatch, todo.size() - i);
+    uint64_t granted = rate_->grant(want);
+    if (granted == 0) {
+      flush_batch();
+      settle();
+      tick();
+      rate_->wait();
+      continue;
+    }
+    for (uint64_t n = 0; n < granted; ++n) send_one(todo[i++]);
     settle();
-    if (answered_.count() == space_.size()) return;
-    std::this_thread::sleep_for(milliseconds(5));
+    if ((i & 1023) < kBatch) tick();
+  }
+  flush_batch();
+}
+
+void SynScan::wait_for_stragglers(milliseconds cap, milliseconds at_least) {
+  auto start = SteadyClock::now();
+  // Without a single RTT sample (nothing answered yet), wait the configured initial timeout.
+  auto wait =
+      rtt_.samples() == 0 ? cap : std::max(rtt_.straggler_wait(cap), std::min(at_least, cap));
+  auto last_new = start;
+  for (;;) {
+    auto now = SteadyClock::now();
+    if (stopping() || now - start >= cap) break;
+    // Done once the wait has passed and nothing new came for a quarter of it.
+    if (now - start >= wait && now - last_new >= wait / 4) break;
+    if (settle() > 0) last_new = SteadyClock::now();
+    if (answered_.count() == slice_.size()) return;
+    tick();
+    std::this_thread::sleep_for(milliseconds(2));
   }
   settle();
 }
 
+double SynScan::expected_missed_now() const {
+  auto q = LossModel::loss(passes_);
+  if (!q) return std::numeric_limits<double>::infinity();
+  MissedInput in;
+  in.loss = *q;
+  in.found = responsive_;
+  in.answered_passes = pass_ + 1;
+  in.silent_passes = prune_silent_ ? silent_passes_ : pass_ + 1;
+  in.single_port = !hosts_;
+  if (hosts_) in.hosts_by_answers = hosts_->by_count();
+  return expected_missed(in);
+}
+
+void SynScan::finish_report() {
+  Completeness& c = report_.completeness;
+  c.passes = pass_ + 1;
+  c.loss = LossModel::loss(passes_);
+  if (c.loss) {
+    double missed = expected_missed_now();
+    double found = static_cast<double>(responsive_);
+    c.share = found + missed > 0 ? found / (found + missed) : 1.0;
+  }
+}
+
 void SynScan::report_unanswered() {
-  answered_.for_each_clear([&](uint64_t index) {
-    if (!host_expired_.empty() && host_expired_[index % space_.targets()]) return;
+  answered_.for_each_clear([&](uint64_t k) {
+    uint64_t index = index_at(k);
+    if (!host_expired_.empty() && host_expired_[host_of(index)]) return;
     Probe p = space_.at(index);
     if (p.proto != Protocol::Tcp) return;
     ctx_.counters.done.fetch_add(1, std::memory_order_relaxed);
@@ -426,11 +615,38 @@ EngineReport SynScan::run() {
     double delay_rate = 1000.0 / static_cast<double>(cfg_.timing.scan_delay.count());
     rate = rate > 0 ? std::min(rate, delay_rate) : delay_rate;
   }
-  rate_ = std::make_unique<RateLimiter>(rate);
+  RateController::Options ro;
+  ro.max_rate = rate;
+  ro.min_rate = cfg_.timing.min_rate;
+  control_ = std::make_unique<RateController>(ro);
+  rate_ = std::make_unique<RateLimiter>(control_->rate());
+  if (space_.ports() > 1) hosts_.emplace(space_.targets());
+  if (ctx_.resume != nullptr) {
+    // A retry pass that was under way is done again from its start (its counts are dropped, so
+    // that the loss is measured on whole passes); pass 0 goes on from its cursor.
+    const EngineResume& r = *ctx_.resume;
+    pass_ = r.pass > 0 ? r.pass - 1 : 0;
+    cursor_ = r.pass > 0 ? slice_.size() : std::min(r.cursor, slice_.size());
+    passes_.assign(r.passes.begin(),
+                   r.passes.begin() + std::min<size_t>(r.passes.size(), pass_ + 1));
+    passes_.resize(pass_ + 1);
+    // Which hosts answered, from the verdicts already reported (refusals and unreachable hosts
+    // count too: their probes are never retried anyway).
+    const auto& words = answered_.words();
+    for (uint64_t w = 0; w < words.size(); ++w)
+      for (uint64_t bits = words[w]; bits != 0; bits &= bits - 1) {
+        uint64_t k = (w << 6) + static_cast<uint64_t>(__builtin_ctzll(bits));
+        ++responsive_;
+        if (hosts_) hosts_->add(host_of(index_at(k)));
+      }
+  }
+  ctx_.counters.total = slice_.size();
+  ctx_.counters.done = answered_.count();
   // The sockets are open: nothing below needs privilege.
   if (ctx_.after_sockets_open) ctx_.after_sockets_open();
-  rng_.seed(ctx_.seed ^ 0x5bd1e995u);
+  rng_.seed(ctx_.seed ^ 0x5bd1e995u ^ (cfg_.shards.index * 0x9e3779b97f4a7c15ull));
   if (cfg_.timing.host_timeout) host_expired_.assign(space_.targets(), false);
+  last_checkpoint_ = SteadyClock::now();
 
   std::thread receiver([this] { receive_loop(); });
   struct Joiner {
@@ -442,31 +658,59 @@ EngineReport SynScan::run() {
     }
   } joiner{receiving_, receiver};
 
-  // Pass 0 in permutation order, then retries of what is still unanswered.
-  send_pass(nullptr, false);
-  wait_for_stragglers(cfg_.timing.initial_rtt);
-  int empty_passes = 0;
-  for (int pass = 1; pass <= cfg_.timing.max_retries && !stopping(); ++pass) {
-    uint64_t missing = space_.size() - answered_.count();
-    if (missing == 0) break;
-    uint64_t before = answered_.count();
-    if (missing <= (uint64_t{1} << 24)) {
-      std::vector<uint64_t> todo;
-      todo.reserve(missing);
-      answered_.for_each_clear([&](uint64_t i) { todo.push_back(i); });
-      std::shuffle(todo.begin(), todo.end(), rng_);
-      send_pass(&todo, true);
-    } else {
-      send_pass(nullptr, true);  // too many to list: walk the permutation again, skipping answers
-    }
+  // Pass 0 in permutation order (from where a resumed scan stopped), then retries of what is
+  // still unanswered, until the completeness model says little can be missing (or --max-retries).
+  if (pass_ == 0) {
+    send_first_pass();
     wait_for_stragglers(cfg_.timing.initial_rtt);
-    empty_passes = answered_.count() == before ? empty_passes + 1 : 0;
-    if (empty_passes >= 2) break;  // two passes in a row with nothing new: the rest is filtered
+  }
+  const uint32_t max_passes = static_cast<uint32_t>(cfg_.timing.max_retries) + 1;
+  while (!stopping() && pass_ + 1 < max_passes) {
+    if (answered_.count() == slice_.size()) break;
+    if (pass_ >= 1) {
+      double missed = expected_missed_now();
+      // The goal: at most one responsive port in 10,000 expected missed (or 0.01 of a port).
+      double goal = std::max(1e-4 * static_cast<double>(responsive_), 0.01);
+      if (missed <= goal) break;
+      // Stop retrying hosts silent on every port once missing a whole live host is unlikely.
+      if (hosts_ && !prune_silent_) {
+        MissedInput in;
+        in.loss = *LossModel::loss(passes_);
+        in.answered_passes = in.silent_passes = pass_ + 1;
+        in.hosts_by_answers = hosts_->by_count();
+        if (expected_missed(in) <= goal / 2) {
+          prune_silent_ = true;
+          silent_passes_ = pass_ + 1;
+        }
+      }
+    }
+    ++pass_;
+    passes_.emplace_back();
+    ctx_.counters.pass.store(pass_, std::memory_order_relaxed);
+    rtt_.new_pass();
+    std::vector<uint64_t> todo;
+    answered_.for_each_clear([&](uint64_t k) {
+      if (prune_silent_ && hosts_->get(host_of(index_at(k))) == 0) return;
+      todo.push_back(k);
+    });
+    if (todo.empty()) break;
+    std::shuffle(todo.begin(), todo.end(), rng_);
+    send_list(todo);
+    wait_for_stragglers(cfg_.timing.initial_rtt);
+    if (auto q = LossModel::loss(passes_)) control_->end_pass(*q);
+  }
+  // Probes still unanswered are about to be reported filtered: give late replies (a loaded
+  // machine, a slow receive thread) a last, longer chance.
+  if (!stopping() && answered_.count() < slice_.size() && rtt_.samples() > 0) {
+    auto cap = cfg_.timing.initial_rtt;
+    wait_for_stragglers(cap, std::max(milliseconds(50), 2 * rtt_.straggler_wait(cap)));
   }
   receiving_ = false;
   receiver.join();
   settle();
   report_.interrupted = stopping();
+  if (report_.interrupted && ctx_.checkpoint) checkpoint_now();
+  finish_report();
   if (!report_.interrupted) report_unanswered();
   return report_;
 }
