@@ -25,6 +25,7 @@
 #include "scan/probe_tcp_syn.h"
 #include "scan/rate_controller.h"
 #include "scan/rate_limiter.h"
+#include "scan/retry_tracking.h"
 #include "targets/permutation.h"
 #include "targets/slice.h"
 
@@ -60,68 +61,6 @@ class VerdictQueue {
  private:
   std::mutex mu_;
   std::vector<Settled> items_;
-};
-
-// Round-trip times from a sample of probes (one slice position in 16): send times in a small
-// direct-mapped table, looked up when the reply is settled. RFC 6298's smoothed RTT and variance,
-// and the largest sample of the current pass. Send thread only.
-class RttSampler {
- public:
-  static bool sampled(uint64_t k) { return (k & 15) == 0; }
-  void sent(uint64_t k, SteadyClock::time_point t) { slots_[(k >> 4) & (kSlots - 1)] = {k, t}; }
-  void replied(uint64_t k, SteadyClock::time_point at) {
-    const Slot& s = slots_[(k >> 4) & (kSlots - 1)];
-    if (s.k != k || at < s.t) return;
-    double r = std::chrono::duration<double>(at - s.t).count();
-    if (samples_++ == 0) {
-      srtt_ = r;
-      rttvar_ = r / 2;
-    } else {
-      rttvar_ = 0.75 * rttvar_ + 0.25 * std::abs(srtt_ - r);
-      srtt_ = 0.875 * srtt_ + 0.125 * r;
-    }
-    pass_max_ = std::max(pass_max_, r);
-  }
-  void new_pass() { pass_max_ = 0; }
-  uint64_t samples() const { return samples_; }
-  // How long to wait for a pass's last replies: the larger of srtt + 4 rttvar and twice the
-  // slowest reply of the pass, plus 5 ms for the receive thread, within [10 ms, cap].
-  milliseconds straggler_wait(milliseconds cap) const {
-    double s = std::max(srtt_ + 4 * rttvar_, 2 * pass_max_) + 0.005;
-    auto ms = milliseconds(static_cast<int64_t>(std::ceil(s * 1000)));
-    return std::clamp(ms, std::min(milliseconds(10), cap), cap);
-  }
-
- private:
-  static constexpr size_t kSlots = 1024;
-  struct Slot {
-    uint64_t k = ~uint64_t{0};
-    SteadyClock::time_point t{};
-  };
-  std::array<Slot, kSlots> slots_{};
-  uint64_t samples_ = 0;
-  double srtt_ = 0, rttvar_ = 0, pass_max_ = 0;
-};
-
-// How many ports of each target host have answered (0, 1, 2, 3 or more), two bits per host, and
-// how many hosts are at each count: which hosts are silent, and the completeness model's
-// hosts_by_answers (scan/completeness.h). Only kept when the scan has more than one port.
-class HostAnswers {
- public:
-  explicit HostAnswers(uint64_t hosts) : words_((hosts * 2 + 63) / 64, 0) {}
-  unsigned get(uint64_t h) const { return (words_[h >> 5] >> ((h & 31) * 2)) & 3u; }
-  void add(uint64_t h) {
-    unsigned c = get(h);
-    if (c == 3) return;
-    words_[h >> 5] += uint64_t{1} << ((h & 31) * 2);
-    if (c > 0) --by_count_[c - 1];
-    ++by_count_[c];
-  }
-  const std::array<uint64_t, 3>& by_count() const { return by_count_; }
-
- private:
-  std::vector<uint64_t> words_;
-  std::array<uint64_t, 3> by_count_{};
 };
 
 // The first address of a family in the target set (ranges are sorted, IPv4 first).
@@ -403,15 +342,16 @@ void SynScan::flush_batch() {
       r = batch_path_->socket->send_batch({spans.data() + done, batch_n_ - done});
     done += r.sent;
     if (r.error == 0) continue;
-    // ENOBUFS/EAGAIN: the device queue is full; give it a moment (and tell the rate controller).
-    // Anything else, or a queue that stays full, loses the rest of the batch, which the retry
-    // passes then resend.
-    if ((r.error != ENOBUFS && r.error != EAGAIN) || ++stalls > 100) {
+    // ENOBUFS/EAGAIN: the device queue (on a veth, the peer's backlog) is full; give the softirq
+    // that drains it a moment (and tell the rate controller). A short sleep: with 200 us, a
+    // scan over veth spent most of its time asleep. Anything else, or a queue that stays full
+    // (~1,000 tries), loses the rest of the batch, which the retry passes then resend.
+    if ((r.error != ENOBUFS && r.error != EAGAIN) || ++stalls > 1000) {
       ++report_.send_errors;
       break;
     }
     ++stalls_;
-    std::this_thread::sleep_for(std::chrono::microseconds(200));
+    std::this_thread::sleep_for(std::chrono::microseconds(20));
   }
   ctx_.counters.sent.fetch_add(done, std::memory_order_relaxed);
   report_.probes_sent += done;
