@@ -84,7 +84,17 @@ void JsonlSink::end(const ResultTable&, const ScanSummary& summary) {
       .num("open_ports", summary.open_ports)
       .num("ports_written", ports_written_)
       .boolean("interrupted", summary.interrupted)
-      .str("exit_reason", summary.exit_reason);
+      .str("exit_reason", summary.exit_reason)
+      .num("retries", summary.retries)
+      .num("passes", summary.passes);
+  if (summary.loss)
+    o.num("loss", *summary.loss, 5);
+  else
+    o.null("loss");
+  if (summary.completeness)
+    o.num("completeness", *summary.completeness, 6);
+  else
+    o.null("completeness");
   if (!info_.engagement_id.empty()) o.str("engagement", info_.engagement_id);
   write_line(o.done());
   flush();

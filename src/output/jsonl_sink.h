@@ -6,13 +6,18 @@
 //    "service":"ssh","ttl":64,"time":"2026-11-22T23:04:02.123Z"}                    (port, each)
 //   {"type":"summary","end":"...","elapsed":12.345,"hosts_up":3,"probes_sent":256000,
 //    "replies":2970,"open_ports":7,"ports_written":7,"interrupted":false,
-//    "exit_reason":"done"}                                                          (end, once)
+//    "exit_reason":"done","retries":1204,"passes":3,"loss":0.00811,
+//    "completeness":0.999987}                                                       (end, once)
 //
 // Field rules:
 //   - "type" comes first; the other keys always appear, in the order above.
 //   - "ttl" is null when the verdict had no reply (no-response, connect() results).
 //   - "time" / "start" / "end" are UTC, RFC 3339, millisecond precision.
 //   - "elapsed" is seconds from start to end, 3 decimals.
+//   - "loss" is the share of round trips the scan measured lost (from the answers its retries got,
+//     scan/completeness.h); "completeness" the estimated share of responsive (open or closed)
+//     ports found given that loss and the retries sent. Both null when no retry pass ran (-sT, or
+//     --max-retries 0): one try measures nothing.
 //   - "engagement" is appended to every record when ScanInfo.engagement_id is set.
 //   - Strings are escaped by json_escape (output/json.h): the file is valid JSON (and ASCII apart
 //     from well-formed UTF-8 passed through) whatever bytes the inputs hold.

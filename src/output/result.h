@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,11 @@ struct ScanSummary {
   uint64_t open_ports = 0;
   bool interrupted = false;  // stopped by SIGINT/SIGTERM before the end
   std::string exit_reason;   // "done", "interrupted", or an error text
+  // What the engine measured (-sS; scan/completeness.h): nullopt when it could not tell.
+  uint64_t retries = 0;                // probes sent again
+  uint32_t passes = 0;                 // 1 + retry passes
+  std::optional<double> loss;          // share of round trips lost
+  std::optional<double> completeness;  // estimated share of responsive ports found
 };
 
 }  // namespace gh

@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <iterator>
+#include <vector>
 
 #include "scan/engine.h"
 
@@ -20,6 +22,8 @@ StatusSnapshot snapshot_of(const EngineCounters& c) {
   s.total = c.total.load(std::memory_order_relaxed);
   s.open = c.open.load(std::memory_order_relaxed);
   s.skipped = c.skipped.load(std::memory_order_relaxed);
+  s.drops = c.drops.load(std::memory_order_relaxed);
+  s.pass = c.pass.load(std::memory_order_relaxed);
   return s;
 }
 
@@ -50,21 +54,97 @@ std::string format_hms(std::chrono::seconds s) {
   return fmt::format("{}:{:02d}:{:02d}", total / 3600, (total / 60) % 60, total % 60);
 }
 
-std::string format_status(const StatusSnapshot& s, double pps,
-                          std::chrono::steady_clock::duration elapsed) {
-  double pct = 0;
-  if (s.total > 0) pct = std::min(100.0, 100.0 * static_cast<double>(s.done) / s.total);
-  std::string eta = "-:--:--";
-  if (s.total > 0 && s.done >= s.total) {
-    eta = format_hms(std::chrono::seconds(0));
-  } else if (s.done > 0 && s.total > 0) {
-    std::chrono::duration<double> e = elapsed;
-    double left = e.count() * static_cast<double>(s.total - s.done) / static_cast<double>(s.done);
-    eta = format_hms(std::chrono::seconds(static_cast<int64_t>(left + 0.5)));
+std::string format_count(uint64_t n) {
+  if (n < 100000) return fmt::format("{}", n);
+  static constexpr const char* kUnits[] = {"k", "M", "G", "T", "P", "E"};
+  double v = static_cast<double>(n) / 1e3;
+  size_t unit = 0;
+  // Three significant digits; move up a unit when rounding would print 1000 (999.6k -> 1.00M).
+  while (v >= 999.5 && unit + 1 < std::size(kUnits)) {
+    v /= 1e3;
+    ++unit;
   }
-  std::string line = fmt::format("rate: {}, {:.1f}% done, {} remaining, found={}", format_rate(pps),
-                                 pct, eta, s.open);
-  if (s.skipped != 0) line += fmt::format(", skipped={}", s.skipped);
+  if (v < 9.995) return fmt::format("{:.2f}{}", v, kUnits[unit]);
+  if (v < 99.95) return fmt::format("{:.1f}{}", v, kUnits[unit]);
+  return fmt::format("{:.0f}{}", v, kUnits[unit]);
+}
+
+namespace {
+
+// Seconds -> "0:00:12", or "-:--:--" when unknown (negative, NaN, or beyond any sense).
+std::string format_left(double seconds) {
+  if (!(seconds >= 0) || seconds > 1e9) return "-:--:--";
+  return format_hms(std::chrono::seconds(static_cast<int64_t>(seconds + 0.5)));
+}
+
+std::string join(const std::vector<std::string>& parts) {
+  std::string out;
+  for (const auto& p : parts) {
+    if (p.empty()) continue;
+    if (!out.empty()) out += ", ";
+    out += p;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string format_status(const StatusSnapshot& s, const StatusRates& rates,
+                          std::chrono::steady_clock::duration elapsed) {
+  // Progress: probes sent once (sent - retries) or settled. `retries` is counted as a probe is
+  // built and `sent` once its batch is out, so sent - retries may briefly lag: never below 0.
+  const uint64_t first_sent = s.sent > s.retries ? s.sent - s.retries : 0;
+  const uint64_t progressed = std::min(s.total, std::max(s.done, first_sent));
+  double pct = 0;
+  if (s.total > 0) pct = s.pass > 0 ? 100.0 : 100.0 * static_cast<double>(progressed) / s.total;
+
+  double left = -1;  // unknown
+  if (s.total > 0) {
+    const uint64_t settled = std::min(s.done, s.total);
+    // What the pass under way still has to send.
+    const uint64_t pending = s.pass > 0 ? s.total - settled : s.total - progressed;
+    if (pending == 0) {
+      left = 0;
+    } else if (rates.send > 0) {
+      left = static_cast<double>(pending) / rates.send;
+    } else if (s.pass == 0 && progressed > 0) {
+      std::chrono::duration<double> e = elapsed;
+      left = e.count() * static_cast<double>(pending) / static_cast<double>(progressed);
+    }
+  }
+
+  std::vector<std::string> parts = {
+      "send " + format_rate(rates.send), "recv " + format_rate(rates.recv),
+      fmt::format("{:.1f}% done", pct),  format_left(left) + " left",
+      "found " + format_count(s.open),
+  };
+  const size_t retries = parts.size();
+  parts.push_back("retries " + format_count(s.retries));
+  const std::string pass = s.pass > 0 ? fmt::format(" (pass {})", s.pass) : "";
+  parts[retries] += pass;
+  const size_t drops = parts.size();
+  parts.push_back(s.drops != 0 ? "drops " + format_count(s.drops) : "");
+  const size_t skipped = parts.size();
+  parts.push_back(s.skipped != 0 ? "skipped " + format_count(s.skipped) : "");
+
+  // Too wide: leave out the least needed parts first.
+  std::string line = join(parts);
+  if (line.size() > kStatusWidth) {
+    parts[skipped].clear();
+    line = join(parts);
+  }
+  if (line.size() > kStatusWidth && !pass.empty()) {
+    parts[retries].resize(parts[retries].size() - pass.size());
+    line = join(parts);
+  }
+  if (line.size() > kStatusWidth) {
+    parts[retries].clear();
+    line = join(parts);
+  }
+  if (line.size() > kStatusWidth) {
+    parts[drops].clear();
+    line = join(parts);
+  }
   return line;
 }
 
@@ -102,8 +182,10 @@ void StatusLine::write_fd(std::string_view s) const {
 void StatusLine::draw_locked() {
   StatusSnapshot snap = source_();
   auto now = std::chrono::steady_clock::now();
-  window_.add(now, snap.sent);
-  std::string text = format_status(snap, window_.per_second(), now - start_);
+  sent_window_.add(now, snap.sent);
+  recv_window_.add(now, snap.received);
+  std::string text =
+      format_status(snap, {sent_window_.per_second(), recv_window_.per_second()}, now - start_);
   winsize ws{};
   if (::ioctl(opts_.fd, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 1 && text.size() >= ws.ws_col) {
     text.resize(ws.ws_col - 1u);  // a wrapped line could not be redrawn in place

@@ -1,11 +1,32 @@
 // The live status line on stderr while a scan runs:
 //
-//   rate: 12.3 kpps, 45.6% done, 0:00:12 remaining, found=3
+//   send 12.3 kpps, recv 850 pps, 45.6% done, 0:00:12 left, found 3, retries 0
+//   send 9.8 kpps, recv 12 pps, 100.0% done, 0:01:40 left, found 212, retries 1.23M (pass 2)
 //
 // redrawn in place every 250 ms ("\r", the text, then ESC[K to clear what a longer line left) and
-// erased by stop(). Drawn only when enabled and stderr is a terminal. The rate is probes sent per
-// second over a sliding window of the last 5 seconds; progress and the time remaining come from
-// done/total and the time since the StatusLine was created.
+// erased by stop(). Drawn only when enabled and stderr is a terminal.
+//
+//   send, recv  packets sent (probes, retries included) and validated replies received, per
+//               second, each over a sliding window of the last 5 seconds
+//   done        the share of the scan's probes sent once or already settled: max(done, sent -
+//               retries) / total during the first pass, 100% once the retry passes have begun
+//               (a mostly silent scan settles most probes only at its very end, so counting
+//               verdicts alone would sit near 0% until then)
+//   left        what the pass under way still has to send, at the current send rate: the first
+//               pass's unsent probes, or in a retry pass the probes still without a verdict (an
+//               upper bound: it resends only those). The waits for late replies and any further
+//               retry passes are not in it. Before a send rate is known, the first pass is
+//               extrapolated from the time so far; "-:--:--" when nothing can be said.
+//   found       open ports
+//   retries     probes sent again, with the retry pass under way ("(pass N)", N >= 1) once there
+//               is one
+//   drops       replies the kernel dropped before the engine read them (-sS), when any
+//   skipped     target addresses the exclusions removed, when any
+//
+// Counts of 100,000 and more are shortened to three digits ("123k", "1.23M"). The line is kept to
+// kStatusWidth columns: when it would be longer, "skipped", then "(pass N)", then "retries",
+// then "drops" are left out, in that order (the first five fields always fit), and the redraw
+// also cuts it to the terminal's width.
 //
 // Threading: the redraw thread reads the counters through the snapshot function, which must be
 // safe to call from that thread (EngineCounters are atomics) and must outlive the StatusLine.
@@ -16,6 +37,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <cstddef>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -38,7 +60,18 @@ struct StatusSnapshot {
   uint64_t total = 0;
   uint64_t open = 0;
   uint64_t skipped = 0;  // addresses the exclusions removed; shown when not zero
+  uint64_t drops = 0;    // replies the kernel dropped (-sS); shown when not zero
+  uint64_t pass = 0;     // retry pass under way, 0 = the first pass
 };
+
+// Per-second rates over the sliding window.
+struct StatusRates {
+  double send = 0;  // packets sent per second
+  double recv = 0;  // validated replies per second
+};
+
+// The longest line format_status returns.
+inline constexpr size_t kStatusWidth = 100;
 
 // Reads the engine's counters (each atomically; the set is not one consistent instant).
 StatusSnapshot snapshot_of(const EngineCounters& c);
@@ -62,8 +95,10 @@ class RateWindow {
 std::string format_rate(double per_second);
 // "0:00:12", "27:46:40".
 std::string format_hms(std::chrono::seconds s);
-// The status text without control characters.
-std::string format_status(const StatusSnapshot& s, double per_second,
+// "99999", "123k", "1.23M", "12.3G": exact below 100,000, else three significant digits.
+std::string format_count(uint64_t n);
+// The status text without control characters, at most kStatusWidth columns.
+std::string format_status(const StatusSnapshot& s, const StatusRates& rates,
                           std::chrono::steady_clock::duration elapsed);
 
 struct StatusLineOptions {
@@ -101,7 +136,8 @@ class StatusLine {
   Source source_;
   StatusLineOptions opts_;
   std::chrono::steady_clock::time_point start_;
-  RateWindow window_;
+  RateWindow sent_window_;
+  RateWindow recv_window_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
   bool running_ = false;   // under mu_

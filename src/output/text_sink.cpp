@@ -308,6 +308,15 @@ void TextSink::end(const ResultTable& table, const ScanSummary& summary) {
   std::string counts = fmt::format("{} ({}) scanned in {:.2f} seconds",
                                    plural(info_.targets, "IP address", "IP addresses"),
                                    plural(summary.hosts_up, "host up", "hosts up"), seconds);
+  if (summary.loss && summary.completeness) {
+    // Whether a negative can be trusted: the loss the retries measured, and what it implies.
+    write(
+        fmt::format("{}Measured loss {:.2f}% over {} pass{} ({} retr{}): an estimated {:.3f}% "
+                    "of responsive ports found.\n",
+                    prefix, 100 * *summary.loss, summary.passes, summary.passes == 1 ? "" : "es",
+                    summary.retries, summary.retries == 1 ? "y" : "ies",
+                    std::min(100.0, 100 * *summary.completeness)));
+  }
   if (opts_.file) {
     write(fmt::format("# Glasshouse done at {} -- {}\n",
                       format_time(summary.end, "%a %b %e %H:%M:%S %Y"), counts));

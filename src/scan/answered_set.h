@@ -5,6 +5,7 @@
 // to a retry) is recognised and dropped.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <stdexcept>
 #include <utility>
@@ -20,13 +21,18 @@ class AnsweredSet {
   AnsweredSet(uint64_t n, std::vector<uint64_t> words);
   uint64_t size() const { return n_; }
   uint64_t count() const { return count_; }
-  bool test(uint64_t i) const { return (words_[i >> 6] >> (i & 63)) & 1u; }
-  // Sets bit i; true if it was clear.
+  // test() may run on other threads (the send threads) while one thread calls set(): the words
+  // are accessed atomically (relaxed: a probe sent just after its answer arrived is harmless).
+  bool test(uint64_t i) const {
+    // atomic_ref<const T> is C++26; load() does not write.
+    auto& w = const_cast<uint64_t&>(words_[i >> 6]);
+    return (std::atomic_ref<uint64_t>(w).load(std::memory_order_relaxed) >> (i & 63)) & 1u;
+  }
+  // Sets bit i; true if it was clear. One thread at a time.
   bool set(uint64_t i) {
-    uint64_t& w = words_[i >> 6];
+    std::atomic_ref<uint64_t> w(words_[i >> 6]);
     uint64_t m = uint64_t{1} << (i & 63);
-    if (w & m) return false;
-    w |= m;
+    if (w.fetch_or(m, std::memory_order_relaxed) & m) return false;
     ++count_;
     return true;
   }

@@ -13,6 +13,7 @@
 #include <functional>
 
 #include "output/result.h"
+#include "scan/completeness.h"
 #include "scan/config.h"
 #include "scan/progress.h"
 #include "targets/probe_space.h"
@@ -74,6 +75,7 @@ struct EngineReport {
   uint64_t send_errors = 0;  // batches the kernel refused (the retries resend them)
   uint64_t refused = 0;      // probes the gate refused (never sent, never reported)
   bool interrupted = false;
+  Completeness completeness;  // SYN engine: loss, estimated share found, passes, retries
 };
 
 }  // namespace gh

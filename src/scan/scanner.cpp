@@ -332,6 +332,10 @@ int scan_stages(const ScanConfig& config, PolicyPlan& plan, const std::string& e
   summary.probes_sent = report.probes_sent;
   summary.replies = report.replies;
   summary.interrupted = report.interrupted;
+  summary.retries = report.completeness.retries;
+  summary.passes = report.completeness.passes;
+  summary.loss = report.completeness.loss;
+  summary.completeness = report.completeness.share;
   summary.exit_reason = report.interrupted ? "interrupted" : "done";
   close_outputs();
   outcome.probes_sent = report.probes_sent;

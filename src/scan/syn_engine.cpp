@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <cmath>
 #include <cstdio>
+#include <limits>
 #include <mutex>
 #include <random>
 #include <thread>
@@ -21,8 +23,11 @@
 #include "net/describe.h"
 #include "scan/answered_set.h"
 #include "scan/probe_tcp_syn.h"
+#include "scan/rate_controller.h"
 #include "scan/rate_limiter.h"
+#include "scan/retry_tracking.h"
 #include "targets/permutation.h"
+#include "targets/slice.h"
 
 namespace gh {
 namespace {
@@ -31,14 +36,21 @@ using std::chrono::milliseconds;
 
 constexpr size_t kBatch = 64;
 
-// A verdict and the probe index it settles, handed from the receive thread to the send thread.
+// What the receive and send threads hand to the thread that settles (the one that called run()):
+// a reply's verdict, or a verdict reached without one, for slice position k.
 struct Settled {
-  uint64_t index;
+  enum class Kind : uint8_t {
+    Reply,        // from the receive thread: `verdict` and the time it was read
+    Unreachable,  // from a send thread: no ARP/NDP answer, nothing could be sent
+    Refused,      // from a send thread: the gate refused the probe (closed without a verdict)
+  };
+  uint64_t k;
   ProbeVerdict verdict;
+  SteadyClock::time_point at;
+  Kind kind = Kind::Reply;
 };
 
-// Replies found by the receive thread, waiting for the send thread. A mutex is plenty: a batch of
-// verdicts is swapped out at once.
+// A mutex is plenty: a batch of verdicts is swapped out at once.
 class VerdictQueue {
  public:
   void push(const Settled& s) {
@@ -54,6 +66,22 @@ class VerdictQueue {
  private:
   std::mutex mu_;
   std::vector<Settled> items_;
+};
+
+// One send thread's own state: its batch, its share of the rate, its counters. The thread that
+// called run() reads the atomics (for the rate controller, the status line and checkpoints).
+struct Sender {
+  std::array<std::array<uint8_t, ProbeModule::kMaxFrame>, kBatch> frames{};
+  std::array<size_t, kBatch> lengths{};
+  std::array<IpAddress, kBatch> dst{};
+  size_t n = 0;
+  const void* path = nullptr;  // the Path the batch's frames leave through
+  std::mt19937_64 rng{0};
+  std::unique_ptr<RateLimiter> limiter;
+  std::atomic<double> target_rate{0};  // set by the controller, applied by the sender
+  std::atomic<uint64_t> sent{0}, stalls{0}, errors{0}, retries{0};
+  std::atomic<uint64_t> pass0_done{0};  // pass 0: this sender's first positions sent (flushed)
+  std::atomic<bool> finished{false};
 };
 
 // The first address of a family in the target set (ranges are sorted, IPv4 first).
@@ -82,7 +110,11 @@ class SynScan {
         cfg_(ctx.config),
         space_(ctx.space),
         perm_(space_.size(), ctx.seed),
-        answered_(space_.size()),
+        slice_(Slice::shard(space_.size(), cfg_.shards.count, cfg_.shards.index)),
+        // A dry run plans the whole scan without the retry bitmap (-sS --dry-run of 0.0.0.0/0).
+        answered_(ctx.resume != nullptr ? AnsweredSet(slice_.size(), ctx.resume->answered)
+                  : ctx.config.dry_run  ? AnsweredSet(0)
+                                        : AnsweredSet(slice_.size())),
         probe_(random_key(), random_key()) {}
 
   EngineReport run();
@@ -92,22 +124,34 @@ class SynScan {
     std::random_device rd;
     return (static_cast<uint64_t>(rd()) << 32) ^ rd();
   }
+  uint64_t index_at(uint64_t k) const { return perm_.at(slice_.position(k)); }
+  uint64_t host_of(uint64_t index) const { return index % space_.targets(); }
   void plan_paths();
   void dry_run();
   void receive_loop();
-  // Sends the probes at `indices` (or the whole permutation when null); returns probes sent.
-  uint64_t send_pass(const std::vector<uint64_t>* indices, bool retry);
-  bool send_one(uint64_t index, bool retry);
-  void flush_batch();
-  // Moves verdicts from the receive thread into results. Returns how many were new.
+  // One pass: the send threads send (pass 0: the slice from the cursor, each thread its part;
+  // a retry pass: `todo`, dealt out), while this thread settles replies, drives the rate and
+  // writes checkpoints, until they are done.
+  void run_pass(const std::vector<uint64_t>* todo);
+  void send_work(Sender& s, size_t part, const std::vector<uint64_t>* todo);
+  bool send_one(Sender& s, uint64_t k);
+  void flush_batch(Sender& s);
+  // Moves verdicts from the other threads into results. Returns how many were new.
   uint64_t settle();
-  // Records a verdict reached without a reply (e.g. an unresolvable on-link host).
-  void settle_now(uint64_t index, const Probe& probe, PortState state, Reason reason);
-  void wait_for_stragglers(milliseconds wait);
+  // Waits for the replies to the pass just sent: until the measured RTT says they are in and
+  // none has come for a while, or `cap`.
+  void wait_for_stragglers(milliseconds cap, milliseconds at_least = milliseconds(0));
   bool host_timed_out(uint64_t index);
-  // Asks ctx.gate; waits out "later" (settling replies meanwhile). False if refused, and then the
-  // index is closed without a verdict: never retried, never reported.
-  bool admit(uint64_t index, const Probe& probe);
+  // Asks ctx.gate (one send thread at a time); waits out "later". False if refused: then the
+  // position is closed without a verdict, never retried, never reported.
+  bool admit(Sender& s, uint64_t k, const Probe& probe);
+  // Feeds the rate controller, publishes counters, writes a checkpoint when due.
+  void tick();
+  void checkpoint_now();
+  uint64_t pass0_cursor() const;
+  // Expected responsive ports missed so far (scan/completeness.h).
+  double expected_missed_now() const;
+  void finish_report();
   void report_unanswered();
   bool stopping() const { return ctx_.stop.load(std::memory_order_relaxed); }
 
@@ -115,25 +159,33 @@ class SynScan {
   const ScanConfig& cfg_;
   const ProbeSpace& space_;
   Permutation perm_;
-  AnsweredSet answered_;
+  Slice slice_;
+  AnsweredSet answered_;  // one bit per position of slice_
   TcpSynProbe probe_;
   std::array<std::optional<Path>, 2> paths_;  // [0] IPv4, [1] IPv6
   std::vector<std::unique_ptr<PacketSocket>> sockets_;
   std::optional<RawIpv4Socket> raw_v4_;
   VerdictQueue queue_;
   std::atomic<bool> receiving_{true};
-  std::unique_ptr<RateLimiter> rate_;
-  std::mt19937_64 rng_{0};
-  // The batch being filled: frames for one socket at a time.
-  std::array<std::array<uint8_t, ProbeModule::kMaxFrame>, kBatch> frames_{};
-  std::array<size_t, kBatch> lengths_{};
-  std::array<IpAddress, kBatch> batch_dst_{};
-  size_t batch_n_ = 0;
-  const Path* batch_path_ = nullptr;
+  std::unique_ptr<RateController> control_;
+  std::vector<std::unique_ptr<Sender>> senders_;
+  std::mutex gate_mu_;  // the gate and --host-timeout's table are shared by the send threads
   std::vector<Settled> drained_;
   // --host-timeout: when each host got its first probe. Only filled when the option is set.
   std::unordered_map<uint64_t, SteadyClock::time_point> host_first_;
   std::vector<bool> host_expired_;
+  // Progress, retries and what they measured.
+  uint32_t pass_ = 0;
+  uint64_t cursor_ = 0;  // pass 0: where it starts (a resumed scan: the checkpoint's cursor)
+  std::vector<PassCounts> passes_{1};
+  uint64_t pass_sent_base_ = 0;  // senders' total sent when the current pass began
+  RttSampler rtt_;
+  std::optional<HostAnswers> hosts_;  // with more than one port per host
+  uint64_t responsive_ = 0;           // open and closed verdicts from replies
+  bool prune_silent_ = false;         // silent hosts are no longer retried
+  uint32_t silent_passes_ = 0;        // passes silent hosts got before that
+  uint64_t drops_ = 0;
+  SteadyClock::time_point last_checkpoint_;
   EngineReport report_;
 };
 
@@ -222,9 +274,9 @@ void SynScan::plan_paths() {
 void SynScan::dry_run() {
   std::string out;
   uint8_t frame[ProbeModule::kMaxFrame];
-  for (uint64_t i = 0; i < space_.size() && !stopping(); ++i) {
-    Probe probe = space_.at(perm_.at(i));
-    size_t len = probe_.build(frame, probe, static_cast<uint16_t>(i));
+  for (uint64_t k = 0; k < slice_.size() && !stopping(); ++k) {
+    Probe probe = space_.at(index_at(k));
+    size_t len = probe_.build(frame, probe, static_cast<uint16_t>(k));
     net::ParsedPacket parsed;
     if (len == 0 || !net::parse_packet({frame, len}, net::LinkType::Ethernet, parsed)) continue;
     out += net::describe_packet(parsed);
@@ -248,13 +300,16 @@ void SynScan::receive_loop() {
     PacketSocket& s = *sockets_[next++ % sockets_.size()];
     auto frame = s.receive(buf, milliseconds(sockets_.size() > 1 ? 5 : 20));
     if (!frame || frame->length == 0) continue;
+    auto at = SteadyClock::now();
     net::ParsedPacket parsed;
     if (!net::parse_packet({buf.data(), frame->length}, net::LinkType::Ethernet, parsed)) continue;
     ProbeVerdict v;
     if (!probe_.classify(parsed, v)) continue;
     auto index = space_.index_of(v.probe.addr, v.probe.proto, v.probe.port);
     if (!index) continue;  // a valid cookie for a probe outside this scan: not ours to report
-    queue_.push(Settled{*index, v});
+    auto k = slice_.local(perm_.inverse(*index));
+    if (!k) continue;  // another shard's probe
+    queue_.push(Settled{*k, v, at});
   }
 }
 
@@ -262,56 +317,63 @@ uint64_t SynScan::settle() {
   queue_.drain(drained_);
   uint64_t fresh = 0;
   for (const Settled& s : drained_) {
-    if (!answered_.set(s.index)) continue;  // duplicate: a retransmitted or retried reply
-    ++fresh;
-    PortResult r{s.verdict.probe.addr, s.verdict.probe.proto, s.verdict.probe.port, s.verdict.state,
-                 s.verdict.reason,     s.verdict.ttl,         WallClock::now()};
-    ctx_.counters.received.fetch_add(1, std::memory_order_relaxed);
+    if (!answered_.set(s.k)) continue;  // duplicate: a retransmitted or retried reply
     ctx_.counters.done.fetch_add(1, std::memory_order_relaxed);
-    if (r.state == PortState::Open) ctx_.counters.open.fetch_add(1, std::memory_order_relaxed);
-    ++report_.replies;
-    ctx_.on_result(r);
+    if (s.kind == Settled::Kind::Refused) continue;  // closed without a verdict
+    const ProbeVerdict& v = s.verdict;
+    if (s.kind == Settled::Kind::Reply) {
+      ++fresh;
+      if (RttSampler::sampled(s.k)) rtt_.replied(s.k, s.at);
+      if (v.state == PortState::Open || v.state == PortState::Closed) {
+        ++responsive_;
+        if (hosts_) hosts_->add(host_of(index_at(s.k)));
+      }
+      ctx_.counters.received.fetch_add(1, std::memory_order_relaxed);
+      if (v.state == PortState::Open) ctx_.counters.open.fetch_add(1, std::memory_order_relaxed);
+      ++report_.replies;
+    }
+    ctx_.on_result(PortResult{v.probe.addr, v.probe.proto, v.probe.port, v.state, v.reason, v.ttl,
+                              WallClock::now()});
   }
+  passes_.back().settled += fresh;
   return fresh;
 }
 
-void SynScan::settle_now(uint64_t index, const Probe& probe, PortState state, Reason reason) {
-  if (!answered_.set(index)) return;
-  ctx_.counters.done.fetch_add(1, std::memory_order_relaxed);
-  ctx_.on_result(
-      PortResult{probe.addr, probe.proto, probe.port, state, reason, 0, WallClock::now()});
-}
-
-void SynScan::flush_batch() {
-  if (batch_n_ == 0) return;
+void SynScan::flush_batch(Sender& s) {
+  if (s.n == 0) return;
+  const Path& path = *static_cast<const Path*>(s.path);
   std::array<std::span<const uint8_t>, kBatch> spans;
-  for (size_t i = 0; i < batch_n_; ++i) spans[i] = {frames_[i].data(), lengths_[i]};
+  for (size_t i = 0; i < s.n; ++i) spans[i] = {s.frames[i].data(), s.lengths[i]};
   size_t done = 0;
   int stalls = 0;
-  while (done < batch_n_) {
+  while (done < s.n) {
     PacketSocket::BatchResult r;
-    if (batch_path_->raw != nullptr)
-      r.sent = batch_path_->raw->send_batch({spans.data() + done, batch_n_ - done},
-                                            {batch_dst_.data() + done, batch_n_ - done}, &r.error);
+    if (path.raw != nullptr)
+      r.sent = path.raw->send_batch({spans.data() + done, s.n - done},
+                                    {s.dst.data() + done, s.n - done}, &r.error);
     else
-      r = batch_path_->socket->send_batch({spans.data() + done, batch_n_ - done});
+      r = path.socket->send_batch({spans.data() + done, s.n - done});
     done += r.sent;
     if (r.error == 0) continue;
-    // ENOBUFS/EAGAIN: the device queue is full; give it a moment. Anything else, or a queue that
-    // stays full, loses the rest of the batch, which the retry passes then resend.
-    if ((r.error != ENOBUFS && r.error != EAGAIN) || ++stalls > 100) {
-      ++report_.send_errors;
+    // ENOBUFS/EAGAIN: the device queue (on a veth, the peer's backlog) is full; give the softirq
+    // that drains it a moment (and tell the rate controller). A short sleep: with 200 us, a
+    // scan over veth spent most of its time asleep. Anything else, or a queue that stays full
+    // (~1,000 tries), loses the rest of the batch, which the retry passes then resend.
+    if ((r.error != ENOBUFS && r.error != EAGAIN) || ++stalls > 1000) {
+      s.errors.fetch_add(1, std::memory_order_relaxed);
       break;
     }
-    std::this_thread::sleep_for(std::chrono::microseconds(200));
+    s.stalls.fetch_add(1, std::memory_order_relaxed);
+    std::this_thread::sleep_for(std::chrono::microseconds(20));
   }
   ctx_.counters.sent.fetch_add(done, std::memory_order_relaxed);
-  report_.probes_sent += done;
-  batch_n_ = 0;
+  s.sent.fetch_add(done, std::memory_order_relaxed);
+  s.n = 0;
 }
 
 bool SynScan::host_timed_out(uint64_t index) {
-  uint64_t host = index % space_.targets();
+  uint64_t host = host_of(index);
+  std::lock_guard lock(gate_mu_);
   if (host_expired_[host]) return true;
   auto now = SteadyClock::now();
   auto [it, inserted] = host_first_.try_emplace(host, now);
@@ -322,91 +384,222 @@ bool SynScan::host_timed_out(uint64_t index) {
   return false;
 }
 
-bool SynScan::send_one(uint64_t index, bool retry) {
-  if (answered_.test(index)) return false;
+bool SynScan::send_one(Sender& s, uint64_t k) {
+  if (answered_.test(k)) return false;
+  uint64_t index = index_at(k);
   if (cfg_.timing.host_timeout && host_timed_out(index)) return false;
   Probe probe = space_.at(index);
   const auto& path = paths_[probe.addr.is_v4() ? 0 : 1];
   if (!path || probe.proto != Protocol::Tcp) return false;
-  if (ctx_.gate != nullptr && !admit(index, probe)) return false;
-  if (batch_path_ != &*path) {
-    flush_batch();
-    batch_path_ = &*path;
+  if (ctx_.gate != nullptr && !admit(s, k, probe)) return false;
+  if (s.path != &*path) {
+    flush_batch(s);
+    s.path = &*path;
   }
   const MacAddress* mac = nullptr;
   if (path->per_host) {
     auto it = path->per_host->find(probe.addr);
     if (it == path->per_host->end()) {
       // No ARP/NDP answer: nothing can be sent to it, as connect() would say EHOSTUNREACH.
-      settle_now(index, probe, PortState::Filtered, Reason::HostUnreach);
+      ProbeVerdict v{probe, PortState::Filtered, Reason::HostUnreach, 0};
+      queue_.push(Settled{k, v, SteadyClock::now(), Settled::Kind::Unreachable});
       return false;
     }
     mac = &it->second;
   }
-  size_t len = probe_.build(frames_[batch_n_].data(), probe, static_cast<uint16_t>(rng_()));
+  size_t len = probe_.build(s.frames[s.n].data(), probe, static_cast<uint16_t>(s.rng()));
   if (len == 0) return false;
-  if (mac != nullptr) std::copy(mac->begin(), mac->end(), frames_[batch_n_].begin());
-  batch_dst_[batch_n_] = probe.addr;
-  lengths_[batch_n_++] = len;
-  if (retry) ctx_.counters.retries.fetch_add(1, std::memory_order_relaxed);
-  if (batch_n_ == kBatch) flush_batch();
+  if (mac != nullptr) std::copy(mac->begin(), mac->end(), s.frames[s.n].begin());
+  if (RttSampler::sampled(k)) rtt_.sent(k, SteadyClock::now());
+  s.dst[s.n] = probe.addr;
+  s.lengths[s.n++] = len;
+  if (pass_ > 0) {
+    ctx_.counters.retries.fetch_add(1, std::memory_order_relaxed);
+    s.retries.fetch_add(1, std::memory_order_relaxed);
+  }
+  if (s.n == kBatch) flush_batch(s);
   return true;
 }
 
-bool SynScan::admit(uint64_t index, const Probe& probe) {
+bool SynScan::admit(Sender& s, uint64_t k, const Probe& probe) {
   for (;;) {
     std::chrono::nanoseconds retry_in{0};
-    switch (ctx_.gate->check(probe, SteadyClock::now(), &retry_in)) {
+    ProbeGate::Decision d;
+    {
+      std::lock_guard lock(gate_mu_);
+      d = ctx_.gate->check(probe, SteadyClock::now(), &retry_in);
+    }
+    switch (d) {
       case ProbeGate::Decision::Send:
         return true;
       case ProbeGate::Decision::Refuse:
-        ++report_.refused;
-        if (answered_.set(index)) ctx_.counters.done.fetch_add(1, std::memory_order_relaxed);
+        queue_.push(Settled{k, ProbeVerdict{probe}, SteadyClock::now(), Settled::Kind::Refused});
         return false;
       case ProbeGate::Decision::Later:
         break;
     }
     if (stopping()) return false;
-    flush_batch();
-    settle();
+    flush_batch(s);  // the wire spacing follows the gate's
     std::this_thread::sleep_for(std::min<std::chrono::nanoseconds>(retry_in, milliseconds(50)));
   }
 }
 
-uint64_t SynScan::send_pass(const std::vector<uint64_t>* indices, bool retry) {
-  uint64_t total = indices ? indices->size() : space_.size();
-  uint64_t sent = 0;
-  uint64_t i = 0;
-  while (i < total && !stopping()) {
-    uint64_t want = std::min<uint64_t>(kBatch, total - i);
-    uint64_t granted = rate_->grant(want);
-    if (granted == 0) {
-      flush_batch();
-      settle();
-      rate_->wait();
-      continue;
+void SynScan::send_work(Sender& s, size_t part, const std::vector<uint64_t>* todo) {
+  const uint64_t parts = senders_.size();
+  auto next_rate = [&] {
+    double want = s.target_rate.load(std::memory_order_relaxed);
+    if (want != s.limiter->rate()) s.limiter->set_rate(want);
+  };
+  if (todo == nullptr) {
+    // Pass 0: positions k = part + parts * j of the slice, j from where this sender is.
+    Slice mine = Slice{slice_.size(), parts, part};
+    uint64_t j = s.pass0_done.load(std::memory_order_relaxed);
+    while (j < mine.size() && !stopping()) {
+      next_rate();
+      uint64_t want = std::min<uint64_t>(kBatch, mine.size() - j);
+      uint64_t granted = s.limiter->grant(want);
+      if (granted == 0) {
+        flush_batch(s);
+        s.pass0_done.store(j, std::memory_order_release);
+        s.limiter->wait();
+        continue;
+      }
+      for (uint64_t n = 0; n < granted; ++n, ++j) send_one(s, mine.position(j));
+      if (s.n == 0) s.pass0_done.store(j, std::memory_order_release);
     }
-    for (uint64_t k = 0; k < granted; ++k, ++i)
-      sent += send_one(indices ? (*indices)[i] : perm_.at(i), retry);
-    settle();
+    flush_batch(s);
+    s.pass0_done.store(j, std::memory_order_release);
+  } else {
+    size_t i = part;
+    while (i < todo->size() && !stopping()) {
+      next_rate();
+      uint64_t want = std::min<uint64_t>(kBatch, (todo->size() - i + parts - 1) / parts);
+      uint64_t granted = s.limiter->grant(want);
+      if (granted == 0) {
+        flush_batch(s);
+        s.limiter->wait();
+        continue;
+      }
+      for (uint64_t n = 0; n < granted && i < todo->size(); ++n, i += parts)
+        send_one(s, (*todo)[i]);
+    }
+    flush_batch(s);
   }
-  flush_batch();
-  return sent;
+  s.finished.store(true, std::memory_order_release);
 }
 
-void SynScan::wait_for_stragglers(milliseconds wait) {
-  auto deadline = SteadyClock::now() + wait;
-  while (SteadyClock::now() < deadline && !stopping()) {
+uint64_t SynScan::pass0_cursor() const {
+  // Every position below parts x (the least any sender has sent) is sent: parts x min_t j_t.
+  uint64_t least = std::numeric_limits<uint64_t>::max();
+  for (const auto& s : senders_)
+    least = std::min(least, s->pass0_done.load(std::memory_order_acquire));
+  return std::min(slice_.size(), least * senders_.size());
+}
+
+void SynScan::run_pass(const std::vector<uint64_t>* todo) {
+  std::vector<std::thread> threads;
+  for (size_t t = 0; t < senders_.size(); ++t) {
+    senders_[t]->finished = false;
+    threads.emplace_back([this, t, todo] { send_work(*senders_[t], t, todo); });
+  }
+  struct Joiner {
+    std::vector<std::thread>& ts;
+    ~Joiner() {
+      for (auto& t : ts)
+        if (t.joinable()) t.join();
+    }
+  } joiner{threads};
+  for (;;) {
+    bool all = std::all_of(senders_.begin(), senders_.end(),
+                           [](const auto& s) { return s->finished.load(); });
     settle();
-    if (answered_.count() == space_.size()) return;
-    std::this_thread::sleep_for(milliseconds(5));
+    tick();
+    if (all) break;
+    std::this_thread::sleep_for(std::chrono::microseconds(500));
+  }
+}
+
+void SynScan::tick() {
+  auto now = SteadyClock::now();
+  for (auto& s : sockets_) drops_ += s->take_drops();
+  uint64_t sent = 0, stalls = 0;
+  for (const auto& s : senders_) {
+    sent += s->sent.load(std::memory_order_relaxed);
+    stalls += s->stalls.load(std::memory_order_relaxed);
+  }
+  passes_.back().sent = sent - pass_sent_base_;
+  control_->observe(sent, drops_, stalls);
+  double per_thread = control_->rate() / static_cast<double>(senders_.size());
+  for (auto& s : senders_) s->target_rate.store(per_thread, std::memory_order_relaxed);
+  ctx_.counters.drops.store(drops_, std::memory_order_relaxed);
+  ctx_.counters.rate.store(static_cast<uint64_t>(control_->rate()), std::memory_order_relaxed);
+  if (ctx_.checkpoint && now - last_checkpoint_ >= cfg_.checkpoint.interval) checkpoint_now();
+}
+
+void SynScan::checkpoint_now() {
+  settle();  // every set bit's verdict has gone to on_result before the checkpoint names it
+  EngineProgress p;
+  p.slice_size = slice_.size();
+  p.pass = pass_;
+  p.cursor = pass_ == 0 ? pass0_cursor() : slice_.size();
+  p.answered = answered_.words();
+  p.passes = passes_;
+  ctx_.checkpoint(p);
+  last_checkpoint_ = SteadyClock::now();
+}
+
+void SynScan::wait_for_stragglers(milliseconds cap, milliseconds at_least) {
+  auto start = SteadyClock::now();
+  // Without a single RTT sample (nothing answered yet), wait the configured initial timeout.
+  auto wait =
+      rtt_.samples() == 0 ? cap : std::max(rtt_.straggler_wait(cap), std::min(at_least, cap));
+  auto last_new = start;
+  for (;;) {
+    auto now = SteadyClock::now();
+    if (stopping() || now - start >= cap) break;
+    // Done once the wait has passed and nothing new came for a quarter of it.
+    if (now - start >= wait && now - last_new >= wait / 4) break;
+    if (settle() > 0) last_new = SteadyClock::now();
+    if (answered_.count() == slice_.size()) return;
+    tick();
+    std::this_thread::sleep_for(milliseconds(2));
   }
   settle();
 }
 
+double SynScan::expected_missed_now() const {
+  auto q = LossModel::loss(passes_);
+  if (!q) return std::numeric_limits<double>::infinity();
+  MissedInput in;
+  in.loss = *q;
+  in.found = responsive_;
+  in.answered_passes = pass_ + 1;
+  in.silent_passes = prune_silent_ ? silent_passes_ : pass_ + 1;
+  in.single_port = !hosts_;
+  if (hosts_) in.hosts_by_answers = hosts_->by_count();
+  return expected_missed(in);
+}
+
+void SynScan::finish_report() {
+  Completeness& c = report_.completeness;
+  c.passes = pass_ + 1;
+  c.loss = LossModel::loss(passes_);
+  if (c.loss) {
+    double missed = expected_missed_now();
+    double found = static_cast<double>(responsive_);
+    c.share = found + missed > 0 ? found / (found + missed) : 1.0;
+  }
+  for (const auto& s : senders_) {
+    report_.probes_sent += s->sent.load();
+    report_.send_errors += s->errors.load();
+    c.retries += s->retries.load();
+  }
+}
+
 void SynScan::report_unanswered() {
-  answered_.for_each_clear([&](uint64_t index) {
-    if (!host_expired_.empty() && host_expired_[index % space_.targets()]) return;
+  answered_.for_each_clear([&](uint64_t k) {
+    uint64_t index = index_at(k);
+    if (!host_expired_.empty() && host_expired_[host_of(index)]) return;
     Probe p = space_.at(index);
     if (p.proto != Protocol::Tcp) return;
     ctx_.counters.done.fetch_add(1, std::memory_order_relaxed);
@@ -426,11 +619,49 @@ EngineReport SynScan::run() {
     double delay_rate = 1000.0 / static_cast<double>(cfg_.timing.scan_delay.count());
     rate = rate > 0 ? std::min(rate, delay_rate) : delay_rate;
   }
-  rate_ = std::make_unique<RateLimiter>(rate);
-  // The sockets are open: nothing below needs privilege.
+  RateController::Options ro;
+  ro.max_rate = rate;
+  ro.min_rate = cfg_.timing.min_rate;
+  control_ = std::make_unique<RateController>(ro);
+  size_t threads = static_cast<size_t>(std::max(1, cfg_.send_threads));
+  for (size_t t = 0; t < threads; ++t) {
+    auto s = std::make_unique<Sender>();
+    double share = control_->rate() / static_cast<double>(threads);
+    s->limiter = std::make_unique<RateLimiter>(share);
+    s->target_rate = share;
+    s->rng.seed(ctx_.seed ^ 0x5bd1e995u ^ (cfg_.shards.index * 0x9e3779b97f4a7c15ull) ^ (t << 48));
+    senders_.push_back(std::move(s));
+  }
+  if (space_.ports() > 1) hosts_.emplace(space_.targets());
+  if (ctx_.resume != nullptr) {
+    // A retry pass that was under way is done again from its start (its counts are dropped, so
+    // that the loss is measured on whole passes); pass 0 goes on from its cursor.
+    const EngineResume& r = *ctx_.resume;
+    pass_ = r.pass > 0 ? r.pass - 1 : 0;
+    cursor_ = r.pass > 0 ? slice_.size() : std::min(r.cursor, slice_.size());
+    passes_.assign(r.passes.begin(),
+                   r.passes.begin() +
+                       static_cast<std::ptrdiff_t>(std::min<size_t>(r.passes.size(), pass_ + 1)));
+    passes_.resize(pass_ + 1);
+    // Which hosts answered, from the verdicts already reported (refusals and unreachable hosts
+    // count too: their probes are never retried anyway).
+    const auto& words = answered_.words();
+    for (uint64_t w = 0; w < words.size(); ++w)
+      for (uint64_t bits = words[w]; bits != 0; bits &= bits - 1) {
+        uint64_t k = (w << 6) + static_cast<uint64_t>(__builtin_ctzll(bits));
+        ++responsive_;
+        if (hosts_) hosts_->add(host_of(index_at(k)));
+      }
+  }
+  // Each sender's part of pass 0 starts where the cursor says: its positions below it are sent.
+  for (size_t t = 0; t < threads; ++t)
+    senders_[t]->pass0_done = cursor_ > t ? (cursor_ - t + threads - 1) / threads : 0;
+  ctx_.counters.total = slice_.size();
+  ctx_.counters.done = answered_.count();
+  // The sockets are open: nothing below needs privilege (and every thread starts after this).
   if (ctx_.after_sockets_open) ctx_.after_sockets_open();
-  rng_.seed(ctx_.seed ^ 0x5bd1e995u);
   if (cfg_.timing.host_timeout) host_expired_.assign(space_.targets(), false);
+  last_checkpoint_ = SteadyClock::now();
 
   std::thread receiver([this] { receive_loop(); });
   struct Joiner {
@@ -442,31 +673,61 @@ EngineReport SynScan::run() {
     }
   } joiner{receiving_, receiver};
 
-  // Pass 0 in permutation order, then retries of what is still unanswered.
-  send_pass(nullptr, false);
-  wait_for_stragglers(cfg_.timing.initial_rtt);
-  int empty_passes = 0;
-  for (int pass = 1; pass <= cfg_.timing.max_retries && !stopping(); ++pass) {
-    uint64_t missing = space_.size() - answered_.count();
-    if (missing == 0) break;
-    uint64_t before = answered_.count();
-    if (missing <= (uint64_t{1} << 24)) {
-      std::vector<uint64_t> todo;
-      todo.reserve(missing);
-      answered_.for_each_clear([&](uint64_t i) { todo.push_back(i); });
-      std::shuffle(todo.begin(), todo.end(), rng_);
-      send_pass(&todo, true);
-    } else {
-      send_pass(nullptr, true);  // too many to list: walk the permutation again, skipping answers
-    }
+  // Pass 0 in permutation order (from where a resumed scan stopped), then retries of what is
+  // still unanswered, until the completeness model says little can be missing (or --max-retries).
+  if (pass_ == 0) {
+    run_pass(nullptr);
     wait_for_stragglers(cfg_.timing.initial_rtt);
-    empty_passes = answered_.count() == before ? empty_passes + 1 : 0;
-    if (empty_passes >= 2) break;  // two passes in a row with nothing new: the rest is filtered
+  }
+  const uint32_t max_passes = static_cast<uint32_t>(cfg_.timing.max_retries) + 1;
+  while (!stopping() && pass_ + 1 < max_passes) {
+    if (answered_.count() == slice_.size()) break;
+    if (pass_ >= 1) {
+      double missed = expected_missed_now();
+      // The goal: at most one responsive port in 10,000 expected missed (or 0.01 of a port).
+      double goal = std::max(1e-4 * static_cast<double>(responsive_), 0.01);
+      if (missed <= goal) break;
+      // Stop retrying hosts silent on every port once missing a whole live host is unlikely.
+      if (hosts_ && !prune_silent_) {
+        MissedInput in;
+        in.loss = *LossModel::loss(passes_);
+        in.answered_passes = in.silent_passes = pass_ + 1;
+        in.hosts_by_answers = hosts_->by_count();
+        if (expected_missed(in) <= goal / 2) {
+          prune_silent_ = true;
+          silent_passes_ = pass_ + 1;
+        }
+      }
+    }
+    std::vector<uint64_t> todo;
+    answered_.for_each_clear([&](uint64_t k) {
+      if (prune_silent_ && hosts_->get(host_of(index_at(k))) == 0) return;
+      todo.push_back(k);
+    });
+    if (todo.empty()) break;
+    ++pass_;
+    pass_sent_base_ = 0;
+    for (const auto& s : senders_) pass_sent_base_ += s->sent.load();
+    passes_.emplace_back();
+    ctx_.counters.pass.store(pass_, std::memory_order_relaxed);
+    rtt_.new_pass();
+    std::shuffle(todo.begin(), todo.end(), senders_[0]->rng);
+    run_pass(&todo);
+    wait_for_stragglers(cfg_.timing.initial_rtt);
+    if (auto q = LossModel::loss(passes_)) control_->end_pass(*q);
+  }
+  // Probes still unanswered are about to be reported filtered: give late replies (a loaded
+  // machine, a slow receive thread) a last, longer chance.
+  if (!stopping() && answered_.count() < slice_.size() && rtt_.samples() > 0) {
+    auto cap = cfg_.timing.initial_rtt;
+    wait_for_stragglers(cap, std::max(milliseconds(50), 2 * rtt_.straggler_wait(cap)));
   }
   receiving_ = false;
   receiver.join();
   settle();
   report_.interrupted = stopping();
+  if (report_.interrupted && ctx_.checkpoint) checkpoint_now();
+  finish_report();
   if (!report_.interrupted) report_unanswered();
   return report_;
 }

@@ -381,9 +381,29 @@ TEST(Jsonl, WritesScanPortAndSummaryRecords) {
   EXPECT_EQ(lines[2],
             "{\"type\":\"summary\",\"end\":\"2026-11-22T23:04:13.345Z\",\"elapsed\":12.345,"
             "\"hosts_up\":1,\"probes_sent\":514,\"replies\":3,\"open_ports\":1,"
-            "\"ports_written\":1,\"interrupted\":false,\"exit_reason\":\"done\"}");
+            "\"ports_written\":1,\"interrupted\":false,\"exit_reason\":\"done\","
+            "\"retries\":0,\"passes\":0,\"loss\":null,\"completeness\":null}");
   for (const auto& l : lines) EXPECT_NO_THROW(parse_line(l)) << l;
   EXPECT_EQ(sink.ports_written(), 1u);
+}
+
+TEST(Jsonl, SummaryCarriesTheMeasuredLossAndCompleteness) {
+  std::ostringstream out;
+  JsonlSink sink(out, options());
+  ResultTable table(2);
+  sink.begin(info());
+  ScanSummary s = summary();
+  s.retries = 1204;
+  s.passes = 3;
+  s.loss = 0.0081123;
+  s.completeness = 0.99998712;
+  sink.end(table, s);
+  auto lines = lines_of(out.str());
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_NE(lines[1].find("\"retries\":1204,\"passes\":3,\"loss\":0.00811,"
+                          "\"completeness\":0.999987}"),
+            std::string::npos)
+      << lines[1];
 }
 
 TEST(Jsonl, PortRecordsCarryTheRequiredFields) {

@@ -32,26 +32,129 @@ TEST(StatusLine, FormatsDurations) {
   EXPECT_EQ(format_hms(seconds(-5)), "0:00:00");
 }
 
-TEST(StatusLine, FormatsTheLine) {
+TEST(StatusLine, FormatsCounts) {
+  EXPECT_EQ(format_count(0), "0");
+  EXPECT_EQ(format_count(99999), "99999");
+  EXPECT_EQ(format_count(100000), "100k");
+  EXPECT_EQ(format_count(123456), "123k");
+  EXPECT_EQ(format_count(999499), "999k");
+  EXPECT_EQ(format_count(999500), "1.00M");  // not "1000k"
+  EXPECT_EQ(format_count(1234567), "1.23M");
+  EXPECT_EQ(format_count(12345678), "12.3M");
+  EXPECT_EQ(format_count(123456789), "123M");
+  EXPECT_EQ(format_count(4000000000), "4.00G");
+  EXPECT_EQ(format_count(UINT64_MAX), "18.4E");
+}
+
+TEST(StatusLine, FormatsTheFirstPass) {
   StatusSnapshot s;
-  s.sent = 999;
-  s.done = 456;
+  s.sent = 456;  // first sends: no retries yet
+  s.received = 90;
+  s.done = 100;  // verdicts lag behind the sends: most probes are still waiting
   s.total = 1000;
   s.open = 3;
-  // 10 s for 456 of 1000: 10 * 544 / 456 = 11.9 s left.
-  EXPECT_EQ(format_status(s, 12300, seconds(10)),
-            "rate: 12.3 kpps, 45.6% done, 0:00:12 remaining, found=3");
+  // 45.6% sent; 544 left to send at 50 pps: 10.9 s.
+  EXPECT_EQ(format_status(s, {50, 12}, seconds(10)),
+            "send 50 pps, recv 12 pps, 45.6% done, 0:00:11 left, found 3, retries 0");
+  // No send rate yet: extrapolated from the time so far, 10 s * 544 / 456 = 11.9 s.
+  EXPECT_EQ(format_status(s, {0, 0}, seconds(10)),
+            "send 0 pps, recv 0 pps, 45.6% done, 0:00:12 left, found 3, retries 0");
+  // Probes settled without being sent (no ARP answer, refused by the gate) count as done too.
+  s.done = 700;
+  EXPECT_EQ(format_status(s, {300, 0}, seconds(10)),
+            "send 300 pps, recv 0 pps, 70.0% done, 0:00:01 left, found 3, retries 0");
+  // Nothing sent or settled, no rate: nothing to say about the time left.
+  s.sent = 0;
   s.done = 0;
-  EXPECT_EQ(format_status(s, 0, seconds(10)), "rate: 0 pps, 0.0% done, -:--:-- remaining, found=3");
-  s.done = 1000;
-  EXPECT_EQ(format_status(s, 500, seconds(10)),
-            "rate: 500 pps, 100.0% done, 0:00:00 remaining, found=3");
+  EXPECT_EQ(format_status(s, {0, 0}, seconds(10)),
+            "send 0 pps, recv 0 pps, 0.0% done, -:--:-- left, found 3, retries 0");
+  // Everything sent, waiting for late replies.
+  s.sent = 1000;
+  s.done = 400;
+  EXPECT_EQ(format_status(s, {0, 40}, seconds(10)),
+            "send 0 pps, recv 40 pps, 100.0% done, 0:00:00 left, found 3, retries 0");
+  // An empty scan.
   s.total = 0;
-  EXPECT_EQ(format_status(s, 500, seconds(10)),
-            "rate: 500 pps, 0.0% done, -:--:-- remaining, found=3");
+  EXPECT_EQ(format_status(s, {0, 0}, seconds(10)),
+            "send 0 pps, recv 0 pps, 0.0% done, -:--:-- left, found 3, retries 0");
+}
+
+TEST(StatusLine, FormatsRetryPasses) {
+  StatusSnapshot s;
+  s.total = 1000;
+  s.done = 400;
+  s.retries = 1234567;
+  s.sent = 1000 + s.retries;
+  s.open = 123456;
+  s.pass = 2;
+  // A retry pass resends at most the 600 probes without a verdict: 2 s at 300 pps.
+  EXPECT_EQ(format_status(s, {300, 1200.5}, seconds(10)),
+            "send 300 pps, recv 1.2 kpps, 100.0% done, 0:00:02 left, found 123k, "
+            "retries 1.23M (pass 2)");
+  // Between batches (no send rate) nothing is said about the time left.
+  EXPECT_EQ(
+      format_status(s, {0, 0}, seconds(10)),
+      "send 0 pps, recv 0 pps, 100.0% done, -:--:-- left, found 123k, retries 1.23M (pass 2)");
+  // retries is counted when a probe is built, sent when its batch is out: never a negative count.
+  s.sent = 10;
+  EXPECT_EQ(
+      format_status(s, {0, 0}, seconds(10)),
+      "send 0 pps, recv 0 pps, 100.0% done, -:--:-- left, found 123k, retries 1.23M (pass 2)");
+}
+
+TEST(StatusLine, ShowsDropsAndSkippedWhenNotZero) {
+  StatusSnapshot s;
+  s.sent = 500;
+  s.done = 500;
+  s.total = 1000;
+  s.drops = 5;
+  EXPECT_EQ(format_status(s, {500, 0}, seconds(10)),
+            "send 500 pps, recv 0 pps, 50.0% done, 0:00:01 left, found 0, retries 0, drops 5");
   s.skipped = 2;  // addresses the exclusions removed
-  EXPECT_EQ(format_status(s, 500, seconds(10)),
-            "rate: 500 pps, 0.0% done, -:--:-- remaining, found=3, skipped=2");
+  EXPECT_EQ(format_status(s, {500, 0}, seconds(10)),
+            "send 500 pps, recv 0 pps, 50.0% done, 0:00:01 left, found 0, retries 0, drops 5, "
+            "skipped 2");
+}
+
+TEST(StatusLine, StaysWithinTheWidth) {
+  StatusSnapshot s;
+  s.total = 1000000;
+  s.done = 1;
+  s.open = 1234567;
+  s.retries = 12345678;
+  s.sent = 99999999;
+  s.pass = 10;
+  s.drops = 1234567;
+  s.skipped = 99999;
+  const StatusRates fast{999949, 999949};
+  std::string line = format_status(s, fast, seconds(10));
+  EXPECT_LE(line.size(), kStatusWidth) << line;
+  // skipped and the pass went first; the counts that matter most stay.
+  EXPECT_EQ(line,
+            "send 999.9 kpps, recv 999.9 kpps, 100.0% done, 0:00:01 left, found 1.23M, "
+            "retries 12.3M, drops 1.23M");
+  // A 277,777-hour estimate still leaves room for retries and drops.
+  std::string slow = format_status(s, {0.001, 999949}, seconds(10));
+  EXPECT_EQ(slow,
+            "send 0 pps, recv 999.9 kpps, 100.0% done, 277777:30:00 left, found 1.23M, "
+            "retries 12.3M, drops 1.23M");
+  // Wider rates: retries go before drops.
+  EXPECT_EQ(format_status(s, {1e9, 1e9}, seconds(10)),
+            "send 1000.00 Mpps, recv 1000.00 Mpps, 100.0% done, 0:00:00 left, found 1.23M, "
+            "drops 1.23M");
+  // Whatever the numbers, the line fits and the first five fields stay.
+  for (uint64_t pass : {0u, 50u})
+    for (double send : {0.0, 0.001, 999949.0, 1e9})
+      for (double recv : {0.0, 999949.0, 1e9})
+        for (auto elapsed : {seconds(1), seconds(3600LL * 1000000)}) {
+          s.pass = pass;
+          std::string l = format_status(s, {send, recv}, elapsed);
+          EXPECT_LE(l.size(), kStatusWidth) << l;
+          EXPECT_EQ(l.rfind("send ", 0), 0u) << l;
+          EXPECT_NE(l.find(", recv "), std::string::npos) << l;
+          EXPECT_NE(l.find("% done, "), std::string::npos) << l;
+          EXPECT_NE(l.find(" left, found 1.23M"), std::string::npos) << l;
+        }
 }
 
 TEST(StatusLine, RateIsOverASlidingWindow) {
@@ -78,6 +181,10 @@ TEST(StatusLine, SnapshotReadsEngineCounters) {
   c.done = 7;
   c.total = 20;
   c.open = 1;
+  c.skipped = 3;
+  c.drops = 5;
+  c.pass = 2;
+  c.rate = 1000;
   StatusSnapshot s = snapshot_of(c);
   EXPECT_EQ(s.sent, 10u);
   EXPECT_EQ(s.received, 4u);
@@ -85,6 +192,9 @@ TEST(StatusLine, SnapshotReadsEngineCounters) {
   EXPECT_EQ(s.done, 7u);
   EXPECT_EQ(s.total, 20u);
   EXPECT_EQ(s.open, 1u);
+  EXPECT_EQ(s.skipped, 3u);
+  EXPECT_EQ(s.drops, 5u);
+  EXPECT_EQ(s.pass, 2u);
 }
 
 // A pipe standing in for the terminal.
@@ -137,9 +247,9 @@ TEST(StatusLine, DrawsInPlaceAndErasesOnStop) {
   Pipe pipe;
   StatusLine line(fixed, pipe_options(pipe.fd[1]));
   EXPECT_TRUE(line.active());
-  std::string got = pipe.read_until("\x1b[K\rrate:");  // at least two draws
-  EXPECT_EQ(got.rfind("\rrate: 0 pps, 25.0% done, ", 0), 0u) << got;
-  EXPECT_NE(got.find(" remaining, found=3\x1b[K"), std::string::npos) << got;
+  std::string got = pipe.read_until("\x1b[K\rsend ");  // at least two draws
+  EXPECT_EQ(got.rfind("\rsend 0 pps, recv 0 pps, 25.0% done, ", 0), 0u) << got;
+  EXPECT_NE(got.find(" left, found 3, retries 0\x1b[K"), std::string::npos) << got;
   line.stop();
   EXPECT_FALSE(line.active());
   got += pipe.drain();
@@ -154,7 +264,7 @@ TEST(StatusLine, DestructorErasesTheLine) {
   std::string got;
   {
     StatusLine line(fixed, pipe_options(pipe.fd[1]));
-    got = pipe.read_until("found=3");
+    got = pipe.read_until("found 3");
   }
   got += pipe.drain();
   ASSERT_GE(got.size(), 4u);
@@ -186,12 +296,12 @@ TEST(StatusLine, PrintAboveErasesThenRedraws) {
   StatusLineOptions o = pipe_options(pipe.fd[1]);
   o.interval = std::chrono::hours(1);  // only the first draw and the ones print_above makes
   StatusLine line(fixed, o);
-  std::string got = pipe.read_until("found=3");
+  std::string got = pipe.read_until("found 3");
   std::ostringstream out;
   line.print_above(out, "Discovered open port 22/tcp on 192.0.2.7");
   EXPECT_EQ(out.str(), "Discovered open port 22/tcp on 192.0.2.7\n");
-  got = pipe.read_until("found=3", got.substr(got.size()));  // the redraw after the line
-  EXPECT_EQ(got.rfind("\r\x1b[K\rrate: ", 0), 0u) << got;
+  got = pipe.read_until("found 3", got.substr(got.size()));  // the redraw after the line
+  EXPECT_EQ(got.rfind("\r\x1b[K\rsend ", 0), 0u) << got;
   line.stop();
 }
 
@@ -202,11 +312,11 @@ TEST(StatusLine, ReadsLiveCounters) {
   c.done = 5;
   c.open = 7;
   StatusLine line(c, pipe_options(pipe.fd[1]));
-  std::string got = pipe.read_until("found=7");
+  std::string got = pipe.read_until("found 7");
   EXPECT_NE(got.find("50.0% done"), std::string::npos) << got;
   c.open = 8;
-  got = pipe.read_until("found=8", got);
-  EXPECT_NE(got.find("found=8"), std::string::npos) << got;
+  got = pipe.read_until("found 8", got);
+  EXPECT_NE(got.find("found 8"), std::string::npos) << got;
 }
 
 }  // namespace
