@@ -3,18 +3,14 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <chrono>
 #include <cstring>
-#include <iostream>
 #include <optional>
 
 #include <fmt/format.h>
-#include <fmt/ranges.h>
 
 #include "cli/scan_options.h"
 #include "core/error.h"
 #include "io/privilege.h"
-#include "output/json.h"
 #include "scan/checkpoint.h"
 #include "scan/scanner.h"
 
@@ -71,14 +67,6 @@ int resume_scan(const std::string& file) {
   c.checkpoint.resume_file = path;
   c.checkpoint.file = path;
   c.command_line = "glasshouse scan --resume " + file;
-  uint64_t done = 0;
-  for (uint64_t w : checkpoint.progress.answered)
-    done += static_cast<uint64_t>(__builtin_popcountll(w));
-  std::cerr << fmt::format(
-      "glasshouse: note: resuming run {} (saved {}, {} of {} probes settled, pass {}): "
-      "glasshouse scan {}\n",
-      m.first_run, utc_timestamp(WallClock::time_point(std::chrono::milliseconds(m.saved_ms))),
-      done, checkpoint.slice_size, checkpoint.progress.pass, fmt::join(m.argv, " "));
   ScanOrigin origin;
   origin.argv = m.argv;
   origin.cwd = m.cwd;

@@ -21,8 +21,10 @@
 #include <stdexcept>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "core/error.h"
+#include "output/json.h"
 #include "targets/probe_space.h"
 #include "targets/slice.h"
 
@@ -280,16 +282,21 @@ ScanFingerprint fingerprint_of(const ScanConfig& config) {
 }
 
 std::string fingerprint_difference(const ScanFingerprint& saved, const ScanFingerprint& now) {
-  if (saved.type != now.type) return "the scan type";
-  if (saved.targets != now.targets)
-    return "the targets (an --excludefile, the system exclude file, the --scope file or the "
-           "addresses of a host name changed since the scan started)";
-  if (saved.ports != now.ports) return "the ports (the --scope file changed?)";
-  if (saved.seed != now.seed) return "the seed";
-  if (saved.shard_count != now.shard_count || saved.shard_index != now.shard_index)
-    return "the shard";
-  if (saved.probes != now.probes) return "the number of probes";
-  return {};
+  std::string what;
+  if (saved.type != now.type)
+    what = "the scan type";
+  else if (saved.targets != now.targets)
+    return "the targets changed since the scan started (an --excludefile, the system exclude "
+           "file, the --scope file or the addresses of a host name)";
+  else if (saved.ports != now.ports)
+    return "the ports changed since the scan started (the --scope file?)";
+  else if (saved.seed != now.seed)
+    what = "the seed";
+  else if (saved.shard_count != now.shard_count || saved.shard_index != now.shard_index)
+    what = "the shard";
+  else if (saved.probes != now.probes)
+    what = "the number of probes";
+  return what.empty() ? what : what + " changed since the scan started";
 }
 
 // --- encoding ---------------------------------------------------------------------------------
@@ -543,6 +550,8 @@ std::string default_checkpoint_key_path(bool root, const char* xdg_state_home, c
 }
 
 std::string checkpoint_key_path() {
+  const char* set = std::getenv(kResumeKeyEnv);
+  if (set != nullptr && set[0] != '\0') return set;
   return default_checkpoint_key_path(running_as_root(), std::getenv("XDG_STATE_HOME"),
                                      std::getenv("HOME"));
 }
@@ -550,7 +559,9 @@ std::string checkpoint_key_path() {
 CheckpointKey load_checkpoint_key(const std::string& path, bool create) {
   if (path.empty())
     throw UsageError("no place for the resume key (HOME is not set): give --no-checkpoint");
-  FileDescriptor fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+  // Symbolic links are followed (a Kubernetes Secret's files are links); what counts is that the
+  // file reached is ours and private, checked below.
+  FileDescriptor fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd && errno == ENOENT && create) {
     // Parents readable by others when root: the drop user must reach the resume directory.
     make_parent_dirs(path, running_as_root() ? 0755 : 0700, "resume key");
@@ -583,7 +594,7 @@ CheckpointKey load_checkpoint_key(const std::string& path, bool create) {
     ::unlink(tmp.c_str());
     if (link_err != 0 && link_err != EEXIST)
       throw system_error(link_err, "cannot create the resume key " + path);
-    fd.reset(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+    fd.reset(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   }
   if (!fd) {
     if (errno == ENOENT)
@@ -802,6 +813,13 @@ std::unique_ptr<CheckpointSession> CheckpointSession::prepare(const ScanConfig& 
       if (dir.empty()) throw UsageError("no place for checkpoints (HOME is not set)");
       s->path_ = dir + "/" + run_id + ".resume";
     }
+    // A fresh scan must not overwrite a paused one.
+    struct stat st {};
+    if (resume == nullptr && ::lstat(s->path_.c_str(), &st) == 0)
+      throw UsageError(fmt::format(
+          "the checkpoint file {} exists already: continue that scan with glasshouse scan "
+          "--resume {}, or remove the file",
+          s->path_, shell_quote(s->path_)));
     prepare_checkpoint_dir(parent_dir(s->path_), !named, writer);
   } catch (const std::exception& e) {
     if (named) throw;
@@ -809,21 +827,14 @@ std::unique_ptr<CheckpointSession> CheckpointSession::prepare(const ScanConfig& 
               << e.what() << '\n';
     return nullptr;
   }
-  struct stat st {};
-  if (resume == nullptr && ::lstat(s->path_.c_str(), &st) == 0)
-    throw UsageError(fmt::format(
-        "the checkpoint file {} exists already: continue that scan with glasshouse scan --resume "
-        "{}, or remove the file",
-        s->path_, shell_quote(s->path_)));
 
   ScanFingerprint now = fingerprint_of(config);
   CheckpointMeta& m = s->meta_;
   if (resume != nullptr) {
     std::string diff = fingerprint_difference(resume->meta.fingerprint, now);
-    if (diff.empty() && resume->meta.fingerprint.digest() != now.digest()) diff = "the scan";
-    if (!diff.empty())
-      throw UsageError(
-          fmt::format("cannot resume {}: {} changed since the scan started", s->path_, diff));
+    if (diff.empty() && resume->meta.fingerprint.digest() != now.digest())
+      diff = "the scan changed since it started";
+    if (!diff.empty()) throw UsageError(fmt::format("cannot resume {}: {}", s->path_, diff));
     m = resume->meta;
     s->base_ = Counts{resume->meta.open_ports, resume->meta.ports_written};
     s->resume_progress_ = resume->progress;
@@ -849,6 +860,16 @@ std::unique_ptr<CheckpointSession> CheckpointSession::prepare(const ScanConfig& 
         throw UsageError(fmt::format("cannot write -oJ file \"{}\": {}", jsonl, errno_text(errno)));
       lock_jsonl(s->jsonl_.get(), jsonl);
     }
+  }
+  if (resume != nullptr) {
+    uint64_t done = 0;
+    for (uint64_t w : resume->progress.answered) done += static_cast<uint64_t>(std::popcount(w));
+    std::cerr << fmt::format(
+        "glasshouse: note: resuming run {} (saved {}, {} of {} probes settled, pass {}): "
+        "glasshouse scan {}\n",
+        m.first_run,
+        utc_timestamp(WallClock::time_point(std::chrono::milliseconds(resume->meta.saved_ms))),
+        done, resume->slice_size, resume->progress.pass, fmt::join(m.argv, " "));
   }
   return s;
 }

@@ -138,7 +138,10 @@ Checkpoint read_checkpoint_file(const std::string& path, const CheckpointKey& ke
 // otherwise. Empty when there is no such place (no HOME).
 std::string default_checkpoint_dir(bool root, const char* xdg_state_home, const char* home);
 std::string default_checkpoint_key_path(bool root, const char* xdg_state_home, const char* home);
-// The key path for this process (root or not, its environment).
+// The key path for this process: $GLASSHOUSE_RESUME_KEY when set (a key shared by the machines
+// or pods that may continue each other's scans, e.g. a Kubernetes Secret mounted with mode 0400),
+// else the default for root or not.
+inline constexpr const char* kResumeKeyEnv = "GLASSHOUSE_RESUME_KEY";
 std::string checkpoint_key_path();
 
 // Loads the key at `path`, creating it (32 random bytes, mode 0600, missing directories made)

@@ -452,6 +452,18 @@ TEST_F(CheckpointFiles, KeyIsCreatedOnceAndChecked) {
   EXPECT_THROW(load_checkpoint_key(path, false), UsageError);
 }
 
+TEST_F(CheckpointFiles, KeyThroughALinkAndTheEnvironment) {
+  std::string real = dir_ + "/..data-key";
+  CheckpointKey k = load_checkpoint_key(real, true);
+  std::string link = dir_ + "/key";
+  ASSERT_EQ(::symlink(real.c_str(), link.c_str()), 0);
+  EXPECT_EQ(load_checkpoint_key(link, false), k);
+  ::setenv(kResumeKeyEnv, link.c_str(), 1);
+  EXPECT_EQ(checkpoint_key_path(), link);
+  ::unsetenv(kResumeKeyEnv);
+  EXPECT_NE(checkpoint_key_path(), link);
+}
+
 TEST_F(CheckpointFiles, DefaultPlaces) {
   EXPECT_EQ(default_checkpoint_dir(true, "/x", "/home/u"), "/var/lib/glasshouse/resume");
   EXPECT_EQ(default_checkpoint_key_path(true, nullptr, nullptr), "/var/lib/glasshouse/resume.key");

@@ -1,0 +1,437 @@
+#!/usr/bin/env bash
+# Pause and resume of a -sS scan: SIGINT, SIGKILL, --resume, and the union of the runs' outputs.
+#
+# The target namespace answers for every address of 198.19.0.0/22 (a local route, as in
+# test_sweep_24.sh): listeners on 2 random ports, 1 more closed, 3 dropped by nft: 1024 x 6 =
+# 6144 probes at --max-rate 1500 (about 4 s for the first pass, then a retry pass for the
+# dropped ports). An nft counter at the target's ingress counts the SYNs, so the signals come at
+# a known point of the scan, not at a guessed time. Same --seed everywhere.
+#
+#   (a) reference: uninterrupted, matches the lab exactly; its --checkpoint file (written after
+#       the first interval) is removed when it completes.
+#   (b) SIGINT once ~25% of pass 0 is sent: exit 130, stderr says "paused; continue with:
+#       glasshouse scan --resume FILE" with FILE in the default directory (owned by nobody, 0700);
+#       resumed, SIGINT again (exit 130, same FILE), resumed again to the end (exit 0, FILE gone).
+#   (c) --checkpoint-interval 1s, SIGKILL once a checkpoint exists and ~45% of pass 0 is sent: the
+#       -oJ holds records after the checkpoint; resumed to the end. -oN is appended to.
+#   (e) SIGINT during the retry pass (more SYNs to the dropped ports than pass 0 sends): resumed.
+#   For (b), (c) and (e) the -oJ file then holds each (ip, port) once, the set of (ip, port,
+#   state) equals the reference, the scan header first, one summary last, and each "resume"
+#   record starts at its kept_bytes with ports_written_before port records above it. The audit
+#   log's start record of each resumed run names the first run ("resumes").
+#   (d) errors, exit 2 with one line and nothing sent: a corrupted, a truncated and a foreign
+#       resume file, --resume with another option, a missing file; --checkpoint in a directory
+#       nobody cannot write; --checkpoint with -sT. An edited --excludefile refuses the resume
+#       (exit 2) and leaves the resume file and the -oJ untouched; restored, the resume completes.
+#
+#   bash tests/lab/test_resume.sh /path/to/glasshouse     (LAB_SEED=N to repeat a run)
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+NET=198.19.0.0/22
+ADDRS=1024
+RATE=1500
+DEFAULT_DIR=/var/lib/glasshouse/resume
+
+lab_require_root
+lab_require_cmd nft
+id nobody >/dev/null 2>&1 || lab_skip "no user nobody (the user a root scan drops to)"
+lab_init "$@"
+lab_create
+ip -n "$LAB_NS_TARGET" route add local "$NET" dev lo
+ip -n "$LAB_NS_SCAN" route add "$NET" via "$LAB_V4_TARGET"
+lab_assert_isolated "$LAB_NS_SCAN"
+
+read -ra OPEN <<<"$(random_ports 2 "$LAB_SEED")"
+read -ra CLOSED <<<"$(random_ports 1 "$LAB_SEED-closed" "${OPEN[*]}")"
+read -ra DROPPED <<<"$(random_ports 3 "$LAB_SEED-dropped" "${OPEN[*]} ${CLOSED[*]}")"
+PORTS=$(printf '%s\n' "${OPEN[@]}" "${CLOSED[@]}" "${DROPPED[@]}" | sort -n | paste -sd,)
+PROBES=$((ADDRS * 6))
+DROPPED_PASS0=$((ADDRS * 3))
+lab_log "open $(lab_join , "${OPEN[@]}"), closed ${CLOSED[*]}, dropped $(lab_join , "${DROPPED[@]}"); -p $PORTS on $NET ($PROBES probes)"
+lab_listen "${OPEN[@]}"
+lab_filter "${DROPPED[@]}"
+
+# SYNs reaching the target (all, and to the dropped ports), before the nft drop.
+ip netns exec "$LAB_NS_TARGET" nft -f - <<EOF || lab_fail "nft SYN counters in the target namespace"
+table netdev gh_resume {
+  counter syns {}
+  counter dropped {}
+  chain ingress {
+    type filter hook ingress device "$LAB_IF_TARGET" priority -500; policy accept;
+    tcp flags & (syn | ack) == syn counter name "syns"
+    tcp flags & (syn | ack) == syn tcp dport { $(lab_join ', ' "${DROPPED[@]}") } counter name "dropped"
+  }
+}
+EOF
+counter() {
+  ip netns exec "$LAB_NS_TARGET" nft list counter netdev gh_resume "$1" |
+    awk '/packets/ { for (i = 1; i < NF; i++) if ($i == "packets") { print $(i + 1); exit } }'
+}
+reset_counters() {
+  ip netns exec "$LAB_NS_TARGET" nft reset counters table netdev gh_resume >/dev/null
+}
+
+# The scanner becomes nobody once its sockets are open: an explicit --checkpoint must be in a
+# directory nobody can write (and reach).
+chmod 711 "$LAB_WORK"
+CKDIR=$LAB_WORK/checkpoints
+mkdir -m 700 "$CKDIR"
+chown nobody "$CKDIR"
+AUDIT=$LAB_WORK/audit.jsonl
+COMMON=(-sS -p "$PORTS" --show all -n --max-rate "$RATE" --max-retries 2 --seed "$LAB_SEED"
+  --no-status --audit-log "$AUDIT")
+
+# start_scan NAME ARGS...: `glasshouse scan ARGS` in the background in the scanner namespace;
+# SCAN_PID is the scanner's own pid (ip netns exec execs it).
+start_scan() {
+  local name=$1
+  shift
+  lab_assert_isolated "$LAB_NS_SCAN"
+  lab_ns_prefix "$LAB_NS_SCAN"
+  lab_log "$name: [$LAB_NS_SCAN] glasshouse scan $* (background)"
+  "${LAB_PREFIX[@]}" "$GH" scan "$@" >"$LAB_WORK/$name.stdout" 2>"$LAB_WORK/$name.stderr" </dev/null &
+  SCAN_PID=$!
+  LAB_PIDS+=("$SCAN_PID")
+}
+
+# wait_until SECONDS CONDITION...: poll CONDITION every 50 ms; false if the scan ended or time ran out.
+wait_until() {
+  local limit=$1 i
+  shift
+  for ((i = 0; i < limit * 20; i++)); do
+    "$@" && return 0
+    kill -0 "$SCAN_PID" 2>/dev/null || return 1
+    sleep 0.05
+  done
+  return 1
+}
+syns_at_least() { (($(counter syns) >= $1)); }
+dropped_at_least() { (($(counter dropped) >= $1)); }
+
+# stop_scan NAME SIGNAL: send it, wait (20 s at most), set STOP_RC.
+stop_scan() {
+  local name=$1 sig=$2 i
+  kill "-$sig" "$SCAN_PID"
+  for ((i = 0; i < 200; i++)); do
+    kill -0 "$SCAN_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  STOP_RC=0
+  if kill -0 "$SCAN_PID" 2>/dev/null; then
+    kill -KILL "$SCAN_PID"
+    lab_failed "$name: still running 20 s after SIG$sig"
+  fi
+  wait "$SCAN_PID" || STOP_RC=$?
+  lab_log "$name: SIG$sig after $(counter syns) SYNs; exit status $STOP_RC"
+  if lab_has_crash_marker "$LAB_WORK/$name.stderr"; then
+    lab_show_tail "$LAB_WORK/$name.stderr" "$name stderr"
+    lab_failed "$name: crash marker on stderr"
+  fi
+}
+
+# The resume file a stopped scan names on stderr ("" when none).
+paused_file() {
+  sed -n 's/^glasshouse: paused; continue with: glasshouse scan --resume //p' "$LAB_WORK/$1.stderr" | tail -n 1
+}
+
+# check_union NAME FILE RESUMES FIRST_RUN: FILE is the reference scan, each port once, header
+# first, one summary last, RESUMES "resume" records consistent with the file.
+check_union() {
+  local name=$1 file=$2 resumes=$3 first_run=$4
+  if ! lab_check_jsonl "$file" "${OPEN[*]}" "${DROPPED[*]}" "$PORTS" "$NET" --shown all \
+    --summary required --interrupted false -q; then
+    lab_failed "$name: the resumed -oJ file differs from the lab (LAB_SEED=$LAB_SEED)"
+  fi
+  if ! python3 - "$LAB_WORK/reference.jsonl" "$file" "$resumes" "$first_run" <<'EOF'; then
+import json, sys
+
+ref_path, path, want_resumes, first_run = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+errors = []
+
+
+def ports_of(p):
+    out = {}
+    for line in open(p, "rb").read().decode().splitlines():
+        r = json.loads(line)
+        if r.get("type") == "port":
+            out.setdefault((r["ip"], r["port"]), []).append(r["state"])
+    return out
+
+
+ref = ports_of(ref_path)
+data = open(path, "rb").read()
+lines = data.split(b"\n")
+if lines[-1] != b"":
+    errors.append("the file does not end with a newline")
+lines = lines[:-1]
+recs, offsets, off = [], [], 0
+for n, line in enumerate(lines, 1):
+    offsets.append(off)
+    off += len(line) + 1
+    try:
+        recs.append(json.loads(line))
+    except ValueError:
+        errors.append(f"line {n} is not JSON: {line[:80]!r}")
+        recs.append({})
+types = [r.get("type") for r in recs]
+if not types or types[0] != "scan":
+    errors.append(f"the first record is {types[:1]}, not the scan header")
+if types.count("scan") != 1:
+    errors.append(f"{types.count('scan')} scan headers")
+if types.count("summary") != 1 or types[-1] != "summary":
+    errors.append(f"{types.count('summary')} summary records; the last record is {types[-1:]}")
+if types.count("resume") != want_resumes:
+    errors.append(f"{types.count('resume')} resume records, expected {want_resumes}")
+ports_above = 0
+last_resume = None
+for i, r in enumerate(recs):
+    if r.get("type") == "port":
+        ports_above += 1
+    elif r.get("type") == "resume":
+        last_resume = r
+        if r.get("kept_bytes") != offsets[i]:
+            errors.append(f"resume record at byte {offsets[i]} says kept_bytes {r.get('kept_bytes')}")
+        if r.get("ports_written_before") != ports_above:
+            errors.append(f"resume record says ports_written_before {r.get('ports_written_before')}, "
+                          f"{ports_above} port records are above it")
+        if r.get("resumes") != first_run:
+            errors.append(f"resume record says resumes {r.get('resumes')}, the scan started as run {first_run}")
+summary = recs[-1] if recs else {}
+since = ports_above - (last_resume["ports_written_before"] if last_resume else 0)
+if summary.get("ports_written") is not None and want_resumes and summary["ports_written"] != since:
+    errors.append(f"summary says ports_written {summary['ports_written']}, {since} port records follow the last resume record")
+got = ports_of(path)
+dups = {k: v for k, v in got.items() if len(v) > 1}
+if dups:
+    errors.append(f"{len(dups)} (ip, port) reported more than once, e.g. {sorted(dups.items())[:3]}")
+ref_set = {(k, v[0]) for k, v in ref.items()}
+got_set = {(k, v[0]) for k, v in got.items()}
+missing, extra = sorted(ref_set - got_set), sorted(got_set - ref_set)
+if missing:
+    errors.append(f"{len(missing)} results of the reference missing, e.g. {missing[:3]}")
+if extra:
+    errors.append(f"{len(extra)} results not in the reference, e.g. {extra[:3]}")
+print(f"  {path}: {len(got)} ports, {types.count('resume')} resume record(s), "
+      f"{len(recs)} records; reference {len(ref)} ports")
+for e in errors:
+    print("  " + e)
+sys.exit(1 if errors else 0)
+EOF
+    lab_failed "$name: the runs' -oJ together are not the uninterrupted scan (LAB_SEED=$LAB_SEED)"
+  fi
+}
+
+# The audit log has a start record of a run resuming FIRST_RUN, COUNT times.
+check_audit() {
+  local name=$1 first_run=$2 count=$3 got
+  got=$(grep -c "\"event\":\"start\".*\"resumes\":\"$first_run\"" "$AUDIT" || true)
+  if [[ $got -ne $count ]]; then
+    lab_failed "$name: $got audit start records resume run $first_run, expected $count"
+  fi
+}
+
+# first_run_of FILE: the audit run id of the (not resumed) run that started writing -oJ FILE.
+first_run_of() {
+  python3 - "$AUDIT" "$1" <<'EOF'
+import json, sys
+for line in open(sys.argv[1]):
+    try:
+        r = json.loads(line)
+    except ValueError:
+        continue
+    if r.get("event") == "start" and "resumes" not in r and ("-oJ " + sys.argv[2] + " ") in r.get("command", ""):
+        print(r["run"])
+EOF
+}
+
+resume_to_end() {
+  local name=$1 file=$2
+  if ! LAB_EXPECT_RC=0 lab_scan "$LAB_NS_SCAN" "$name" --resume "$file"; then
+    lab_failed "$name: --resume did not complete (LAB_SEED=$LAB_SEED)"
+  fi
+  if [[ -e $file ]]; then
+    lab_failed "$name: the resume file $file is still there after the scan completed"
+  fi
+}
+
+# --- (a) reference ----------------------------------------------------------------------------
+reset_counters
+if ! lab_scan "$LAB_NS_SCAN" reference "${COMMON[@]}" -oJ "$LAB_WORK/reference.jsonl" \
+  --checkpoint "$CKDIR/reference.resume" --checkpoint-interval 1s "$NET"; then
+  lab_failed "reference: scan failed"
+fi
+lab_log "reference: $(counter syns) SYNs, $(counter dropped) to the dropped ports, in $LAB_SCAN_SECONDS s"
+if ! lab_check_jsonl "$LAB_WORK/reference.jsonl" "${OPEN[*]}" "${DROPPED[*]}" "$PORTS" "$NET" \
+  --shown all --summary required --interrupted false; then
+  lab_failed "reference: results differ from the lab (LAB_SEED=$LAB_SEED)"
+fi
+if (($(counter dropped) <= DROPPED_PASS0)); then
+  lab_failed "reference: no retry of the dropped ports (the test needs a retry pass)"
+fi
+if [[ -e $CKDIR/reference.resume ]]; then
+  lab_failed "reference: its checkpoint file is still there after the scan completed"
+fi
+
+# --- (b) SIGINT, resume, SIGINT again, resume -------------------------------------------------
+reset_counters
+OUT_B=$LAB_WORK/b.jsonl
+start_scan b-first "${COMMON[@]}" -oJ "$OUT_B" "$NET"
+if ! wait_until 30 syns_at_least $((PROBES / 4)); then
+  lab_failed "b: the scan ended or stalled before a quarter of its SYNs were sent"
+fi
+stop_scan b-first INT
+[[ $STOP_RC -eq 130 ]] || lab_failed "b: exit status $STOP_RC after SIGINT, expected 130"
+FILE_B=$(paused_file b-first)
+FIRST_B=$(first_run_of "$OUT_B")
+if [[ $FILE_B != "$DEFAULT_DIR/$FIRST_B.resume" || ! $FIRST_B =~ ^[0-9a-f]{16}$ || ! -f $FILE_B ]]; then
+  lab_show_tail "$LAB_WORK/b-first.stderr" "b-first stderr"
+  lab_fail "b: no 'paused; continue with: glasshouse scan --resume $DEFAULT_DIR/<run>.resume' on stderr with an existing file (got '$FILE_B')"
+fi
+lab_log "b: paused into $FILE_B"
+read -r owner mode < <(stat -c '%U %a' "$DEFAULT_DIR")
+[[ $owner == nobody && $mode == 700 ]] || lab_failed "b: $DEFAULT_DIR is $owner $mode, expected nobody 700"
+cp "$FILE_B" "$LAB_WORK/b-saved.resume"  # for (d)
+
+SYNS_BEFORE=$(counter syns)
+start_scan b-second --resume "$FILE_B"
+if ! wait_until 30 syns_at_least $((SYNS_BEFORE + PROBES / 6)); then
+  lab_failed "b: the resumed scan ended or stalled before sending a sixth of the probes"
+fi
+stop_scan b-second INT
+[[ $STOP_RC -eq 130 ]] || lab_failed "b: resumed scan: exit status $STOP_RC after SIGINT, expected 130"
+[[ $(paused_file b-second) == "$FILE_B" ]] || lab_failed "b: the resumed scan did not pause into $FILE_B: '$(paused_file b-second)'"
+grep -q "^glasshouse: note: resuming run $FIRST_B " "$LAB_WORK/b-second.stderr" ||
+  lab_failed "b: the resumed scan does not say which run it resumes"
+resume_to_end b-third "$FILE_B"
+check_union b "$OUT_B" 2 "$FIRST_B"
+check_audit b "$FIRST_B" 2
+lab_log "b: $(counter syns) SYNs over three runs (reference: $PROBES probes + retries)"
+
+# --- (c) SIGKILL after a checkpoint, resume ---------------------------------------------------
+reset_counters
+OUT_C=$LAB_WORK/c.jsonl
+FILE_C=$CKDIR/c.resume
+start_scan c-first "${COMMON[@]}" -oJ "$OUT_C" -oN "$LAB_WORK/c.txt" --checkpoint "$FILE_C" \
+  --checkpoint-interval 1s "$NET"
+checkpoint_and_syns() { [[ -f $FILE_C ]] && syns_at_least $((PROBES * 45 / 100)); }
+if ! wait_until 30 checkpoint_and_syns; then
+  lab_failed "c: no checkpoint file, or the scan ended, before 45% of the SYNs were sent"
+fi
+stop_scan c-first KILL
+[[ $STOP_RC -eq 137 ]] || lab_failed "c: exit status $STOP_RC after SIGKILL, expected 137"
+SIZE_C=$(stat -c %s "$OUT_C")
+if [[ ! -f $FILE_C ]]; then
+  lab_fail "c: no resume file $FILE_C after SIGKILL"
+fi
+resume_to_end c-second "$FILE_C"
+FIRST_C=$(first_run_of "$OUT_C")
+KEPT_C=$(python3 -c 'import json,sys
+for l in open(sys.argv[1]):
+    r = json.loads(l)
+    if r.get("type") == "resume": print(r["kept_bytes"]); break' "$OUT_C")
+lab_log "c: the -oJ had $SIZE_C bytes at SIGKILL; the resume kept ${KEPT_C:-?} (records after the last checkpoint redone)"
+check_union c "$OUT_C" 1 "${FIRST_C:-none}"
+# -oN is a report written at the end of each run: the resumed run appends its own.
+if [[ $(grep -c '^# Glasshouse .* scan initiated' "$LAB_WORK/c.txt") -ne 2 ]] ||
+  ! grep -q "as: glasshouse scan --resume $FILE_C" "$LAB_WORK/c.txt"; then
+  lab_failed "c: the -oN file does not hold both runs' headers (appended)"
+fi
+check_audit c "${FIRST_C:-none}" 1
+
+# --- (e) SIGINT in the retry pass, resume -----------------------------------------------------
+reset_counters
+OUT_E=$LAB_WORK/e.jsonl
+FILE_E=$CKDIR/e.resume
+start_scan e-first "${COMMON[@]}" -oJ "$OUT_E" --checkpoint "$FILE_E" "$NET"
+if ! wait_until 60 dropped_at_least $((DROPPED_PASS0 + ADDRS / 2)); then
+  lab_failed "e: the scan ended or stalled before its retry pass was under way"
+fi
+stop_scan e-first INT
+[[ $STOP_RC -eq 130 ]] || lab_failed "e: exit status $STOP_RC after SIGINT, expected 130"
+[[ $(paused_file e-first) == "$FILE_E" ]] || lab_failed "e: did not pause into $FILE_E"
+resume_to_end e-second "$FILE_E"
+if ! grep -Eq '^glasshouse: note: resuming run [0-9a-f]{16} .*pass [1-9]' "$LAB_WORK/e-second.stderr"; then
+  lab_failed "e: the checkpoint was not taken in a retry pass: $(grep note: "$LAB_WORK/e-second.stderr" || true)"
+fi
+FIRST_E=$(first_run_of "$OUT_E")
+check_union e "$OUT_E" 1 "${FIRST_E:-none}"
+
+# --- (d) errors -------------------------------------------------------------------------------
+# expect_usage_error NAME PATTERN ARGS...: exit 2, one stderr line matching PATTERN, no SYN sent.
+expect_usage_error() {
+  local name=$1 pattern=$2 err lines
+  shift 2
+  reset_counters
+  if ! LAB_EXPECT_RC=2 lab_scan "$LAB_NS_SCAN" "$name" "$@"; then
+    lab_failed "$name: expected exit 2"
+  fi
+  err=$LAB_WORK/$name.stderr
+  lines=$(wc -l <"$err")
+  if [[ $lines -ne 1 ]] || ! grep -Eq -- "$pattern" "$err"; then
+    lab_show_tail "$err" "$name stderr"
+    lab_failed "$name: expected one stderr line matching /$pattern/, got $lines line(s)"
+  fi
+  if (($(counter syns) != 0)); then
+    lab_failed "$name: $(counter syns) SYNs sent by a refused run"
+  fi
+}
+SAVED=$LAB_WORK/b-saved.resume
+python3 - "$SAVED" "$LAB_WORK/damaged.resume" "$LAB_WORK/truncated.resume" <<'EOF'
+import sys
+data = bytearray(open(sys.argv[1], "rb").read())
+damaged = bytearray(data)
+damaged[len(data) // 2] ^= 0x10
+open(sys.argv[2], "wb").write(damaged)
+open(sys.argv[3], "wb").write(data[: len(data) - 100])
+EOF
+expect_usage_error d-damaged "damaged" --resume "$LAB_WORK/damaged.resume"
+expect_usage_error d-truncated "truncated" --resume "$LAB_WORK/truncated.resume"
+expect_usage_error d-foreign "not a glasshouse resume file" --resume "$LAB_WORK/reference.jsonl"
+expect_usage_error d-missing "cannot read resume file" --resume "$LAB_WORK/no-such.resume"
+expect_usage_error d-extra-option "takes no other option" --resume "$SAVED" -p 80
+expect_usage_error d-extra-before "takes no other option" -sS --resume "$SAVED"
+mkdir -m 700 "$LAB_WORK/root-only"
+expect_usage_error d-unwritable "root-only.*nobody" "${COMMON[@]}" --checkpoint "$LAB_WORK/root-only/x.resume" "$NET"
+expect_usage_error d-connect "-sT scan is not checkpointed" -sT -p "$PORTS" --checkpoint "$CKDIR/t.resume" "$NET"
+# A fresh scan must not overwrite a paused scan's file.
+cp "$SAVED" "$CKDIR/paused.resume"
+expect_usage_error d-exists "exists already" "${COMMON[@]}" --checkpoint "$CKDIR/paused.resume" "$NET"
+
+# An --excludefile edited while the scan is paused: the targets changed, the resume is refused
+# and touches nothing; with the file restored, it completes.
+EXCLUDE=$LAB_WORK/exclude.txt
+echo 198.19.3.0/24 >"$EXCLUDE"
+reset_counters
+OUT_F=$LAB_WORK/f.jsonl
+FILE_F=$CKDIR/f.resume
+start_scan f-first "${COMMON[@]}" -oJ "$OUT_F" --checkpoint "$FILE_F" --excludefile "$EXCLUDE" "$NET"
+wait_until 30 syns_at_least $((PROBES / 8)) || lab_failed "f: the scan ended or stalled early"
+stop_scan f-first INT
+[[ -f $FILE_F ]] || lab_fail "f: no resume file after SIGINT"
+SUM_BEFORE=$(sha256sum "$FILE_F" "$OUT_F")
+echo 198.19.2.0/24 >"$EXCLUDE"
+expect_usage_error f-changed "targets" --resume "$FILE_F"
+[[ $(sha256sum "$FILE_F" "$OUT_F") == "$SUM_BEFORE" ]] || lab_failed "f: a refused resume changed the resume file or the -oJ"
+echo 198.19.3.0/24 >"$EXCLUDE"
+resume_to_end f-second "$FILE_F"
+python3 - "$OUT_F" <<'EOF' || lab_failed "f: results of the resumed scan with an --excludefile"
+import json, sys
+seen, bad = set(), []
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    if r.get("type") != "port":
+        continue
+    key = (r["ip"], r["port"])
+    if key in seen:
+        bad.append(f"{key} twice")
+    seen.add(key)
+    if r["ip"].startswith("198.19.3."):
+        bad.append(f"{key}: an excluded address")
+if len(seen) != 768 * 6:
+    bad.append(f"{len(seen)} results, expected {768 * 6}")
+print("\n".join(bad[:5]) or f"  {len(seen)} results, none excluded, none twice")
+sys.exit(1 if bad else 0)
+EOF
+
+lab_finish
