@@ -858,6 +858,16 @@ std::unique_ptr<CheckpointSession> CheckpointSession::prepare(const ScanConfig& 
       s->jsonl_.reset(::open(jsonl.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0666));
       if (!s->jsonl_)
         throw UsageError(fmt::format("cannot write -oJ file \"{}\": {}", jsonl, errno_text(errno)));
+      struct stat st {};
+      if (::fstat(s->jsonl_.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
+        // A pipe or a terminal cannot be cut back to a checkpoint.
+        std::string why = fmt::format(
+            "-oJ {} is not a regular file, so this scan saves no checkpoints and cannot be resumed",
+            jsonl);
+        if (named) throw UsageError(why);
+        std::cerr << "glasshouse: warning: " << why << '\n';
+        return nullptr;
+      }
       lock_jsonl(s->jsonl_.get(), jsonl);
     }
   }
@@ -879,7 +889,11 @@ void CheckpointSession::outputs_started() {
   if (auto d = first_line_digest(jsonl_.get())) meta_.jsonl_head = *d;
 }
 
-void CheckpointSession::save(const EngineProgress& progress, const Counts& counts) {
+void CheckpointSession::save(const EngineProgress& progress, const Counts& counts, bool last) {
+  // A large bitmap takes a while to write, and the engine's thread waits for it: keep that under
+  // a tenth of its time. The last checkpoint (stopping) is always written.
+  auto start = std::chrono::steady_clock::now();
+  if (!last && saved_ && start - last_end_ < 10 * last_took_) return;
   try {
     meta_.saved_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                          std::chrono::system_clock::now().time_since_epoch())
@@ -893,6 +907,8 @@ void CheckpointSession::save(const EngineProgress& progress, const Counts& count
     meta_.open_ports = base_.open_ports + counts.open_ports;
     write_checkpoint_file(path_, meta_, progress, key_);
     saved_ = true;
+    last_end_ = std::chrono::steady_clock::now();
+    last_took_ = last_end_ - start;
   } catch (const std::exception& e) {
     warn(e.what());
   }

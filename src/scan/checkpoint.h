@@ -48,6 +48,7 @@
 #pragma once
 
 #include <array>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -222,7 +223,9 @@ class CheckpointSession {
     return origin_.resume != nullptr ? &resume_progress_ : nullptr;
   }
   void outputs_started();
-  void save(const EngineProgress& progress, const Counts& counts);
+  // `last`: the scan is stopping (always written). Otherwise skipped while the time since the
+  // previous write is under ten times what that write took (a huge bitmap).
+  void save(const EngineProgress& progress, const Counts& counts, bool last);
   void completed();
   void stopped();
   // The run failed: when a resume file exists, says how to continue from it.
@@ -241,6 +244,8 @@ class CheckpointSession {
   FileDescriptor jsonl_;  // the -oJ file, locked; its size is the checkpoint's offset
   Counts base_;           // the resumed checkpoint's counts (zero for a fresh scan)
   bool saved_ = false;
+  std::chrono::steady_clock::time_point last_end_{};
+  std::chrono::steady_clock::duration last_took_{};
   std::string last_warning_;
 };
 

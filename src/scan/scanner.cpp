@@ -288,7 +288,8 @@ int scan_stages(const ScanConfig& config, PolicyPlan& plan, const std::string& e
         std::cerr << "glasshouse: warning: no checkpoint: " << e.what() << '\n';
         return;  // the outputs may lack records the bitmap says were written
       }
-      checkpoints->save(progress, {open_reported, jsonl != nullptr ? jsonl->ports_written() : 0});
+      checkpoints->save(progress, {open_reported, jsonl != nullptr ? jsonl->ports_written() : 0},
+                        stop_requested().load());
     };
   }
 
