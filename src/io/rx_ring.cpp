@@ -13,6 +13,7 @@
 #include <string>
 
 #include "core/error.h"
+#include "io/packet_fd.h"
 
 namespace gh {
 
@@ -48,23 +49,8 @@ RxRing RxRing::open(int ifindex, const RxRingOptions& options) {
     throw RuntimeError("packet ring: block timeout of " +
                        std::to_string(options.block_timeout.count()) + " ms (1 to 60000)");
 
-  // Protocol 0 at creation: nothing is queued until bind(), after the filter is in place.
-  FileDescriptor fd(::socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0));
-  if (!fd) {
-    int err = errno;
-    if (err == EPERM || err == EACCES)
-      throw system_error(err, "opening a raw packet socket needs root or CAP_NET_RAW");
-    throw system_error(err, "socket(AF_PACKET, SOCK_RAW)");
-  }
-  RxRing r(std::move(fd), ifindex);
-
-  if (options.ignore_outgoing) {
-    int one = 1;
-    if (::setsockopt(r.fd(), SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof one) == 0)
-      r.ignores_outgoing_ = true;
-    else if (errno != ENOPROTOOPT && errno != EINVAL)
-      throw system_error(errno, "setting PACKET_IGNORE_OUTGOING");
-  }
+  RxRing r(open_packet_fd(), ifindex);
+  if (options.ignore_outgoing) r.ignores_outgoing_ = set_ignore_outgoing(r.fd());
 
   int version = TPACKET_V3;
   if (::setsockopt(r.fd(), SOL_PACKET, PACKET_VERSION, &version, sizeof version) != 0)
@@ -89,23 +75,8 @@ RxRing RxRing::open(int ifindex, const RxRingOptions& options) {
   r.block_size_ = options.block_size;
   r.block_count_ = options.block_count;
 
-  if (!options.filter.empty()) {
-    if (options.filter.size() > BPF_MAXINSNS)
-      throw RuntimeError("BPF filter of " + std::to_string(options.filter.size()) +
-                         " instructions");
-    sock_fprog prog{};
-    prog.len = static_cast<unsigned short>(options.filter.size());
-    prog.filter = const_cast<sock_filter*>(options.filter.data());  // the kernel copies it
-    if (::setsockopt(r.fd(), SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog) != 0)
-      throw system_error(errno, "attaching a BPF filter");
-  }
-
-  sockaddr_ll sll{};
-  sll.sll_family = AF_PACKET;
-  sll.sll_protocol = htons(options.protocol);
-  sll.sll_ifindex = ifindex;
-  if (::bind(r.fd(), reinterpret_cast<sockaddr*>(&sll), sizeof sll) != 0)
-    throw system_error(errno, "binding a packet ring to interface #" + std::to_string(ifindex));
+  if (!options.filter.empty()) attach_bpf(r.fd(), options.filter);
+  bind_packet(r.fd(), ifindex, options.protocol, "packet ring");
   return r;
 }
 

@@ -16,6 +16,7 @@
 #include <string>
 
 #include "core/error.h"
+#include "io/packet_fd.h"
 
 namespace gh {
 
@@ -73,14 +74,7 @@ TxRing TxRing::open(int ifindex, const TxRingOptions& options) {
   const size_t block_size = per_block * frame_size;
   const size_t blocks = (options.frame_count + per_block - 1) / per_block;
 
-  FileDescriptor fd(::socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0));
-  if (!fd) {
-    int err = errno;
-    if (err == EPERM || err == EACCES)
-      throw system_error(err, "opening a raw packet socket needs root or CAP_NET_RAW");
-    throw system_error(err, "socket(AF_PACKET, SOCK_RAW)");
-  }
-  TxRing t(std::move(fd), ifindex);
+  TxRing t(open_packet_fd(), ifindex);
 
   set_option(t.fd(), SOL_PACKET, PACKET_VERSION, TPACKET_V2,
              "setting PACKET_VERSION to TPACKET_V2");
@@ -120,12 +114,7 @@ TxRing TxRing::open(int ifindex, const TxRingOptions& options) {
   t.frame_size_ = frame_size;
   t.frame_count_ = blocks * per_block;
 
-  sockaddr_ll sll{};
-  sll.sll_family = AF_PACKET;
-  sll.sll_protocol = 0;  // send only
-  sll.sll_ifindex = ifindex;
-  if (::bind(t.fd(), reinterpret_cast<sockaddr*>(&sll), sizeof sll) != 0)
-    throw system_error(errno, "binding a packet ring to interface #" + std::to_string(ifindex));
+  bind_packet(t.fd(), ifindex, 0, "packet ring");  // protocol 0: send only
   return t;
 }
 
