@@ -281,6 +281,10 @@ case1() {
     out_prefix 1 gh
     run_one 1 "glasshouse -sS -T5" "$LAB_NS_SCAN" gh "$truth" "$CAP" "$T" -- \
       "$GH" scan -sS -p- -n -Pn --max-rate 0 -T5 -oJ "$OUTP.out.jsonl" --show open --no-status "$T"
+    out_prefix 1 ghst
+    run_one 1 "glasshouse -sS -T5 --send-threads 2" "$LAB_NS_SCAN" gh "$truth" "$CAP" "$T" -- \
+      "$GH" scan -sS -p- -n -Pn --max-rate 0 -T5 --send-threads 2 -oJ "$OUTP.out.jsonl" \
+      --show open --no-status "$T"
     for t in $C1_NMAP_LEVELS; do
       out_prefix 1 "nmap$t"
       run_one 1 "nmap -sS -T$t" "$LAB_NS_SCAN" nmap "$truth" "$CAP" "$T" -- \
@@ -364,6 +368,10 @@ case2() {
     out_prefix 2 gh
     run_one 2 "glasshouse -sS -T5" "$LAB_NS_SCAN" gh "$truth" "$CAP" "$SWEEP" -- \
       "$GH" scan -sS -p 80 -n -Pn --max-rate 0 -T5 -oJ "$OUTP.out.jsonl" --show open --no-status "$SWEEP"
+    out_prefix 2 ghst
+    run_one 2 "glasshouse -sS -T5 --send-threads 2" "$LAB_NS_SCAN" gh "$truth" "$CAP" "$SWEEP" -- \
+      "$GH" scan -sS -p 80 -n -Pn --max-rate 0 -T5 --send-threads 2 -oJ "$OUTP.out.jsonl" \
+      --show open --no-status "$SWEEP"
     out_prefix 2 zmap
     run_one 2 "zmap -T 2" "$LAB_NS_SCAN" zmap "$truth" "$CAP" "$SWEEP" -- \
       zmap -p 80 -o "$OUTP.out.csv" -m "$OUTP.meta.json" "${ZMAP_ARGS[@]}" "$SWEEP"
@@ -391,6 +399,10 @@ case3() {
     out_prefix 3 gh5
     run_one 3 "glasshouse -sS -T5" "$LAB_NS_SCAN" gh "$truth" "$CAP" "$SWEEP" -- \
       "$GH" scan -sS -p "$SWEEP_PORTS" -n -Pn --max-rate 0 -T5 -oJ "$OUTP.out.jsonl" --show open --no-status "$SWEEP"
+    out_prefix 3 ghst
+    run_one 3 "glasshouse -sS -T4 --send-threads 2" "$LAB_NS_SCAN" gh "$truth" "$CAP" "$SWEEP" -- \
+      "$GH" scan -sS -p "$SWEEP_PORTS" -n -Pn -T4 --send-threads 2 -oJ "$OUTP.out.jsonl" \
+      --show open --no-status "$SWEEP"
     if ((!QUICK)); then
       out_prefix 3 gh3
       run_one 3 "glasshouse -sS (defaults: -T3)" "$LAB_NS_SCAN" gh "$truth" "$CAP" "$SWEEP" -- \

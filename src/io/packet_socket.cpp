@@ -10,52 +10,18 @@
 #include <string>
 
 #include "core/error.h"
+#include "io/packet_fd.h"
 
 namespace gh {
-
-namespace {
-
-void set_filter(int fd, std::span<const sock_filter> program) {
-  if (program.empty() || program.size() > BPF_MAXINSNS)
-    throw RuntimeError("BPF filter of " + std::to_string(program.size()) + " instructions");
-  sock_fprog prog{};
-  prog.len = static_cast<unsigned short>(program.size());
-  prog.filter = const_cast<sock_filter*>(program.data());  // the kernel copies it
-  if (::setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog) != 0)
-    throw system_error(errno, "attaching a BPF filter");
-}
-
-}  // namespace
 
 PacketSocket PacketSocket::open(int ifindex, const PacketSocketOptions& options) {
   if (ifindex <= 0)
     throw RuntimeError("packet socket: bad interface index " + std::to_string(ifindex));
-  // Protocol 0 at creation: nothing is queued until bind(), after the filter is in place.
-  FileDescriptor fd(::socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0));
-  if (!fd) {
-    int err = errno;
-    if (err == EPERM || err == EACCES)
-      throw system_error(err, "opening a raw packet socket needs root or CAP_NET_RAW");
-    throw system_error(err, "socket(AF_PACKET, SOCK_RAW)");
-  }
-  PacketSocket s(std::move(fd), ifindex);
-
-  if (options.ignore_outgoing) {
-    int one = 1;
-    if (::setsockopt(s.fd(), SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof one) == 0)
-      s.ignores_outgoing_ = true;
-    else if (errno != ENOPROTOOPT && errno != EINVAL)
-      throw system_error(errno, "setting PACKET_IGNORE_OUTGOING");
-  }
+  PacketSocket s(open_packet_fd(), ifindex);
+  if (options.ignore_outgoing) s.ignores_outgoing_ = set_ignore_outgoing(s.fd());
   if (options.receive_buffer > 0) s.set_receive_buffer(options.receive_buffer);
-  if (!options.filter.empty()) set_filter(s.fd(), options.filter);
-
-  sockaddr_ll sll{};
-  sll.sll_family = AF_PACKET;
-  sll.sll_protocol = htons(options.protocol);
-  sll.sll_ifindex = ifindex;
-  if (::bind(s.fd(), reinterpret_cast<sockaddr*>(&sll), sizeof sll) != 0)
-    throw system_error(errno, "binding a packet socket to interface #" + std::to_string(ifindex));
+  if (!options.filter.empty()) attach_bpf(s.fd(), options.filter);
+  bind_packet(s.fd(), ifindex, options.protocol, "packet socket");
   return s;
 }
 
@@ -124,9 +90,9 @@ void PacketSocket::attach_filter(std::span<const sock_filter> program) {
   // As libpcap does: a drop-everything filter first, so that draining what was queued under the
   // old filter ends, then the real one. No frame that the new filter rejects is ever returned.
   static const sock_filter kDropAll[] = {{BPF_RET | BPF_K, 0, 0, 0}};
-  set_filter(fd_.get(), kDropAll);
+  attach_bpf(fd_.get(), kDropAll);
   drain();
-  set_filter(fd_.get(), program);
+  attach_bpf(fd_.get(), program);
 }
 
 void PacketSocket::drain() noexcept {

@@ -20,6 +20,7 @@
 #include "io/packet_socket.h"
 #include "io/raw_ip_socket.h"
 #include "io/route.h"
+#include "io/rx_ring.h"
 #include "net/describe.h"
 #include "scan/answered_set.h"
 #include "scan/probe_tcp_syn.h"
@@ -56,6 +57,13 @@ class VerdictQueue {
   void push(const Settled& s) {
     std::lock_guard lock(mu_);
     items_.push_back(s);
+  }
+  // Moves every item of `batch` in (one lock for a ring block's worth of replies).
+  void push_all(std::vector<Settled>& batch) {
+    if (batch.empty()) return;
+    std::lock_guard lock(mu_);
+    items_.insert(items_.end(), batch.begin(), batch.end());
+    batch.clear();
   }
   void drain(std::vector<Settled>& out) {
     out.clear();
@@ -162,8 +170,9 @@ class SynScan {
   Slice slice_;
   AnsweredSet answered_;  // one bit per position of slice_
   TcpSynProbe probe_;
-  std::array<std::optional<Path>, 2> paths_;  // [0] IPv4, [1] IPv6
-  std::vector<std::unique_ptr<PacketSocket>> sockets_;
+  std::array<std::optional<Path>, 2> paths_;            // [0] IPv4, [1] IPv6
+  std::vector<std::unique_ptr<PacketSocket>> sockets_;  // send-only, one per interface
+  std::vector<RxRing> rings_;                           // receive, one per interface
   std::optional<RawIpv4Socket> raw_v4_;
   VerdictQueue queue_;
   std::atomic<bool> receiving_{true};
@@ -252,8 +261,9 @@ void SynScan::plan_paths() {
     }
   }
   if (cfg_.dry_run) return;
-  // One socket per interface, shared by the families that leave through it. Its BPF filter
-  // passes only packets to our own addresses, before the kernel queues them for us.
+  // Per interface, shared by the families that leave through it: a send-only socket, and a
+  // TPACKET_V3 receive ring whose BPF filter passes only packets to our own addresses before
+  // the kernel queues them (io/rx_ring.h: replies are read in place, a block at a time).
   for (auto& p : paths_) {
     if (!p) continue;
     for (auto& s : sockets_)
@@ -262,11 +272,15 @@ void SynScan::plan_paths() {
     std::vector<IpAddress> ours;
     for (auto& q : paths_)
       if (q && q->route.ifindex == p->route.ifindex) ours.push_back(q->route.source);
-    PacketSocketOptions opts;
-    opts.ignore_outgoing = true;  // on loopback every packet is seen twice otherwise
-    opts.receive_buffer = 32 << 20;
-    opts.filter = destination_filter(LinkFraming::Ethernet, ours);
-    sockets_.push_back(std::make_unique<PacketSocket>(PacketSocket::open(p->route.ifindex, opts)));
+    RxRingOptions ro;
+    ro.ignore_outgoing = true;  // on loopback every packet is seen twice otherwise
+    ro.filter = destination_filter(LinkFraming::Ethernet, ours);
+    ro.block_size = 1u << 20;
+    ro.block_count = 8;
+    ro.block_timeout = milliseconds(2);
+    rings_.push_back(RxRing::open(p->route.ifindex, ro));
+    sockets_.push_back(std::make_unique<PacketSocket>(
+        PacketSocket::open(p->route.ifindex, PacketSocketOptions::send_only())));
     p->socket = sockets_.back().get();
   }
 }
@@ -293,23 +307,24 @@ void SynScan::dry_run() {
 }
 
 void SynScan::receive_loop() {
-  std::array<uint8_t, 65536> buf;
+  std::vector<Settled> batch;
+  auto on_frame = [&](std::span<const uint8_t> frame, uint8_t /*packet_type*/) {
+    net::ParsedPacket parsed;
+    if (!net::parse_packet(frame, net::LinkType::Ethernet, parsed)) return;
+    ProbeVerdict v;
+    if (!probe_.classify(parsed, v)) return;  // the cookie first: not ours, not looked at
+    auto index = space_.index_of(v.probe.addr, v.probe.proto, v.probe.port);
+    if (!index) return;  // a valid cookie for a probe outside this scan: not ours to report
+    auto k = slice_.local(perm_.inverse(*index));
+    if (!k) return;  // another shard's probe
+    batch.push_back(Settled{*k, v, SteadyClock::now()});
+  };
   size_t next = 0;
   while (receiving_.load(std::memory_order_relaxed)) {
-    if (sockets_.empty()) return;
-    PacketSocket& s = *sockets_[next++ % sockets_.size()];
-    auto frame = s.receive(buf, milliseconds(sockets_.size() > 1 ? 5 : 20));
-    if (!frame || frame->length == 0) continue;
-    auto at = SteadyClock::now();
-    net::ParsedPacket parsed;
-    if (!net::parse_packet({buf.data(), frame->length}, net::LinkType::Ethernet, parsed)) continue;
-    ProbeVerdict v;
-    if (!probe_.classify(parsed, v)) continue;
-    auto index = space_.index_of(v.probe.addr, v.probe.proto, v.probe.port);
-    if (!index) continue;  // a valid cookie for a probe outside this scan: not ours to report
-    auto k = slice_.local(perm_.inverse(*index));
-    if (!k) continue;  // another shard's probe
-    queue_.push(Settled{*k, v, at});
+    if (rings_.empty()) return;
+    RxRing& ring = rings_[next++ % rings_.size()];
+    ring.poll(milliseconds(rings_.size() > 1 ? 2 : 10), on_frame);
+    queue_.push_all(batch);
   }
 }
 
@@ -521,7 +536,8 @@ void SynScan::run_pass(const std::vector<uint64_t>* todo) {
 
 void SynScan::tick() {
   auto now = SteadyClock::now();
-  for (auto& s : sockets_) drops_ += s->take_drops();
+  drops_ = 0;
+  for (auto& r : rings_) drops_ += r.stats().drops;
   uint64_t sent = 0, stalls = 0;
   for (const auto& s : senders_) {
     sent += s->sent.load(std::memory_order_relaxed);
