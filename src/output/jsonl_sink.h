@@ -42,9 +42,11 @@
 // that continued the scan (the records of a resumed run stopped before its own first checkpoint
 // are cut by the next resume, its "resume" record with them). The file has a single summary, the
 // last line, written by the run that completed the scan (or by the last one stopped). Its
-// counts ("elapsed", "probes_sent", "replies", "hosts_up", "open_ports", "ports_written") cover
-// that run only, from the last "resume" record; add the *_before counts for the whole scan. Taken
-// together, the port records of such a file are those of an uninterrupted scan, each port once.
+// counts ("elapsed", "probes_sent", "replies", "hosts_up", "open_ports", "ports_written",
+// "retries") cover that run only, from the last "resume" record; add the *_before counts for the
+// whole scan. "passes", "loss" and "completeness" describe the whole scan (the engine continues
+// from the saved pass counts). Taken together, the port records of such a file are those of an
+// uninterrupted scan, each port once.
 #pragma once
 
 #include <cstdint>
