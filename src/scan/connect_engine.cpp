@@ -1,9 +1,23 @@
 // TCP connect scan engine. Design notes:
 //
-// * One non-blocking socket per attempt (SOCK_NONBLOCK | SOCK_CLOEXEC), connect(), then epoll with
-//   EPOLLONESHOT: each socket needs exactly one event (connected or failed), and ONESHOT keeps a
-//   socket from firing again if a fork()ed child still holds a copy of it. Events carry
-//   (generation << 32 | slot) so a stale event can never be mistaken for the slot's next socket.
+// * Non-blocking sockets (SOCK_NONBLOCK | SOCK_CLOEXEC). An attempt is connect(), which starts the
+//   handshake and says EINPROGRESS, then at once a second connect() to the same address, which
+//   says where the attempt stands: 0 (or EISCONN) once connected, the attempt's error once it
+//   failed, EALREADY while it is under way. On loopback, and whenever the answer comes back
+//   while connect() runs, the kernel has handled the peer's SYN-ACK or RST before the first
+//   connect() returned, so most attempts end right there, without epoll. Only attempts still
+//   under way are watched: epoll with EPOLLONESHOT (each attempt needs exactly one event, and
+//   ONESHOT keeps a socket from firing again if a fork()ed child still holds a copy of it), and
+//   when the event comes, the same second connect() gives the outcome. Events carry
+//   (generation << 32 | slot) so a stale event can never be mistaken for the slot's next attempt.
+// * Sockets are used again: a connect() that failed (refused: a closed port; or unreachable)
+//   leaves the socket unconnected once the error is read (by that second connect()), and Linux
+//   lets the next connect() on it start a new attempt, with a new local port (the old one was
+//   released when the attempt failed). So a closed port costs two connect() calls and nothing
+//   else: no socket(), setsockopt(), epoll_ctl() or close(). Connected sockets (open ports,
+//   self-connects) and attempts that got no answer are closed, and a socket whose ONESHOT event
+//   may still be pending too. Idle sockets wait in a pool per address family; the pools count
+//   towards the in-flight bound's descriptors and are emptied on a resource error.
 // * Memory grows with the in-flight count only: a fixed table of slots (sized once to the in-flight
 //   bound), an indexed min-heap of their deadlines, and a FIFO of probes waiting for a retry (each
 //   entry comes from an attempt that timed out, and due retries are launched before fresh probes,
@@ -20,10 +34,11 @@
 //   EAGAIN that persist with nothing else in flight (so not caused by our own load: e.g. no IPv6
 //   source address) fail the scan, since waiting would never end.
 // * Timeouts: connect_detail::ConnectTimeout, nmap's SRTT + 4 * RTTVAR from every attempt that got
-//   a definitive answer asynchronously (each attempt is a fresh socket, so a late answer can never
-//   be attributed to the wrong attempt and retried attempts are valid samples, unlike Karn's case).
-//   An attempt's deadline is fixed when it starts. Immediate answers (local routing errors, a
-//   connect() that completes inside the call) are not samples.
+//   a definitive answer from the peer, right away or later (a reused socket gets a new local port,
+//   and a socket that got no answer is never reused, so a late answer can never be attributed to
+//   the wrong attempt and retried attempts are valid samples, unlike Karn's case). An attempt's
+//   deadline is fixed when it starts. Local errors from the first connect() (no route, ...) are
+//   not samples.
 // * Retries: an attempt that times out goes to the retry FIFO (due at once) until it has been
 //   retried timing.max_retries times; then the port is filtered/no-response.
 // * Rate: RateLimiter(timing.max_rate) gates connect() starts when max_rate > 0. timing.scan_delay
@@ -34,7 +49,7 @@
 //   longer ago than that is given up: nothing more is reported for it. Its unsent probes are
 //   skipped, its pending retries dropped, and verdicts still arriving for it ignored. Skipped
 //   probes count in counters.done (they are finished) but produce no result.
-// * Closing: every socket gets SO_LINGER {on, 0} before connect(), so closing an established
+// * Closing: every socket gets SO_LINGER {on, 0} when it is made, so closing an established
 //   connection sends RST instead of FIN. The port scanned sees an aborted connection rather than
 //   an orderly one, we keep no TIME_WAIT entry (thousands of open ports per second would otherwise
 //   pin local ports and kernel memory for 60 s, and a later scan of the same port could collide
@@ -87,6 +102,7 @@ Classification classify_connect_errno(int err) {
   auto verdict = [](PortState s, Reason r) { return Classification{Outcome::Verdict, s, r}; };
   switch (err) {
     case 0:
+    case EISCONN:  // a second connect() on a socket that has connected
     // The handshake completed and the peer reset or closed before we looked: it was open.
     case ECONNRESET:
     case EPIPE:
@@ -125,6 +141,16 @@ Classification classify_connect_errno(int err) {
       // the attempt is retried and the port ends filtered/no-response.
       return {Outcome::Timeout};
   }
+}
+
+bool connect_pending(int err) {
+  return err == EALREADY || err == EINPROGRESS || err == EINTR;
+}
+
+bool socket_reusable(int err) {
+  if (err == 0) return false;
+  Classification c = classify_connect_errno(err);
+  return c.outcome == Outcome::Verdict && c.state != PortState::Open;
 }
 
 size_t inflight_cap_for_level(int level) {
@@ -173,7 +199,7 @@ using TimePoint = Clock::time_point;
 constexpr uint64_t kFdReserve = 64;  // descriptors left for sinks, logs, the epoll fd, ...
 constexpr auto kMaxPoll = 5ms;       // longest wait between two looks at ctx.stop
 constexpr int kLaunchBatch = 256;    // connects per loop turn before events are looked at
-constexpr int kEventBatch = 256;
+constexpr size_t kEventBatch = 1024;
 constexpr auto kBackoffMin = 10ms;  // first pause after a resource error, doubled per failure
 constexpr auto kBackoffMax = 1s;
 constexpr auto kRegrowQuiet = 1s;     // no cap growth this soon after a resource error
@@ -262,8 +288,17 @@ struct Pending {
   TimePoint due;
 };
 
-struct Slot {
+// A probe socket. One is used for many attempts: after a refused (or unreachable) connect the
+// kernel puts it back to an unconnected state, and the next connect() on it starts afresh.
+struct ProbeSocket {
   FileDescriptor fd;
+  int family = AF_UNSPEC;
+  bool registered = false;  // added to the epoll set (it stays there until closed)
+  bool armed = false;       // its EPOLLONESHOT registration may still report an event
+};
+
+struct Slot {
+  ProbeSocket sock;
   uint32_t generation = 0;
   uint32_t heap_pos = kNoPos;
   Pending work;
@@ -320,7 +355,8 @@ class ConnectScan {
       wait_for_events(more ? now : wake_);
     }
     // Unfinished attempts have no verdict: close them unreported.
-    for (auto& s : slots_) s.fd.reset();
+    for (auto& s : slots_) s.sock = ProbeSocket{};
+    drop_idle();
     report.probes_sent = sent_;
     report.replies = replies_;
     report.send_errors = send_errors_;
@@ -415,33 +451,36 @@ class ConnectScan {
   // ---- one attempt -------------------------------------------------------------------------
 
   void start(Pending work, const Probe& probe, TimePoint now) {
-    int domain = probe.addr.is_v4() ? AF_INET : AF_INET6;
-    FileDescriptor fd(::socket(domain, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP));
-    if (!fd) return socket_failed(errno, "socket", work, probe, now);
-    linger lg{1, 0};  // close() sends RST: see the file comment
-    ::setsockopt(fd.get(), SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
-    const std::string& dev = ctx_.config.interface;
-    if (!dev.empty() &&
-        ::setsockopt(fd.get(), SOL_SOCKET, SO_BINDTODEVICE, dev.data(), dev.size()) != 0)
-      throw system_error(errno, "SO_BINDTODEVICE " + dev);
+    int family = probe.addr.is_v4() ? AF_INET : AF_INET6;
+    ProbeSocket sock = acquire(family);
+    if (!sock.fd) return socket_failed(errno, "socket", work, probe, now);
 
     sockaddr_storage ss;
     socklen_t len = fill_sockaddr(probe, scope_id_, ss);
     note_first_probe(probe.addr, now);
     last_connect_ = now;
-    int err = ::connect(fd.get(), reinterpret_cast<const sockaddr*>(&ss), len) == 0 ? 0 : errno;
+    int err = connect_errno(sock.fd.get(), ss, len);
     if (err == EINPROGRESS || err == EINTR) {  // EINTR: the connect goes on asynchronously
       count_attempt(work);
-      return watch(std::move(fd), work, probe, now);
+      // Often the answer is there already (always on loopback: the peer's SYN-ACK or RST was
+      // handled before connect() returned). A second connect() says so without epoll.
+      err = connect_errno(sock.fd.get(), ss, len);
+      if (connect_detail::connect_pending(err)) return watch(std::move(sock), work, probe, now);
+      ++stats_.immediate;
+      return answered(std::move(sock), work, probe, now, err, Clock::now());
     }
     Classification c = connect_detail::classify_connect_errno(err);
     switch (c.outcome) {
       case Outcome::Verdict:
         count_attempt(work);
-        if (err == 0 && self_connected(fd.get())) return self_connect(work, probe, now);
+        ++stats_.immediate;
+        if (c.state == PortState::Open && self_connected(sock.fd.get()))
+          return self_connect(work, probe, now);
+        if (connect_detail::socket_reusable(err)) recycle(std::move(sock));
         return verdict(probe, c.state, c.reason);
       case Outcome::Timeout:
         count_attempt(work);
+        ++stats_.immediate;
         return attempt_failed(work, probe, now);
       case Outcome::LocalTransient:
         return socket_failed(err, "connect", work, probe, now);
@@ -449,6 +488,47 @@ class ConnectScan {
         throw system_error(
             err, "connect to " + probe.addr.to_string() + " port " + std::to_string(probe.port));
     }
+  }
+
+  static int connect_errno(int fd, const sockaddr_storage& ss, socklen_t len) {
+    return ::connect(fd, reinterpret_cast<const sockaddr*>(&ss), len) == 0 ? 0 : errno;
+  }
+
+  // An idle socket of `family`, or a new one (errno set and no descriptor when that fails).
+  ProbeSocket acquire(int family) {
+    auto& pool = idle_[family == AF_INET ? 0 : 1];
+    if (!pool.empty()) {
+      ProbeSocket sock = std::move(pool.back());
+      pool.pop_back();
+      return sock;
+    }
+    // Idle sockets of the other family hold descriptors too: keep the total within the cap.
+    auto& other = idle_[family == AF_INET ? 1 : 0];
+    if (!other.empty() && in_flight_ + other.size() >= max_cap_) other.pop_back();
+    ProbeSocket sock;
+    sock.fd.reset(::socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP));
+    if (!sock.fd) return sock;
+    ++stats_.sockets_opened;
+    sock.family = family;
+    linger lg{1, 0};  // close() sends RST: see the file comment
+    ::setsockopt(sock.fd.get(), SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    const std::string& dev = ctx_.config.interface;
+    if (!dev.empty() &&
+        ::setsockopt(sock.fd.get(), SOL_SOCKET, SO_BINDTODEVICE, dev.data(), dev.size()) != 0)
+      throw system_error(errno, "SO_BINDTODEVICE " + dev);
+    return sock;
+  }
+
+  // Keeps a socket whose attempt failed for the next attempt. One whose EPOLLONESHOT
+  // registration may still fire would report the next attempt under this one's slot: closed.
+  void recycle(ProbeSocket sock) {
+    if (sock.armed) return;
+    idle_[sock.family == AF_INET ? 0 : 1].push_back(std::move(sock));
+  }
+
+  void drop_idle() {
+    idle_[0].clear();
+    idle_[1].clear();
   }
 
   void count_attempt(const Pending& work) {
@@ -463,6 +543,7 @@ class ConnectScan {
     if (c.outcome != Outcome::LocalTransient)
       throw system_error(err, std::string(what) + " for " + probe.addr.to_string());
     ++send_errors_;
+    drop_idle();  // give their descriptors and memory back
     // Out of descriptors, kernel memory or buffers: always our own load, always wait it out.
     // Out of local ports / source address: give up once it persists with nothing else in flight.
     bool may_give_up = err == EADDRNOTAVAIL || err == EAGAIN;
@@ -479,21 +560,24 @@ class ConnectScan {
     retries_.push_front(work);
   }
 
-  void watch(FileDescriptor fd, const Pending& work, const Probe& probe, TimePoint now) {
+  void watch(ProbeSocket sock, const Pending& work, const Probe& probe, TimePoint now) {
     uint32_t id = free_.back();
     Slot& s = slots_[id];
     ++s.generation;
     epoll_event ev{};
     ev.events = EPOLLOUT | EPOLLERR | EPOLLHUP | EPOLLONESHOT;
     ev.data.u64 = uint64_t{s.generation} << 32 | id;
-    if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd.get(), &ev) != 0) {
+    int op = sock.registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+    if (::epoll_ctl(epoll_.get(), op, sock.fd.get(), &ev) != 0) {
       int err = errno;
       if (err == ENOMEM || err == ENOSPC)
         return socket_failed(ENOMEM, "epoll_ctl", work, probe, now);
       throw system_error(err, "epoll_ctl");
     }
+    sock.registered = sock.armed = true;
+    ++stats_.waited;
     free_.pop_back();
-    s.fd = std::move(fd);
+    s.sock = std::move(sock);
     s.work = work;
     s.probe = probe;
     s.started = now;
@@ -502,15 +586,18 @@ class ConnectScan {
     ++in_flight_;
   }
 
-  // Frees a slot (closing its socket) and returns what it was doing.
+  // Frees a slot and returns what it was doing (its socket is still in it, to be moved out).
   Slot& release(uint32_t id) {
     Slot& s = slots_[id];
     heap_remove(id);
-    s.fd.reset();
     free_.push_back(id);
     --in_flight_;
-    if (cap_ < max_cap_ && Clock::now() - last_resource_error_ >= kRegrowQuiet) ++cap_;
     return s;
+  }
+
+  // One more attempt has ended: after a quiet second without resource errors, the cap grows back.
+  void regrow(TimePoint now) {
+    if (cap_ < max_cap_ && now - last_resource_error_ >= kRegrowQuiet) ++cap_;
   }
 
   // Ends the attempts whose deadline has passed. One whose outcome is already there (it came
@@ -518,32 +605,38 @@ class ConnectScan {
   void expire(TimePoint now) {
     while (!heap_.empty() && slots_[heap_[0]].deadline <= now) {
       uint32_t id = heap_[0];
-      pollfd p{slots_[id].fd.get(), POLLOUT, 0};
-      if (::poll(&p, 1, 0) == 1) {
-        complete(id, now);
-      } else {
-        Slot& s = release(id);
+      int err = check(slots_[id]);
+      Slot& s = release(id);
+      if (connect_detail::connect_pending(err)) {
+        s.sock = ProbeSocket{};  // closed: a socket still in SYN_SENT sends nothing
+        regrow(now);
         attempt_failed(s.work, s.probe, now);
+      } else {
+        answered(std::move(s.sock), s.work, s.probe, s.started, err, now);
       }
     }
   }
 
-  // The attempt in slot `id` has an outcome (its socket is writable or has an error).
-  void complete(uint32_t id, TimePoint now) {
-    int err = 0;
-    socklen_t len = sizeof err;
-    if (::getsockopt(slots_[id].fd.get(), SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
-    bool self = err == 0 && self_connected(slots_[id].fd.get());
-    Slot& s = release(id);
+  // Asks the kernel where the attempt in slot `s` stands: connect() again on the same address
+  // returns 0 once connected, the attempt's error once it failed (and makes the socket reusable),
+  // EALREADY while it is still under way.
+  int check(const Slot& s) {
+    sockaddr_storage ss;
+    socklen_t len = fill_sockaddr(s.probe, scope_id_, ss);
+    return connect_errno(s.sock.fd.get(), ss, len);
+  }
+
+  // The attempt started at `started` on `sock` has its outcome `err` (see check()) at `now`.
+  void answered(ProbeSocket sock, const Pending& work, const Probe& probe, TimePoint started,
+                int err, TimePoint now) {
+    regrow(now);
     Classification c = connect_detail::classify_connect_errno(err);
-    if (self) {
-      self_connect(s.work, s.probe, now);
-    } else if (c.outcome == Outcome::Verdict) {
-      timeout_.sample(now - s.started);
-      verdict(s.probe, c.state, c.reason);
-    } else {
-      attempt_failed(s.work, s.probe, now);
-    }
+    if (c.outcome != Outcome::Verdict) return attempt_failed(work, probe, now);
+    if (c.state == PortState::Open && self_connected(sock.fd.get()))
+      return self_connect(work, probe, now);
+    if (connect_detail::socket_reusable(err)) recycle(std::move(sock));
+    timeout_.sample(now - started);
+    verdict(probe, c.state, c.reason);
   }
 
   void wait_for_events(TimePoint until) {
@@ -553,19 +646,43 @@ class ConnectScan {
     if (until > now)
       timeout_ms =
           static_cast<int>(std::chrono::ceil<std::chrono::milliseconds>(until - now).count());
-    epoll_event events[kEventBatch];
-    int n = ::epoll_wait(epoll_.get(), events, kEventBatch, timeout_ms);
+    int n =
+        ::epoll_wait(epoll_.get(), events_.data(), static_cast<int>(events_.size()), timeout_ms);
     if (n < 0) {
       if (errno == EINTR) return;
       throw system_error(errno, "epoll_wait");
     }
     now = Clock::now();
     for (int i = 0; i < n; ++i) {
-      uint32_t id = static_cast<uint32_t>(events[i].data.u64);
-      uint32_t generation = static_cast<uint32_t>(events[i].data.u64 >> 32);
-      if (id >= slots_.size() || !slots_[id].fd || slots_[id].generation != generation) continue;
-      complete(id, now);
+      uint32_t id = static_cast<uint32_t>(events_[i].data.u64);
+      uint32_t generation = static_cast<uint32_t>(events_[i].data.u64 >> 32);
+      if (id >= slots_.size() || !slots_[id].sock.fd || slots_[id].generation != generation ||
+          slots_[id].heap_pos == kNoPos)
+        continue;
+      slots_[id].sock.armed = false;  // EPOLLONESHOT: it reported, and stays quiet now
+      int err = check(slots_[id]);
+      if (connect_detail::connect_pending(err)) {  // not done after all: wait on
+        rearm(id);
+        continue;
+      }
+      Slot& s = release(id);
+      answered(std::move(s.sock), s.work, s.probe, s.started, err, now);
     }
+  }
+
+  void rearm(uint32_t id) {
+    Slot& s = slots_[id];
+    epoll_event ev{};
+    ev.events = EPOLLOUT | EPOLLERR | EPOLLHUP | EPOLLONESHOT;
+    ev.data.u64 = uint64_t{s.generation} << 32 | id;
+    if (::epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, s.sock.fd.get(), &ev) == 0) {
+      s.sock.armed = true;
+      return;
+    }
+    // Cannot wait on it any more: let its deadline end it.
+    s.deadline = Clock::now();
+    heap_remove(id);
+    heap_push(id);
   }
 
   // ---- outcomes ----------------------------------------------------------------------------
@@ -688,6 +805,8 @@ class ConnectScan {
   std::deque<Pending> retries_;         // FIFO by due time (resource backoffs go to the front)
 
   FileDescriptor epoll_;
+  std::vector<epoll_event> events_ = std::vector<epoll_event>(kEventBatch);
+  std::vector<ProbeSocket> idle_[2];  // sockets ready for their next attempt: IPv4, IPv6
   std::vector<Slot> slots_;
   std::vector<uint32_t> free_;
   std::vector<uint32_t> heap_;
@@ -698,13 +817,18 @@ class ConnectScan {
   TimePoint wake_{};
 
   uint64_t sent_ = 0, replies_ = 0, send_errors_ = 0, refused_ = 0;
+
+ public:
+  connect_detail::Stats stats_;
 };
 
 }  // namespace
 
-EngineReport run_connect_scan(EngineContext& ctx) {
+EngineReport run_connect_scan(EngineContext& ctx, connect_detail::Stats* stats) {
   ConnectScan scan(ctx);
-  return scan.run();
+  EngineReport report = scan.run();
+  if (stats != nullptr) *stats = scan.stats_;
+  return report;
 }
 
 }  // namespace gh

@@ -24,9 +24,19 @@ namespace gh {
 // report.refused, never reported). Raises RLIMIT_NOFILE's soft limit to the hard limit. Throws
 // RuntimeError when probing is impossible (a socket family the kernel refuses, an interface
 // SO_BINDTODEVICE rejects, no usable source address); never for fd exhaustion, which it waits out.
-EngineReport run_connect_scan(EngineContext& ctx);
+namespace connect_detail {
+struct Stats;
+}
+EngineReport run_connect_scan(EngineContext& ctx, connect_detail::Stats* stats = nullptr);
 
 namespace connect_detail {
+
+// How the attempts of a run went, for the tests (run_connect_scan's optional out parameter).
+struct Stats {
+  uint64_t sockets_opened = 0;  // socket() calls that succeeded
+  uint64_t immediate = 0;       // attempts whose outcome was there right after connect()
+  uint64_t waited = 0;          // attempts that went through epoll (or their deadline)
+};
 
 // What connect()'s errno (immediate, or from SO_ERROR; 0 = connected) means for the probe.
 enum class Outcome {
@@ -43,6 +53,15 @@ struct Classification {
 };
 
 Classification classify_connect_errno(int err);
+
+// Whether connect()'s errno on a socket whose connect is under way means "no outcome yet"
+// (EALREADY from a second connect(), EINPROGRESS, EINTR).
+bool connect_pending(int err);
+
+// Whether a socket whose connect ended with `err` can start the next attempt: a refused or
+// unreachable attempt leaves it unconnected (the kernel resets it when the error is read), while a
+// connected one (open port, 0) must be closed (with RST).
+bool socket_reusable(int err);
 
 // Most probes in flight at once for a -T level, before the fd limit is applied.
 size_t inflight_cap_for_level(int level);

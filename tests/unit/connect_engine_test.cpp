@@ -36,8 +36,10 @@ namespace {
 
 using namespace std::chrono_literals;
 using connect_detail::classify_connect_errno;
+using connect_detail::connect_pending;
 using connect_detail::ConnectTimeout;
 using connect_detail::Outcome;
+using connect_detail::socket_reusable;
 
 // ---- loopback fixtures ------------------------------------------------------------------------
 
@@ -222,6 +224,27 @@ TEST(ConnectClassify, MapsErrnosToVerdicts) {
   EXPECT_EQ(classify_connect_errno(EINVAL).outcome, Outcome::LocalFatal);
 }
 
+TEST(ConnectClassify, PendingAndReusableSockets) {
+  // A second connect() on a connected socket says EISCONN: that is an open port.
+  auto c = classify_connect_errno(EISCONN);
+  EXPECT_EQ(c.outcome, Outcome::Verdict);
+  EXPECT_EQ(c.state, PortState::Open);
+  EXPECT_EQ(c.reason, Reason::ConnAccepted);
+
+  for (int err : {EALREADY, EINPROGRESS, EINTR}) EXPECT_TRUE(connect_pending(err)) << err;
+  for (int err : {0, EISCONN, ECONNREFUSED, ETIMEDOUT, ENETUNREACH, EMFILE})
+    EXPECT_FALSE(connect_pending(err)) << err;
+
+  // Refused and unreachable attempts leave the socket unconnected, ready for the next attempt.
+  for (int err : {ECONNREFUSED, EHOSTUNREACH, ENETUNREACH, EACCES, EPERM, ENOPROTOOPT})
+    EXPECT_TRUE(socket_reusable(err)) << err;
+  // Connected (open) sockets are closed with RST; timeouts, local errors and fatal ones are
+  // closed too.
+  for (int err : {0, EISCONN, ECONNRESET, EPIPE, ETIMEDOUT, EALREADY, EINPROGRESS, EMFILE, ENOBUFS,
+                  EADDRNOTAVAIL, EAFNOSUPPORT, EINVAL, EMSGSIZE})
+    EXPECT_FALSE(socket_reusable(err)) << err;
+}
+
 TEST(ConnectInflightCap, GrowsWithTimingLevel) {
   EXPECT_EQ(connect_detail::inflight_cap_for_level(0), 1u);
   EXPECT_EQ(connect_detail::inflight_cap_for_level(1), 1u);
@@ -312,6 +335,86 @@ TEST(ConnectEngine, ScansBothFamiliesInOneRun) {
   EXPECT_EQ(m.at({"127.0.0.1", v6->port}).state, PortState::Closed);
   EXPECT_EQ(m.at({"::1", v4->port}).state, PortState::Closed);
   EXPECT_EQ(out.open, 2u);
+}
+
+// Many closed ports and a few open ones, scanned through 16 sockets at a time: every verdict right,
+// refused attempts' sockets used again (far fewer sockets than probes), answers taken as soon as
+// connect() has them.
+void expect_sockets_reused(const std::string& ip) {
+  LoopbackLab lab;
+  ASSERT_TRUE(lab.build(ip, 3, 200));
+  ScanConfig cfg;
+  cfg.targets.add_spec(ip);
+  cfg.ports.tcp = lab.all_ports();
+  cfg.timing = fast_timing(2);
+  size_t cap = connect_detail::inflight_cap_for_level(2);
+
+  for (uint64_t seed : {1u, 2u, 3u}) {
+    std::atomic<bool> stop{false};
+    ProbeSpace space(cfg.targets, cfg.ports);
+    EngineCounters counters;
+    ScanRun out;
+    EngineContext ctx{cfg,  space,    seed,
+                      stop, counters, [&](const PortResult& r) { out.results.push_back(r); }};
+    connect_detail::Stats stats;
+    out.report = run_connect_scan(ctx, &stats);
+    ASSERT_EQ(out.results.size(), 203u);
+    expect_open_closed(out, ip, lab);
+    EXPECT_EQ(counters.retries.load(), 0u);
+    // One socket per concurrent attempt at most, plus one for each connection closed (the open
+    // ports): not one per probe.
+    EXPECT_LE(stats.sockets_opened, cap + 3) << "seed " << seed;
+    EXPECT_GE(stats.sockets_opened, 1u);
+    // Every attempt went one way or the other; on loopback most answers are there at once.
+    EXPECT_EQ(stats.immediate + stats.waited, counters.sent.load());
+    EXPECT_GT(stats.immediate, 0u);
+  }
+}
+
+TEST(ConnectEngine, ReusesSocketsOnIpv4Loopback) {
+  expect_sockets_reused("127.0.0.1");
+}
+
+TEST(ConnectEngine, ReusesSocketsOnIpv6Loopback) {
+  if (!ipv6_loopback_available()) GTEST_SKIP() << "::1 cannot be bound";
+  expect_sockets_reused("::1");
+}
+
+// The kernel behaviour the engine is built on: a refused non-blocking connect() has its answer
+// by the time a second connect() looks (on loopback), and leaves the socket ready for another
+// connect(), which can then succeed.
+TEST(ConnectEngine, RefusedSocketConnectsAgain) {
+  for (std::string ip : {"127.0.0.1", "::1"}) {
+    if (ip == "::1" && !ipv6_loopback_available()) continue;
+    auto closed = bind_tcp(ip, -1);
+    auto open = bind_tcp(ip, 16);
+    ASSERT_TRUE(closed && open) << ip;
+    sockaddr_storage to_closed, to_open;
+    socklen_t len = to_sockaddr(ip, closed->port, to_closed);
+    to_sockaddr(ip, open->port, to_open);
+    FileDescriptor fd(::socket(to_closed.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    ASSERT_TRUE(fd);
+    auto conn = [&](const sockaddr_storage& ss) {
+      return ::connect(fd.get(), reinterpret_cast<const sockaddr*>(&ss), len) == 0 ? 0 : errno;
+    };
+    // Waits for the attempt under way and returns what a second connect() says then.
+    auto outcome = [&](const sockaddr_storage& ss) {
+      int err = conn(ss);
+      if (!connect_pending(err)) return err;
+      pollfd p{fd.get(), POLLOUT, 0};
+      EXPECT_EQ(::poll(&p, 1, 5000), 1);
+      return conn(ss);
+    };
+    for (int round = 0; round < 3; ++round) {
+      int err = conn(to_closed);
+      if (connect_pending(err)) err = outcome(to_closed);
+      EXPECT_EQ(err, ECONNREFUSED) << ip << " round " << round;
+    }
+    int err = conn(to_open);
+    if (connect_pending(err)) err = outcome(to_open);
+    EXPECT_EQ(err, 0) << ip;
+    EXPECT_EQ(conn(to_open), EISCONN) << ip;
+  }
 }
 
 TEST(ConnectEngine, ManyHostsAndPortsWithSmallCap) {
