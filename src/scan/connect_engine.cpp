@@ -18,6 +18,20 @@
 //   self-connects) and attempts that got no answer are closed, and a socket whose ONESHOT event
 //   may still be pending too. Idle sockets wait in a pool per address family; the pools count
 //   towards the in-flight bound's descriptors and are emptied on a resource error.
+// * Workers: a fast scan of many ports (connect_detail::workers_for: -T4/-T5, 8192+ probes, 2+
+//   cores) runs two, the calling thread's and a helper thread. Profiles of a loopback scan show
+//   >90% of the time in the kernel's connect() (the handshake or RST runs inside the call), so the
+//   only way to go faster is to do that work on two cores. Each worker owns its sockets, epoll
+//   set, slots (the in-flight bound split between them), deadline heap, retry FIFO, timeout
+//   estimate and resource backoff, and claims kChunk permutation positions at a time from a
+//   shared atomic cursor (disjoint, and a worker that gets less CPU takes fewer). The gate, the
+//   rate limiter, the host-timeout map and the scan-delay clock are shared under one mutex
+//   (admit()): the gate is not thread-safe, and one limiter keeps the rate global. Verdicts are
+//   reported from the calling thread only: the helper hands them over in batches (kHandOver, and
+//   whatever it has when it ends), worker 0 reports them between its own turns and, once its own
+//   share is done, until every helper has ended. ctx.after_sockets_open runs before the helper
+//   starts. A stop ends every worker at its next turn; a worker that throws stops the others and
+//   the scan rethrows its exception once all have ended.
 // * Memory grows with the in-flight count only: a fixed table of slots (sized once to the in-flight
 //   bound), an indexed min-heap of their deadlines, and a FIFO of probes waiting for a retry (each
 //   entry comes from an attempt that timed out, and due retries are launched before fresh probes,
@@ -79,13 +93,20 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
+#include <condition_variable>
 #include <cstdint>
 #include <cstring>
 #include <deque>
+#include <exception>
 #include <limits>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <system_error>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -153,6 +174,16 @@ bool socket_reusable(int err) {
   return c.outcome == Outcome::Verdict && c.state != PortState::Open;
 }
 
+size_t workers_for(const Timing& timing, uint64_t tcp_probes, unsigned cores) {
+  if (cores < 2 || timing.level < 4) return 1;
+  // Per-host pacing is serial by nature, and a host timeout clock shared by threads is not worth
+  // its locking: those scans are slow anyway.
+  if (timing.scan_delay.count() > 0) return 1;
+  if (timing.host_timeout && timing.host_timeout->count() > 0) return 1;
+  if (tcp_probes < 2 * kMinProbesPerWorker) return 1;
+  return 2;
+}
+
 size_t inflight_cap_for_level(int level) {
   if (level <= 1) return 1;  // paranoid/sneaky: serial, as nmap
   if (level == 2) return 16;
@@ -205,6 +236,8 @@ constexpr auto kBackoffMax = 1s;
 constexpr auto kRegrowQuiet = 1s;     // no cap growth this soon after a resource error
 constexpr uint32_t kLocalGiveUp = 6;  // local failures of one probe in a row (see uses)
 constexpr uint32_t kNoPos = std::numeric_limits<uint32_t>::max();
+constexpr uint64_t kChunk = 64;    // permutation positions a worker claims at a time
+constexpr size_t kHandOver = 256;  // a helper worker's verdicts passed on together
 
 // The soft RLIMIT_NOFILE after raising it to the hard limit. A limit we cannot raise is not worth
 // failing the scan for: the in-flight cap just stays lower.
@@ -297,6 +330,32 @@ struct ProbeSocket {
   bool armed = false;       // its EPOLLONESHOT registration may still report an event
 };
 
+// What the workers of one scan share. The gate, the rate limiter, the host-timeout map and the
+// scan-delay clock are used under `mu` (one worker at a time: the gate is not thread-safe).
+// Helpers hand their verdicts to the calling thread's worker through `results`.
+struct Shared {
+  explicit Shared(EngineContext& c) : ctx(c) {}
+  EngineContext& ctx;
+  std::atomic<uint64_t> cursor{0};  // next unclaimed permutation position
+  std::atomic<bool> abort{false};   // a worker failed: the others stop too
+
+  std::mutex mu;
+  std::optional<RateLimiter> rate;
+  std::optional<Clock::duration> host_timeout;
+  std::unordered_map<IpAddress, TimePoint, IpAddressHash> host_first;
+  std::optional<TimePoint> last_connect;
+
+  std::mutex results_mu;
+  std::condition_variable results_cv;
+  std::vector<PortResult> results;  // from helpers, not yet reported
+  size_t helpers_running = 0;
+  std::exception_ptr error;  // the first helper failure
+
+  bool stopping() const {
+    return ctx.stop.load(std::memory_order_relaxed) || abort.load(std::memory_order_relaxed);
+  }
+};
+
 struct Slot {
   ProbeSocket sock;
   uint32_t generation = 0;
@@ -306,75 +365,105 @@ struct Slot {
   TimePoint started, deadline;
 };
 
+// One worker: its own sockets, epoll set, slots, deadlines, retries and timeout estimate, over
+// the permutation positions it claims. Worker 0 runs in the calling thread and reports every
+// verdict; helpers (other threads) hand theirs over.
 class ConnectScan {
  public:
-  explicit ConnectScan(EngineContext& ctx)
-      : ctx_(ctx),
-        timing_(ctx.config.timing),
-        perm_(ctx.space.size(), ctx.seed),
-        tcp_end_(tcp_index_end(ctx.space)),
+  ConnectScan(Shared& shared, size_t cap, bool reports)
+      : shared_(shared),
+        ctx_(shared.ctx),
+        timing_(ctx_.config.timing),
+        perm_(ctx_.space.size(), ctx_.seed),
+        tcp_end_(tcp_index_end(ctx_.space)),
         max_retries_(static_cast<uint32_t>(std::max(0, timing_.max_retries))),
+        reports_(reports),
         timeout_(timing_.initial_rtt, timing_.max_rtt) {
-    uint64_t limit = fd_limit();
-    uint64_t by_fds = limit > kFdReserve + 1 ? limit - kFdReserve : 1;
-    max_cap_ = static_cast<size_t>(
-        std::min<uint64_t>(by_fds, connect_detail::inflight_cap_for_level(timing_.level)));
+    max_cap_ = std::max<size_t>(1, cap);
     cap_ = max_cap_;
     slots_.resize(max_cap_);
     heap_.reserve(max_cap_);
     free_.reserve(max_cap_);
     for (size_t i = max_cap_; i-- > 0;) free_.push_back(static_cast<uint32_t>(i));
-
-    if (timing_.max_rate > 0) rate_.emplace(timing_.max_rate);
-    if (timing_.host_timeout && timing_.host_timeout->count() > 0)
-      host_timeout_ = *timing_.host_timeout;
-    if (!ctx.config.interface.empty()) scope_id_ = ::if_nametoindex(ctx.config.interface.c_str());
+    if (!ctx_.config.interface.empty()) scope_id_ = ::if_nametoindex(ctx_.config.interface.c_str());
 
     epoll_.reset(::epoll_create1(EPOLL_CLOEXEC));
     if (!epoll_) throw system_error(errno, "epoll_create1");
-    advance_fresh();
   }
 
-  EngineReport run() {
-    // A connect scan needs no privilege at all: drop whatever the process has before the first
-    // probe (the fd limit was raised in the constructor).
-    if (ctx_.after_sockets_open) ctx_.after_sockets_open();
-    ctx_.counters.total.store(tcp_end_);
-    EngineReport report;
+  // Probes until this worker's share is done or a stop is requested. Returns false when stopped.
+  bool run() {
+    advance_fresh();
+    bool finished = true;
     for (;;) {
-      if (in_flight_ == 0 && retries_.empty() && !next_fresh_) break;
-      if (ctx_.stop.load()) {
-        report.interrupted = true;
+      if (idle()) break;
+      if (shared_.stopping()) {
+        finished = false;
         break;
       }
+      if (reports_) report_handed_over();
       TimePoint now = Clock::now();
       expire(now);
       wake_ = now + kMaxPoll;
       bool more = launch();
-      if (in_flight_ == 0 && retries_.empty() && !next_fresh_) break;
+      if (idle()) break;
       wait_for_events(more ? now : wake_);
     }
     // Unfinished attempts have no verdict: close them unreported.
     for (auto& s : slots_) s.sock = ProbeSocket{};
     drop_idle();
-    report.probes_sent = sent_;
-    report.replies = replies_;
-    report.send_errors = send_errors_;
-    report.refused = refused_;
-    return report;
+    hand_over();
+    return finished;
   }
+
+  // Worker 0, done with its own share: reports the helpers' verdicts until they are all done.
+  void report_until_helpers_done() {
+    std::unique_lock lock(shared_.results_mu);
+    for (;;) {
+      std::vector<PortResult> batch;
+      batch.swap(shared_.results);
+      bool done = shared_.helpers_running == 0;
+      lock.unlock();
+      for (const auto& r : batch) ctx_.on_result(r);
+      lock.lock();
+      if (done && shared_.results.empty()) return;
+      if (shared_.results.empty() && shared_.helpers_running > 0)
+        shared_.results_cv.wait_for(lock, kMaxPoll);
+    }
+  }
+
+  void add_to(EngineReport& report) const {
+    report.probes_sent += sent_;
+    report.replies += replies_;
+    report.send_errors += send_errors_;
+    report.refused += refused_;
+  }
+
+  const connect_detail::Stats& stats() const { return stats_; }
 
  private:
   // ---- work selection ----------------------------------------------------------------------
 
+  bool idle() const { return in_flight_ == 0 && retries_.empty() && !next_fresh_; }
+
+  // The next never-tried TCP index of this worker: from the chunk of permutation positions it
+  // claimed last, or from a new chunk. Chunks are claimed as they are needed, so a worker that
+  // gets less CPU does less of the scan.
   void advance_fresh() {
     next_fresh_.reset();
-    if (tcp_end_ == 0) {
-      cursor_ = perm_.size();
-      return;
-    }
-    while (cursor_ < perm_.size()) {
-      uint64_t index = perm_.at(cursor_++);
+    if (tcp_end_ == 0) return;
+    for (;;) {
+      if (chunk_pos_ == chunk_end_) {
+        if (claimed_all_) return;
+        uint64_t begin = shared_.cursor.fetch_add(kChunk, std::memory_order_relaxed);
+        if (begin >= perm_.size()) {
+          claimed_all_ = true;
+          return;
+        }
+        chunk_pos_ = begin;
+        chunk_end_ = std::min(begin + kChunk, perm_.size());
+      }
+      uint64_t index = perm_.at(chunk_pos_++);
       if (index < tcp_end_) {
         next_fresh_ = index;
         return;
@@ -386,7 +475,7 @@ class ConnectScan {
   // only because of the batch size (there is more to start right away).
   bool launch() {
     for (int n = 0; n < kLaunchBatch; ++n) {
-      if (in_flight_ >= cap_ || ctx_.stop.load(std::memory_order_relaxed)) return false;
+      if (in_flight_ >= cap_ || shared_.stopping()) return false;
       TimePoint now = Clock::now();
       if (now < backoff_until_) {
         wake_ = std::min(wake_, backoff_until_);
@@ -407,38 +496,48 @@ class ConnectScan {
         consume(from_retry);
         continue;
       }
-      if (host_expired(probe.addr, now)) {
-        consume(from_retry);
-        skip();
-        continue;
-      }
-      if (timing_.scan_delay.count() > 0 && last_connect_ &&
-          now < *last_connect_ + timing_.scan_delay) {
-        wake_ = std::min(wake_, *last_connect_ + timing_.scan_delay);
-        return false;
-      }
-      if (rate_ && rate_->grant(1) == 0) {
-        wake_ = std::min(wake_, now + std::max<Clock::duration>(rate_->time_to_next(), 100us));
-        return false;
-      }
-      if (ctx_.gate != nullptr) {  // last, right before the socket: nothing gets around it
-        std::chrono::nanoseconds retry_in{0};
-        ProbeGate::Decision d = ctx_.gate->check(probe, now, &retry_in);
-        if (d == ProbeGate::Decision::Refuse) {
-          consume(from_retry);
-          ++refused_;
-          skip();
-          continue;
-        }
-        if (d == ProbeGate::Decision::Later) {
-          wake_ = std::min(wake_, now + std::max<Clock::duration>(retry_in, 100us));
-          return false;
-        }
-      }
+      Admission a = admit(probe, now);
+      if (a == Admission::Wait) return false;
       consume(from_retry);
-      start(work, probe, now);
+      if (a == Admission::Send) {
+        start(work, probe, now);
+      } else {
+        if (a == Admission::Refused) ++refused_;
+        skip();
+      }
     }
     return true;
+  }
+
+  enum class Admission { Send, Wait, Refused, HostExpired };
+
+  // Whether `probe` may be sent now: host timeout, scan delay, rate, and the gate last, right
+  // before the socket, so nothing gets around it. Wait: not yet (wake_ says when to look again).
+  Admission admit(const Probe& probe, TimePoint now) {
+    std::lock_guard lock(shared_.mu);
+    if (host_expired_locked(probe.addr, now)) return Admission::HostExpired;
+    if (timing_.scan_delay.count() > 0 && shared_.last_connect &&
+        now < *shared_.last_connect + timing_.scan_delay) {
+      wake_ = std::min(wake_, *shared_.last_connect + timing_.scan_delay);
+      return Admission::Wait;
+    }
+    auto& rate = shared_.rate;
+    if (rate && rate->grant(1) == 0) {
+      wake_ = std::min(wake_, now + std::max<Clock::duration>(rate->time_to_next(), 100us));
+      return Admission::Wait;
+    }
+    if (ctx_.gate != nullptr) {
+      std::chrono::nanoseconds retry_in{0};
+      ProbeGate::Decision d = ctx_.gate->check(probe, now, &retry_in);
+      if (d == ProbeGate::Decision::Refuse) return Admission::Refused;
+      if (d == ProbeGate::Decision::Later) {
+        wake_ = std::min(wake_, now + std::max<Clock::duration>(retry_in, 100us));
+        return Admission::Wait;
+      }
+    }
+    if (shared_.host_timeout) shared_.host_first.try_emplace(probe.addr, now);
+    shared_.last_connect = now;
+    return Admission::Send;
   }
 
   void consume(bool from_retry) {
@@ -457,8 +556,6 @@ class ConnectScan {
 
     sockaddr_storage ss;
     socklen_t len = fill_sockaddr(probe, scope_id_, ss);
-    note_first_probe(probe.addr, now);
-    last_connect_ = now;
     int err = connect_errno(sock.fd.get(), ss, len);
     if (err == EINPROGRESS || err == EINTR) {  // EINTR: the connect goes on asynchronously
       count_attempt(work);
@@ -642,12 +739,8 @@ class ConnectScan {
   void wait_for_events(TimePoint until) {
     TimePoint now = Clock::now();
     if (!heap_.empty()) until = std::min(until, slots_[heap_[0]].deadline);
-    int timeout_ms = 0;
-    if (until > now)
-      timeout_ms =
-          static_cast<int>(std::chrono::ceil<std::chrono::milliseconds>(until - now).count());
-    int n =
-        ::epoll_wait(epoll_.get(), events_.data(), static_cast<int>(events_.size()), timeout_ms);
+    auto wait = std::max<Clock::duration>(until - now, Clock::duration::zero());
+    int n = epoll_wait_for(wait);
     if (n < 0) {
       if (errno == EINTR) return;
       throw system_error(errno, "epoll_wait");
@@ -668,6 +761,22 @@ class ConnectScan {
       Slot& s = release(id);
       answered(std::move(s.sock), s.work, s.probe, s.started, err, now);
     }
+  }
+
+  // epoll_wait for at most `wait`, to the microsecond where the kernel has epoll_pwait2 (Linux
+  // 5.11): a per-host cap (--max-host-rate) or a rate gap can be far below a millisecond, and
+  // epoll_wait's milliseconds would round each such wait up to 1 ms.
+  int epoll_wait_for(Clock::duration wait) {
+    auto size = static_cast<int>(events_.size());
+    if (have_pwait2_) {
+      auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(wait).count();
+      timespec ts{static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
+      int n = ::epoll_pwait2(epoll_.get(), events_.data(), size, &ts, nullptr);
+      if (n >= 0 || errno != ENOSYS) return n;
+      have_pwait2_ = false;
+    }
+    auto ms = std::chrono::ceil<std::chrono::milliseconds>(wait).count();
+    return ::epoll_wait(epoll_.get(), events_.data(), size, static_cast<int>(ms));
   }
 
   void rearm(uint32_t id) {
@@ -720,23 +829,49 @@ class ConnectScan {
     }
     if (state == PortState::Open) ctx_.counters.open.fetch_add(1, std::memory_order_relaxed);
     ctx_.counters.done.fetch_add(1, std::memory_order_relaxed);
-    if (ctx_.on_result)
-      ctx_.on_result(
-          PortResult{probe.addr, Protocol::Tcp, probe.port, state, reason, 0, WallClock::now()});
+    if (!ctx_.on_result) return;
+    PortResult r{probe.addr, Protocol::Tcp, probe.port, state, reason, 0, WallClock::now()};
+    if (reports_) return ctx_.on_result(r);
+    handed_.push_back(r);
+    if (handed_.size() >= kHandOver) hand_over();
+  }
+
+  // A helper passes its verdicts to worker 0 (which reports them from the calling thread).
+  void hand_over() {
+    if (reports_ || handed_.empty()) return;
+    {
+      std::lock_guard lock(shared_.results_mu);
+      shared_.results.insert(shared_.results.end(), handed_.begin(), handed_.end());
+    }
+    handed_.clear();
+    shared_.results_cv.notify_one();
+  }
+
+  // Worker 0 reports what the helpers have handed over so far.
+  void report_handed_over() {
+    {
+      std::lock_guard lock(shared_.results_mu);
+      if (shared_.results.empty()) return;
+      handed_.swap(shared_.results);
+    }
+    for (const auto& r : handed_) ctx_.on_result(r);
+    handed_.clear();
   }
 
   void skip() { ctx_.counters.done.fetch_add(1, std::memory_order_relaxed); }
 
   // ---- host timeout ------------------------------------------------------------------------
 
-  bool host_expired(const IpAddress& addr, TimePoint now) const {
-    if (!host_timeout_) return false;
-    auto it = host_first_.find(addr);
-    return it != host_first_.end() && now - it->second > *host_timeout_;
+  bool host_expired(const IpAddress& addr, TimePoint now) {
+    if (!shared_.host_timeout) return false;  // set before the workers start, never changed
+    std::lock_guard lock(shared_.mu);
+    return host_expired_locked(addr, now);
   }
 
-  void note_first_probe(const IpAddress& addr, TimePoint now) {
-    if (host_timeout_) host_first_.try_emplace(addr, now);
+  bool host_expired_locked(const IpAddress& addr, TimePoint now) const {
+    if (!shared_.host_timeout) return false;
+    auto it = shared_.host_first.find(addr);
+    return it != shared_.host_first.end() && now - it->second > *shared_.host_timeout;
   }
 
   // ---- deadline heap (indexed, so a finished attempt leaves it at once) -----------------------
@@ -789,23 +924,25 @@ class ConnectScan {
     sift_down(slots_[last].heap_pos);
   }
 
+  Shared& shared_;
   EngineContext& ctx_;
   const Timing& timing_;
   Permutation perm_;
   uint64_t tcp_end_;
   uint32_t max_retries_;
+  bool reports_;  // worker 0: calls ctx.on_result; helpers hand their verdicts over
   connect_detail::ConnectTimeout timeout_;
-  std::optional<RateLimiter> rate_;
-  std::optional<Clock::duration> host_timeout_;
-  std::unordered_map<IpAddress, TimePoint, IpAddressHash> host_first_;
   unsigned scope_id_ = 0;
+  std::vector<PortResult> handed_;  // verdicts to hand over (helpers), or being reported (worker 0)
 
-  uint64_t cursor_ = 0;                 // next permutation position
+  uint64_t chunk_pos_ = 0, chunk_end_ = 0;  // permutation positions claimed and not yet looked at
+  bool claimed_all_ = false;
   std::optional<uint64_t> next_fresh_;  // the next never-tried TCP index, if any
   std::deque<Pending> retries_;         // FIFO by due time (resource backoffs go to the front)
 
   FileDescriptor epoll_;
   std::vector<epoll_event> events_ = std::vector<epoll_event>(kEventBatch);
+  bool have_pwait2_ = true;
   std::vector<ProbeSocket> idle_[2];  // sockets ready for their next attempt: IPv4, IPv6
   std::vector<Slot> slots_;
   std::vector<uint32_t> free_;
@@ -813,21 +950,91 @@ class ConnectScan {
   size_t in_flight_ = 0;
   size_t max_cap_ = 1, cap_ = 1;
   TimePoint backoff_until_{}, last_resource_error_{};
-  std::optional<TimePoint> last_connect_;
   TimePoint wake_{};
 
   uint64_t sent_ = 0, replies_ = 0, send_errors_ = 0, refused_ = 0;
-
- public:
   connect_detail::Stats stats_;
 };
 
 }  // namespace
 
-EngineReport run_connect_scan(EngineContext& ctx, connect_detail::Stats* stats) {
-  ConnectScan scan(ctx);
-  EngineReport report = scan.run();
-  if (stats != nullptr) *stats = scan.stats_;
+EngineReport run_connect_scan(EngineContext& ctx, connect_detail::Stats* stats, size_t workers) {
+  const Timing& timing = ctx.config.timing;
+  uint64_t tcp_probes = tcp_index_end(ctx.space);
+  if (workers == 0)
+    workers = connect_detail::workers_for(timing, tcp_probes, std::thread::hardware_concurrency());
+  uint64_t limit = fd_limit();
+  uint64_t by_fds = limit > kFdReserve + 1 ? limit - kFdReserve : 1;
+  auto cap = static_cast<size_t>(
+      std::min<uint64_t>(by_fds, connect_detail::inflight_cap_for_level(timing.level)));
+  workers = std::clamp<size_t>(workers, 1, cap);  // every worker has a slot at least
+
+  Shared shared(ctx);
+  if (timing.max_rate > 0) shared.rate.emplace(timing.max_rate);
+  if (timing.host_timeout && timing.host_timeout->count() > 0)
+    shared.host_timeout = *timing.host_timeout;
+  std::vector<std::unique_ptr<ConnectScan>> scans;
+  for (size_t i = 0; i < workers; ++i)
+    scans.push_back(
+        std::make_unique<ConnectScan>(shared, cap / workers + (i < cap % workers ? 1 : 0), i == 0));
+
+  // A connect scan needs no privilege at all: drop whatever the process has before the first
+  // probe and the first helper thread (the fd limit was raised above).
+  if (ctx.after_sockets_open) ctx.after_sockets_open();
+  ctx.counters.total.store(tcp_probes);
+
+  std::vector<std::thread> threads;
+  std::vector<char> finished(workers, 1);
+  auto join_all = [&] {
+    for (auto& t : threads) t.join();
+  };
+  try {
+    for (size_t i = 1; i < workers; ++i) {
+      {
+        std::lock_guard lock(shared.results_mu);
+        ++shared.helpers_running;
+      }
+      try {
+        threads.emplace_back([&shared, &scans, &finished, i] {
+          try {
+            finished[i] = scans[i]->run() ? 1 : 0;
+          } catch (...) {
+            std::lock_guard lock(shared.results_mu);
+            if (!shared.error) shared.error = std::current_exception();
+            shared.abort = true;
+          }
+          {
+            std::lock_guard lock(shared.results_mu);
+            --shared.helpers_running;
+          }
+          shared.results_cv.notify_one();
+        });
+      } catch (const std::system_error&) {  // no thread: the other workers take its share
+        std::lock_guard lock(shared.results_mu);
+        --shared.helpers_running;
+      }
+    }
+    finished[0] = scans[0]->run() ? 1 : 0;
+    scans[0]->report_until_helpers_done();
+  } catch (...) {
+    shared.abort = true;
+    join_all();
+    throw;
+  }
+  join_all();
+  if (shared.error) std::rethrow_exception(shared.error);
+
+  EngineReport report;
+  connect_detail::Stats total;
+  total.workers = workers;
+  for (size_t i = 0; i < workers; ++i) {
+    scans[i]->add_to(report);
+    total.sockets_opened += scans[i]->stats().sockets_opened;
+    total.immediate += scans[i]->stats().immediate;
+    total.waited += scans[i]->stats().waited;
+    if (!finished[i]) report.interrupted = true;
+  }
+  if (stats != nullptr) *stats = total;
   return report;
 }
 

@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 
 #include "core/types.h"
 #include "scan/engine.h"
@@ -27,12 +28,23 @@ namespace gh {
 namespace connect_detail {
 struct Stats;
 }
-EngineReport run_connect_scan(EngineContext& ctx, connect_detail::Stats* stats = nullptr);
+//
+// Fast scans (-T4, -T5) of many ports on a machine with several cores run two workers, the
+// calling thread and one more (connect_detail::workers_for): on a fast network (loopback, a LAN)
+// the kernel's own work per connect() is what bounds the scan, and two threads do it on two
+// cores. Each worker has its own sockets, epoll set, in-flight share, retries and timeout
+// estimate, and claims chunks of the permutation as it goes (so a worker that gets less CPU does
+// less of the scan); the gate, the rate limiter and the host timeout clock are shared under one
+// lock; verdicts are still reported from the calling thread only. `workers` (tests) overrides
+// the choice; `stats` (tests) receives how the attempts went.
+EngineReport run_connect_scan(EngineContext& ctx, connect_detail::Stats* stats = nullptr,
+                              size_t workers = 0);
 
 namespace connect_detail {
 
 // How the attempts of a run went, for the tests (run_connect_scan's optional out parameter).
 struct Stats {
+  size_t workers = 0;           // threads that probed, the calling thread included
   uint64_t sockets_opened = 0;  // socket() calls that succeeded
   uint64_t immediate = 0;       // attempts whose outcome was there right after connect()
   uint64_t waited = 0;          // attempts that went through epoll (or their deadline)
@@ -62,6 +74,12 @@ bool connect_pending(int err);
 // unreachable attempt leaves it unconnected (the kernel resets it when the error is read), while a
 // connected one (open port, 0) must be closed (with RST).
 bool socket_reusable(int err);
+
+// How many workers (threads) a connect scan uses: 2 for -T4/-T5 scans of at least
+// 2 * kMinProbesPerWorker TCP probes when there are 2 or more cores, without --scan-delay or
+// --host-timeout; 1 otherwise.
+constexpr uint64_t kMinProbesPerWorker = 4096;
+size_t workers_for(const Timing& timing, uint64_t tcp_probes, unsigned cores);
 
 // Most probes in flight at once for a -T level, before the fd limit is applied.
 size_t inflight_cap_for_level(int level);
