@@ -80,7 +80,7 @@ run() {
   shift 3
   rm -f "$out"
   /usr/bin/time -o "$W/time" -f "%e %M" "$@" >/dev/null 2>"$W/err" || true
-  [[ -s $W/err ]] && grep -v '^$' "$W/err" | head -3 >&2 || true
+  if [[ -s $W/err ]]; then grep -v '^$' "$W/err" | head -3 >&2 || true; fi
   local t sec kib hit false
   t=$(tail -1 "$W/time")
   sec=${t%% *} kib=${t##* }

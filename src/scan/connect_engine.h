@@ -1,10 +1,12 @@
 // The TCP connect scan engine (nmap -sT): an unprivileged scan through the kernel's own TCP stack.
 //
-// One non-blocking socket per probe: connect(), then epoll for the outcome. The kernel does the
-// handshake, so a probe's verdict is what connect() says: success = open, ECONNREFUSED = closed,
-// an ICMP error = filtered with its reason, no outcome before our timeout = no answer (retried,
-// then filtered/no-response). See connect_engine.cpp for the design (in-flight bound, timeouts,
-// rate, backoff on fd exhaustion) and the helpers below, which are exposed for the tests.
+// Non-blocking sockets: connect(), then a second connect() at once, which has the outcome when the
+// answer came back inside the first call (on loopback, nearly always), else epoll until it comes.
+// Sockets whose attempt was refused are used again. The kernel does the handshake, so a probe's
+// verdict is what connect() says: success = open, ECONNREFUSED = closed, an ICMP error = filtered
+// with its reason, no outcome before our timeout = no answer (retried, then filtered/no-response).
+// See connect_engine.cpp for the design (socket reuse, workers, in-flight bound, timeouts, rate,
+// backoff on fd exhaustion) and the helpers below, which are exposed for the tests.
 #pragma once
 
 #include <chrono>
@@ -16,18 +18,20 @@
 
 namespace gh {
 
-// Runs a connect scan over the TCP entries of ctx.space (UDP entries are skipped: the CLI refuses
-// UDP with -sT before this). Walks Permutation(ctx.space.size(), ctx.seed) order and reports each
-// TCP index's verdict exactly once through ctx.on_result, from the calling thread. Returns when
-// every index is finished (a verdict, or dropped by the gate or --host-timeout), or promptly after
-// ctx.stop is set (in-flight probes are then dropped unreported and report.interrupted is set).
-// Every connect() is admitted by ctx.gate first, when there is one (refused probes are counted in
-// report.refused, never reported). Raises RLIMIT_NOFILE's soft limit to the hard limit. Throws
-// RuntimeError when probing is impossible (a socket family the kernel refuses, an interface
-// SO_BINDTODEVICE rejects, no usable source address); never for fd exhaustion, which it waits out.
 namespace connect_detail {
 struct Stats;
 }
+
+// Runs a connect scan over the TCP entries of ctx.space (UDP entries are skipped: the CLI refuses
+// UDP with -sT before this). Walks Permutation(ctx.space.size(), ctx.seed) order (each worker
+// takes 64 positions at a time) and reports each TCP index's verdict exactly once through
+// ctx.on_result, from the calling thread. Returns when every index is finished (a verdict, or
+// dropped by the gate or --host-timeout), or promptly after ctx.stop is set (in-flight probes are
+// then dropped unreported and report.interrupted is set). Every connect() is admitted by ctx.gate
+// first, when there is one (refused probes are counted in report.refused, never reported). Raises
+// RLIMIT_NOFILE's soft limit to the hard limit. Throws RuntimeError when probing is impossible (a
+// socket family the kernel refuses, an interface SO_BINDTODEVICE rejects, no usable source
+// address); never for fd exhaustion, which it waits out.
 //
 // Fast scans (-T4, -T5) of many ports on a machine with several cores run two workers, the
 // calling thread and one more (connect_detail::workers_for): on a fast network (loopback, a LAN)
@@ -50,7 +54,8 @@ struct Stats {
   uint64_t waited = 0;          // attempts that went through epoll (or their deadline)
 };
 
-// What connect()'s errno (immediate, or from SO_ERROR; 0 = connected) means for the probe.
+// What connect()'s errno (the first call's, or the second call's once the attempt has ended;
+// 0 or EISCONN = connected) means for the probe.
 enum class Outcome {
   Verdict,         // `state`/`reason` are the port's verdict
   Timeout,         // the attempt got no answer (ETIMEDOUT): retry or filtered/no-response
