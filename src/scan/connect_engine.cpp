@@ -772,7 +772,8 @@ class ConnectScan {
       auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(wait).count();
       timespec ts{static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
       int n = ::epoll_pwait2(epoll_.get(), events_.data(), size, &ts, nullptr);
-      if (n >= 0 || errno != ENOSYS) return n;
+      // ENOSYS: an older kernel; EPERM: a seccomp filter that does not know the call.
+      if (n >= 0 || (errno != ENOSYS && errno != EPERM)) return n;
       have_pwait2_ = false;
     }
     auto ms = std::chrono::ceil<std::chrono::milliseconds>(wait).count();
