@@ -1,9 +1,37 @@
 // TCP connect scan engine. Design notes:
 //
-// * One non-blocking socket per attempt (SOCK_NONBLOCK | SOCK_CLOEXEC), connect(), then epoll with
-//   EPOLLONESHOT: each socket needs exactly one event (connected or failed), and ONESHOT keeps a
-//   socket from firing again if a fork()ed child still holds a copy of it. Events carry
-//   (generation << 32 | slot) so a stale event can never be mistaken for the slot's next socket.
+// * Non-blocking sockets (SOCK_NONBLOCK | SOCK_CLOEXEC). An attempt is connect(), which starts the
+//   handshake and says EINPROGRESS, then at once a second connect() to the same address, which
+//   says where the attempt stands: 0 (or EISCONN) once connected, the attempt's error once it
+//   failed, EALREADY while it is under way. On loopback, and whenever the answer comes back
+//   while connect() runs, the kernel has handled the peer's SYN-ACK or RST before the first
+//   connect() returned, so most attempts end right there, without epoll. Only attempts still
+//   under way are watched: epoll with EPOLLONESHOT (each attempt needs exactly one event, and
+//   ONESHOT keeps a socket from firing again if a fork()ed child still holds a copy of it), and
+//   when the event comes, the same second connect() gives the outcome. Events carry
+//   (generation << 32 | slot) so a stale event can never be mistaken for the slot's next attempt.
+// * Sockets are used again: a connect() that failed (refused: a closed port; or unreachable)
+//   leaves the socket unconnected once the error is read (by that second connect()), and Linux
+//   lets the next connect() on it start a new attempt, with a new local port (the old one was
+//   released when the attempt failed). So a closed port costs two connect() calls and nothing
+//   else: no socket(), setsockopt(), epoll_ctl() or close(). Connected sockets (open ports,
+//   self-connects) and attempts that got no answer are closed, and a socket whose ONESHOT event
+//   may still be pending too. Idle sockets wait in a pool per address family; the pools count
+//   towards the in-flight bound's descriptors and are emptied on a resource error.
+// * Workers: a fast scan of many ports (connect_detail::workers_for: -T4/-T5, 8192+ probes, 2+
+//   cores) runs two, the calling thread's and a helper thread. Profiles of a loopback scan show
+//   >90% of the time in the kernel's connect() (the handshake or RST runs inside the call), so the
+//   only way to go faster is to do that work on two cores. Each worker owns its sockets, epoll
+//   set, slots (the in-flight bound split between them), deadline heap, retry FIFO, timeout
+//   estimate and resource backoff, and claims kChunk permutation positions at a time from a
+//   shared atomic cursor (disjoint, and a worker that gets less CPU takes fewer). The gate, the
+//   rate limiter, the host-timeout map and the scan-delay clock are shared under one mutex
+//   (admit()): the gate is not thread-safe, and one limiter keeps the rate global. Verdicts are
+//   reported from the calling thread only: the helper hands them over in batches (kHandOver, and
+//   whatever it has when it ends), worker 0 reports them between its own turns and, once its own
+//   share is done, until every helper has ended. ctx.after_sockets_open runs before the helper
+//   starts. A stop ends every worker at its next turn; a worker that throws stops the others and
+//   the scan rethrows its exception once all have ended.
 // * Memory grows with the in-flight count only: a fixed table of slots (sized once to the in-flight
 //   bound), an indexed min-heap of their deadlines, and a FIFO of probes waiting for a retry (each
 //   entry comes from an attempt that timed out, and due retries are launched before fresh probes,
@@ -20,10 +48,11 @@
 //   EAGAIN that persist with nothing else in flight (so not caused by our own load: e.g. no IPv6
 //   source address) fail the scan, since waiting would never end.
 // * Timeouts: connect_detail::ConnectTimeout, nmap's SRTT + 4 * RTTVAR from every attempt that got
-//   a definitive answer asynchronously (each attempt is a fresh socket, so a late answer can never
-//   be attributed to the wrong attempt and retried attempts are valid samples, unlike Karn's case).
-//   An attempt's deadline is fixed when it starts. Immediate answers (local routing errors, a
-//   connect() that completes inside the call) are not samples.
+//   a definitive answer from the peer, right away or later (a reused socket gets a new local port,
+//   and a socket that got no answer is never reused, so a late answer can never be attributed to
+//   the wrong attempt and retried attempts are valid samples, unlike Karn's case). An attempt's
+//   deadline is fixed when it starts. Local errors from the first connect() (no route, ...) are
+//   not samples.
 // * Retries: an attempt that times out goes to the retry FIFO (due at once) until it has been
 //   retried timing.max_retries times; then the port is filtered/no-response.
 // * Rate: RateLimiter(timing.max_rate) gates connect() starts when max_rate > 0. timing.scan_delay
@@ -34,7 +63,7 @@
 //   longer ago than that is given up: nothing more is reported for it. Its unsent probes are
 //   skipped, its pending retries dropped, and verdicts still arriving for it ignored. Skipped
 //   probes count in counters.done (they are finished) but produce no result.
-// * Closing: every socket gets SO_LINGER {on, 0} before connect(), so closing an established
+// * Closing: every socket gets SO_LINGER {on, 0} when it is made, so closing an established
 //   connection sends RST instead of FIN. The port scanned sees an aborted connection rather than
 //   an orderly one, we keep no TIME_WAIT entry (thousands of open ports per second would otherwise
 //   pin local ports and kernel memory for 60 s, and a later scan of the same port could collide
@@ -64,13 +93,20 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
+#include <condition_variable>
 #include <cstdint>
 #include <cstring>
 #include <deque>
+#include <exception>
 #include <limits>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <system_error>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -87,6 +123,7 @@ Classification classify_connect_errno(int err) {
   auto verdict = [](PortState s, Reason r) { return Classification{Outcome::Verdict, s, r}; };
   switch (err) {
     case 0:
+    case EISCONN:  // a second connect() on a socket that has connected
     // The handshake completed and the peer reset or closed before we looked: it was open.
     case ECONNRESET:
     case EPIPE:
@@ -125,6 +162,26 @@ Classification classify_connect_errno(int err) {
       // the attempt is retried and the port ends filtered/no-response.
       return {Outcome::Timeout};
   }
+}
+
+bool connect_pending(int err) {
+  return err == EALREADY || err == EINPROGRESS || err == EINTR;
+}
+
+bool socket_reusable(int err) {
+  if (err == 0) return false;
+  Classification c = classify_connect_errno(err);
+  return c.outcome == Outcome::Verdict && c.state != PortState::Open;
+}
+
+size_t workers_for(const Timing& timing, uint64_t tcp_probes, unsigned cores) {
+  if (cores < 2 || timing.level < 4) return 1;
+  // Per-host pacing is serial by nature, and a host timeout clock shared by threads is not worth
+  // its locking: those scans are slow anyway.
+  if (timing.scan_delay.count() > 0) return 1;
+  if (timing.host_timeout && timing.host_timeout->count() > 0) return 1;
+  if (tcp_probes < 2 * kMinProbesPerWorker) return 1;
+  return 2;
 }
 
 size_t inflight_cap_for_level(int level) {
@@ -173,12 +230,14 @@ using TimePoint = Clock::time_point;
 constexpr uint64_t kFdReserve = 64;  // descriptors left for sinks, logs, the epoll fd, ...
 constexpr auto kMaxPoll = 5ms;       // longest wait between two looks at ctx.stop
 constexpr int kLaunchBatch = 256;    // connects per loop turn before events are looked at
-constexpr int kEventBatch = 256;
+constexpr size_t kEventBatch = 1024;
 constexpr auto kBackoffMin = 10ms;  // first pause after a resource error, doubled per failure
 constexpr auto kBackoffMax = 1s;
 constexpr auto kRegrowQuiet = 1s;     // no cap growth this soon after a resource error
 constexpr uint32_t kLocalGiveUp = 6;  // local failures of one probe in a row (see uses)
 constexpr uint32_t kNoPos = std::numeric_limits<uint32_t>::max();
+constexpr uint64_t kChunk = 64;    // permutation positions a worker claims at a time
+constexpr size_t kHandOver = 256;  // a helper worker's verdicts passed on together
 
 // The soft RLIMIT_NOFILE after raising it to the hard limit. A limit we cannot raise is not worth
 // failing the scan for: the in-flight cap just stays lower.
@@ -262,8 +321,43 @@ struct Pending {
   TimePoint due;
 };
 
-struct Slot {
+// A probe socket. One is used for many attempts: after a refused (or unreachable) connect the
+// kernel puts it back to an unconnected state, and the next connect() on it starts afresh.
+struct ProbeSocket {
   FileDescriptor fd;
+  int family = AF_UNSPEC;
+  bool registered = false;  // added to the epoll set (it stays there until closed)
+  bool armed = false;       // its EPOLLONESHOT registration may still report an event
+};
+
+// What the workers of one scan share. The gate, the rate limiter, the host-timeout map and the
+// scan-delay clock are used under `mu` (one worker at a time: the gate is not thread-safe).
+// Helpers hand their verdicts to the calling thread's worker through `results`.
+struct Shared {
+  explicit Shared(EngineContext& c) : ctx(c) {}
+  EngineContext& ctx;
+  std::atomic<uint64_t> cursor{0};  // next unclaimed permutation position
+  std::atomic<bool> abort{false};   // a worker failed: the others stop too
+
+  std::mutex mu;
+  std::optional<RateLimiter> rate;
+  std::optional<Clock::duration> host_timeout;
+  std::unordered_map<IpAddress, TimePoint, IpAddressHash> host_first;
+  std::optional<TimePoint> last_connect;
+
+  std::mutex results_mu;
+  std::condition_variable results_cv;
+  std::vector<PortResult> results;  // from helpers, not yet reported
+  size_t helpers_running = 0;
+  std::exception_ptr error;  // the first helper failure
+
+  bool stopping() const {
+    return ctx.stop.load(std::memory_order_relaxed) || abort.load(std::memory_order_relaxed);
+  }
+};
+
+struct Slot {
+  ProbeSocket sock;
   uint32_t generation = 0;
   uint32_t heap_pos = kNoPos;
   Pending work;
@@ -271,74 +365,105 @@ struct Slot {
   TimePoint started, deadline;
 };
 
+// One worker: its own sockets, epoll set, slots, deadlines, retries and timeout estimate, over
+// the permutation positions it claims. Worker 0 runs in the calling thread and reports every
+// verdict; helpers (other threads) hand theirs over.
 class ConnectScan {
  public:
-  explicit ConnectScan(EngineContext& ctx)
-      : ctx_(ctx),
-        timing_(ctx.config.timing),
-        perm_(ctx.space.size(), ctx.seed),
-        tcp_end_(tcp_index_end(ctx.space)),
+  ConnectScan(Shared& shared, size_t cap, bool reports)
+      : shared_(shared),
+        ctx_(shared.ctx),
+        timing_(ctx_.config.timing),
+        perm_(ctx_.space.size(), ctx_.seed),
+        tcp_end_(tcp_index_end(ctx_.space)),
         max_retries_(static_cast<uint32_t>(std::max(0, timing_.max_retries))),
+        reports_(reports),
         timeout_(timing_.initial_rtt, timing_.max_rtt) {
-    uint64_t limit = fd_limit();
-    uint64_t by_fds = limit > kFdReserve + 1 ? limit - kFdReserve : 1;
-    max_cap_ = static_cast<size_t>(
-        std::min<uint64_t>(by_fds, connect_detail::inflight_cap_for_level(timing_.level)));
+    max_cap_ = std::max<size_t>(1, cap);
     cap_ = max_cap_;
     slots_.resize(max_cap_);
     heap_.reserve(max_cap_);
     free_.reserve(max_cap_);
     for (size_t i = max_cap_; i-- > 0;) free_.push_back(static_cast<uint32_t>(i));
-
-    if (timing_.max_rate > 0) rate_.emplace(timing_.max_rate);
-    if (timing_.host_timeout && timing_.host_timeout->count() > 0)
-      host_timeout_ = *timing_.host_timeout;
-    if (!ctx.config.interface.empty()) scope_id_ = ::if_nametoindex(ctx.config.interface.c_str());
+    if (!ctx_.config.interface.empty()) scope_id_ = ::if_nametoindex(ctx_.config.interface.c_str());
 
     epoll_.reset(::epoll_create1(EPOLL_CLOEXEC));
     if (!epoll_) throw system_error(errno, "epoll_create1");
-    advance_fresh();
   }
 
-  EngineReport run() {
-    // A connect scan needs no privilege at all: drop whatever the process has before the first
-    // probe (the fd limit was raised in the constructor).
-    if (ctx_.after_sockets_open) ctx_.after_sockets_open();
-    ctx_.counters.total.store(tcp_end_);
-    EngineReport report;
+  // Probes until this worker's share is done or a stop is requested. Returns false when stopped.
+  bool run() {
+    advance_fresh();
+    bool finished = true;
     for (;;) {
-      if (in_flight_ == 0 && retries_.empty() && !next_fresh_) break;
-      if (ctx_.stop.load()) {
-        report.interrupted = true;
+      if (idle()) break;
+      if (shared_.stopping()) {
+        finished = false;
         break;
       }
+      if (reports_) report_handed_over();
       TimePoint now = Clock::now();
       expire(now);
       wake_ = now + kMaxPoll;
       bool more = launch();
-      if (in_flight_ == 0 && retries_.empty() && !next_fresh_) break;
+      if (idle()) break;
       wait_for_events(more ? now : wake_);
     }
     // Unfinished attempts have no verdict: close them unreported.
-    for (auto& s : slots_) s.fd.reset();
-    report.probes_sent = sent_;
-    report.replies = replies_;
-    report.send_errors = send_errors_;
-    report.refused = refused_;
-    return report;
+    for (auto& s : slots_) s.sock = ProbeSocket{};
+    drop_idle();
+    hand_over();
+    return finished;
   }
+
+  // Worker 0, done with its own share: reports the helpers' verdicts until they are all done.
+  void report_until_helpers_done() {
+    std::unique_lock lock(shared_.results_mu);
+    for (;;) {
+      std::vector<PortResult> batch;
+      batch.swap(shared_.results);
+      bool done = shared_.helpers_running == 0;
+      lock.unlock();
+      for (const auto& r : batch) ctx_.on_result(r);
+      lock.lock();
+      if (done && shared_.results.empty()) return;
+      if (shared_.results.empty() && shared_.helpers_running > 0)
+        shared_.results_cv.wait_for(lock, kMaxPoll);
+    }
+  }
+
+  void add_to(EngineReport& report) const {
+    report.probes_sent += sent_;
+    report.replies += replies_;
+    report.send_errors += send_errors_;
+    report.refused += refused_;
+  }
+
+  const connect_detail::Stats& stats() const { return stats_; }
 
  private:
   // ---- work selection ----------------------------------------------------------------------
 
+  bool idle() const { return in_flight_ == 0 && retries_.empty() && !next_fresh_; }
+
+  // The next never-tried TCP index of this worker: from the chunk of permutation positions it
+  // claimed last, or from a new chunk. Chunks are claimed as they are needed, so a worker that
+  // gets less CPU does less of the scan.
   void advance_fresh() {
     next_fresh_.reset();
-    if (tcp_end_ == 0) {
-      cursor_ = perm_.size();
-      return;
-    }
-    while (cursor_ < perm_.size()) {
-      uint64_t index = perm_.at(cursor_++);
+    if (tcp_end_ == 0) return;
+    for (;;) {
+      if (chunk_pos_ == chunk_end_) {
+        if (claimed_all_) return;
+        uint64_t begin = shared_.cursor.fetch_add(kChunk, std::memory_order_relaxed);
+        if (begin >= perm_.size()) {
+          claimed_all_ = true;
+          return;
+        }
+        chunk_pos_ = begin;
+        chunk_end_ = std::min(begin + kChunk, perm_.size());
+      }
+      uint64_t index = perm_.at(chunk_pos_++);
       if (index < tcp_end_) {
         next_fresh_ = index;
         return;
@@ -350,7 +475,7 @@ class ConnectScan {
   // only because of the batch size (there is more to start right away).
   bool launch() {
     for (int n = 0; n < kLaunchBatch; ++n) {
-      if (in_flight_ >= cap_ || ctx_.stop.load(std::memory_order_relaxed)) return false;
+      if (in_flight_ >= cap_ || shared_.stopping()) return false;
       TimePoint now = Clock::now();
       if (now < backoff_until_) {
         wake_ = std::min(wake_, backoff_until_);
@@ -371,38 +496,48 @@ class ConnectScan {
         consume(from_retry);
         continue;
       }
-      if (host_expired(probe.addr, now)) {
-        consume(from_retry);
-        skip();
-        continue;
-      }
-      if (timing_.scan_delay.count() > 0 && last_connect_ &&
-          now < *last_connect_ + timing_.scan_delay) {
-        wake_ = std::min(wake_, *last_connect_ + timing_.scan_delay);
-        return false;
-      }
-      if (rate_ && rate_->grant(1) == 0) {
-        wake_ = std::min(wake_, now + std::max<Clock::duration>(rate_->time_to_next(), 100us));
-        return false;
-      }
-      if (ctx_.gate != nullptr) {  // last, right before the socket: nothing gets around it
-        std::chrono::nanoseconds retry_in{0};
-        ProbeGate::Decision d = ctx_.gate->check(probe, now, &retry_in);
-        if (d == ProbeGate::Decision::Refuse) {
-          consume(from_retry);
-          ++refused_;
-          skip();
-          continue;
-        }
-        if (d == ProbeGate::Decision::Later) {
-          wake_ = std::min(wake_, now + std::max<Clock::duration>(retry_in, 100us));
-          return false;
-        }
-      }
+      Admission a = admit(probe, now);
+      if (a == Admission::Wait) return false;
       consume(from_retry);
-      start(work, probe, now);
+      if (a == Admission::Send) {
+        start(work, probe, now);
+      } else {
+        if (a == Admission::Refused) ++refused_;
+        skip();
+      }
     }
     return true;
+  }
+
+  enum class Admission { Send, Wait, Refused, HostExpired };
+
+  // Whether `probe` may be sent now: host timeout, scan delay, rate, and the gate last, right
+  // before the socket, so nothing gets around it. Wait: not yet (wake_ says when to look again).
+  Admission admit(const Probe& probe, TimePoint now) {
+    std::lock_guard lock(shared_.mu);
+    if (host_expired_locked(probe.addr, now)) return Admission::HostExpired;
+    if (timing_.scan_delay.count() > 0 && shared_.last_connect &&
+        now < *shared_.last_connect + timing_.scan_delay) {
+      wake_ = std::min(wake_, *shared_.last_connect + timing_.scan_delay);
+      return Admission::Wait;
+    }
+    auto& rate = shared_.rate;
+    if (rate && rate->grant(1) == 0) {
+      wake_ = std::min(wake_, now + std::max<Clock::duration>(rate->time_to_next(), 100us));
+      return Admission::Wait;
+    }
+    if (ctx_.gate != nullptr) {
+      std::chrono::nanoseconds retry_in{0};
+      ProbeGate::Decision d = ctx_.gate->check(probe, now, &retry_in);
+      if (d == ProbeGate::Decision::Refuse) return Admission::Refused;
+      if (d == ProbeGate::Decision::Later) {
+        wake_ = std::min(wake_, now + std::max<Clock::duration>(retry_in, 100us));
+        return Admission::Wait;
+      }
+    }
+    if (shared_.host_timeout) shared_.host_first.try_emplace(probe.addr, now);
+    shared_.last_connect = now;
+    return Admission::Send;
   }
 
   void consume(bool from_retry) {
@@ -415,33 +550,34 @@ class ConnectScan {
   // ---- one attempt -------------------------------------------------------------------------
 
   void start(Pending work, const Probe& probe, TimePoint now) {
-    int domain = probe.addr.is_v4() ? AF_INET : AF_INET6;
-    FileDescriptor fd(::socket(domain, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP));
-    if (!fd) return socket_failed(errno, "socket", work, probe, now);
-    linger lg{1, 0};  // close() sends RST: see the file comment
-    ::setsockopt(fd.get(), SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
-    const std::string& dev = ctx_.config.interface;
-    if (!dev.empty() &&
-        ::setsockopt(fd.get(), SOL_SOCKET, SO_BINDTODEVICE, dev.data(), dev.size()) != 0)
-      throw system_error(errno, "SO_BINDTODEVICE " + dev);
+    int family = probe.addr.is_v4() ? AF_INET : AF_INET6;
+    ProbeSocket sock = acquire(family);
+    if (!sock.fd) return socket_failed(errno, "socket", work, probe, now);
 
     sockaddr_storage ss;
     socklen_t len = fill_sockaddr(probe, scope_id_, ss);
-    note_first_probe(probe.addr, now);
-    last_connect_ = now;
-    int err = ::connect(fd.get(), reinterpret_cast<const sockaddr*>(&ss), len) == 0 ? 0 : errno;
+    int err = connect_errno(sock.fd.get(), ss, len);
     if (err == EINPROGRESS || err == EINTR) {  // EINTR: the connect goes on asynchronously
       count_attempt(work);
-      return watch(std::move(fd), work, probe, now);
+      // Often the answer is there already (always on loopback: the peer's SYN-ACK or RST was
+      // handled before connect() returned). A second connect() says so without epoll.
+      err = connect_errno(sock.fd.get(), ss, len);
+      if (connect_detail::connect_pending(err)) return watch(std::move(sock), work, probe, now);
+      ++stats_.immediate;
+      return answered(std::move(sock), work, probe, now, err, Clock::now());
     }
     Classification c = connect_detail::classify_connect_errno(err);
     switch (c.outcome) {
       case Outcome::Verdict:
         count_attempt(work);
-        if (err == 0 && self_connected(fd.get())) return self_connect(work, probe, now);
+        ++stats_.immediate;
+        if (c.state == PortState::Open && self_connected(sock.fd.get()))
+          return self_connect(work, probe, now);
+        if (connect_detail::socket_reusable(err)) recycle(std::move(sock));
         return verdict(probe, c.state, c.reason);
       case Outcome::Timeout:
         count_attempt(work);
+        ++stats_.immediate;
         return attempt_failed(work, probe, now);
       case Outcome::LocalTransient:
         return socket_failed(err, "connect", work, probe, now);
@@ -449,6 +585,47 @@ class ConnectScan {
         throw system_error(
             err, "connect to " + probe.addr.to_string() + " port " + std::to_string(probe.port));
     }
+  }
+
+  static int connect_errno(int fd, const sockaddr_storage& ss, socklen_t len) {
+    return ::connect(fd, reinterpret_cast<const sockaddr*>(&ss), len) == 0 ? 0 : errno;
+  }
+
+  // An idle socket of `family`, or a new one (errno set and no descriptor when that fails).
+  ProbeSocket acquire(int family) {
+    auto& pool = idle_[family == AF_INET ? 0 : 1];
+    if (!pool.empty()) {
+      ProbeSocket sock = std::move(pool.back());
+      pool.pop_back();
+      return sock;
+    }
+    // Idle sockets of the other family hold descriptors too: keep the total within the cap.
+    auto& other = idle_[family == AF_INET ? 1 : 0];
+    if (!other.empty() && in_flight_ + other.size() >= max_cap_) other.pop_back();
+    ProbeSocket sock;
+    sock.fd.reset(::socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP));
+    if (!sock.fd) return sock;
+    ++stats_.sockets_opened;
+    sock.family = family;
+    linger lg{1, 0};  // close() sends RST: see the file comment
+    ::setsockopt(sock.fd.get(), SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    const std::string& dev = ctx_.config.interface;
+    if (!dev.empty() &&
+        ::setsockopt(sock.fd.get(), SOL_SOCKET, SO_BINDTODEVICE, dev.data(), dev.size()) != 0)
+      throw system_error(errno, "SO_BINDTODEVICE " + dev);
+    return sock;
+  }
+
+  // Keeps a socket whose attempt failed for the next attempt. One whose EPOLLONESHOT
+  // registration may still fire would report the next attempt under this one's slot: closed.
+  void recycle(ProbeSocket sock) {
+    if (sock.armed) return;
+    idle_[sock.family == AF_INET ? 0 : 1].push_back(std::move(sock));
+  }
+
+  void drop_idle() {
+    idle_[0].clear();
+    idle_[1].clear();
   }
 
   void count_attempt(const Pending& work) {
@@ -463,6 +640,7 @@ class ConnectScan {
     if (c.outcome != Outcome::LocalTransient)
       throw system_error(err, std::string(what) + " for " + probe.addr.to_string());
     ++send_errors_;
+    drop_idle();  // give their descriptors and memory back
     // Out of descriptors, kernel memory or buffers: always our own load, always wait it out.
     // Out of local ports / source address: give up once it persists with nothing else in flight.
     bool may_give_up = err == EADDRNOTAVAIL || err == EAGAIN;
@@ -479,21 +657,24 @@ class ConnectScan {
     retries_.push_front(work);
   }
 
-  void watch(FileDescriptor fd, const Pending& work, const Probe& probe, TimePoint now) {
+  void watch(ProbeSocket sock, const Pending& work, const Probe& probe, TimePoint now) {
     uint32_t id = free_.back();
     Slot& s = slots_[id];
     ++s.generation;
     epoll_event ev{};
     ev.events = EPOLLOUT | EPOLLERR | EPOLLHUP | EPOLLONESHOT;
     ev.data.u64 = uint64_t{s.generation} << 32 | id;
-    if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd.get(), &ev) != 0) {
+    int op = sock.registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+    if (::epoll_ctl(epoll_.get(), op, sock.fd.get(), &ev) != 0) {
       int err = errno;
       if (err == ENOMEM || err == ENOSPC)
         return socket_failed(ENOMEM, "epoll_ctl", work, probe, now);
       throw system_error(err, "epoll_ctl");
     }
+    sock.registered = sock.armed = true;
+    ++stats_.waited;
     free_.pop_back();
-    s.fd = std::move(fd);
+    s.sock = std::move(sock);
     s.work = work;
     s.probe = probe;
     s.started = now;
@@ -502,15 +683,18 @@ class ConnectScan {
     ++in_flight_;
   }
 
-  // Frees a slot (closing its socket) and returns what it was doing.
+  // Frees a slot and returns what it was doing (its socket is still in it, to be moved out).
   Slot& release(uint32_t id) {
     Slot& s = slots_[id];
     heap_remove(id);
-    s.fd.reset();
     free_.push_back(id);
     --in_flight_;
-    if (cap_ < max_cap_ && Clock::now() - last_resource_error_ >= kRegrowQuiet) ++cap_;
     return s;
+  }
+
+  // One more attempt has ended: after a quiet second without resource errors, the cap grows back.
+  void regrow(TimePoint now) {
+    if (cap_ < max_cap_ && now - last_resource_error_ >= kRegrowQuiet) ++cap_;
   }
 
   // Ends the attempts whose deadline has passed. One whose outcome is already there (it came
@@ -518,54 +702,97 @@ class ConnectScan {
   void expire(TimePoint now) {
     while (!heap_.empty() && slots_[heap_[0]].deadline <= now) {
       uint32_t id = heap_[0];
-      pollfd p{slots_[id].fd.get(), POLLOUT, 0};
-      if (::poll(&p, 1, 0) == 1) {
-        complete(id, now);
-      } else {
-        Slot& s = release(id);
+      int err = check(slots_[id]);
+      Slot& s = release(id);
+      if (connect_detail::connect_pending(err)) {
+        s.sock = ProbeSocket{};  // closed: a socket still in SYN_SENT sends nothing
+        regrow(now);
         attempt_failed(s.work, s.probe, now);
+      } else {
+        answered(std::move(s.sock), s.work, s.probe, s.started, err, now);
       }
     }
   }
 
-  // The attempt in slot `id` has an outcome (its socket is writable or has an error).
-  void complete(uint32_t id, TimePoint now) {
-    int err = 0;
-    socklen_t len = sizeof err;
-    if (::getsockopt(slots_[id].fd.get(), SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
-    bool self = err == 0 && self_connected(slots_[id].fd.get());
-    Slot& s = release(id);
+  // Asks the kernel where the attempt in slot `s` stands: connect() again on the same address
+  // returns 0 once connected, the attempt's error once it failed (and makes the socket reusable),
+  // EALREADY while it is still under way.
+  int check(const Slot& s) {
+    sockaddr_storage ss;
+    socklen_t len = fill_sockaddr(s.probe, scope_id_, ss);
+    return connect_errno(s.sock.fd.get(), ss, len);
+  }
+
+  // The attempt started at `started` on `sock` has its outcome `err` (see check()) at `now`.
+  void answered(ProbeSocket sock, const Pending& work, const Probe& probe, TimePoint started,
+                int err, TimePoint now) {
+    regrow(now);
     Classification c = connect_detail::classify_connect_errno(err);
-    if (self) {
-      self_connect(s.work, s.probe, now);
-    } else if (c.outcome == Outcome::Verdict) {
-      timeout_.sample(now - s.started);
-      verdict(s.probe, c.state, c.reason);
-    } else {
-      attempt_failed(s.work, s.probe, now);
-    }
+    if (c.outcome != Outcome::Verdict) return attempt_failed(work, probe, now);
+    if (c.state == PortState::Open && self_connected(sock.fd.get()))
+      return self_connect(work, probe, now);
+    if (connect_detail::socket_reusable(err)) recycle(std::move(sock));
+    timeout_.sample(now - started);
+    verdict(probe, c.state, c.reason);
   }
 
   void wait_for_events(TimePoint until) {
     TimePoint now = Clock::now();
     if (!heap_.empty()) until = std::min(until, slots_[heap_[0]].deadline);
-    int timeout_ms = 0;
-    if (until > now)
-      timeout_ms =
-          static_cast<int>(std::chrono::ceil<std::chrono::milliseconds>(until - now).count());
-    epoll_event events[kEventBatch];
-    int n = ::epoll_wait(epoll_.get(), events, kEventBatch, timeout_ms);
+    auto wait = std::max<Clock::duration>(until - now, Clock::duration::zero());
+    int n = epoll_wait_for(wait);
     if (n < 0) {
       if (errno == EINTR) return;
       throw system_error(errno, "epoll_wait");
     }
     now = Clock::now();
     for (int i = 0; i < n; ++i) {
-      uint32_t id = static_cast<uint32_t>(events[i].data.u64);
-      uint32_t generation = static_cast<uint32_t>(events[i].data.u64 >> 32);
-      if (id >= slots_.size() || !slots_[id].fd || slots_[id].generation != generation) continue;
-      complete(id, now);
+      uint32_t id = static_cast<uint32_t>(events_[i].data.u64);
+      uint32_t generation = static_cast<uint32_t>(events_[i].data.u64 >> 32);
+      if (id >= slots_.size() || !slots_[id].sock.fd || slots_[id].generation != generation ||
+          slots_[id].heap_pos == kNoPos)
+        continue;
+      slots_[id].sock.armed = false;  // EPOLLONESHOT: it reported, and stays quiet now
+      int err = check(slots_[id]);
+      if (connect_detail::connect_pending(err)) {  // not done after all: wait on
+        rearm(id);
+        continue;
+      }
+      Slot& s = release(id);
+      answered(std::move(s.sock), s.work, s.probe, s.started, err, now);
     }
+  }
+
+  // epoll_wait for at most `wait`, to the microsecond where the kernel has epoll_pwait2 (Linux
+  // 5.11): a per-host cap (--max-host-rate) or a rate gap can be far below a millisecond, and
+  // epoll_wait's milliseconds would round each such wait up to 1 ms.
+  int epoll_wait_for(Clock::duration wait) {
+    auto size = static_cast<int>(events_.size());
+    if (have_pwait2_) {
+      auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(wait).count();
+      timespec ts{static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
+      int n = ::epoll_pwait2(epoll_.get(), events_.data(), size, &ts, nullptr);
+      // ENOSYS: an older kernel; EPERM: a seccomp filter that does not know the call.
+      if (n >= 0 || (errno != ENOSYS && errno != EPERM)) return n;
+      have_pwait2_ = false;
+    }
+    auto ms = std::chrono::ceil<std::chrono::milliseconds>(wait).count();
+    return ::epoll_wait(epoll_.get(), events_.data(), size, static_cast<int>(ms));
+  }
+
+  void rearm(uint32_t id) {
+    Slot& s = slots_[id];
+    epoll_event ev{};
+    ev.events = EPOLLOUT | EPOLLERR | EPOLLHUP | EPOLLONESHOT;
+    ev.data.u64 = uint64_t{s.generation} << 32 | id;
+    if (::epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, s.sock.fd.get(), &ev) == 0) {
+      s.sock.armed = true;
+      return;
+    }
+    // Cannot wait on it any more: let its deadline end it.
+    s.deadline = Clock::now();
+    heap_remove(id);
+    heap_push(id);
   }
 
   // ---- outcomes ----------------------------------------------------------------------------
@@ -603,23 +830,49 @@ class ConnectScan {
     }
     if (state == PortState::Open) ctx_.counters.open.fetch_add(1, std::memory_order_relaxed);
     ctx_.counters.done.fetch_add(1, std::memory_order_relaxed);
-    if (ctx_.on_result)
-      ctx_.on_result(
-          PortResult{probe.addr, Protocol::Tcp, probe.port, state, reason, 0, WallClock::now()});
+    if (!ctx_.on_result) return;
+    PortResult r{probe.addr, Protocol::Tcp, probe.port, state, reason, 0, WallClock::now()};
+    if (reports_) return ctx_.on_result(r);
+    handed_.push_back(r);
+    if (handed_.size() >= kHandOver) hand_over();
+  }
+
+  // A helper passes its verdicts to worker 0 (which reports them from the calling thread).
+  void hand_over() {
+    if (reports_ || handed_.empty()) return;
+    {
+      std::lock_guard lock(shared_.results_mu);
+      shared_.results.insert(shared_.results.end(), handed_.begin(), handed_.end());
+    }
+    handed_.clear();
+    shared_.results_cv.notify_one();
+  }
+
+  // Worker 0 reports what the helpers have handed over so far.
+  void report_handed_over() {
+    {
+      std::lock_guard lock(shared_.results_mu);
+      if (shared_.results.empty()) return;
+      handed_.swap(shared_.results);
+    }
+    for (const auto& r : handed_) ctx_.on_result(r);
+    handed_.clear();
   }
 
   void skip() { ctx_.counters.done.fetch_add(1, std::memory_order_relaxed); }
 
   // ---- host timeout ------------------------------------------------------------------------
 
-  bool host_expired(const IpAddress& addr, TimePoint now) const {
-    if (!host_timeout_) return false;
-    auto it = host_first_.find(addr);
-    return it != host_first_.end() && now - it->second > *host_timeout_;
+  bool host_expired(const IpAddress& addr, TimePoint now) {
+    if (!shared_.host_timeout) return false;  // set before the workers start, never changed
+    std::lock_guard lock(shared_.mu);
+    return host_expired_locked(addr, now);
   }
 
-  void note_first_probe(const IpAddress& addr, TimePoint now) {
-    if (host_timeout_) host_first_.try_emplace(addr, now);
+  bool host_expired_locked(const IpAddress& addr, TimePoint now) const {
+    if (!shared_.host_timeout) return false;
+    auto it = shared_.host_first.find(addr);
+    return it != shared_.host_first.end() && now - it->second > *shared_.host_timeout;
   }
 
   // ---- deadline heap (indexed, so a finished attempt leaves it at once) -----------------------
@@ -672,39 +925,118 @@ class ConnectScan {
     sift_down(slots_[last].heap_pos);
   }
 
+  Shared& shared_;
   EngineContext& ctx_;
   const Timing& timing_;
   Permutation perm_;
   uint64_t tcp_end_;
   uint32_t max_retries_;
+  bool reports_;  // worker 0: calls ctx.on_result; helpers hand their verdicts over
   connect_detail::ConnectTimeout timeout_;
-  std::optional<RateLimiter> rate_;
-  std::optional<Clock::duration> host_timeout_;
-  std::unordered_map<IpAddress, TimePoint, IpAddressHash> host_first_;
   unsigned scope_id_ = 0;
+  std::vector<PortResult> handed_;  // verdicts to hand over (helpers), or being reported (worker 0)
 
-  uint64_t cursor_ = 0;                 // next permutation position
+  uint64_t chunk_pos_ = 0, chunk_end_ = 0;  // permutation positions claimed and not yet looked at
+  bool claimed_all_ = false;
   std::optional<uint64_t> next_fresh_;  // the next never-tried TCP index, if any
   std::deque<Pending> retries_;         // FIFO by due time (resource backoffs go to the front)
 
   FileDescriptor epoll_;
+  std::vector<epoll_event> events_ = std::vector<epoll_event>(kEventBatch);
+  bool have_pwait2_ = true;
+  std::vector<ProbeSocket> idle_[2];  // sockets ready for their next attempt: IPv4, IPv6
   std::vector<Slot> slots_;
   std::vector<uint32_t> free_;
   std::vector<uint32_t> heap_;
   size_t in_flight_ = 0;
   size_t max_cap_ = 1, cap_ = 1;
   TimePoint backoff_until_{}, last_resource_error_{};
-  std::optional<TimePoint> last_connect_;
   TimePoint wake_{};
 
   uint64_t sent_ = 0, replies_ = 0, send_errors_ = 0, refused_ = 0;
+  connect_detail::Stats stats_;
 };
 
 }  // namespace
 
-EngineReport run_connect_scan(EngineContext& ctx) {
-  ConnectScan scan(ctx);
-  return scan.run();
+EngineReport run_connect_scan(EngineContext& ctx, connect_detail::Stats* stats, size_t workers) {
+  const Timing& timing = ctx.config.timing;
+  uint64_t tcp_probes = tcp_index_end(ctx.space);
+  if (workers == 0)
+    workers = connect_detail::workers_for(timing, tcp_probes, std::thread::hardware_concurrency());
+  uint64_t limit = fd_limit();
+  uint64_t by_fds = limit > kFdReserve + 1 ? limit - kFdReserve : 1;
+  auto cap = static_cast<size_t>(
+      std::min<uint64_t>(by_fds, connect_detail::inflight_cap_for_level(timing.level)));
+  workers = std::clamp<size_t>(workers, 1, cap);  // every worker has a slot at least
+
+  Shared shared(ctx);
+  if (timing.max_rate > 0) shared.rate.emplace(timing.max_rate);
+  if (timing.host_timeout && timing.host_timeout->count() > 0)
+    shared.host_timeout = *timing.host_timeout;
+  std::vector<std::unique_ptr<ConnectScan>> scans;
+  for (size_t i = 0; i < workers; ++i)
+    scans.push_back(
+        std::make_unique<ConnectScan>(shared, cap / workers + (i < cap % workers ? 1 : 0), i == 0));
+
+  // A connect scan needs no privilege at all: drop whatever the process has before the first
+  // probe and the first helper thread (the fd limit was raised above).
+  if (ctx.after_sockets_open) ctx.after_sockets_open();
+  ctx.counters.total.store(tcp_probes);
+
+  std::vector<std::thread> threads;
+  std::vector<char> finished(workers, 1);
+  auto join_all = [&] {
+    for (auto& t : threads) t.join();
+  };
+  try {
+    for (size_t i = 1; i < workers; ++i) {
+      {
+        std::lock_guard lock(shared.results_mu);
+        ++shared.helpers_running;
+      }
+      try {
+        threads.emplace_back([&shared, &scans, &finished, i] {
+          try {
+            finished[i] = scans[i]->run() ? 1 : 0;
+          } catch (...) {
+            std::lock_guard lock(shared.results_mu);
+            if (!shared.error) shared.error = std::current_exception();
+            shared.abort = true;
+          }
+          {
+            std::lock_guard lock(shared.results_mu);
+            --shared.helpers_running;
+          }
+          shared.results_cv.notify_one();
+        });
+      } catch (const std::system_error&) {  // no thread: the other workers take its share
+        std::lock_guard lock(shared.results_mu);
+        --shared.helpers_running;
+      }
+    }
+    finished[0] = scans[0]->run() ? 1 : 0;
+    scans[0]->report_until_helpers_done();
+  } catch (...) {
+    shared.abort = true;
+    join_all();
+    throw;
+  }
+  join_all();
+  if (shared.error) std::rethrow_exception(shared.error);
+
+  EngineReport report;
+  connect_detail::Stats total;
+  total.workers = workers;
+  for (size_t i = 0; i < workers; ++i) {
+    scans[i]->add_to(report);
+    total.sockets_opened += scans[i]->stats().sockets_opened;
+    total.immediate += scans[i]->stats().immediate;
+    total.waited += scans[i]->stats().waited;
+    if (!finished[i]) report.interrupted = true;
+  }
+  if (stats != nullptr) *stats = total;
+  return report;
 }
 
 }  // namespace gh

@@ -36,8 +36,10 @@ namespace {
 
 using namespace std::chrono_literals;
 using connect_detail::classify_connect_errno;
+using connect_detail::connect_pending;
 using connect_detail::ConnectTimeout;
 using connect_detail::Outcome;
+using connect_detail::socket_reusable;
 
 // ---- loopback fixtures ------------------------------------------------------------------------
 
@@ -129,13 +131,14 @@ Timing fast_timing(int level = 4) {
   return t;
 }
 
-ScanRun scan(const ScanConfig& cfg, const std::atomic<bool>& stop, uint64_t seed = 42) {
+ScanRun scan(const ScanConfig& cfg, const std::atomic<bool>& stop, uint64_t seed = 42,
+             size_t workers = 0) {
   ProbeSpace space(cfg.targets, cfg.ports);
   EngineCounters counters;
   ScanRun out;
   EngineContext ctx{cfg,  space,    seed,
                     stop, counters, [&](const PortResult& r) { out.results.push_back(r); }};
-  out.report = run_connect_scan(ctx);
+  out.report = run_connect_scan(ctx, nullptr, workers);
   out.sent = counters.sent;
   out.received = counters.received;
   out.retries = counters.retries;
@@ -222,6 +225,27 @@ TEST(ConnectClassify, MapsErrnosToVerdicts) {
   EXPECT_EQ(classify_connect_errno(EINVAL).outcome, Outcome::LocalFatal);
 }
 
+TEST(ConnectClassify, PendingAndReusableSockets) {
+  // A second connect() on a connected socket says EISCONN: that is an open port.
+  auto c = classify_connect_errno(EISCONN);
+  EXPECT_EQ(c.outcome, Outcome::Verdict);
+  EXPECT_EQ(c.state, PortState::Open);
+  EXPECT_EQ(c.reason, Reason::ConnAccepted);
+
+  for (int err : {EALREADY, EINPROGRESS, EINTR}) EXPECT_TRUE(connect_pending(err)) << err;
+  for (int err : {0, EISCONN, ECONNREFUSED, ETIMEDOUT, ENETUNREACH, EMFILE})
+    EXPECT_FALSE(connect_pending(err)) << err;
+
+  // Refused and unreachable attempts leave the socket unconnected, ready for the next attempt.
+  for (int err : {ECONNREFUSED, EHOSTUNREACH, ENETUNREACH, EACCES, EPERM, ENOPROTOOPT})
+    EXPECT_TRUE(socket_reusable(err)) << err;
+  // Connected (open) sockets are closed with RST; timeouts, local errors and fatal ones are
+  // closed too.
+  for (int err : {0, EISCONN, ECONNRESET, EPIPE, ETIMEDOUT, EALREADY, EINPROGRESS, EMFILE, ENOBUFS,
+                  EADDRNOTAVAIL, EAFNOSUPPORT, EINVAL, EMSGSIZE})
+    EXPECT_FALSE(socket_reusable(err)) << err;
+}
+
 TEST(ConnectInflightCap, GrowsWithTimingLevel) {
   EXPECT_EQ(connect_detail::inflight_cap_for_level(0), 1u);
   EXPECT_EQ(connect_detail::inflight_cap_for_level(1), 1u);
@@ -229,6 +253,33 @@ TEST(ConnectInflightCap, GrowsWithTimingLevel) {
   EXPECT_EQ(connect_detail::inflight_cap_for_level(3), 1024u);
   EXPECT_EQ(connect_detail::inflight_cap_for_level(4), 4096u);
   EXPECT_EQ(connect_detail::inflight_cap_for_level(5), 4096u);
+}
+
+TEST(ConnectWorkers, TwoForFastScansOfManyPorts) {
+  using connect_detail::kMinProbesPerWorker;
+  using connect_detail::workers_for;
+  Timing t4;
+  t4.level = 4;
+  Timing t5;
+  t5.level = 5;
+  EXPECT_EQ(workers_for(t4, 65535, 2), 2u);
+  EXPECT_EQ(workers_for(t5, 65535, 8), 2u);
+  EXPECT_EQ(workers_for(t5, 2 * kMinProbesPerWorker, 2), 2u);
+  EXPECT_EQ(workers_for(t5, 2 * kMinProbesPerWorker - 1, 2), 1u);  // small scans: one
+  EXPECT_EQ(workers_for(t5, 1000, 2), 1u);
+  EXPECT_EQ(workers_for(t5, 65535, 1), 1u);  // one core
+  EXPECT_EQ(workers_for(t5, 65535, 0), 1u);  // unknown
+  Timing t3;
+  t3.level = 3;
+  EXPECT_EQ(workers_for(t3, 65535, 2), 1u);
+  Timing delay = t5;
+  delay.scan_delay = 1ms;
+  EXPECT_EQ(workers_for(delay, 65535, 2), 1u);
+  Timing host = t5;
+  host.host_timeout = 1s;
+  EXPECT_EQ(workers_for(host, 65535, 2), 1u);
+  host.host_timeout = 0ms;  // nmap's "no host timeout"
+  EXPECT_EQ(workers_for(host, 65535, 2), 2u);
 }
 
 TEST(ConnectTimeoutEstimator, StartsAtInitialClamped) {
@@ -312,6 +363,121 @@ TEST(ConnectEngine, ScansBothFamiliesInOneRun) {
   EXPECT_EQ(m.at({"127.0.0.1", v6->port}).state, PortState::Closed);
   EXPECT_EQ(m.at({"::1", v4->port}).state, PortState::Closed);
   EXPECT_EQ(out.open, 2u);
+}
+
+// Many closed ports and a few open ones, scanned through 16 sockets at a time: every verdict right,
+// refused attempts' sockets used again (far fewer sockets than probes), answers taken as soon as
+// connect() has them.
+void expect_sockets_reused(const std::string& ip) {
+  LoopbackLab lab;
+  ASSERT_TRUE(lab.build(ip, 3, 200));
+  ScanConfig cfg;
+  cfg.targets.add_spec(ip);
+  cfg.ports.tcp = lab.all_ports();
+  cfg.timing = fast_timing(2);
+  size_t cap = connect_detail::inflight_cap_for_level(2);
+
+  for (uint64_t seed : {1u, 2u, 3u}) {
+    std::atomic<bool> stop{false};
+    ProbeSpace space(cfg.targets, cfg.ports);
+    EngineCounters counters;
+    ScanRun out;
+    EngineContext ctx{cfg,  space,    seed,
+                      stop, counters, [&](const PortResult& r) { out.results.push_back(r); }};
+    connect_detail::Stats stats;
+    out.report = run_connect_scan(ctx, &stats);
+    ASSERT_EQ(out.results.size(), 203u);
+    expect_open_closed(out, ip, lab);
+    EXPECT_EQ(counters.retries.load(), 0u);
+    // One socket per concurrent attempt at most, plus one for each connection closed (the open
+    // ports): not one per probe.
+    EXPECT_LE(stats.sockets_opened, cap + 3) << "seed " << seed;
+    EXPECT_GE(stats.sockets_opened, 1u);
+    // Every attempt went one way or the other; on loopback most answers are there at once.
+    EXPECT_EQ(stats.immediate + stats.waited, counters.sent.load());
+    EXPECT_GT(stats.immediate, 0u);
+  }
+}
+
+TEST(ConnectEngine, ReusesSocketsOnIpv4Loopback) {
+  expect_sockets_reused("127.0.0.1");
+}
+
+TEST(ConnectEngine, ReusesSocketsOnIpv6Loopback) {
+  if (!ipv6_loopback_available()) GTEST_SKIP() << "::1 cannot be bound";
+  expect_sockets_reused("::1");
+}
+
+TEST(ConnectEngine, TwoWorkersReportEveryPortOnceFromTheCallingThread) {
+  for (std::string ip : {"127.0.0.1", "::1"}) {
+    if (ip == "::1" && !ipv6_loopback_available()) continue;
+    LoopbackLab lab;
+    ASSERT_TRUE(lab.build(ip, 4, 300));
+    ScanConfig cfg;
+    cfg.targets.add_spec(ip);
+    cfg.ports.tcp = lab.all_ports();
+    cfg.timing = fast_timing(5);
+
+    std::atomic<bool> stop{false};
+    ProbeSpace space(cfg.targets, cfg.ports);
+    EngineCounters counters;
+    ScanRun out;
+    auto caller = std::this_thread::get_id();
+    size_t elsewhere = 0;
+    EngineContext ctx{cfg, space, 9, stop, counters, [&](const PortResult& r) {
+                        if (std::this_thread::get_id() != caller) ++elsewhere;
+                        out.results.push_back(r);
+                      }};
+    connect_detail::Stats stats;
+    out.report = run_connect_scan(ctx, &stats, 2);
+    EXPECT_EQ(stats.workers, 2u);
+    EXPECT_EQ(elsewhere, 0u) << "a verdict was reported from another thread";
+    EXPECT_FALSE(out.report.interrupted);
+    ASSERT_EQ(out.results.size(), 304u);
+    expect_open_closed(out, ip, lab);  // also fails on a port reported twice
+    EXPECT_EQ(counters.done.load(), 304u);
+    EXPECT_EQ(counters.open.load(), 4u);
+    EXPECT_EQ(out.report.probes_sent, counters.sent.load());
+    EXPECT_EQ(out.report.replies, 304u);
+    EXPECT_EQ(stats.immediate + stats.waited, counters.sent.load());
+  }
+}
+
+// The kernel behaviour the engine is built on: a refused non-blocking connect() has its answer
+// by the time a second connect() looks (on loopback), and leaves the socket ready for another
+// connect(), which can then succeed.
+TEST(ConnectEngine, RefusedSocketConnectsAgain) {
+  for (std::string ip : {"127.0.0.1", "::1"}) {
+    if (ip == "::1" && !ipv6_loopback_available()) continue;
+    auto closed = bind_tcp(ip, -1);
+    auto open = bind_tcp(ip, 16);
+    ASSERT_TRUE(closed && open) << ip;
+    sockaddr_storage to_closed, to_open;
+    socklen_t len = to_sockaddr(ip, closed->port, to_closed);
+    to_sockaddr(ip, open->port, to_open);
+    FileDescriptor fd(::socket(to_closed.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    ASSERT_TRUE(fd);
+    auto conn = [&](const sockaddr_storage& ss) {
+      return ::connect(fd.get(), reinterpret_cast<const sockaddr*>(&ss), len) == 0 ? 0 : errno;
+    };
+    // Waits for the attempt under way and returns what a second connect() says then.
+    auto outcome = [&](const sockaddr_storage& ss) {
+      int err = conn(ss);
+      if (!connect_pending(err)) return err;
+      pollfd p{fd.get(), POLLOUT, 0};
+      EXPECT_EQ(::poll(&p, 1, 5000), 1);
+      return conn(ss);
+    };
+    for (int round = 0; round < 3; ++round) {
+      int err = conn(to_closed);
+      if (connect_pending(err)) err = outcome(to_closed);
+      EXPECT_EQ(err, ECONNREFUSED) << ip << " round " << round;
+    }
+    int err = conn(to_open);
+    if (connect_pending(err)) err = outcome(to_open);
+    EXPECT_EQ(err, 0) << ip;
+    EXPECT_EQ(conn(to_open), EISCONN) << ip;
+  }
 }
 
 TEST(ConnectEngine, ManyHostsAndPortsWithSmallCap) {
@@ -427,6 +593,19 @@ class FakeGate : public ProbeGate {
   FakeGate(uint16_t refuse, uint16_t defer) : refuse_(refuse), defer_(defer) {}
   Decision check(const Probe& probe, std::chrono::steady_clock::time_point,
                  std::chrono::nanoseconds* retry_in) override {
+    // The gate is not thread-safe: the engine must never call it from two threads at once.
+    if (inside_.exchange(true)) ++overlaps_;
+    std::this_thread::yield();  // widen the window a concurrent call would hit
+    Decision d = decide(probe, retry_in);
+    inside_ = false;
+    return d;
+  }
+  int deferrals_ = 0;
+  uint64_t admitted_ = 0;
+  std::atomic<int> overlaps_{0};
+
+ private:
+  Decision decide(const Probe& probe, std::chrono::nanoseconds* retry_in) {
     EXPECT_EQ(probe.proto, Protocol::Tcp);
     if (probe.port == refuse_) return Decision::Refuse;
     if (probe.port == defer_ && deferrals_ < 3) {
@@ -437,10 +616,7 @@ class FakeGate : public ProbeGate {
     ++admitted_;
     return Decision::Send;
   }
-  int deferrals_ = 0;
-  uint64_t admitted_ = 0;
-
- private:
+  std::atomic<bool> inside_{false};
   uint16_t refuse_, defer_;
 };
 
@@ -473,6 +649,96 @@ TEST(ConnectEngine, EveryConnectPassesTheGate) {
   // The refused port's listener never saw a connection.
   pollfd p{lab.open[0].fd.get(), POLLIN, 0};
   EXPECT_EQ(::poll(&p, 1, 0), 0);
+}
+
+TEST(ConnectEngine, TwoWorkersShareTheGate) {
+  LoopbackLab lab;
+  ASSERT_TRUE(lab.build("127.0.0.1", 3, 400));
+  ScanConfig cfg;
+  cfg.targets.add_spec("127.0.0.1");
+  cfg.ports.tcp = lab.all_ports();
+  cfg.timing = fast_timing(5);
+  uint16_t refused = lab.open_ports[0], deferred = lab.closed_ports[0];
+
+  FakeGate gate(refused, deferred);
+  std::atomic<bool> stop{false};
+  ProbeSpace space(cfg.targets, cfg.ports);
+  EngineCounters counters;
+  ScanRun out;
+  EngineContext ctx{
+      cfg, space, 5, stop, counters, [&](const PortResult& r) { out.results.push_back(r); }, &gate};
+  connect_detail::Stats stats;
+  out.report = run_connect_scan(ctx, &stats, 2);
+
+  EXPECT_EQ(stats.workers, 2u);
+  EXPECT_EQ(gate.overlaps_.load(), 0) << "the gate was called from two threads at once";
+  auto m = out.by_key();
+  EXPECT_EQ(m.size(), 402u);
+  EXPECT_EQ(m.count({"127.0.0.1", refused}), 0u);
+  EXPECT_EQ(m.at({"127.0.0.1", deferred}).state, PortState::Closed);
+  EXPECT_EQ(gate.deferrals_, 3);
+  EXPECT_EQ(out.report.refused, 1u);
+  EXPECT_EQ(gate.admitted_, counters.sent.load());
+  EXPECT_EQ(counters.done, 403u);
+}
+
+TEST(ConnectEngine, StopEndsEveryWorker) {
+  auto silent = silent_listener("127.0.0.1");
+  ASSERT_TRUE(silent);
+  LoopbackLab lab;
+  ASSERT_TRUE(lab.build("127.0.0.1", 2, 100));
+  ScanConfig cfg;
+  cfg.targets.add_spec("127.0.0.1");
+  auto ports = lab.all_ports();
+  ports.push_back(silent->listener.port);
+  cfg.ports.tcp = sorted(ports);
+  cfg.timing = fast_timing(5);
+  cfg.timing.initial_rtt = 60s;
+  cfg.timing.max_rtt = 60s;
+  cfg.timing.max_retries = 10;
+
+  std::atomic<bool> stop{false};
+  ProbeSpace space(cfg.targets, cfg.ports);
+  EngineCounters counters;
+  ScanRun out;
+  EngineContext ctx{cfg,  space,    7,
+                    stop, counters, [&](const PortResult& r) { out.results.push_back(r); }};
+  std::thread stopper([&] {
+    std::this_thread::sleep_for(100ms);
+    stop = true;
+  });
+  auto begin = std::chrono::steady_clock::now();
+  out.report = run_connect_scan(ctx, nullptr, 2);
+  auto elapsed = std::chrono::steady_clock::now() - begin;
+  stopper.join();
+
+  EXPECT_TRUE(out.report.interrupted);
+  auto m = out.by_key();
+  EXPECT_EQ(m.count({"127.0.0.1", silent->listener.port}), 0u);
+  // Every verdict either worker reached before the stop is reported (and right).
+  EXPECT_EQ(m.size(), counters.done.load());
+  EXPECT_EQ(m.size(), 102u);
+  for (const auto& [key, r] : m) {
+    bool open =
+        std::find(lab.open_ports.begin(), lab.open_ports.end(), key.second) != lab.open_ports.end();
+    EXPECT_EQ(r.state, open ? PortState::Open : PortState::Closed) << key.second;
+  }
+  EXPECT_LT(elapsed, 30s);  // liveness only: unstopped, the silent port would take 11 minutes
+}
+
+TEST(ConnectEngine, AWorkerFailureFailsTheScan) {
+  // A link-local IPv6 target without an interface: every connect() fails with EINVAL at once
+  // (nothing is sent). Whichever worker meets it first fails the scan; nothing hangs.
+  ScanConfig cfg;
+  cfg.targets.add_spec("fe80::1");
+  cfg.ports.tcp.clear();
+  for (uint16_t p = 1; p <= 500; ++p) cfg.ports.tcp.push_back(p);
+  cfg.timing = fast_timing(5);
+  std::atomic<bool> stop{false};
+  ProbeSpace space(cfg.targets, cfg.ports);
+  EngineCounters counters;
+  EngineContext ctx{cfg, space, 1, stop, counters, [](const PortResult&) {}};
+  EXPECT_THROW(run_connect_scan(ctx, nullptr, 2), RuntimeError);
 }
 
 TEST(ConnectEngine, AnswerSeenLateIsNotATimeout) {
@@ -620,35 +886,39 @@ TEST(ConnectEngine, SurvivesRunningOutOfFileDescriptors) {
   cfg.ports.tcp = lab.all_ports();
   cfg.timing = fast_timing(4);
 
-  std::vector<FileDescriptor> hog;
-  for (;;) {
-    int fd = ::dup(0);
-    if (fd < 0) {
-      ASSERT_EQ(errno, EMFILE);
-      break;
+  for (size_t workers : {1u, 2u}) {
+    std::vector<FileDescriptor> hog;
+    for (;;) {
+      int fd = ::dup(0);
+      if (fd < 0) {
+        ASSERT_EQ(errno, EMFILE);
+        break;
+      }
+      hog.emplace_back(fd);
     }
-    hog.emplace_back(fd);
-  }
-  for (int i = 0; i < 12 && !hog.empty(); ++i) hog.pop_back();  // room for ~10 sockets
+    for (int i = 0; i < 12 && !hog.empty(); ++i) hog.pop_back();  // room for ~10 sockets
 
-  std::optional<ScanRun> out;
-  try {
-    out = scan(cfg);
-  } catch (const std::exception& e) {
+    std::optional<ScanRun> out;
+    std::atomic<bool> stop{false};
+    try {
+      out = scan(cfg, stop, 42, workers);
+    } catch (const std::exception& e) {
+      hog.clear();
+      FAIL() << "scan with " << workers << " workers failed: " << e.what();
+    }
     hog.clear();
-    FAIL() << "scan failed: " << e.what();
-  }
-  hog.clear();
 
-  auto m = out->by_key();
-  ASSERT_EQ(m.size(), 4u * 63u);
-  for (const auto& [key, r] : m) {
-    bool open = key.first == "127.0.0.1" && std::find(lab.open_ports.begin(), lab.open_ports.end(),
-                                                      key.second) != lab.open_ports.end();
-    EXPECT_EQ(r.state, open ? PortState::Open : PortState::Closed)
-        << key.first << " port " << key.second;
+    auto m = out->by_key();
+    ASSERT_EQ(m.size(), 4u * 63u) << workers << " workers";
+    for (const auto& [key, r] : m) {
+      bool open = key.first == "127.0.0.1" &&
+                  std::find(lab.open_ports.begin(), lab.open_ports.end(), key.second) !=
+                      lab.open_ports.end();
+      EXPECT_EQ(r.state, open ? PortState::Open : PortState::Closed)
+          << key.first << " port " << key.second << ", " << workers << " workers";
+    }
+    EXPECT_EQ(out->sent, 4u * 63u + out->retries);
   }
-  EXPECT_EQ(out->sent, 4u * 63u + out->retries);
 }
 
 // ---- inside a fresh network namespace ---------------------------------------------------------
