@@ -115,6 +115,7 @@
 #include "io/privilege.h"
 #include "scan/rate_limiter.h"
 #include "targets/permutation.h"
+#include "targets/slice.h"
 
 namespace gh {
 namespace connect_detail {
@@ -375,6 +376,7 @@ class ConnectScan {
         ctx_(shared.ctx),
         timing_(ctx_.config.timing),
         perm_(ctx_.space.size(), ctx_.seed),
+        slice_(Slice::shard(ctx_.space.size(), ctx_.config.shards.count, ctx_.config.shards.index)),
         tcp_end_(tcp_index_end(ctx_.space)),
         max_retries_(static_cast<uint32_t>(std::max(0, timing_.max_retries))),
         reports_(reports),
@@ -456,14 +458,15 @@ class ConnectScan {
       if (chunk_pos_ == chunk_end_) {
         if (claimed_all_) return;
         uint64_t begin = shared_.cursor.fetch_add(kChunk, std::memory_order_relaxed);
-        if (begin >= perm_.size()) {
+        if (begin >= slice_.size()) {
           claimed_all_ = true;
           return;
         }
         chunk_pos_ = begin;
-        chunk_end_ = std::min(begin + kChunk, perm_.size());
+        chunk_end_ = std::min(begin + kChunk, slice_.size());
       }
-      uint64_t index = perm_.at(chunk_pos_++);
+      // Positions of this run's slice (the whole scan, or --shards N --shard I).
+      uint64_t index = perm_.at(slice_.position(chunk_pos_++));
       if (index < tcp_end_) {
         next_fresh_ = index;
         return;
@@ -929,6 +932,7 @@ class ConnectScan {
   EngineContext& ctx_;
   const Timing& timing_;
   Permutation perm_;
+  Slice slice_;
   uint64_t tcp_end_;
   uint32_t max_retries_;
   bool reports_;  // worker 0: calls ctx.on_result; helpers hand their verdicts over
@@ -982,7 +986,9 @@ EngineReport run_connect_scan(EngineContext& ctx, connect_detail::Stats* stats, 
   // A connect scan needs no privilege at all: drop whatever the process has before the first
   // probe and the first helper thread (the fd limit was raised above).
   if (ctx.after_sockets_open) ctx.after_sockets_open();
-  ctx.counters.total.store(tcp_probes);
+  // TCP probes of this run's shard (ports are TCP only until UDP scanning exists).
+  ctx.counters.total.store(
+      Slice::shard(tcp_probes, ctx.config.shards.count, ctx.config.shards.index).size());
 
   std::vector<std::thread> threads;
   std::vector<char> finished(workers, 1);

@@ -28,6 +28,7 @@
 #include "scan/engine.h"
 #include "scan/syn_engine.h"
 #include "targets/permutation.h"
+#include "targets/slice.h"
 
 namespace gh {
 namespace {
@@ -109,9 +110,10 @@ std::vector<std::unique_ptr<Sink>> make_sinks(const OutputSpec& out, StatusLine*
 EngineReport dry_run_connect(const EngineContext& ctx) {
   EngineReport report;
   Permutation perm(ctx.space.size(), ctx.seed);
+  Slice slice = Slice::shard(ctx.space.size(), ctx.config.shards.count, ctx.config.shards.index);
   std::string out;
-  for (uint64_t i = 0; i < ctx.space.size() && !ctx.stop.load(); ++i) {
-    Probe p = ctx.space.at(perm.at(i));
+  for (uint64_t k = 0; k < slice.size() && !ctx.stop.load(); ++k) {
+    Probe p = ctx.space.at(perm.at(slice.position(k)));
     if (p.proto != Protocol::Tcp) continue;
     std::chrono::nanoseconds later{0};  // a dry run does not wait out the per-host cap
     if (ctx.gate != nullptr && ctx.gate->check(p, std::chrono::steady_clock::now(), &later) ==

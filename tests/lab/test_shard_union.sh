@@ -3,7 +3,7 @@
 #
 # The target namespace answers for every address of 198.19.0.0/22 (a local route, as in
 # test_sweep_24.sh). Listeners on 3 random ports, 1 more random port closed, 1 dropped by nft:
-# 1024 addresses x 5 ports = 5120 probes. We scan it with -sS once unsharded and then as
+# 1024 addresses x 5 ports = 5120 probes. We scan it (-sS, then -sT) once unsharded and then as
 # --shards 3 --shard 0, 1, 2 (same --seed, --show all, -oJ each) and check:
 #   - the unsharded scan matches the lab exactly (check_results.py: open, closed, filtered);
 #   - no (ip, port) appears twice in a shard or in two shards;
@@ -59,7 +59,8 @@ syns_since_last() {
 syns_since_last >/dev/null
 
 SEED=$LAB_SEED
-COMMON=(-sS -p "$PORTS" --show all -n -T4 --max-retries 2 --seed "$SEED" --no-status
+for TYPE in sS sT; do
+COMMON=("-$TYPE" -p "$PORTS" --show all -n -T4 --max-retries 2 --seed "$SEED" --no-status
   --audit-log "$LAB_WORK/audit.jsonl")
 
 declare -A SYNS
@@ -73,22 +74,22 @@ scan_one() {
   lab_log "$name: ${SYNS[$name]} SYNs at the target"
 }
 
-scan_one whole
-if ! lab_check_jsonl "$LAB_WORK/whole.jsonl" "${OPEN[*]}" "${FILTERED[*]}" "$PORTS" "$NET" \
+scan_one "$TYPE-whole"
+if ! lab_check_jsonl "$LAB_WORK/$TYPE-whole.jsonl" "${OPEN[*]}" "${FILTERED[*]}" "$PORTS" "$NET" \
   --shown all --summary required --interrupted false; then
-  lab_failed "unsharded scan: results differ from the lab (LAB_SEED=$LAB_SEED)"
+  lab_failed "$TYPE unsharded scan: results differ from the lab (LAB_SEED=$LAB_SEED)"
 fi
 for ((i = 0; i < SHARDS; i++)); do
-  scan_one "shard$i" --shards "$SHARDS" --shard "$i"
+  scan_one "$TYPE-shard$i" --shards "$SHARDS" --shard "$i"
 done
 
 shard_files=()
 shard_syns=()
 for ((i = 0; i < SHARDS; i++)); do
-  shard_files+=("$LAB_WORK/shard$i.jsonl")
-  shard_syns+=("${SYNS[shard$i]}")
+  shard_files+=("$LAB_WORK/$TYPE-shard$i.jsonl")
+  shard_syns+=("${SYNS[$TYPE-shard$i]}")
 done
-if ! python3 - "$PROBES" "$LAB_WORK/whole.jsonl" "${SYNS[whole]}" "${shard_syns[*]}" "${shard_files[@]}" <<'EOF'; then
+if ! python3 - "$PROBES" "$LAB_WORK/$TYPE-whole.jsonl" "${SYNS[$TYPE-whole]}" "${shard_syns[*]}" "${shard_files[@]}" <<'EOF'; then
 import json, sys
 
 probes, whole_file, whole_syns = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
@@ -177,8 +178,9 @@ for e in errors:
     print("FAIL:", e, file=sys.stderr)
 sys.exit(1 if errors else 0)
 EOF
-  lab_failed "the shards are not a partition of the scan (LAB_SEED=$LAB_SEED)"
+  lab_failed "-$TYPE: the shards are not a partition of the scan (LAB_SEED=$LAB_SEED)"
 fi
+done
 
 # Bad shard options: exit 2, one line naming the problem, nothing sent.
 expect_usage_error() {
