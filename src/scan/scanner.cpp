@@ -34,6 +34,14 @@ namespace gh {
 namespace {
 
 // A resumed scan appends to the outputs of the run it continues (scan/checkpoint.h).
+// -sL and --dry-run write a line per target or probe to stdout, possibly billions: a reader
+// that went away (`| head`) must end the run, not leave it writing into a closed pipe (SIGPIPE is
+// ignored, so a write just fails).
+void write_listing(const std::string& text) {
+  std::cout << text;
+  if (!std::cout) throw RuntimeError("cannot write the listing to standard output (closed?)");
+}
+
 std::unique_ptr<std::ostream> open_output(const std::string& path, const char* option,
                                           bool append) {
   auto f = std::make_unique<std::ofstream>(
@@ -52,11 +60,11 @@ int list_targets(const ScanConfig& config, const std::string& exclusion_note) {
     buf += t.at(i).to_string();
     buf += '\n';
     if (buf.size() > (1 << 16)) {
-      std::cout << buf;
+      write_listing(buf);
       buf.clear();
     }
   }
-  std::cout << buf;
+  write_listing(buf);
   if (!exclusion_note.empty()) std::cout << "Glasshouse " << exclusion_note << '\n';
   double secs = std::chrono::duration<double>(WallClock::now() - start).count();
   std::cout << fmt::format(
@@ -125,11 +133,11 @@ EngineReport dry_run_connect(const EngineContext& ctx) {
                           : fmt::format("connect [{}]:{}\n", p.addr.to_string(), p.port);
     ++report.probes_sent;
     if (out.size() > (1 << 16)) {
-      std::cout << out;
+      write_listing(out);
       out.clear();
     }
   }
-  std::cout << out;
+  write_listing(out);
   report.interrupted = ctx.stop.load();
   return report;
 }

@@ -140,6 +140,27 @@ for type in -sS -sT; do
   fi
 done
 
+# A listing whose reader goes away (`| head`) ends at once, with one line on stderr: the whole
+# IPv4 space would be 3.7 billion lines, and SIGPIPE is ignored, so only a failed write stops it.
+for what in "-sL" "-sS --dry-run -p 80" "-sT --dry-run -p 80"; do
+  read -ra args <<<"$what"
+  name="reader-gone${args[0]}${args[1]:-}"
+  set +o pipefail
+  timeout -k 5 20 "$GH" scan "${args[@]}" -n 0.0.0.0/0 2>"$LAB_WORK/$name.stderr" </dev/null |
+    head -n 1 >"$LAB_WORK/$name.stdout"
+  rc=${PIPESTATUS[0]}
+  set -o pipefail
+  if ((rc == 124 || rc == 137)); then
+    lab_failed "$name: glasshouse scan $what 0.0.0.0/0 | head -n 1 still ran 20 s later"
+  elif ((rc != 1)) || [[ $(grep -c '' "$LAB_WORK/$name.stderr") -gt 2 ]] ||
+    ! grep -q 'standard output' "$LAB_WORK/$name.stderr" || [[ ! -s $LAB_WORK/$name.stdout ]]; then
+    lab_show_tail "$LAB_WORK/$name.stderr" "$name stderr"
+    lab_failed "$name: expected exit 1 and a line about standard output once head exits (exit $rc)"
+  else
+    lab_log "ok   $name: ended when its reader did (exit 1: $(tail -n 1 "$LAB_WORK/$name.stderr"))"
+  fi
+done
+
 # Nothing may have been sent by any of the above, not even late.
 sleep 0.5
 for dev in "$LAB_IF_SCAN" lo; do
