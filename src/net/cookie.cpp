@@ -1,5 +1,7 @@
 #include "net/cookie.h"
 
+#include <algorithm>
+
 #include "net/headers.h"
 
 namespace gh::net {
@@ -36,14 +38,30 @@ uint32_t Cookie::tcp_seq(const IpAddress& src, const IpAddress& dst, uint16_t sp
   return static_cast<uint32_t>(hash_.words(w, 5));
 }
 
-uint16_t Cookie::source_port(const IpAddress& dst, uint16_t dport, uint16_t base,
-                             uint16_t range) const {
-  if (range == 0) range = 1;
+uint32_t Cookie::port_offset(const IpAddress& dst, uint16_t dport, uint16_t range) const {
   const uint64_t w[3] = {hi(dst), lo(dst), kTagPort << 56 | fam(dst) << 32 | dport};
   const uint64_t h = hash_.words(w, 3);
   // Lemire's multiply-shift maps the top 32 bits onto [0, range) without a division.
-  const uint64_t off = ((h >> 32) * range) >> 32;
+  return static_cast<uint32_t>(((h >> 32) * range) >> 32);
+}
+
+uint16_t Cookie::source_port(const IpAddress& dst, uint16_t dport, uint16_t base, uint16_t range,
+                             unsigned attempt) const {
+  if (range == 0) range = 1;
+  uint64_t a = std::min<unsigned>(attempt, kMaxAttempts - 1);
+  uint64_t off = (port_offset(dst, dport, range) + a * kAttemptStride) % range;
   return static_cast<uint16_t>(base + off);
+}
+
+std::optional<uint8_t> Cookie::attempt_of(const IpAddress& dst, uint16_t dport, uint16_t sport,
+                                          uint16_t base, uint16_t range) const {
+  if (range == 0) range = 1;
+  if (sport < base || sport - base >= range) return std::nullopt;
+  uint32_t delta = (sport - base + range - port_offset(dst, dport, range)) % range;
+  uint32_t step = 0;  // a x kAttemptStride mod range
+  for (unsigned a = 0; a < kMaxAttempts; ++a, step = (step + kAttemptStride) % range)
+    if (step == delta) return static_cast<uint8_t>(a);
+  return std::nullopt;
 }
 
 bool Cookie::validate_tcp_reply(const ParsedPacket& reply, const IpAddress& our_addr, uint16_t base,
@@ -59,17 +77,19 @@ bool Cookie::validate_tcp_reply(const ParsedPacket& reply, const IpAddress& our_
     } else {
       return false;
     }
-    if (t.dport != source_port(reply.src, t.sport, base, range)) return false;
+    auto attempt = attempt_of(reply.src, t.sport, t.dport, base, range);
+    if (!attempt) return false;
     if (t.ack != tcp_seq(our_addr, reply.src, t.dport, t.sport) + 1u) return false;
-    match = ProbeReply{kind, reply.src, t.sport, t.dport, reply.src, 0, 0};
+    match = ProbeReply{kind, reply.src, t.sport, t.dport, *attempt, reply.src, 0, 0};
     return true;
   }
   if (reply.is_icmp_error() && is_probe_error(reply)) {
     const auto& q = reply.quoted;
     if (!q.has_l4 || q.protocol != ipproto::kTcp || q.src != our_addr) return false;
-    if (q.sport != source_port(q.dst, q.dport, base, range)) return false;
+    auto attempt = attempt_of(q.dst, q.dport, q.sport, base, range);
+    if (!attempt) return false;
     if (q.seq != tcp_seq(our_addr, q.dst, q.sport, q.dport)) return false;
-    match = ProbeReply{ReplyKind::IcmpError, q.dst,          q.dport, q.sport, reply.src,
+    match = ProbeReply{ReplyKind::IcmpError, q.dst,          q.dport, q.sport, *attempt, reply.src,
                        reply.icmp.type,      reply.icmp.code};
     return true;
   }

@@ -6,7 +6,8 @@
 //
 //   prepare(path)       once, before the first probe: build the packet templates for the route
 //                       (our address and MACs). Called once per address family in the scan.
-//   build(out, probe)   per probe, on the send thread: write one frame to `out` (at least
+//   build(out, probe, id, attempt)  per probe, on the send thread: write one frame to `out` (at
+//   least
 //                       kMaxFrame bytes) and return its length, 0 to skip. No allocation, no throw.
 //   classify(packet)    per received packet, on the receive thread: if it answers one of our
 //                       probes (checked statelessly, with the scan's secret cookie), fill `out`
@@ -32,6 +33,7 @@ struct ProbeVerdict {
   PortState state = PortState::Filtered;
   Reason reason = Reason::NoResponse;
   uint8_t ttl = 0;
+  uint8_t attempt = 0;  // which try it answers (0: the first send, k: the k-th retry)
 };
 
 class ProbeModule {
@@ -41,7 +43,11 @@ class ProbeModule {
   virtual std::string_view name() const = 0;
   virtual Protocol protocol() const = 0;
   virtual void prepare(const Route& path) = 0;
-  virtual size_t build(uint8_t* out, const Probe& probe, uint16_t ip_id) const = 0;
+  // `attempt`: 0 for the first send, k for the k-th retry; a module may make each attempt a
+  // distinct packet (the TCP SYN module gives each its own source port) and report it back in
+  // ProbeVerdict::attempt.
+  virtual size_t build(uint8_t* out, const Probe& probe, uint16_t ip_id,
+                       unsigned attempt) const = 0;
   virtual bool classify(const net::ParsedPacket& packet, ProbeVerdict& out) const = 0;
 };
 

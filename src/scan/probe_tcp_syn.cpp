@@ -63,11 +63,12 @@ const net::TcpSynTemplate* TcpSynProbe::template_for(Family f) const {
   return t ? &*t : nullptr;
 }
 
-size_t TcpSynProbe::build(uint8_t* out, const Probe& probe, uint16_t ip_id) const {
+size_t TcpSynProbe::build(uint8_t* out, const Probe& probe, uint16_t ip_id,
+                          unsigned attempt) const {
   const net::TcpSynTemplate* t = template_for(probe.addr.family);
   if (t == nullptr || probe.proto != Protocol::Tcp) return 0;
   const IpAddress& src = probe.addr.is_v4() ? src_v4_ : src_v6_;
-  uint16_t sport = cookie_.source_port(probe.addr, probe.port, kPortBase, kPortRange);
+  uint16_t sport = cookie_.source_port(probe.addr, probe.port, kPortBase, kPortRange, attempt);
   uint32_t seq = cookie_.tcp_seq(src, probe.addr, sport, probe.port);
   return t->build(out, probe.addr, sport, probe.port, seq, ip_id);
 }
@@ -81,6 +82,7 @@ bool TcpSynProbe::classify(const net::ParsedPacket& packet, ProbeVerdict& out) c
   if (!cookie_.validate_tcp_reply(packet, ours, kPortBase, kPortRange, reply)) return false;
   out.probe = Probe{reply.target, Protocol::Tcp, reply.target_port};
   out.ttl = packet.ttl;
+  out.attempt = reply.attempt;
   switch (reply.kind) {
     case net::ReplyKind::SynAck:
       out.state = PortState::Open;

@@ -23,7 +23,7 @@ class TcpSynProbe : public ProbeModule {
   std::string_view name() const override { return "tcp_syn"; }
   Protocol protocol() const override { return Protocol::Tcp; }
   void prepare(const Route& path) override;
-  size_t build(uint8_t* out, const Probe& probe, uint16_t ip_id) const override;
+  size_t build(uint8_t* out, const Probe& probe, uint16_t ip_id, unsigned attempt) const override;
   bool classify(const net::ParsedPacket& packet, ProbeVerdict& out) const override;
 
  private:

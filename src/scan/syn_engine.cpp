@@ -285,24 +285,30 @@ void SynScan::plan_paths() {
   }
 }
 
+// A reader that went away (`--dry-run | head`) ends the dry run (SIGPIPE is ignored).
+void write_out(const std::string& text) {
+  if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size())
+    throw RuntimeError("cannot write the dry run to standard output (closed?)");
+}
+
 void SynScan::dry_run() {
   std::string out;
   uint8_t frame[ProbeModule::kMaxFrame];
   for (uint64_t k = 0; k < slice_.size() && !stopping(); ++k) {
     Probe probe = space_.at(index_at(k));
-    size_t len = probe_.build(frame, probe, static_cast<uint16_t>(k));
+    size_t len = probe_.build(frame, probe, static_cast<uint16_t>(k), 0);
     net::ParsedPacket parsed;
     if (len == 0 || !net::parse_packet({frame, len}, net::LinkType::Ethernet, parsed)) continue;
     out += net::describe_packet(parsed);
     out += '\n';
     if (out.size() > (1 << 16)) {
-      std::fwrite(out.data(), 1, out.size(), stdout);
+      write_out(out);
       out.clear();
     }
     ++report_.probes_sent;
   }
-  std::fwrite(out.data(), 1, out.size(), stdout);
-  std::fflush(stdout);
+  write_out(out);
+  if (std::fflush(stdout) != 0) throw RuntimeError("cannot write the dry run to standard output");
   report_.interrupted = stopping();
 }
 
@@ -338,7 +344,10 @@ uint64_t SynScan::settle() {
     const ProbeVerdict& v = s.verdict;
     if (s.kind == Settled::Kind::Reply) {
       ++fresh;
-      if (RttSampler::sampled(s.k)) rtt_.replied(s.k, s.at);
+      // The reply names the attempt it answers (its own source port): a late answer to an
+      // earlier pass counts for that pass, and times only the attempt that was timed.
+      ++passes_[std::min<size_t>(v.attempt, passes_.size() - 1)].settled;
+      if (RttSampler::sampled(s.k) && v.attempt == pass_) rtt_.replied(s.k, s.at);
       if (v.state == PortState::Open || v.state == PortState::Closed) {
         ++responsive_;
         if (hosts_) hosts_->add(host_of(index_at(s.k)));
@@ -350,7 +359,6 @@ uint64_t SynScan::settle() {
     ctx_.on_result(PortResult{v.probe.addr, v.probe.proto, v.probe.port, v.state, v.reason, v.ttl,
                               WallClock::now()});
   }
-  passes_.back().settled += fresh;
   return fresh;
 }
 
@@ -422,7 +430,7 @@ bool SynScan::send_one(Sender& s, uint64_t k) {
     }
     mac = &it->second;
   }
-  size_t len = probe_.build(s.frames[s.n].data(), probe, static_cast<uint16_t>(s.rng()));
+  size_t len = probe_.build(s.frames[s.n].data(), probe, static_cast<uint16_t>(s.rng()), pass_);
   if (len == 0) return false;
   if (mac != nullptr) std::copy(mac->begin(), mac->end(), s.frames[s.n].begin());
   if (RttSampler::sampled(k)) rtt_.sent(k, SteadyClock::now());

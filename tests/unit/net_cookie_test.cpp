@@ -276,6 +276,42 @@ TEST(CookieValidate, AcceptsMatchingSynAckAndRst) {
   }
 }
 
+// Each retry comes from its own source port; a reply says which attempt it answers, and a
+// port that is no attempt's is refused even with the right sequence number.
+TEST(CookieValidate, EachAttemptHasItsOwnSourcePort) {
+  const Scan s("198.18.0.1", "198.18.1.2", 8080);
+  std::set<uint16_t> ports;
+  for (unsigned a = 0; a < Cookie::kMaxAttempts; ++a) {
+    uint16_t sport = s.cookie.source_port(s.target, 8080, kBase, kRange, a);
+    EXPECT_GE(sport, kBase);
+    EXPECT_LT(sport, kBase + kRange);
+    ports.insert(sport);
+    EXPECT_EQ(s.cookie.attempt_of(s.target, 8080, sport, kBase, kRange), a);
+    uint32_t seq = s.cookie.tcp_seq(s.us, s.target, sport, 8080);
+    ProbeReply m;
+    ASSERT_TRUE(s.validate(
+        tcp_reply(s.target, s.us, 8080, sport, 1, seq + 1, tcpflag::kSyn | tcpflag::kAck), m))
+        << "attempt " << a;
+    EXPECT_EQ(m.attempt, a);
+    EXPECT_EQ(m.our_port, sport);
+  }
+  EXPECT_EQ(ports.size(), Cookie::kMaxAttempts);  // all distinct
+  EXPECT_EQ(s.sport, s.cookie.source_port(s.target, 8080, kBase, kRange, 0));
+  // Attempts past the last reuse its port.
+  EXPECT_EQ(s.cookie.source_port(s.target, 8080, kBase, kRange, 1000),
+            s.cookie.source_port(s.target, 8080, kBase, kRange, Cookie::kMaxAttempts - 1));
+  // A port in range that no attempt uses, answered with a matching sequence number: refused.
+  uint16_t other = kBase;
+  while (ports.count(other) != 0) ++other;
+  EXPECT_FALSE(s.cookie.attempt_of(s.target, 8080, other, kBase, kRange).has_value());
+  ProbeReply m;
+  EXPECT_FALSE(s.validate(
+      tcp_reply(s.target, s.us, 8080, other, 1, s.cookie.tcp_seq(s.us, s.target, other, 8080) + 1,
+                tcpflag::kSyn | tcpflag::kAck),
+      m));
+  EXPECT_FALSE(s.cookie.attempt_of(s.target, 8080, kBase - 1, kBase, kRange).has_value());
+}
+
 TEST(CookieValidate, SeqWrapsAround) {
   // Find a probe whose seq is 0xffffffff-ish is impractical; check the arithmetic directly.
   const Scan s("198.18.0.1", "198.18.1.2", 80);
