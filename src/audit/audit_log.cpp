@@ -14,6 +14,7 @@
 #include "audit/json_read.h"
 #include "audit/sha256.h"
 #include "core/error.h"
+#include "core/paths.h"
 
 namespace gh {
 namespace {
@@ -86,12 +87,7 @@ std::string read_last_line(int fd, off_t size, const std::string& path) {
 }  // namespace
 
 std::string default_audit_log_path(bool root, const char* xdg_state_home, const char* home) {
-  if (root) return "/var/log/glasshouse/audit.jsonl";
-  if (xdg_state_home != nullptr && xdg_state_home[0] == '/')
-    return std::string(xdg_state_home) + "/glasshouse/audit.jsonl";
-  if (home != nullptr && home[0] == '/')
-    return std::string(home) + "/.local/state/glasshouse/audit.jsonl";
-  return {};
+  return state_path(root, xdg_state_home, home, "/var/log/glasshouse/audit.jsonl", "audit.jsonl");
 }
 
 AuditLog AuditLog::open(const std::string& path) {

@@ -24,6 +24,7 @@
 #include <fmt/ranges.h>
 
 #include "core/error.h"
+#include "core/paths.h"
 #include "output/json.h"
 #include "targets/probe_space.h"
 #include "targets/slice.h"
@@ -536,12 +537,7 @@ Checkpoint read_checkpoint_file(const std::string& path, const CheckpointKey& ke
 }
 
 std::string default_checkpoint_dir(bool root, const char* xdg_state_home, const char* home) {
-  if (root) return "/var/lib/glasshouse/resume";
-  if (xdg_state_home != nullptr && xdg_state_home[0] == '/')
-    return std::string(xdg_state_home) + "/glasshouse/resume";
-  if (home != nullptr && home[0] == '/')
-    return std::string(home) + "/.local/state/glasshouse/resume";
-  return {};
+  return state_path(root, xdg_state_home, home, "/var/lib/glasshouse/resume", "resume");
 }
 
 std::string default_checkpoint_key_path(bool root, const char* xdg_state_home, const char* home) {

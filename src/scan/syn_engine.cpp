@@ -276,7 +276,7 @@ void SynScan::plan_paths() {
     ro.ignore_outgoing = true;  // on loopback every packet is seen twice otherwise
     ro.filter = destination_filter(LinkFraming::Ethernet, ours);
     ro.block_size = 1u << 20;
-    ro.block_count = 8;
+    ro.block_count = 4;  // 4 MiB: ~30,000 replies; the kernel's setup time grows with it
     ro.block_timeout = milliseconds(2);
     rings_.push_back(RxRing::open(p->route.ifindex, ro));
     sockets_.push_back(std::make_unique<PacketSocket>(
@@ -744,7 +744,7 @@ EngineReport SynScan::run() {
   // machine, a slow receive thread) a last, longer chance.
   if (!stopping() && answered_.count() < slice_.size() && rtt_.samples() > 0) {
     auto cap = cfg_.timing.initial_rtt;
-    wait_for_stragglers(cap, std::max(milliseconds(50), 2 * rtt_.straggler_wait(cap)));
+    wait_for_stragglers(cap, std::max(milliseconds(25), 2 * rtt_.straggler_wait(cap)));
   }
   receiving_ = false;
   receiver.join();

@@ -152,6 +152,14 @@ lab_ip() {
   fi
 }
 
+# lab_local_block NET: the target namespace answers for every address of NET (a local route on
+# its lo) and the scanner reaches NET through the target; then the scanner's isolation is checked.
+lab_local_block() {
+  ip -n "$LAB_NS_TARGET" route add local "$1" dev lo || lab_fail "local route for $1 in the target"
+  ip -n "$LAB_NS_SCAN" route add "$1" via "$LAB_V4_TARGET" || lab_fail "route to $1 in the scanner"
+  lab_assert_isolated "$LAB_NS_SCAN"
+}
+
 # Refuse to go on unless namespace NS has no route out: no default route (IPv4 or IPv6, any
 # table) and no device other than lo and the lab veth ends. `ip route get` is a table lookup only;
 # it sends nothing.

@@ -21,9 +21,7 @@ lab_require_root
 lab_require_cmd nft tcpdump
 lab_init "$@"
 lab_create
-ip -n "$LAB_NS_TARGET" route add local "$WIDE" dev lo
-ip -n "$LAB_NS_SCAN" route add "$WIDE" via "$LAB_V4_TARGET"
-lab_assert_isolated "$LAB_NS_SCAN"
+lab_local_block "$WIDE"
 ip netns exec "$LAB_NS_TARGET" nft -f - <<EOF || lab_fail "nft drop rule could not be loaded"
 table inet gh_cap {
   chain input {

@@ -22,9 +22,7 @@ lab_require_root
 lab_require_cmd nft setpriv
 lab_init "$@"
 lab_create
-ip -n "$LAB_NS_TARGET" route add local "$SMALL" dev lo
-ip -n "$LAB_NS_SCAN" route add "$SMALL" via "$LAB_V4_TARGET"
-lab_assert_isolated "$LAB_NS_SCAN"
+lab_local_block "$SMALL"
 read -ra OPEN <<<"$(random_ports 3 "$LAB_SEED")"
 PORTS=$(lab_join , "${OPEN[@]}")
 lab_listen "${OPEN[@]}"

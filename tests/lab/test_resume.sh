@@ -38,9 +38,7 @@ lab_require_cmd nft
 id nobody >/dev/null 2>&1 || lab_skip "no user nobody (the user a root scan drops to)"
 lab_init "$@"
 lab_create
-ip -n "$LAB_NS_TARGET" route add local "$NET" dev lo
-ip -n "$LAB_NS_SCAN" route add "$NET" via "$LAB_V4_TARGET"
-lab_assert_isolated "$LAB_NS_SCAN"
+lab_local_block "$NET"
 
 read -ra OPEN <<<"$(random_ports 2 "$LAB_SEED")"
 read -ra CLOSED <<<"$(random_ports 1 "$LAB_SEED-closed" "${OPEN[*]}")"

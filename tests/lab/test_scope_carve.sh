@@ -23,9 +23,7 @@ lab_require_root
 lab_require_cmd nft tcpdump
 lab_init "$@"
 lab_create
-ip -n "$LAB_NS_TARGET" route add local "$SWEEP" dev lo
-ip -n "$LAB_NS_SCAN" route add "$SWEEP" via "$LAB_V4_TARGET"
-lab_assert_isolated "$LAB_NS_SCAN"
+lab_local_block "$SWEEP"
 
 # The authorized blocks (include minus exclude), for nft and the checks.
 read -ra AUTHORIZED <<<"$(python3 - "$SWEEP" "${EXCLUDE[@]}" <<'EOF'

@@ -20,9 +20,7 @@ SWEEP=198.19.0.0/24
 lab_require_root
 lab_init "$@"
 lab_create
-ip -n "$LAB_NS_TARGET" route add local "$SWEEP" dev lo
-ip -n "$LAB_NS_SCAN" route add "$SWEEP" via "$LAB_V4_TARGET"
-lab_assert_isolated "$LAB_NS_SCAN"
+lab_local_block "$SWEEP"
 
 read -ra OPEN <<<"$(random_ports 3 "$LAB_SEED")"
 read -ra CLOSED <<<"$(random_ports 2 "$LAB_SEED-closed" "${OPEN[*]}")"

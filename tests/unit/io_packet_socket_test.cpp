@@ -23,43 +23,14 @@
 #include "io/bpf.h"
 #include "io/fd.h"
 #include "io/route.h"
+#include "netns_fixture.h"
 
 namespace gh {
 namespace {
 
 using namespace std::chrono_literals;
+using namespace test_netns;
 
-IpAddress ip(const char* s) {
-  return *IpAddress::parse(s);
-}
-
-// Runs `fn` on a thread of its own inside a fresh network namespace whose lo is up, and
-// rethrows whatever `fn` threw. The namespace disappears with the thread.
-void in_private_netns(const std::function<void(int lo)>& fn) {
-  std::exception_ptr error;
-  std::thread t([&] {
-    try {
-      if (::unshare(CLONE_NEWNET) != 0) throw system_error(errno, "unshare(CLONE_NEWNET)");
-      FileDescriptor s(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-      if (!s) throw system_error(errno, "socket");
-      ifreq ifr{};
-      std::strcpy(ifr.ifr_name, "lo");
-      if (::ioctl(s.get(), SIOCGIFFLAGS, &ifr) != 0) throw system_error(errno, "SIOCGIFFLAGS");
-      ifr.ifr_flags = static_cast<short>(ifr.ifr_flags | IFF_UP);
-      if (::ioctl(s.get(), SIOCSIFFLAGS, &ifr) != 0) throw system_error(errno, "SIOCSIFFLAGS");
-      int lo = static_cast<int>(::if_nametoindex("lo"));
-      if (lo == 0) throw system_error(errno, "if_nametoindex(lo)");
-      fn(lo);
-    } catch (...) {
-      error = std::current_exception();
-    }
-  });
-  t.join();
-  if (error) std::rethrow_exception(error);
-}
-
-// An Ethernet frame with zero MACs (loopback framing) carrying an IPv4 packet whose header
-// checksum is left at zero, hence invalid. `tag` goes into the IP id to tell frames apart.
 std::vector<uint8_t> v4_frame(const char* dst, uint8_t proto, uint16_t tag = 0) {
   std::vector<uint8_t> f(14 + 20 + 20, 0);
   f[12] = 0x08;
@@ -91,10 +62,6 @@ std::vector<uint8_t> v6_frame(const char* dst, uint8_t next) {
   std::memcpy(p + 24, d.data(), 16);
   p[40] = 129;  // echo reply: never answered
   return f;
-}
-
-bool lab_possible() {
-  return ::geteuid() == 0;
 }
 
 TEST(PacketSocket, FilteredLoopbackReceivesOnlyMatchingFrames) {

@@ -281,20 +281,9 @@ TEST(RxRing, OpenFailuresAreRuntimeErrors) {
 
 TEST(RxRing, WithoutCapNetRawTheErrorSaysSo) {
   if (!lab_possible()) GTEST_SKIP() << "needs root";
-  bool dropped = false;
-  std::string message;
-  std::thread t([&] {
-    dropped = drop_effective_capability(CAP_NET_RAW);
-    if (!dropped) return;
-    try {
-      (void)RxRing::open(1);
-    } catch (const RuntimeError& e) {
-      message = e.what();
-    }
-  });
-  t.join();
-  if (!dropped) GTEST_SKIP() << "capset not permitted here";
-  EXPECT_NE(message.find("CAP_NET_RAW"), std::string::npos) << message;
+  auto message = error_without_capability(CAP_NET_RAW, [] { (void)RxRing::open(1); });
+  if (!message) GTEST_SKIP() << "capset not permitted here";
+  EXPECT_NE(message->find("CAP_NET_RAW"), std::string::npos) << *message;
 }
 
 }  // namespace

@@ -1,6 +1,5 @@
-// Helpers shared by the RxRing and TxRing tests: a private network namespace (root only) whose
-// lo carries test frames that never leave it, frames with an invalid IPv4 header checksum (so
-// the namespace's IP stack drops them silently), and collecting what an RxRing delivers.
+// Helpers shared by the RxRing and TxRing tests: frames with an invalid IPv4 header checksum (so
+// the private namespace's IP stack drops them silently), and collecting what an RxRing delivers.
 #pragma once
 
 #include <linux/capability.h>
@@ -28,57 +27,17 @@
 #include "io/bpf.h"
 #include "io/fd.h"
 #include "io/rx_ring.h"
+#include "netns_fixture.h"
 
 namespace gh::ring_test {
+
+using namespace gh::test_netns;
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
 inline uint16_t tag_of(std::span<const uint8_t> frame) {
   return frame.size() >= 20 ? static_cast<uint16_t>(frame[18] << 8 | frame[19]) : 0xffff;
-}
-
-inline IpAddress ip(const char* s) {
-  return *IpAddress::parse(s);
-}
-
-// Runs `fn` on a thread of its own inside a fresh network namespace whose lo is up, and
-// rethrows whatever `fn` threw. The namespace disappears with the thread.
-inline void in_private_netns(const std::function<void(int lo)>& fn) {
-  std::exception_ptr error;
-  std::thread t([&] {
-    try {
-      if (::unshare(CLONE_NEWNET) != 0) throw system_error(errno, "unshare(CLONE_NEWNET)");
-      FileDescriptor s(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-      if (!s) throw system_error(errno, "socket");
-      ifreq ifr{};
-      std::strcpy(ifr.ifr_name, "lo");
-      if (::ioctl(s.get(), SIOCGIFFLAGS, &ifr) != 0) throw system_error(errno, "SIOCGIFFLAGS");
-      ifr.ifr_flags = static_cast<short>(ifr.ifr_flags | IFF_UP);
-      if (::ioctl(s.get(), SIOCSIFFLAGS, &ifr) != 0) throw system_error(errno, "SIOCSIFFLAGS");
-      int lo = static_cast<int>(::if_nametoindex("lo"));
-      if (lo == 0) throw system_error(errno, "if_nametoindex(lo)");
-      fn(lo);
-    } catch (...) {
-      error = std::current_exception();
-    }
-  });
-  t.join();
-  if (error) std::rethrow_exception(error);
-}
-
-// Removes `cap` from the calling thread's effective set. Capabilities are per thread, so the
-// rest of the test process keeps its privileges.
-inline bool drop_effective_capability(int cap) {
-  __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
-  __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = {};
-  if (::syscall(SYS_capget, &hdr, data) != 0) return false;
-  data[cap / 32].effective &= ~(1u << (cap % 32));
-  return ::syscall(SYS_capset, &hdr, data) == 0;
-}
-
-inline bool lab_possible() {
-  return ::geteuid() == 0;
 }
 
 // Ethernet (zero MACs, loopback framing) + IPv4 (checksum left at zero: invalid) + 20 bytes of
