@@ -340,7 +340,10 @@ uint64_t SynScan::settle() {
   for (const Settled& s : drained_) {
     if (!answered_.set(s.k)) continue;  // duplicate: a retransmitted or retried reply
     ctx_.counters.done.fetch_add(1, std::memory_order_relaxed);
-    if (s.kind == Settled::Kind::Refused) continue;  // closed without a verdict
+    if (s.kind == Settled::Kind::Refused) {  // closed without a verdict
+      ++report_.refused;
+      continue;
+    }
     const ProbeVerdict& v = s.verdict;
     if (s.kind == Settled::Kind::Reply) {
       ++fresh;
