@@ -31,19 +31,6 @@ bool is_hex64(std::string_view s) {
   return true;
 }
 
-void make_dirs(const std::string& path) {
-  // Every missing directory of path's parent, private to its owner.
-  size_t slash = path.find_last_of('/');
-  if (slash == std::string::npos || slash == 0) return;
-  std::string dir = path.substr(0, slash);
-  for (size_t pos = 1; pos <= dir.size(); ++pos) {
-    if (pos != dir.size() && dir[pos] != '/') continue;
-    std::string part = dir.substr(0, pos);
-    if (::mkdir(part.c_str(), 0700) != 0 && errno != EEXIST)
-      throw system_error(errno, "cannot create the audit log directory " + part);
-  }
-}
-
 class FlockGuard {
  public:
   explicit FlockGuard(int fd) : fd_(fd) {
@@ -93,7 +80,7 @@ std::string default_audit_log_path(bool root, const char* xdg_state_home, const 
 AuditLog AuditLog::open(const std::string& path) {
   if (path.empty())
     throw RuntimeError("no place for the audit log (HOME is not set): give --audit-log FILE");
-  make_dirs(path);
+  make_parent_dirs(path, 0700, "audit log");  // private to its owner
   FileDescriptor fd(::open(path.c_str(), O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600));
   if (!fd) throw system_error(errno, "cannot open the audit log " + path);
   struct stat st {};

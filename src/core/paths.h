@@ -3,7 +3,10 @@
 // otherwise ($XDG_STATE_HOME/glasshouse, or ~/.local/state/glasshouse).
 #pragma once
 
+#include <sys/types.h>
+
 #include <string>
+#include <string_view>
 
 namespace gh {
 
@@ -18,5 +21,9 @@ inline std::string state_path(bool root, const char* xdg_state_home, const char*
     return std::string(home) + "/.local/state/glasshouse/" + leaf;
   return {};
 }
+
+// Creates every missing directory above `path` (its parent and up) with `mode`; `what` names the
+// directory in the error ("cannot create the <what> directory /x/y: ..."), a RuntimeError.
+void make_parent_dirs(const std::string& path, mode_t mode, std::string_view what);
 
 }  // namespace gh
