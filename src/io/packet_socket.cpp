@@ -112,11 +112,4 @@ int PacketSocket::set_receive_buffer(int bytes) {
   return actual;
 }
 
-uint64_t PacketSocket::take_drops() noexcept {
-  tpacket_stats st{};
-  socklen_t len = sizeof(st);
-  if (::getsockopt(fd_.get(), SOL_PACKET, PACKET_STATISTICS, &st, &len) != 0) return 0;
-  return st.tp_drops;
-}
-
 }  // namespace gh

@@ -84,10 +84,6 @@ class PacketSocket {
   std::optional<ReceivedFrame> receive(std::span<uint8_t> buffer,
                                        std::chrono::milliseconds timeout);
 
-  // Frames the kernel dropped for this socket (its receive queue was full) since the last call:
-  // PACKET_STATISTICS, which resets the kernel's counters when read. 0 if it cannot be read.
-  uint64_t take_drops() noexcept;
-
   // Replaces the socket's filter, then drops frames that were queued before it applied.
   void attach_filter(std::span<const sock_filter> program);
 

@@ -31,7 +31,6 @@ struct EngineCounters {
   std::atomic<uint64_t> skipped{0};  // target addresses the exclusions removed (never probed)
   std::atomic<uint64_t> drops{0};    // replies the kernel dropped before we read them (-sS)
   std::atomic<uint64_t> pass{0};     // retry pass under way (0: the first pass)
-  std::atomic<uint64_t> rate{0};     // send rate the rate controller is aiming at, 0 = no cap
 };
 
 // Every probe passes the gate right before it is built, retries included: the scope of

@@ -559,7 +559,6 @@ void SynScan::tick() {
   double per_thread = control_->rate() / static_cast<double>(senders_.size());
   for (auto& s : senders_) s->target_rate.store(per_thread, std::memory_order_relaxed);
   ctx_.counters.drops.store(drops_, std::memory_order_relaxed);
-  ctx_.counters.rate.store(static_cast<uint64_t>(control_->rate()), std::memory_order_relaxed);
   if (ctx_.checkpoint && now - last_checkpoint_ >= cfg_.checkpoint.interval) checkpoint_now();
 }
 

@@ -184,7 +184,6 @@ TEST(StatusLine, SnapshotReadsEngineCounters) {
   c.skipped = 3;
   c.drops = 5;
   c.pass = 2;
-  c.rate = 1000;
   StatusSnapshot s = snapshot_of(c);
   EXPECT_EQ(s.sent, 10u);
   EXPECT_EQ(s.received, 4u);
