@@ -31,22 +31,6 @@ namespace {
 using namespace std::chrono_literals;
 using namespace test_netns;
 
-std::vector<uint8_t> v4_frame(const char* dst, uint8_t proto, uint16_t tag = 0) {
-  std::vector<uint8_t> f(14 + 20 + 20, 0);
-  f[12] = 0x08;
-  uint8_t* p = f.data() + 14;
-  p[0] = 0x45;
-  p[3] = 40;
-  p[4] = static_cast<uint8_t>(tag >> 8);
-  p[5] = static_cast<uint8_t>(tag);
-  p[8] = 64;
-  p[9] = proto;
-  auto s = ip("127.0.0.1").bytes(), d = ip(dst).bytes();
-  std::memcpy(p + 12, s.data(), 4);
-  std::memcpy(p + 16, d.data(), 4);
-  return f;
-}
-
 // IPv6 with ICMPv6 (or another next header) and a zero, invalid, upper-layer checksum; the
 // source is unspecified so that no ICMPv6 error can be sent about it.
 std::vector<uint8_t> v6_frame(const char* dst, uint8_t next) {
@@ -77,10 +61,10 @@ TEST(PacketSocket, FilteredLoopbackReceivesOnlyMatchingFrames) {
     PacketSocket tx = PacketSocket::open(lo, PacketSocketOptions::send_only());
     EXPECT_TRUE(rx.ignores_outgoing());  // kernel >= 4.20
 
-    auto tcp = v4_frame("127.0.0.1", IPPROTO_TCP, 1);
+    auto tcp = v4_frame("127.0.0.1", 1, IPPROTO_TCP);
     auto icmp6 = v6_frame("::1", IPPROTO_ICMPV6);
-    EXPECT_EQ(tx.send(v4_frame("127.0.0.1", IPPROTO_UDP)), 0);
-    EXPECT_EQ(tx.send(v4_frame("127.0.0.2", IPPROTO_TCP)), 0);
+    EXPECT_EQ(tx.send(v4_frame("127.0.0.1", 0, IPPROTO_UDP)), 0);
+    EXPECT_EQ(tx.send(v4_frame("127.0.0.2", 0, IPPROTO_TCP)), 0);
     EXPECT_EQ(tx.send(v6_frame("::2", IPPROTO_ICMPV6)), 0);
     EXPECT_EQ(tx.send(tcp), 0);
     EXPECT_EQ(tx.send(icmp6), 0);
@@ -113,7 +97,7 @@ TEST(PacketSocket, WithoutIgnoreOutgoingLoopbackShowsEachFrameTwice) {
     PacketSocket rx = PacketSocket::open(lo, rx_opts);
     EXPECT_FALSE(rx.ignores_outgoing());
     PacketSocket tx = PacketSocket::open(lo, PacketSocketOptions::send_only());
-    auto frame = v4_frame("127.0.0.1", IPPROTO_TCP, 7);
+    auto frame = v4_frame("127.0.0.1", 7, IPPROTO_TCP);
     ASSERT_EQ(tx.send(frame), 0);
     std::vector<uint8_t> buf(2048);
     int outgoing = 0, host = 0;
@@ -142,7 +126,7 @@ TEST(PacketSocket, SendBatchKeepsOrder) {
     constexpr int kFrames = 100;  // more than one sendmmsg chunk
     std::vector<std::vector<uint8_t>> frames;
     for (int i = 0; i < kFrames; ++i)
-      frames.push_back(v4_frame("127.0.0.1", IPPROTO_TCP, static_cast<uint16_t>(i)));
+      frames.push_back(v4_frame("127.0.0.1", static_cast<uint16_t>(i), IPPROTO_TCP));
     std::vector<std::span<const uint8_t>> spans(frames.begin(), frames.end());
     auto result = tx.send_batch(spans);
     EXPECT_EQ(result.sent, static_cast<size_t>(kFrames));
@@ -163,7 +147,7 @@ TEST(PacketSocket, TruncatesIntoSmallBuffersAndReportsSendErrors) {
   in_private_netns([](int lo) {
     PacketSocket rx = PacketSocket::open(lo);
     PacketSocket tx = PacketSocket::open(lo, PacketSocketOptions::send_only());
-    auto frame = v4_frame("127.0.0.1", IPPROTO_TCP);
+    auto frame = v4_frame("127.0.0.1", 0, IPPROTO_TCP);
     ASSERT_EQ(tx.send(frame), 0);
     uint8_t small[20];
     auto f = rx.receive(small, 1000ms);
@@ -190,11 +174,11 @@ TEST(PacketSocket, FilterAttachedLaterDropsWhatWasQueued) {
     PacketSocket rx = PacketSocket::open(lo);  // no filter: takes everything
     EXPECT_GE(rx.set_receive_buffer(1 << 20), 1 << 20);
     PacketSocket tx = PacketSocket::open(lo, PacketSocketOptions::send_only());
-    ASSERT_EQ(tx.send(v4_frame("127.0.0.2", IPPROTO_TCP)), 0);  // queued unfiltered
+    ASSERT_EQ(tx.send(v4_frame("127.0.0.2", 0, IPPROTO_TCP)), 0);  // queued unfiltered
     std::this_thread::sleep_for(20ms);
     rx.attach_filter(destination_filter(LinkFraming::Ethernet, ip("127.0.0.1")));
-    ASSERT_EQ(tx.send(v4_frame("127.0.0.2", IPPROTO_TCP)), 0);
-    auto wanted = v4_frame("127.0.0.1", IPPROTO_ICMP);
+    ASSERT_EQ(tx.send(v4_frame("127.0.0.2", 0, IPPROTO_TCP)), 0);
+    auto wanted = v4_frame("127.0.0.1", 0, IPPROTO_ICMP);
     ASSERT_EQ(tx.send(wanted), 0);
     std::vector<uint8_t> buf(2048);
     auto f = rx.receive(buf, 1000ms);

@@ -1,6 +1,7 @@
 // Tests that need a network of their own (root only): a fresh network namespace on a thread,
 // whose lo is up, so that nothing the test sends can leave it; dropping one capability from the
-// calling thread.
+// calling thread; test frames whose IPv4 header checksum is invalid, so that the namespace's IP
+// stack drops them silently.
 #pragma once
 
 #include <linux/capability.h>
@@ -11,12 +12,14 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <cstdint>
 #include <cstring>
 #include <exception>
 #include <functional>
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "core/address.h"
 #include "core/error.h"
@@ -65,6 +68,28 @@ inline bool drop_effective_capability(int cap) {
 
 inline bool lab_possible() {
   return ::geteuid() == 0;
+}
+
+// Ethernet (zero MACs, loopback framing) + IPv4 (checksum left at zero: invalid) + 20 bytes of
+// TCP. `tag` goes into the IP id and the TCP sequence number to tell frames apart.
+inline std::vector<uint8_t> v4_frame(const char* dst, uint16_t tag, uint8_t proto = 6) {
+  std::vector<uint8_t> f(14 + 20 + 20, 0);
+  f[12] = 0x08;
+  uint8_t* p = f.data() + 14;
+  p[0] = 0x45;
+  p[3] = 40;
+  p[4] = static_cast<uint8_t>(tag >> 8);
+  p[5] = static_cast<uint8_t>(tag);
+  p[8] = 64;
+  p[9] = proto;
+  auto s = ip("127.0.0.1").bytes(), d = ip(dst).bytes();
+  std::memcpy(p + 12, s.data(), 4);
+  std::memcpy(p + 16, d.data(), 4);
+  p[20 + 4] = static_cast<uint8_t>(tag >> 8);
+  p[20 + 5] = static_cast<uint8_t>(tag);
+  p[20 + 12] = 0x50;
+  p[20 + 13] = 0x02;  // SYN
+  return f;
 }
 
 // Runs `fn` on a thread of its own whose effective set lacks `cap`, and returns the text of the

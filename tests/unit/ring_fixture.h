@@ -1,5 +1,5 @@
-// Helpers shared by the RxRing and TxRing tests: frames with an invalid IPv4 header checksum (so
-// the private namespace's IP stack drops them silently), and collecting what an RxRing delivers.
+// Helpers shared by the RxRing and TxRing tests: collecting what an RxRing delivers. Test frames
+// come from netns_fixture.h.
 #pragma once
 
 #include <linux/capability.h>
@@ -38,28 +38,6 @@ using Clock = std::chrono::steady_clock;
 
 inline uint16_t tag_of(std::span<const uint8_t> frame) {
   return frame.size() >= 20 ? static_cast<uint16_t>(frame[18] << 8 | frame[19]) : 0xffff;
-}
-
-// Ethernet (zero MACs, loopback framing) + IPv4 (checksum left at zero: invalid) + 20 bytes of
-// TCP. `tag` goes into the IP id and the TCP sequence number to tell frames apart.
-inline std::vector<uint8_t> v4_frame(const char* dst, uint16_t tag, uint8_t proto = 6) {
-  std::vector<uint8_t> f(14 + 20 + 20, 0);
-  f[12] = 0x08;
-  uint8_t* p = f.data() + 14;
-  p[0] = 0x45;
-  p[3] = 40;
-  p[4] = static_cast<uint8_t>(tag >> 8);
-  p[5] = static_cast<uint8_t>(tag);
-  p[8] = 64;
-  p[9] = proto;
-  auto s = ip("127.0.0.1").bytes(), d = ip(dst).bytes();
-  std::memcpy(p + 12, s.data(), 4);
-  std::memcpy(p + 16, d.data(), 4);
-  p[20 + 4] = static_cast<uint8_t>(tag >> 8);
-  p[20 + 5] = static_cast<uint8_t>(tag);
-  p[20 + 12] = 0x50;
-  p[20 + 13] = 0x02;  // SYN
-  return f;
 }
 
 struct Seen {
