@@ -1,16 +1,13 @@
 #!/usr/bin/env bash
 # Installs everything Glasshouse needs to build, test and benchmark on Debian 12 (bookworm).
+# The packages are listed in scripts/deps/*.txt, one file per area (base, and each feature's
+# test daemons and consumers), so that areas add what they need without touching each other.
 # Runs apt-get as root, or through sudo when started by another user.
 set -euo pipefail
+cd "$(dirname "$0")"
 
-packages=(
-  build-essential cmake ninja-build pkg-config clang-format
-  libfmt-dev libcli11-dev libtomlplusplus-dev libssl-dev libpcap-dev libnftables-dev
-  libgtest-dev libgmock-dev libbenchmark-dev
-  iproute2 nftables python3 python3-yaml procps
-  nmap tcpdump masscan
-)
-# Extra packages a module asks for (the watch lab tests, benchmarks) are listed here too.
+mapfile -t packages < <(sed 's/#.*//' deps/*.txt | tr -s ' \t' '\n' | sed '/^$/d' | sort -u)
+# Extra packages asked for by hand (benchmarks) are added too.
 packages+=(${GLASSHOUSE_EXTRA_PACKAGES:-})
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -22,5 +19,16 @@ done
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing: ${missing[*]}"
   as_root apt-get update -q
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+  # Daemons installed for the tests must not start (and hold ports) on their own: the tests
+  # start them in their namespaces. policy-rc.d refuses every start during this install.
+  policy=/usr/sbin/policy-rc.d
+  had_policy=0; [ -e "$policy" ] && had_policy=1
+  if [ "$had_policy" -eq 0 ]; then
+    printf '#!/bin/sh\nexit 101\n' | as_root tee "$policy" >/dev/null
+    as_root chmod 0755 "$policy"
+  fi
+  rc=0
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" || rc=$?
+  [ "$had_policy" -eq 1 ] || as_root rm -f "$policy"
+  exit "$rc"
 fi

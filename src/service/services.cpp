@@ -1,5 +1,7 @@
 #include "service/services.h"
 
+#include "core/build_paths.h"
+
 #include <algorithm>
 #include <cctype>
 #include <charconv>
@@ -270,14 +272,7 @@ const ServiceTable& ServiceTable::instance() {
     if (auto t = forced("GLASSHOUSE_NMAP_SERVICES", true)) return std::move(*t);
     for (const char* path : {kNmapSystemPath, kNmapLocalPath})
       if (auto t = load(path, true)) return std::move(*t);
-    std::vector<std::string> data_dirs;
-#ifdef GLASSHOUSE_DATADIR
-    data_dirs.emplace_back(GLASSHOUSE_DATADIR);
-#endif
-#ifdef GLASSHOUSE_SOURCE_DATADIR
-    data_dirs.emplace_back(GLASSHOUSE_SOURCE_DATADIR);
-#endif
-    for (const auto& dir : data_dirs)
+    for (const std::string dir : {GLASSHOUSE_DATADIR, GLASSHOUSE_SOURCE_DATADIR})
       if (auto t = load(dir + "/services.tsv", false)) return std::move(*t);
 
     ServiceTable t;

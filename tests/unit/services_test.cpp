@@ -9,6 +9,7 @@
 #include <sstream>
 #include <string>
 
+#include "core/build_paths.h"
 #include "core/error.h"
 #include "targets/ports.h"
 
