@@ -2,6 +2,8 @@
 
 #include <chrono>
 
+#include <fmt/format.h>
+
 #include "core/error.h"
 #include "output/json.h"
 
@@ -70,6 +72,36 @@ void JsonlSink::port(const PortResult& r) {
   if (!info_.engagement_id.empty()) o.str("engagement", info_.engagement_id);
   write_line(o.done());
   ++ports_written_;
+}
+
+void JsonlSink::host(const HostResult& h) {
+  JsonObject o;
+  o.str("type", "host")
+      .str("ip", h.addr.to_string())
+      .str("state", h.up ? "up" : "down")
+      .str("reason", to_string(h.reason));
+  if (h.mac) {
+    const auto& m = *h.mac;
+    o.str("mac", fmt::format("{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", m[0], m[1], m[2], m[3],
+                             m[4], m[5]));
+    o.str("vendor", h.vendor.empty() ? "Unknown" : h.vendor);
+  } else {
+    o.null("mac");
+    o.null("vendor");
+  }
+  if (h.latency) {
+    o.num("latency", *h.latency, 6);
+  } else {
+    o.null("latency");
+  }
+  if (h.reply_ttl != 0) {
+    o.num("ttl", h.reply_ttl);
+  } else {
+    o.null("ttl");
+  }
+  o.str("time", utc_timestamp(h.seen));
+  if (!info_.engagement_id.empty()) o.str("engagement", info_.engagement_id);
+  write_line(o.done());
 }
 
 void JsonlSink::end(const ResultTable&, const ScanSummary& summary) {

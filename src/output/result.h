@@ -1,6 +1,7 @@
 // What a scan found, independent of how it is printed. Probes produce these; sinks format them.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -23,6 +24,21 @@ struct PortResult {
   Reason reason = Reason::NoResponse;
   uint8_t reply_ttl = 0;       // TTL / hop limit of the reply, 0 when none
   WallClock::time_point seen;  // when the verdict was reached
+};
+
+// One host's discovery verdict (nmap's "Host is up (0.00042s latency)." and "MAC Address:").
+// Produced once per address by the discovery stage (scan/discovery.h) for every host found up,
+// and for down hosts only when the user asked to see them (-v). Added by the discovery branch
+// for issue 9 as the minimum the host lines need; the results branch owns the model.
+struct HostResult {
+  IpAddress addr;
+  bool up = false;
+  Reason reason = Reason::NoResponse;        // arp-response, echo-reply, syn-ack, ... no-response
+  std::optional<std::array<uint8_t, 6>> mac;  // on a LAN: the host's MAC
+  std::string vendor;                         // the MAC's vendor (IEEE registry), "" if unknown
+  std::optional<double> latency;              // seconds from probe to reply
+  uint8_t reply_ttl = 0;
+  WallClock::time_point seen;
 };
 
 // Facts about the run that every output header or trailer may print.

@@ -89,7 +89,14 @@ bool ResultTable::is_host_reply(Reason r) {
     case Reason::PortUnreach:
     case Reason::ProtoUnreach:
     case Reason::UdpResponse:
+    case Reason::ArpResponse:
+    case Reason::NdResponse:
+    case Reason::EchoReply:
+    case Reason::TimestampReply:
+    case Reason::AddrmaskReply:
+    case Reason::Localhost:
       return true;
+    case Reason::UserSet:
     case Reason::NoResponse:
     case Reason::HostUnreach:
     case Reason::NetUnreach:
@@ -117,6 +124,13 @@ bool ResultTable::add(const PortResult& r) {
 
 void ResultTable::note_host(const IpAddress& a) {
   hosts_.try_emplace(a);
+}
+
+void ResultTable::note_host_up(const IpAddress& a) {
+  Host& h = hosts_[a];
+  if (h.answered) return;
+  h.answered = true;
+  ++hosts_up_;
 }
 
 }  // namespace gh

@@ -80,6 +80,8 @@ class ResultTable {
   bool add(const PortResult& r);
   // Marks that a host was in the scan even if nothing came back (so text output can list it).
   void note_host(const IpAddress& a);
+  // Marks a host up (host discovery found it, or -Pn said so), whether or not a port answers.
+  void note_host_up(const IpAddress& a);
 
   const std::map<IpAddress, Host>& hosts() const { return hosts_; }
   uint64_t ports_per_host() const { return ports_per_host_; }

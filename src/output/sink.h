@@ -1,5 +1,6 @@
 // Output sinks. The scanner calls, from one thread, in this order:
 //   begin(info)  once;
+//   host(result) for each host discovery found up (and down ones with -v), before its ports;
 //   port(result) for each verdict as it is reached (open and closed ports as replies arrive;
 //                filtered ones at the end, after the last retry);
 //   end(table, summary) once, also after SIGINT/SIGTERM, so that nothing found is lost.
@@ -42,6 +43,9 @@ class Sink {
   virtual ~Sink() = default;
   virtual void begin(const ScanInfo& info) = 0;
   virtual void port(const PortResult& r) = 0;
+  // A host's discovery verdict, before any of its ports (hosts found up stream in as discovery
+  // finds them). Sinks that do not print hosts ignore it.
+  virtual void host(const HostResult&) {}
   virtual void end(const ResultTable& table, const ScanSummary& summary) = 0;
   // Push buffered bytes to the OS now (called periodically and from the signal path).
   virtual void flush() = 0;

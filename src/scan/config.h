@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "output/sink.h"
+#include "scan/discovery_config.h"
 #include "targets/ports.h"
 #include "targets/target_set.h"
 
@@ -80,7 +81,7 @@ struct ScanConfig {
   OutputSpec output;
   uint64_t seed = 0;  // --seed; random when not given
   bool seed_given = false;
-  bool no_ping = true;       // -Pn (host discovery does not exist yet: every host is up)
+  bool no_ping = false;      // -Pn: no host discovery, every host is up
   bool no_resolve = false;   // -n
   bool dry_run = false;      // --dry-run
   std::string interface;     // -e, empty = from the routing table
@@ -89,6 +90,7 @@ struct ScanConfig {
   ShardSpec shards;
   CheckpointSpec checkpoint;
   int send_threads = 1;  // --send-threads
+  DiscoverySpec discovery;  // -sn, -P*, --send-ip (scan/discovery_config.h)
 };
 
 }  // namespace gh
