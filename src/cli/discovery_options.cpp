@@ -40,8 +40,7 @@ void add_discovery_options(CLI::App& app, DiscoveryArgs& d) {
   app.add_flag("--send-ip", d.send_ip, "Send IP probes, not ARP/ND, on the local network");
 }
 
-void finish_discovery_options(const DiscoveryArgs& d, bool port_scan_type_given,
-                              ScanConfig& c) {
+void finish_discovery_options(const DiscoveryArgs& d, bool port_scan_type_given, ScanConfig& c) {
   DiscoverySpec& s = c.discovery;
   s.ping_only = d.ping_only;
   s.arp = d.arp;

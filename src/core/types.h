@@ -27,13 +27,13 @@ enum class Reason : uint8_t {
   TimeExceeded,     // filtered: ICMP time exceeded
   UdpResponse,      // open: UDP reply
   // Host discovery (scan/discovery.h): why a host is up.
-  ArpResponse,      // an ARP reply
-  NdResponse,       // an IPv6 neighbor advertisement
-  EchoReply,        // ICMP / ICMPv6 echo reply
-  TimestampReply,   // ICMP timestamp reply
-  AddrmaskReply,    // ICMP address mask reply
-  UserSet,          // -Pn: up because the user said so
-  Localhost,        // one of our own addresses
+  ArpResponse,     // an ARP reply
+  NdResponse,      // an IPv6 neighbor advertisement
+  EchoReply,       // ICMP / ICMPv6 echo reply
+  TimestampReply,  // ICMP timestamp reply
+  AddrmaskReply,   // ICMP address mask reply
+  UserSet,         // -Pn: up because the user said so
+  Localhost,       // one of our own addresses
 };
 
 std::string_view to_string(Protocol p);

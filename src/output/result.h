@@ -33,7 +33,7 @@ struct PortResult {
 struct HostResult {
   IpAddress addr;
   bool up = false;
-  Reason reason = Reason::NoResponse;        // arp-response, echo-reply, syn-ack, ... no-response
+  Reason reason = Reason::NoResponse;         // arp-response, echo-reply, syn-ack, ... no-response
   std::optional<std::array<uint8_t, 6>> mac;  // on a LAN: the host's MAC
   std::string vendor;                         // the MAC's vendor (IEEE registry), "" if unknown
   std::optional<double> latency;              // seconds from probe to reply

@@ -89,7 +89,7 @@ struct ScanConfig {
   PolicySpec policy;
   ShardSpec shards;
   CheckpointSpec checkpoint;
-  int send_threads = 1;  // --send-threads
+  int send_threads = 1;     // --send-threads
   DiscoverySpec discovery;  // -sn, -P*, --send-ip (scan/discovery_config.h)
 };
 

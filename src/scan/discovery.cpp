@@ -87,9 +87,8 @@ DiscoveryReport connect_discovery(const DiscoveryContext& ctx, const DiscoveryPl
                      if (i == UINT64_MAX || !up.set(i)) return;
                      ++report.hosts_up;
                      ++report.replies;
-                     HostResult h = host_result(r.addr, r.state == PortState::Open
-                                                            ? Reason::SynAck
-                                                            : Reason::ConnRefused);
+                     HostResult h = host_result(
+                         r.addr, r.state == PortState::Open ? Reason::SynAck : Reason::ConnRefused);
                      if (ctx.on_host) ctx.on_host(h);
                    }};
   ec.gate = ctx.gate;
@@ -109,7 +108,10 @@ DiscoveryReport connect_discovery(const DiscoveryContext& ctx, const DiscoveryPl
 class RawDiscovery {
  public:
   explicit RawDiscovery(const DiscoveryContext& ctx)
-      : ctx_(ctx), n_(ctx.targets.size()), answered_(n_), perm_(n_, ctx.seed ^ 0xd15c0be7d15c0be7ull) {}
+      : ctx_(ctx),
+        n_(ctx.targets.size()),
+        answered_(n_),
+        perm_(n_, ctx.seed ^ 0xd15c0be7d15c0be7ull) {}
 
   DiscoveryReport run();
 
@@ -128,10 +130,10 @@ class RawDiscovery {
   Permutation perm_;
   DiscoveryReport report_;
   std::vector<RangePlan> ranges_;
-  std::vector<IpAddress> local_;  // our own addresses: up without a probe
+  std::vector<IpAddress> local_;                            // our own addresses: up without a probe
   std::optional<Route> onlink_route_[2], routed_route_[2];  // [0] IPv4, [1] IPv6
   std::unique_ptr<DiscoveryProbes> probes_;
-  std::map<int, PacketSocket> sockets_;  // by ifindex
+  std::map<int, PacketSocket> sockets_;      // by ifindex
   int ifindex_of_[2][2] = {{0, 0}, {0, 0}};  // [family][on_link]
   // Frames waiting to be sent, per socket.
   struct Pending {
@@ -175,8 +177,7 @@ void RawDiscovery::plan_routes() {
 }
 
 Where RawDiscovery::where_of(uint64_t index) const {
-  if (!local_.empty() &&
-      std::binary_search(local_.begin(), local_.end(), ctx_.targets.at(index)))
+  if (!local_.empty() && std::binary_search(local_.begin(), local_.end(), ctx_.targets.at(index)))
     return Where::Local;
   auto it = std::upper_bound(ranges_.begin(), ranges_.end(), index,
                              [](uint64_t i, const RangePlan& r) { return i < r.first_index; });
@@ -216,17 +217,16 @@ DiscoveryReport RawDiscovery::run() {
   // nmap's ping scan retries little: ARP twice more (a LAN loses almost nothing, but a first
   // request may meet a busy host), IP probes once more.
   const int retries = std::min(ctx_.config.timing.max_retries, any_onlink ? 2 : 1);
-  const auto initial = std::max<Clock::duration>(ctx_.config.timing.initial_rtt,
-                                                 std::chrono::milliseconds(100));
+  const auto initial =
+      std::max<Clock::duration>(ctx_.config.timing.initial_rtt, std::chrono::milliseconds(100));
   for (int pass = 0; pass <= retries && !ctx_.stop.load(); ++pass) {
     send_pass(static_cast<unsigned>(pass));
     report_.passes = static_cast<uint32_t>(pass + 1);
     // Wait for stragglers: twice the slowest reply seen (at least 50 ms), or the initial RTT
     // timeout while nothing has answered.
-    Clock::duration wait = report_.replies == 0
-                               ? initial
-                               : std::max<Clock::duration>(2 * slowest_,
-                                                           std::chrono::milliseconds(50));
+    Clock::duration wait = report_.replies == 0 ? initial
+                                                : std::max<Clock::duration>(
+                                                      2 * slowest_, std::chrono::milliseconds(50));
     wait = std::min<Clock::duration>(wait, initial);
     drain(wait);
     if (report_.hosts_up == n_) break;
@@ -271,8 +271,8 @@ void RawDiscovery::send_pass(unsigned pass) {
         ProbeGate::Decision d;
         while ((d = ctx_.gate->check(p, Clock::now(), &later)) == ProbeGate::Decision::Later) {
           flush();
-          std::this_thread::sleep_for(std::min<std::chrono::nanoseconds>(
-              later, std::chrono::milliseconds(10)));
+          std::this_thread::sleep_for(
+              std::min<std::chrono::nanoseconds>(later, std::chrono::milliseconds(10)));
           drain(Clock::duration::zero());
         }
         if (d == ProbeGate::Decision::Refuse) refused = true;

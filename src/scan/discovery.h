@@ -45,7 +45,7 @@ struct DiscoveryContext {
   const TargetSet& targets;
   uint64_t seed = 0;
   const std::atomic<bool>& stop;
-  bool privileged = true;   // raw sockets may be opened
+  bool privileged = true;    // raw sockets may be opened
   bool report_down = false;  // also report down hosts (at the end)
   ProbeGate* gate = nullptr;
   EngineCounters* counters = nullptr;  // sent / received / done, for the status line

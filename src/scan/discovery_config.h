@@ -17,10 +17,10 @@ struct DiscoverySpec {
   bool skip = false;       // -Pn: no discovery, every host is up
   bool send_ip = false;    // --send-ip: no ARP/NDP on on-link targets
   // The probe types the user asked for; all false and empty: nmap's default set.
-  bool arp = false;        // -PR
-  bool echo = false;       // -PE
-  bool timestamp = false;  // -PP
-  bool mask = false;       // -PM
+  bool arp = false;                 // -PR
+  bool echo = false;                // -PE
+  bool timestamp = false;           // -PP
+  bool mask = false;                // -PM
   std::vector<uint16_t> syn_ports;  // -PS[ports] (default 443)
   std::vector<uint16_t> ack_ports;  // -PA[ports] (default 80)
   std::vector<uint16_t> udp_ports;  // -PU[ports] (default 40125)
@@ -33,9 +33,9 @@ struct DiscoverySpec {
 // The probes one discovery run sends to a target, after the defaults, privilege and the on-link
 // test were applied.
 struct DiscoveryPlan {
-  bool raw = true;       // raw packets (false: connect() pings through the kernel)
-  bool arp = false;      // ARP (IPv4) / neighbor solicitation (IPv6): on-link targets only
-  bool echo = false;     // ICMP / ICMPv6 echo
+  bool raw = true;    // raw packets (false: connect() pings through the kernel)
+  bool arp = false;   // ARP (IPv4) / neighbor solicitation (IPv6): on-link targets only
+  bool echo = false;  // ICMP / ICMPv6 echo
   bool timestamp = false;
   bool mask = false;
   std::vector<uint16_t> syn_ports, ack_ports, udp_ports;

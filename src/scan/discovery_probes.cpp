@@ -123,8 +123,8 @@ size_t DiscoveryProbes::build(uint8_t (*frames)[kMaxFrame], size_t* lengths, con
   // IP probes to an on-link target without ARP (--send-ip): its MAC is not known, so the frame
   // goes to the Ethernet broadcast (IPv4) or the target's solicited-node group (IPv6), which
   // the target receives and accepts; its reply comes back unicast.
-  MacAddress group = addr.is_v4() ? MacAddress{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
-                                  : net::solicited_node_mac(addr);
+  MacAddress group =
+      addr.is_v4() ? MacAddress{0xff, 0xff, 0xff, 0xff, 0xff, 0xff} : net::solicited_node_mac(addr);
   const MacAddress* mac = on_link ? &group : nullptr;
   for (const auto* t : {&s.echo, &s.timestamp, &s.mask}) {
     if (!*t) continue;
@@ -144,8 +144,8 @@ size_t DiscoveryProbes::build(uint8_t (*frames)[kMaxFrame], size_t* lengths, con
   }
   for (uint16_t p : plan_.udp_ports) {
     uint16_t sport = cookie_.source_port(addr, p, kPortBase, kPortRange, attempt);
-    put(s.udp->build(frames[n], addr, sport, p, cookie_.probe_word(s.src, addr, kUdpWordTag),
-                     ip_id, mac));
+    put(s.udp->build(frames[n], addr, sport, p, cookie_.probe_word(s.src, addr, kUdpWordTag), ip_id,
+                     mac));
   }
   return n;
 }

@@ -59,8 +59,8 @@ class DiscoveryProbes {
   // null: the template's next hop.
   size_t build(uint8_t (*frames)[kMaxFrame], size_t* lengths, const IpAddress& addr, bool on_link,
                unsigned attempt, uint16_t ip_id) const;
-  std::optional<DiscoveryHit> classify(std::span<const uint8_t> frame,
-                                       const std::function<bool(const IpAddress&)>& is_target) const;
+  std::optional<DiscoveryHit> classify(
+      std::span<const uint8_t> frame, const std::function<bool(const IpAddress&)>& is_target) const;
 
  private:
   struct Side {
@@ -75,9 +75,8 @@ class DiscoveryProbes {
     std::optional<net::UdpProbeTemplate> udp;
   };
   const Side& side(Family f) const { return f == Family::V4 ? v4_ : v6_; }
-  std::optional<DiscoveryHit> classify_ip(std::span<const uint8_t> frame,
-                                          const std::function<bool(const IpAddress&)>& is_target)
-      const;
+  std::optional<DiscoveryHit> classify_ip(
+      std::span<const uint8_t> frame, const std::function<bool(const IpAddress&)>& is_target) const;
 
   DiscoveryPlan plan_;
   net::Cookie cookie_;

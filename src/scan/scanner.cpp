@@ -275,8 +275,8 @@ int scan_stages(const ScanConfig& config, PolicyPlan& plan, const std::string& e
   ScanSummary summary;
   std::optional<DiscoveryReport> found;
   if (discover) {
-    DiscoveryContext dctx{config,  config.targets, config.seed, stop_requested(), true,
-                          false,   nullptr,        nullptr,     nullptr,          nullptr};
+    DiscoveryContext dctx{config, config.targets, config.seed, stop_requested(), true,
+                          false,  nullptr,        nullptr,     nullptr,          nullptr};
     dctx.privileged = can_open_raw_sockets();
     dctx.report_down = config.output.verbosity > 0;
     dctx.gate = &gate;
