@@ -8,6 +8,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <memory>
@@ -201,6 +202,9 @@ int Watch::run() {
   if (live) {
     view = discover_local(opt_.interface);
     opt_.live.interface = opt_.interface;
+    // Blocking: every millisecond a packet waits in the kernel is probes the scanner still gets
+    // answered, so the capture hands packets over after 1 ms instead of 50.
+    if (opt_.block) opt_.live.block_timeout_ms = std::min(opt_.live.block_timeout_ms, 1);
     if (!opt_.filter.empty()) opt_.live.filter = opt_.filter;
   }
   if (opt_.local.empty()) opt_.local = view.local;
