@@ -26,6 +26,7 @@
 #include "core/error.h"
 #include "core/paths.h"
 #include "output/json.h"
+#include "scan/probe_registry.h"
 #include "targets/probe_space.h"
 #include "targets/slice.h"
 
@@ -174,15 +175,7 @@ bool same_bytes(std::string_view a, std::string_view b) {
 }
 
 uint8_t type_code(ScanType t) {
-  switch (t) {
-    case ScanType::Syn:
-      return 1;
-    case ScanType::Connect:
-      return 2;
-    case ScanType::List:
-      return 3;
-  }
-  return 0;
+  return scan_type_entry(t).checkpoint_code;
 }
 
 void put_u128_be(std::string& out, u128 v) {
@@ -768,7 +761,7 @@ std::unique_ptr<CheckpointSession> CheckpointSession::prepare(const ScanConfig& 
                                                               const std::string& run_id) {
   const CheckpointSpec& spec = config.checkpoint;
   const Checkpoint* resume = origin.resume;
-  if (config.type != ScanType::Syn || config.dry_run) {
+  if (!scan_type_entry(config.type).checkpointed || config.dry_run) {
     if (resume != nullptr)
       throw UsageError(
           fmt::format("cannot resume {}: only -sS scans are checkpointed", origin.resume_path));
