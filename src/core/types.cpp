@@ -23,13 +23,6 @@ std::string_view to_string(Reason r) {
     case Reason::ConnRefused: return "conn-refused";
     case Reason::ConnAccepted: return "syn-ack";
     case Reason::NoResponse: return "no-response";
-    case Reason::ArpResponse: return "arp-response";
-    case Reason::NdResponse: return "nd-response";
-    case Reason::EchoReply: return "echo-reply";
-    case Reason::TimestampReply: return "timestamp-reply";
-    case Reason::AddrmaskReply: return "addressmask-reply";
-    case Reason::UserSet: return "user-set";
-    case Reason::Localhost: return "localhost-response";
     case Reason::HostUnreach: return "host-unreach";
     case Reason::NetUnreach: return "net-unreach";
     case Reason::ProtoUnreach: return "proto-unreach";
@@ -37,6 +30,13 @@ std::string_view to_string(Reason r) {
     case Reason::AdminProhibited: return "admin-prohibited";
     case Reason::TimeExceeded: return "time-exceeded";
     case Reason::UdpResponse: return "udp-response";
+    case Reason::ArpResponse: return "arp-response";
+    case Reason::NdResponse: return "nd-response";
+    case Reason::EchoReply: return "echo-reply";
+    case Reason::TimestampReply: return "timestamp-reply";
+    case Reason::AddressMaskReply: return "addressmask-reply";
+    case Reason::LocalhostResponse: return "localhost-response";
+    case Reason::UserSet: return "user-set";
   }
   return "unknown";
 }

@@ -26,14 +26,14 @@ enum class Reason : uint8_t {
   AdminProhibited,  // filtered: ICMP communication administratively prohibited
   TimeExceeded,     // filtered: ICMP time exceeded
   UdpResponse,      // open: UDP reply
-  // Host discovery (scan/discovery.h): why a host is up.
-  ArpResponse,     // an ARP reply
-  NdResponse,      // an IPv6 neighbor advertisement
-  EchoReply,       // ICMP / ICMPv6 echo reply
-  TimestampReply,  // ICMP timestamp reply
-  AddrmaskReply,   // ICMP address mask reply
-  UserSet,         // -Pn: up because the user said so
-  Localhost,       // one of our own addresses
+  // Host reasons (host discovery; nmap's spelling):
+  ArpResponse,        // up: ARP reply
+  NdResponse,         // up: IPv6 Neighbor Advertisement
+  EchoReply,          // up: ICMP/ICMPv6 echo reply
+  TimestampReply,     // up: ICMP timestamp reply
+  AddressMaskReply,   // up: ICMP address mask reply
+  LocalhostResponse,  // up: one of our own addresses
+  UserSet,            // up: -Pn (no discovery)
 };
 
 std::string_view to_string(Protocol p);

@@ -93,8 +93,8 @@ bool ResultTable::is_host_reply(Reason r) {
     case Reason::NdResponse:
     case Reason::EchoReply:
     case Reason::TimestampReply:
-    case Reason::AddrmaskReply:
-    case Reason::Localhost:
+    case Reason::AddressMaskReply:
+    case Reason::LocalhostResponse:
       return true;
     case Reason::UserSet:
     case Reason::NoResponse:

@@ -257,7 +257,7 @@ void RawDiscovery::send_pass(unsigned pass) {
     const Where where = where_of(index);
     if (where == Where::Local) {
       if (pass == 0) {
-        DiscoveryHit hit{addr, Reason::Localhost, std::nullopt, 0, std::nullopt};
+        DiscoveryHit hit{addr, Reason::LocalhostResponse, std::nullopt, 0, std::nullopt};
         report_host(index, addr, hit);
       }
       continue;
@@ -369,7 +369,7 @@ void RawDiscovery::report_host(uint64_t index, const IpAddress& addr, const Disc
   ++report_.hosts_up;
   HostResult h = host_result(addr, hit.reason);
   h.reply_ttl = hit.ttl;
-  if (hit.reason != Reason::Localhost) {
+  if (hit.reason != Reason::LocalhostResponse) {
     // Latency: from the send time of the pass the reply answers (the last pass that had sent
     // this position, when the reply does not say).
     const uint64_t pos = perm_.inverse(index);

@@ -25,7 +25,7 @@ uint8_t request_type_for_reply(uint8_t version, uint8_t reply) {
 
 Reason reason_for_reply(uint8_t version, uint8_t reply) {
   if (version == 4 && reply == net::icmp::kTimestampReply) return Reason::TimestampReply;
-  if (version == 4 && reply == net::icmp::kAddressMaskReply) return Reason::AddrmaskReply;
+  if (version == 4 && reply == net::icmp::kAddressMaskReply) return Reason::AddressMaskReply;
   return Reason::EchoReply;
 }
 
