@@ -34,9 +34,15 @@ void add_discovery_options(CLI::App& app, DiscoveryArgs& d) {
   app.add_flag("--ping-echo", d.echo, "-PE: ICMP echo ping");
   app.add_flag("--ping-timestamp", d.timestamp, "-PP: ICMP timestamp ping");
   app.add_flag("--ping-mask", d.mask, "-PM: ICMP address mask ping");
-  app.add_option("--ping-syn", d.syn, "-PS[ports]: TCP SYN ping (default 443)");
-  app.add_option("--ping-ack", d.ack, "-PA[ports]: TCP ACK ping (default 80)");
-  app.add_option("--ping-udp", d.udp, "-PU[ports]: UDP ping (default 40125)");
+  // One value per occurrence (-PS22 -PS80): a following target is not a port list.
+  for (auto [name, to, help] :
+       {std::tuple{"--ping-syn", &d.syn, "-PS[ports]: TCP SYN ping (default 443)"},
+        std::tuple{"--ping-ack", &d.ack, "-PA[ports]: TCP ACK ping (default 80)"},
+        std::tuple{"--ping-udp", &d.udp, "-PU[ports]: UDP ping (default 40125)"}})
+    app.add_option(name, *to, help)
+        ->expected(1)
+        ->allow_extra_args(false)
+        ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   app.add_flag("--send-ip", d.send_ip, "Send IP probes, not ARP/ND, on the local network");
 }
 

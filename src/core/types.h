@@ -36,6 +36,9 @@ enum class Reason : uint8_t {
   UserSet,            // up: -Pn (no discovery)
 };
 
+// A host's verdict (host discovery): shared by the probe modules' verdicts and HostResult.
+enum class HostState : uint8_t { Down, Up };
+
 std::string_view to_string(Protocol p);
 std::string_view to_string(PortState s);
 std::string_view to_string(Reason r);

@@ -78,7 +78,7 @@ void JsonlSink::host(const HostResult& h) {
   JsonObject o;
   o.str("type", "host")
       .str("ip", h.addr.to_string())
-      .str("state", h.up ? "up" : "down")
+      .str("state", to_string(h.state))
       .str("reason", to_string(h.reason));
   if (h.mac) {
     const auto& m = *h.mac;
@@ -90,12 +90,12 @@ void JsonlSink::host(const HostResult& h) {
     o.null("vendor");
   }
   if (h.latency) {
-    o.num("latency", *h.latency, 6);
+    o.num("latency", std::chrono::duration<double>(*h.latency).count(), 6);
   } else {
     o.null("latency");
   }
-  if (h.reply_ttl != 0) {
-    o.num("ttl", h.reply_ttl);
+  if (h.reason_ttl != 0) {
+    o.num("ttl", h.reason_ttl);
   } else {
     o.null("ttl");
   }

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/address.h"
@@ -26,19 +27,43 @@ struct PortResult {
   WallClock::time_point seen;  // when the verdict was reached
 };
 
-// One host's discovery verdict (nmap's "Host is up (0.00042s latency)." and "MAC Address:").
-// Produced once per address by the discovery stage (scan/discovery.h) for every host found up,
-// and for down hosts only when the user asked to see them (-v). Added by the discovery branch
-// for issue 9 as the minimum the host lines need; the results branch owns the model.
+// ---- hosts -------------------------------------------------------------------------------------
+// (The results branch's HostResult, taken as it is on that branch while it has not landed, so
+// that there is one host record: the discovery stage fills it.)
+
+// HostState (Down, Up) is in core/types.h (the probe modules' verdicts use it too).
+std::string_view to_string(HostState s);  // "up", "down"
+
+using MacBytes = std::array<uint8_t, 6>;  // the same type as net/headers.h's MacAddress
+// "00:1A:2B:3C:4D:5E", upper case as nmap writes it.
+std::string format_mac(const MacBytes& mac);
+
+// A name of a host, with nmap's type: "user" (the target was given by this name), "PTR" (reverse
+// DNS).
+struct Hostname {
+  std::string name;
+  std::string type;
+  friend bool operator==(const Hostname&, const Hostname&) = default;
+};
+
+// A host's verdict. `reason` uses nmap's host reasons: arp-response, nd-response, echo-reply,
+// timestamp-reply, addressmask-reply, syn-ack, reset, conn-refused, port-unreach, udp-response,
+// user-set (-Pn: assumed up), localhost-response; no-response for a host that is down.
 struct HostResult {
   IpAddress addr;
-  bool up = false;
-  Reason reason = Reason::NoResponse;         // arp-response, echo-reply, syn-ack, ... no-response
-  std::optional<std::array<uint8_t, 6>> mac;  // on a LAN: the host's MAC
-  std::string vendor;                         // the MAC's vendor (IEEE registry), "" if unknown
-  std::optional<double> latency;              // seconds from probe to reply
-  uint8_t reply_ttl = 0;
-  WallClock::time_point seen;
+  HostState state = HostState::Up;
+  Reason reason = Reason::NoResponse;
+  uint8_t reason_ttl = 0;       // TTL / hop limit of the reply that decided, 0 when none
+  std::optional<MacBytes> mac;  // on-link hosts: the source MAC of their reply
+  std::string vendor;           // the MAC's vendor (ieee-data), "" when unknown
+  // Round trip of the reply that showed the host up (nmap's "Host is up (0.00042s latency)").
+  std::optional<std::chrono::microseconds> latency;
+  // nmap's <times>: smoothed round trip, its variation, the timeout they imply. Optional.
+  std::optional<std::chrono::microseconds> srtt;
+  std::optional<std::chrono::microseconds> rttvar;
+  std::optional<std::chrono::microseconds> timeout;
+  std::vector<Hostname> hostnames;
+  WallClock::time_point seen;  // when the verdict was reached
 };
 
 // Facts about the run that every output header or trailer may print.

@@ -288,7 +288,7 @@ std::string TextSink::host_report(const IpAddress& addr, const ResultTable::Host
 }
 
 void TextSink::host(const HostResult& h) {
-  if (h.up) {
+  if (h.state == HostState::Up) {
     discovered_[h.addr] = h;
     answered_.insert(h.addr);
     return;
@@ -306,10 +306,10 @@ std::string TextSink::up_line(const IpAddress& addr) const {
   std::string received = opts_.reason || opts_.verbosity > 1
                              ? ", received " + std::string(to_string(h.reason))
                              : std::string{};
-  if (h.reply_ttl != 0 && !received.empty()) received += fmt::format(" ttl {}", h.reply_ttl);
+  if (h.reason_ttl != 0 && !received.empty()) received += fmt::format(" ttl {}", h.reason_ttl);
   if (!h.latency) return fmt::format("Host is up{}.", received);
   // Two significant digits, never in exponent form: "0.00042s", "0.012s", "1.3s" (nmap's way).
-  const double l = std::max(*h.latency, 1e-6);
+  const double l = std::max(std::chrono::duration<double>(*h.latency).count(), 1e-6);
   const int decimals = std::max(0, 1 - static_cast<int>(std::floor(std::log10(l))));
   return fmt::format("Host is up{} ({:.{}f}s latency).", received, l, decimals);
 }

@@ -280,7 +280,7 @@ int scan_stages(const ScanConfig& config, PolicyPlan& plan, const std::string& e
     dctx.on_host = [&](const HostResult& h) {
       if (!ready_done && config.discovery.ping_only) start_status();
       std::lock_guard lock(output_mu);
-      if (h.up) {
+      if (h.state == HostState::Up) {
         up_hosts.add_range(AddressRange{h.addr, h.addr});
         table.note_host_up(h.addr);
       }

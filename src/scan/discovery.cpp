@@ -54,7 +54,7 @@ class Bitmap {
 HostResult host_result(const IpAddress& addr, Reason reason) {
   HostResult h;
   h.addr = addr;
-  h.up = reason != Reason::NoResponse;
+  h.state = reason != Reason::NoResponse ? HostState::Up : HostState::Down;
   h.reason = reason;
   h.seen = WallClock::now();
   return h;
@@ -368,7 +368,7 @@ void RawDiscovery::report_host(uint64_t index, const IpAddress& addr, const Disc
   if (!answered_.set(index)) return;
   ++report_.hosts_up;
   HostResult h = host_result(addr, hit.reason);
-  h.reply_ttl = hit.ttl;
+  h.reason_ttl = hit.ttl;
   if (hit.reason != Reason::LocalhostResponse) {
     // Latency: from the send time of the pass the reply answers (the last pass that had sent
     // this position, when the reply does not say).
@@ -379,7 +379,7 @@ void RawDiscovery::report_host(uint64_t index, const IpAddress& addr, const Disc
     if (pass >= 0 && sent_upto_[pass] > pos) {
       const auto rtt = Clock::now() - sent_at_[pass][pos >> 6];
       slowest_ = std::max(slowest_, rtt);
-      h.latency = std::chrono::duration<double>(rtt).count();
+      h.latency = std::chrono::duration_cast<std::chrono::microseconds>(rtt);
     }
     if (where_of(index) == Where::OnLink && hit.mac) {
       h.mac = *hit.mac;
