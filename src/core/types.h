@@ -26,6 +26,14 @@ enum class Reason : uint8_t {
   AdminProhibited,  // filtered: ICMP communication administratively prohibited
   TimeExceeded,     // filtered: ICMP time exceeded
   UdpResponse,      // open: UDP reply
+  // Host discovery (a host's reason, output/result.h HostResult):
+  ArpResponse,        // up: ARP reply
+  NdResponse,         // up: IPv6 neighbor advertisement
+  EchoReply,          // up: ICMP / ICMPv6 echo reply
+  TimestampReply,     // up: ICMP timestamp reply
+  MaskReply,          // up: ICMP address mask reply ("addressmask-reply")
+  UserSet,            // up: assumed (-Pn)
+  LocalhostResponse,  // up: one of our own addresses
 };
 
 std::string_view to_string(Protocol p);
