@@ -34,9 +34,9 @@ std::string_view to_string(Reason r) {
     case Reason::NdResponse: return "nd-response";
     case Reason::EchoReply: return "echo-reply";
     case Reason::TimestampReply: return "timestamp-reply";
-    case Reason::MaskReply: return "addressmask-reply";
-    case Reason::UserSet: return "user-set";
+    case Reason::AddressMaskReply: return "addressmask-reply";
     case Reason::LocalhostResponse: return "localhost-response";
+    case Reason::UserSet: return "user-set";
   }
   return "unknown";
 }

@@ -93,7 +93,7 @@ bool ResultTable::is_host_reply(Reason r) {
     case Reason::NdResponse:
     case Reason::EchoReply:
     case Reason::TimestampReply:
-    case Reason::MaskReply:
+    case Reason::AddressMaskReply:
     case Reason::LocalhostResponse:
       return true;
     case Reason::UserSet:  // assumed up (-Pn), nothing replied

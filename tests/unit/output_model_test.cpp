@@ -25,7 +25,7 @@ TEST(ResultModel, Names) {
   EXPECT_EQ(to_string(HostState::Up), "up");
   EXPECT_EQ(to_string(HostState::Down), "down");
   EXPECT_EQ(to_string(Reason::ArpResponse), "arp-response");
-  EXPECT_EQ(to_string(Reason::MaskReply), "addressmask-reply");
+  EXPECT_EQ(to_string(Reason::AddressMaskReply), "addressmask-reply");
   EXPECT_EQ(to_string(Reason::UserSet), "user-set");
   EXPECT_EQ(format_mac({0x00, 0x1a, 0x2b, 0xc3, 0x04, 0xff}), "00:1A:2B:C3:04:FF");
   EXPECT_FALSE(silent("192.0.2.1", 1).service.has_value());
