@@ -99,9 +99,6 @@ struct ServiceResult {
 
 // ---- hosts -------------------------------------------------------------------------------------
 
-enum class HostState : uint8_t { Up, Down };
-std::string_view to_string(HostState s);  // "up", "down"
-
 using MacBytes = std::array<uint8_t, 6>;  // the same type as net/headers.h's MacAddress
 // "00:1A:2B:3C:4D:5E", upper case as nmap writes it.
 std::string format_mac(const MacBytes& mac);
