@@ -272,6 +272,16 @@ int scan_stages(const ScanConfig& config, PolicyPlan& plan, const std::string& e
           last_flush = now;
         }
       }};
+  ctx.on_host = [&](const HostResult& h) {
+    std::lock_guard lock(output_mu);
+    table.add_host(h);
+    for (auto& s : sinks) s->host(h);
+  };
+  ctx.on_service = [&](const ServiceResult& r) {
+    std::lock_guard lock(output_mu);
+    table.add_service(r);
+    for (auto& s : sinks) s->service(r);
+  };
   ctx.gate = &gate;
   ctx.after_sockets_open = ready;
   if (checkpoints != nullptr) {

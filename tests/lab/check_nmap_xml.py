@@ -4,7 +4,7 @@
   libnmap FILE ADDR OPEN CLOSED FILTERED   python3-libnmap reads exactly these ports (comma lists)
                                            with their states, a service and reason on each, the
                                            host up, and the run's counts
-  same FILE NMAPFILE ADDR                  our ports, states and service names equal nmap's
+  same FILE NMAPFILE ADDR                  our ports and states equal nmap's
   importers FILE                           the fields DefectDojo's and Metasploit's nmap importers
                                            read are there (docs/XML.md lists them)
   ndiff OUTPUT CHANGED                     ndiff's text output shows exactly the ports CHANGED
@@ -66,11 +66,8 @@ def table(path, addr):
         if host.find(f"address[@addr='{addr}']") is None:
             continue
         for p in host.findall("ports/port"):
-            svc = p.find("service")
-            out[(p.get("protocol"), int(p.get("portid")))] = (
-                p.find("state").get("state"),
-                svc.get("name") if svc is not None else None,
-            )
+            # States only: service names come from each scanner's own services table.
+            out[(p.get("protocol"), int(p.get("portid")))] = p.find("state").get("state")
     return out
 
 

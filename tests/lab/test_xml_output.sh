@@ -48,7 +48,7 @@ valid() {
 
 # 1. both scan types, every format, against what the lab holds and against nmap.
 for type in -sT -sS; do
-  name="first${type#-}"
+  name="first-${type#-}"
   if ! lab_scan - "$name" "$type" -p "$ALL" -n --reason --max-retries 1 -oA "$LAB_WORK/$name" \
       127.0.0.1; then
     lab_failed "$name: scan failed"
@@ -74,7 +74,7 @@ for type in -sT -sS; do
   grep -q '^# Glasshouse done at ' "$LAB_WORK/$name.gnmap" || lab_failed "$name: -oG has no end line"
 done
 if timeout 120 nmap -sT -Pn -n --max-retries 1 -p "$ALL" -oX "$LAB_WORK/nmap.xml" 127.0.0.1 >/dev/null; then
-  "${CHECK[@]}" same "$LAB_WORK/firstT.xml" "$LAB_WORK/nmap.xml" 127.0.0.1 ||
+  "${CHECK[@]}" same "$LAB_WORK/first-sT.xml" "$LAB_WORK/nmap.xml" 127.0.0.1 ||
     lab_failed "-sT: ports differ from nmap's -sT"
 else
   lab_failed "nmap itself failed"
@@ -88,7 +88,7 @@ lab_listen_in - "$NEWLY_OPEN"
 if lab_scan - second -sT -p "$ALL" -n --reason --max-retries 1 -oX "$LAB_WORK/second.xml" 127.0.0.1; then
   valid "$LAB_WORK/second.xml" || lab_failed "second: XML not valid"
   rc=0
-  ndiff "$LAB_WORK/firstT.xml" "$LAB_WORK/second.xml" >"$LAB_WORK/ndiff.out" 2>"$LAB_WORK/ndiff.err" || rc=$?
+  ndiff "$LAB_WORK/first-sT.xml" "$LAB_WORK/second.xml" >"$LAB_WORK/ndiff.out" 2>"$LAB_WORK/ndiff.err" || rc=$?
   if [[ $rc -ne 1 ]]; then
     lab_failed "ndiff exit $rc (want 1: different): $(cat "$LAB_WORK/ndiff.err")"
   else
@@ -116,7 +116,7 @@ for sig in INT TERM; do
   out="$LAB_WORK/$name.xml"
   lab_log "$name: -sT of 1-65535 on a silent address, SIG$sig after 2 s"
   rc=0
-  timeout -s "$sig" 2 "$GH" scan -sT -p 1-65535 -n --max-retries 3 -oX "$out" -oG "$LAB_WORK/$name.gnmap" \
+  timeout --preserve-status -s "$sig" 2 "$GH" scan -sT -p 1-65535 -n --max-retries 3 -oX "$out" -oG "$LAB_WORK/$name.gnmap" \
     127.0.0.2 >"$LAB_WORK/$name.stdout" 2>"$LAB_WORK/$name.stderr" || rc=$?
   want=$((128 + $([[ $sig == INT ]] && echo 2 || echo 15)))
   [[ $rc -eq $want ]] || lab_failed "$name: exit $rc, want $want ($(tail -2 "$LAB_WORK/$name.stderr"))"
