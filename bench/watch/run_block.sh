@@ -26,7 +26,8 @@ lab_init "$1"
 watch_lab_up
 lab_listen 22 80 443
 T=$LAB_V4_TARGET
-ip -n "$LAB_NS_TARGET" route add 198.18.0.0/15 via "$LAB_V4_SCAN" dev "$LAB_IF_TARGET"
+ip -n "$LAB_NS_SCAN" addr add 198.18.0.250/24 dev "$LAB_IF_SCAN"
+ip -n "$LAB_NS_TARGET" route add 198.18.0.0/15 via 198.18.0.250 dev "$LAB_IF_TARGET"
 lab_assert_isolated "$LAB_NS_TARGET"
 
 watch_capture_start "$LAB_WORK/bench.pcap"
@@ -62,7 +63,10 @@ case_add "glasshouse scan (full)" "$LAB_V4_SCAN" "glasshouse scan -sS -p 1-1000"
 lab_scan "$LAB_NS_SCAN" ghscan -sS -n -p 1-1000 "$T" || lab_failed "glasshouse scan failed"
 pause
 
-# The spoofed flood.
+# The spoofed flood (its counters are the difference between two SIGUSR1 lines).
+kill -USR1 "$WATCH_PID"
+sleep 0.5
+pre_stats=$(grep 'stats: packets' "$WATCH_LOG" | tail -1)
 t0=$(date +%s.%N)
 lab_assert_isolated "$LAB_NS_SCAN"
 ip netns exec "$LAB_NS_SCAN" python3 "$LAB_DIR/watch_flood.py" "$T" 100000 "$LAB_SEED" \
@@ -76,10 +80,10 @@ flood_stats=$(grep 'stats: packets' "$WATCH_LOG" | tail -1)
 watch_stop
 watch_capture_stop
 
-python3 - "$LAB_WORK" "$OUT_MD" "$T" "$flood_stats" "$t0" "$t1" "${CASES[@]}" <<'PY'
+python3 - "$LAB_WORK" "$OUT_MD" "$T" "$flood_stats" "$t0" "$t1" "$pre_stats" "${CASES[@]}" <<'PY'
 import datetime, json, re, statistics, subprocess, sys
-work, out_md, target, flood, t0, t1 = sys.argv[1:7]
-cases = [c.split("|") for c in sys.argv[7:]]
+work, out_md, target, flood, t0, t1, pre = sys.argv[1:8]
+cases = [c.split("|") for c in sys.argv[8:]]
 def ts(s): return datetime.datetime.fromisoformat(s.replace("Z", "+00:00")).timestamp()
 records = [json.loads(l) for l in open(f"{work}/bench.jsonl")]
 def tcpdump(expr):
@@ -105,15 +109,15 @@ for name, src, desc in cases:
     else:
         rows.append(f"| {name} | `{desc}` | {sent} | {answered} | not blocked | - | - |")
 med = statistics.median(answered_all) if answered_all else None
-m = {k: re.search(p, flood) for k, p in {"blocks": r"blocks (\d+)", "challenges": r"challenges (\d+)",
-                                        "proven": r"proven (\d+)", "alerts": r"alerts (\d+)",
-                                        "sources": r"sources (\d+) \(evicted (\d+)\)"}.items()}
+pats = {"blocks": r"blocks (\d+)", "challenges": r"challenges (\d+)", "proven": r"proven (\d+)",
+        "alerts": r"alerts (\d+)"}
+m = {k: int(re.search(p, flood).group(1)) - int(re.search(p, pre).group(1)) for k, p in pats.items()}
 budget = 20 + 100 * (float(t1) - float(t0))
 text = "\n".join(rows) + "\n\n"
 text += f"Median probes answered before the block over the {len(answered_all)} blocked runs: {med}.\n\n"
 text += (f"Spoofed flood (100,000 sources, 118,000 SYNs to 3 open and 11 closed ports): "
-         f"{m['alerts'].group(1)} alerts, {m['blocks'].group(1)} blocks, {m['challenges'].group(1)} challenges sent "
-         f"(budget 20 + 100/s over {float(t1) - float(t0):.0f} s = {budget:.0f}), {m['proven'].group(1)} proven.\n")
+         f"{m['alerts']} alerts, {m['blocks']} blocks, {m['challenges']} challenges sent "
+         f"(budget 20 + 100/s over {float(t1) - float(t0):.0f} s = {budget:.0f}), {m['proven']} proven.\n")
 print(text)
 if out_md:
     open(out_md, "w").write(text)
