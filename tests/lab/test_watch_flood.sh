@@ -25,7 +25,8 @@ lab_log "watch RSS at start: ${rss0} KiB; table bound ${bound_mib} MiB"
 
 # The target answers the spoofed range through the scanner namespace, as through a router: the
 # answers (and the challenges) reach no host there.
-ip -n "$LAB_NS_TARGET" route add 198.18.0.0/15 via "$LAB_V4_SCAN" dev "$LAB_IF_TARGET"
+ip -n "$LAB_NS_SCAN" addr add 198.18.0.250/24 dev "$LAB_IF_SCAN"
+ip -n "$LAB_NS_TARGET" route add 198.18.0.0/15 via 198.18.0.250 dev "$LAB_IF_TARGET"
 lab_assert_isolated "$LAB_NS_SCAN"
 lab_assert_isolated "$LAB_NS_TARGET"
 # 100,000 sources; 2,000 of them send 10 SYNs each (detected, so challenged); ports 22, 80, 443
