@@ -196,12 +196,12 @@ void XmlSink::flush() {
 void XmlSink::begin(const ScanInfo& info) {
   info_ = info;
   std::string args = info.command_line;
-  std::string comment = args;  // "--" may not appear in a comment: nmap writes "-&#45;"
+  std::string comment = xml_escape(args);  // "--" may not be in a comment: nmap writes "-&#45;"
   for (size_t p = comment.find("--"); p != std::string::npos; p = comment.find("--", p))
     comment.replace(p + 1, 1, "&#45;");
   std::string x = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<!DOCTYPE nmaprun>\n";
   x += fmt::format("<!-- Glasshouse {} scan initiated {} as: {} -->\n", GLASSHOUSE_VERSION,
-                   nmap_time(info.start), xml_escape(comment));
+                   nmap_time(info.start), comment);
   x += "<nmaprun" + attr("scanner", "nmap") + attr("args", args) +
        attr("start", std::to_string(unix_seconds(info.start))) +
        attr("startstr", nmap_time(info.start)) + attr("version", GLASSHOUSE_VERSION) +

@@ -79,6 +79,7 @@ TEST(XmlSink, WritesEveryRecordOfTheModel) {
   std::string x = xml_of(f);
   EXPECT_NE(x.find("<nmaprun scanner=\"nmap\""), std::string::npos) << x;
   EXPECT_NE(x.find("<!-- Glasshouse "), std::string::npos);
+  EXPECT_NE(x.find("as: glasshouse scan -sS -&#45;reason -p"), std::string::npos);  // no "--"
   EXPECT_NE(
       x.find("<scaninfo type=\"syn\" protocol=\"tcp\" numservices=\"30\" services=\"1-30\"/>"),
       std::string::npos);
