@@ -304,6 +304,9 @@ int scan_stages(const ScanConfig& config, PolicyPlan& plan, const std::string& e
     };
   }
 
+  if (config.service.os_hint)
+    std::cerr << "glasshouse: note: -O/-A: no OS detection is done (nmap's -O fingerprinting is "
+                 "not implemented); the SYN-ACK OS hint is not built yet either\n";
   // -sV's databases are read before anything is sent: a bad --service-probes file is bad input.
   std::optional<ProbeDb> service_db;
   if (config.service.enabled) {
