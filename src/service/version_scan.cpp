@@ -4,8 +4,11 @@
 #include <sys/socket.h>
 
 #include <unistd.h>
+
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -134,7 +137,8 @@ std::vector<const ServiceProbe*> probe_order(const ProbeDb& db, uint16_t port, b
     if (p.proto != Protocol::Tcp || p.payload.empty()) continue;
     if (in_ranges(p.sslports, port)) ssl_port = true;
     // Our TLS handshake is the TLS probe; nmap's raw ClientHello probes would only repeat it.
-    if (p.name == "SSLSessionReq" || p.name == "TLSSessionReq") continue;
+    if (p.name == "SSLSessionReq" || p.name == "TLSSessionReq" || p.name == "SSLv23SessionReq")
+      continue;
     bool listed = in_ranges(in_tls ? p.sslports : p.ports, port);
     if (!listed && p.rarity > intensity) continue;
     if (!soft.empty() && !db.can_identify(p, soft)) continue;
@@ -179,13 +183,23 @@ struct StartTlsStep {
   const char* ok;  // prefix of the line that says go on
 };
 
+// On a fresh connection: the greeting first (nothing sent), then each command and its answer.
 std::vector<StartTlsStep> starttls_steps(const std::string& service) {
   if (service == "smtp" || service == "submission")
-    return {{"EHLO glasshouse.invalid\r\n", "250 "}, {"STARTTLS\r\n", "220"}};
-  if (service == "imap") return {{"a1 STARTTLS\r\n", "a1 OK"}};
-  if (service == "pop3") return {{"STLS\r\n", "+OK"}};
-  if (service == "ftp") return {{"AUTH TLS\r\n", "234"}};
+    return {{"", "220 "}, {"EHLO glasshouse.invalid\r\n", "250 "}, {"STARTTLS\r\n", "220"}};
+  if (service == "imap") return {{"", "* OK"}, {"a1 STARTTLS\r\n", "a1 OK"}};
+  if (service == "pop3") return {{"", "+OK"}, {"STLS\r\n", "+OK"}};
+  if (service == "ftp") return {{"", "220 "}, {"AUTH TLS\r\n", "234"}};
   return {};
+}
+
+// GLASSHOUSE_SV_TRACE=1: one stderr line per step of every port (for debugging probes).
+bool tracing() {
+  static const bool on = [] {
+    const char* e = std::getenv("GLASSHOUSE_SV_TRACE");
+    return e != nullptr && e[0] == '1';
+  }();
+  return on;
 }
 
 class PortJob : public Job {
@@ -205,6 +219,7 @@ class PortJob : public Job {
   }
 
   void on_connected(ConnRunner& r, int err, nanoseconds rtt) override {
+    if (err != 0 && starttls_pending_) return conclude(r);
     if (err != 0) {
       if (++connect_failures_ >= 3 || err == EACCES) {
         note(err == EACCES ? "the policy gate refused the connection"
@@ -217,6 +232,14 @@ class PortJob : public Job {
     eof_ = false;
     in_.clear();
     tls_.reset();
+    if (starttls_pending_) {
+      trace("starttls");
+      phase_ = Phase::StartTls;
+      step_ = 0;
+      r.watch(*this, EPOLLIN);
+      arm(r, long_wait());
+      return;
+    }
     if (in_tls_ || cur_ == nullptr) return begin_tls(r);
     send_probe(r);
   }
@@ -301,12 +324,22 @@ class PortJob : public Job {
   nanoseconds quiet() const {
     return clamp_ns(milliseconds(40) + 4 * srtt(), milliseconds(20), milliseconds(1000));
   }
+  // A TLS server may be slow to answer its first client (a login process starting).
+  nanoseconds tls_wait() const {
+    return clamp_ns(milliseconds(3000) + 8 * srtt(), milliseconds(500), milliseconds(8000));
+  }
   nanoseconds long_wait() const {
     return clamp_ns(milliseconds(1000) + 8 * srtt(), milliseconds(200), milliseconds(5000));
   }
 
   void arm(ConnRunner& r, nanoseconds in) {
     r.set_deadline(*this, std::min(Clock::now() + in, port_deadline_));
+  }
+
+  void trace(std::string_view what) const {
+    if (tracing())
+      std::fprintf(stderr, "sV %s:%u %s %s\n", res_.addr.to_string().c_str(), res_.port,
+                   cur_ == nullptr ? "(tls)" : cur_->name.c_str(), std::string(what).c_str());
   }
 
   void note(const std::string& n) {
@@ -343,12 +376,13 @@ class PortJob : public Job {
   }
 
   void begin_tls(ConnRunner& r) {
+    trace("tls handshake");
     phase_ = Phase::TlsHandshake;
     tls_ = std::make_unique<TlsSession>();
     tls_->handshake();
     flush_tls(r);
     r.watch(*this, EPOLLIN);
-    arm(r, long_wait());
+    arm(r, tls_wait());
   }
 
   void tls_up(ConnRunner& r) {
@@ -373,6 +407,7 @@ class PortJob : public Job {
   }
 
   void tls_failed(ConnRunner& r, const std::string& why) {
+    trace("tls failed: " + why);
     if (starttls_mode_) {
       note("STARTTLS handshake failed: " + why);
       return conclude(r);
@@ -414,17 +449,20 @@ class PortJob : public Job {
 
   void evaluate(ConnRunner& r) {
     std::optional<ServiceMatch> m = match_now(false);
-    if (m && !m->soft) {
+    trace(fmt::format("reply {} bytes{}: {}", reply_.size(), eof_ ? " (closed)" : "",
+                      m ? (m->soft ? "soft " : "hard ") + m->service : std::string("no match")));
+    bool tls_seen = looks_like_tls(reply_) || (m && m->service == "ssl");
+    if (m && !m->soft && !(m->service == "ssl" && !in_tls_ && !tls_tried_)) {
       identify(*m);
       return after_match(r);
     }
-    if (m && m->soft && !soft_match_) {
+    if (m && m->soft && !soft_match_ && m->service != "ssl") {
       soft_ = m->service;
       soft_match_ = m;
       plan_ = probe_order(db_, res_.port, in_tls_, o_.intensity, tls_tried_ || in_tls_, soft_);
       next_ = 0;
     }
-    if (!in_tls_ && !tls_tried_ && (looks_like_tls(reply_) || (m && m->service == "ssl"))) {
+    if (!in_tls_ && !tls_tried_ && tls_seen) {
       plan_.insert(plan_.begin() + static_cast<long>(next_), nullptr);
     }
     bool reuse = !eof_ && reply_.empty() && cur_ != nullptr && cur_->is_null();
@@ -442,10 +480,9 @@ class PortJob : public Job {
       if (p != nullptr && !soft_.empty() && !db_.can_identify(*p, soft_)) continue;
       cur_ = p;
       if (p == nullptr) tls_tried_ = true;
-      if (reuse) {
-        if (p == nullptr) return begin_tls(r);
-        return send_probe(r);
-      }
+      // A silent NULL connection carries the next probe, but never a TLS handshake: a server
+      // whose banner is only late would read our ClientHello as a command.
+      if (reuse && p != nullptr) return send_probe(r);
       return open(r);
     }
     conclude(r);
@@ -488,16 +525,11 @@ class PortJob : public Job {
       }
       return;
     }
-    if (!in_tls_ && !eof_ && !tls_ && cur_ != nullptr && cur_->is_null()) {
+    if (!in_tls_ && !tls_) {
       steps_ = starttls_steps(res_.name);
       if (!steps_.empty()) {
-        phase_ = Phase::StartTls;
-        step_ = 0;
-        in_.clear();
-        send_raw(r, steps_[0].send);
-        r.watch(*this, EPOLLIN);
-        arm(r, long_wait());
-        return;
+        starttls_pending_ = true;
+        return open(r);
       }
     }
     conclude(r);
@@ -561,6 +593,7 @@ class PortJob : public Job {
   }
 
   void conclude(ConnRunner& r) {
+    trace("done: " + res_.name + " " + res_.product + " " + res_.version + " " + res_.note);
     finalize();
     r.finish(*this);
   }
@@ -583,7 +616,7 @@ class PortJob : public Job {
   size_t step_ = 0;
   size_t port_bytes_ = 0;
   int connect_failures_ = 0;
-  bool in_tls_ = false, tls_tried_ = false, starttls_mode_ = false;
+  bool in_tls_ = false, tls_tried_ = false, starttls_mode_ = false, starttls_pending_ = false;
   bool eof_ = false, tentative_ = false, identified_ = false, done_ = false;
   bool got_data_ = false, closed_silent_ = false;
 };
