@@ -38,9 +38,9 @@ pause() { sleep 2; }
 
 n=10
 for rate in full 100; do
-  nm_rate=(); ms_rate=(--rate 20000); zm_rate=(-r 20000); gh_rate=()
+  nm_rate=(); ms_rate=(--rate 20000); zm_rate=(-r 20000)
   if [[ $rate == 100 ]]; then
-    nm_rate=(--max-rate 100); ms_rate=(--rate 100); zm_rate=(-r 100); gh_rate=(--max-rate 100)
+    nm_rate=(--max-rate 100); ms_rate=(--rate 100); zm_rate=(-r 100)
   fi
   for kind in sS sF sU sT; do
     src=198.18.0.$n; n=$((n + 1))

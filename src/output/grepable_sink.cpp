@@ -75,12 +75,11 @@ void GrepableSink::end(const ResultTable& table, const ScanSummary& summary) {
       std::string service, version;
       if (const ServiceInfo* s = host.service(p.proto, p.port)) {
         service = s->name.empty() ? "unknown" : s->name;
-        if (s->tunnel == "ssl") service = "ssl|" + service;
+        if (s->tls_tunnel) service = "ssl|" + service;
         // nmap's "product version (extra info)"
         for (const std::string* part : {&s->product, &s->version})
           if (!part->empty()) version += (version.empty() ? "" : " ") + *part;
-        if (!s->extra_info.empty())
-          version += (version.empty() ? "(" : " (") + s->extra_info + ")";
+        if (!s->extra_info.empty()) version += (version.empty() ? "(" : " (") + s->extra_info + ")";
       } else {
         std::string_view n = opts_.service_name(p.proto, p.port);
         if (!n.empty() && (n != "unknown" || p.state == PortState::Open)) service = n;

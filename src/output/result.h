@@ -13,8 +13,8 @@
 //                  included (filtered, reason no-response, after the last retry). Its `service`
 //                  slot is empty from the engines; it is set when a producer already knows the
 //                  service when it reports the verdict.
-//   ServiceResult  what answers on a port (-sV, or a guess from the services table), sent after
-//                  that port's PortResult.
+//   ServiceInfo    what answers on a port (-sV: service/version_scan.h), with its address,
+//                  protocol and port; sent after that port's PortResult.
 //
 // Records are plain values: copy them, keep them; nothing points into a producer. Strings are
 // UTF-8 as received (a sink escapes them for its format); empty means "not known".
@@ -37,40 +37,46 @@ using WallClock = std::chrono::system_clock;
 
 // ---- services ----------------------------------------------------------------------------------
 
-// How a service name was found: nmap's method attribute.
-enum class ServiceMethod : uint8_t {
-  Table,   // looked up by port number (the services table): a guess, confidence 3
-  Probed,  // a probe's reply matched (-sV)
-};
-std::string_view to_string(ServiceMethod m);  // "table", "probed"
-
-// What a TLS handshake with the service showed (-sV on a TLS port, or after STARTTLS).
+// -sV's answer for one open port (filled by src/service/version_scan.cpp, written by the sinks
+// after the port records and before the end). Strings are printable ASCII (service bytes are
+// escaped as \xNN by the matcher).
 struct TlsInfo {
-  std::string protocol;           // negotiated version: "TLSv1.3", "TLSv1.2"
-  std::string cipher;             // IANA name: "TLS_AES_256_GCM_SHA384"
-  std::string subject;            // certificate subject, RFC 4514 one-line form: "CN=a.example"
-  std::vector<std::string> sans;  // subjectAltName entries as OpenSSL prints them: "DNS:a.example"
-  std::string issuer;             // issuer, same form as the subject
-  std::optional<WallClock::time_point> not_before;  // validity
-  std::optional<WallClock::time_point> not_after;
-  bool self_signed = false;  // the issuer signed itself (subject == issuer and the signature holds)
+  std::string version;                // "TLSv1.3"
+  std::string cipher;                 // "TLS_AES_256_GCM_SHA384"
+  std::string subject, issuer;        // RFC 2253 ("CN=example,O=...")
+  std::vector<std::string> sans;      // "DNS:example.org", "IP:198.18.0.1"
+  std::string not_before, not_after;  // RFC 3339 UTC
+  bool self_signed = false;
+  std::string key;     // "rsa 2048", "ec 256", "ed25519 256"
+  std::string sha256;  // certificate fingerprint, hex
 };
 
-// The service on one port, with nmap's <service> fields.
+struct HttpInfo {
+  int status = 0;  // of the reply to GET /
+  std::string server, title, location;
+};
+
+struct SshInfo {
+  std::string protocol, software;     // from the identification line: "2.0", "OpenSSH_9.2p1 ..."
+  std::string key_type, fingerprint;  // host key: "ssh-ed25519", "SHA256:..." (ssh-keygen -l)
+};
+
 struct ServiceInfo {
-  std::string name;         // nmap's service name: "ssh", "http"; "unknown" when nothing matched
-  std::string product;      // "OpenSSH"
-  std::string version;      // "9.2p1 Debian 2+deb12u3"
-  std::string extra_info;   // "protocol 2.0"
-  std::string hostname;     // a host name the service announced
-  std::string os_type;      // "Linux"
-  std::string device_type;  // "router"
-  std::string tunnel;       // "ssl" when the service was spoken to through TLS
-  std::vector<std::string> cpe;  // "cpe:/a:openbsd:openssh:9.2p1", in match order
+  IpAddress addr;
+  Protocol proto = Protocol::Tcp;
+  uint16_t port = 0;
+  std::string name;  // "http", "ssh", "tcpwrapped", or the port table's name
+  std::string product, version, extra_info, hostname, ostype, devicetype;
+  std::vector<std::string> cpe;
+  std::string method = "table";  // "probed": a match named it; "table": the port table did
+  int confidence = 3;            // nmap's scale: 10 hard match, 8 soft match, 3 port table
+  bool tls_tunnel = false;       // the service speaks inside TLS (nmap's "ssl/http")
+  std::string starttls;          // "smtp", "imap", "pop3", "ftp" when STARTTLS succeeded
   std::optional<TlsInfo> tls;
-  ServiceMethod method = ServiceMethod::Table;
-  uint8_t confidence = 3;   // nmap's conf, 0..10: 3 for a table guess, 10 for a probe match
-  std::string fingerprint;  // nmap's servicefp for a service that answered but matched nothing
+  std::optional<HttpInfo> http;
+  std::optional<SshInfo> ssh;
+  std::string probe;  // the probe whose reply matched
+  std::string note;   // why probing stopped early (budget, hostile bytes...), else empty
 };
 
 // ---- ports -------------------------------------------------------------------------------------
@@ -86,15 +92,6 @@ struct PortResult {
   uint8_t reply_ttl = 0;                              // TTL / hop limit of the reply, 0 when none
   WallClock::time_point seen;                         // when the verdict was reached
   std::optional<ServiceInfo> service = std::nullopt;  // when known with the verdict (see above)
-};
-
-// What answers on a port, found after its verdict was reported.
-struct ServiceResult {
-  IpAddress addr;
-  Protocol proto = Protocol::Tcp;
-  uint16_t port = 0;
-  ServiceInfo service;
-  WallClock::time_point seen;  // when it was identified
 };
 
 // ---- hosts -------------------------------------------------------------------------------------

@@ -115,7 +115,7 @@ bool ResultTable::add(const PortResult& r) {
       h.silent.push_back(key(r.proto, r.port));
     else
       h.silent_overflow = true;
-    if (r.service) add_service({r.addr, r.proto, r.port, *r.service, r.seen});
+    if (r.service) add_service(*r.service);
     return true;
   }
   h.index.insert(h.entries, r.proto, r.port);
@@ -126,7 +126,7 @@ bool ResultTable::add(const PortResult& r) {
     h.answered = true;
     ++hosts_up_;
   }
-  if (r.service) add_service({r.addr, r.proto, r.port, *r.service, r.seen});
+  if (r.service) add_service(*r.service);
   return true;
 }
 
@@ -164,17 +164,17 @@ void ResultTable::add_host(const HostResult& r) {
   }
 }
 
-void ResultTable::add_service(const ServiceResult& s) {
+void ResultTable::add_service(const ServiceInfo& s) {
   Host& h = hosts_[s.addr];
   if (!h.services) h.services = std::make_unique<std::vector<std::pair<uint32_t, ServiceInfo>>>();
   uint32_t k = key(s.proto, s.port);
   for (auto& [have, info] : *h.services) {
     if (have == k) {
-      info = s.service;
+      info = s;
       return;
     }
   }
-  h.services->emplace_back(k, s.service);
+  h.services->emplace_back(k, s);
 }
 
 std::vector<std::pair<Protocol, uint16_t>> ResultTable::Host::silent_ports() const {

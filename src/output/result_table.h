@@ -122,7 +122,7 @@ class ResultTable {
   void add_host(const HostResult& h);
   // Records the service on a port (replacing an earlier one for the same port). The port need not
   // have a stored verdict (a producer may know the service first).
-  void add_service(const ServiceResult& s);
+  void add_service(const ServiceInfo& s);
 
   const std::map<IpAddress, Host>& hosts() const { return hosts_; }
   uint64_t ports_per_host() const { return ports_per_host_; }

@@ -5,7 +5,8 @@
 //   host(record)       for each host discovery settles (and again when more is known about it);
 //   port(result)       for each port verdict as it is reached (open and closed ports as replies
 //                      arrive; filtered ones at the end, after the last retry);
-//   service(result)    for each service found, after its port's port();
+//   service(info)      with -sV, for each open TCP port, after the last port()
+//                      (service/version_scan.h);
 //   end(table, summary) once, also after SIGINT/SIGTERM, so that nothing found is lost. The
 //                      table holds every record passed before (ports, silent ports, hosts,
 //                      services): a sink that needs the whole picture writes from it.
@@ -37,7 +38,8 @@ class Sink {
   virtual void begin(const ScanInfo& info) = 0;
   virtual void host(const HostResult& h) { (void)h; }
   virtual void port(const PortResult& r) = 0;
-  virtual void service(const ServiceResult& s) { (void)s; }
+  // -sV's answer for an open port; sinks without service fields ignore it.
+  virtual void service(const ServiceInfo&) {}
   virtual void end(const ResultTable& table, const ScanSummary& summary) = 0;
   // Push buffered bytes to the OS now (called periodically and from the signal path).
   virtual void flush() = 0;

@@ -55,17 +55,9 @@ std::string tls_script(const TlsInfo& tls) {
     text += "\n";
   }
   if (!tls.issuer.empty()) text += "Issuer: " + tls.issuer + "\n";
-  auto day = [](WallClock::time_point t) {
-    std::time_t tt = WallClock::to_time_t(t);
-    std::tm tm{};
-    gmtime_r(&tt, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-    return std::string(buf);
-  };
-  if (tls.not_before) text += "Not valid before: " + day(*tls.not_before) + "\n";
-  if (tls.not_after) text += "Not valid after:  " + day(*tls.not_after) + "\n";
-  if (!tls.protocol.empty()) text += "Protocol: " + tls.protocol + "\n";
+  if (!tls.not_before.empty()) text += "Not valid before: " + tls.not_before + "\n";
+  if (!tls.not_after.empty()) text += "Not valid after:  " + tls.not_after + "\n";
+  if (!tls.version.empty()) text += "Protocol: " + tls.version + "\n";
   if (!tls.cipher.empty()) text += "Cipher: " + tls.cipher + "\n";
   if (tls.self_signed) text += "Self-signed: yes\n";
   if (!text.empty()) text.pop_back();
@@ -82,13 +74,13 @@ std::string tls_script(const TlsInfo& tls) {
     for (size_t i = 0; i < tls.sans.size(); ++i) v += (i ? ", " : "") + tls.sans[i];
     x += "<elem key=\"value\">" + xml_escape(v) + "</elem></table></table>";
   }
-  if (tls.not_before || tls.not_after) {
+  if (!tls.not_before.empty() || !tls.not_after.empty()) {
     x += "<table" + attr("key", "validity") + ">";
-    if (tls.not_before) elem("notBefore", day(*tls.not_before));
-    if (tls.not_after) elem("notAfter", day(*tls.not_after));
+    elem("notBefore", tls.not_before);
+    elem("notAfter", tls.not_after);
     x += "</table>";
   }
-  elem("protocol", tls.protocol);
+  elem("protocol", tls.version);
   elem("cipher", tls.cipher);
   if (tls.self_signed) elem("self_signed", "true");
   return x + "</script>";
@@ -282,13 +274,12 @@ std::string XmlSink::host_element(const IpAddress& addr, const ResultTable::Host
         if (!s->product.empty()) x += attr("product", s->product);
         if (!s->version.empty()) x += attr("version", s->version);
         if (!s->extra_info.empty()) x += attr("extrainfo", s->extra_info);
-        if (s->tunnel == "ssl") x += attr("tunnel", "ssl");
+        if (s->tls_tunnel) x += attr("tunnel", "ssl");
         if (!s->hostname.empty()) x += attr("hostname", s->hostname);
-        if (!s->os_type.empty()) x += attr("ostype", s->os_type);
-        if (!s->device_type.empty()) x += attr("devicetype", s->device_type);
-        if (!s->fingerprint.empty()) x += attr("servicefp", s->fingerprint);
-        x += attr("method", to_string(s->method)) +
-             attr("conf", std::to_string(std::min<int>(s->confidence, 10))) + ">";
+        if (!s->ostype.empty()) x += attr("ostype", s->ostype);
+        if (!s->devicetype.empty()) x += attr("devicetype", s->devicetype);
+        x += attr("method", s->method == "probed" ? "probed" : "table") +
+             attr("conf", std::to_string(std::clamp(s->confidence, 0, 10))) + ">";
         for (const std::string& c : s->cpe) x += "<cpe>" + xml_escape(c) + "</cpe>";
         x += "</service>";
         if (s->tls) x += tls_script(*s->tls);

@@ -55,7 +55,7 @@ budget=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%d", 20 + 50 * (b - a) }')
 [[ -n $challenges && $challenges -ge 1 && $challenges -le $budget ]] ||
   lab_failed "challenges sent: '$challenges', expected 1..$budget (20 + 50/s over the run)"
 lab_log "challenges: $challenges sent within a budget of $budget; alerts $alerts; blocks $blocks"
-[[ -z $(ip netns exec "$LAB_NS_TARGET" nft list set inet gh_flood_lab blocked4 | grep -o 'elements') ]] ||
+! ip netns exec "$LAB_NS_TARGET" nft list set inet gh_flood_lab blocked4 | grep -q 'elements' ||
   lab_failed "the block set has elements: $(ip netns exec "$LAB_NS_TARGET" nft list set inet gh_flood_lab blocked4)"
 hwm=$(hwm_kb)
 growth=$(( (hwm - rss0) / 1024 ))

@@ -20,8 +20,6 @@ PortResult silent(const char* addr, uint16_t port, Protocol proto = Protocol::Tc
 }
 
 TEST(ResultModel, Names) {
-  EXPECT_EQ(to_string(ServiceMethod::Table), "table");
-  EXPECT_EQ(to_string(ServiceMethod::Probed), "probed");
   EXPECT_EQ(to_string(HostState::Up), "up");
   EXPECT_EQ(to_string(HostState::Down), "down");
   EXPECT_EQ(to_string(Reason::ArpResponse), "arp-response");
@@ -106,23 +104,25 @@ TEST(ResultTableModel, ServicesByPortLastOneWins) {
   ResultTable t(2);
   IpAddress a = ip("2001:db8::7");
   EXPECT_EQ(t.hosts().count(a), 0u);
-  ServiceResult s;
+  ServiceInfo s;
   s.addr = a;
   s.port = 22;
-  s.service.name = "ssh";
-  s.service.method = ServiceMethod::Probed;
-  s.service.confidence = 10;
-  s.service.product = "OpenSSH";
-  s.service.cpe = {"cpe:/a:openbsd:openssh:9.2p1"};
+  s.name = "ssh";
+  s.method = "probed";
+  s.confidence = 10;
+  s.product = "OpenSSH";
+  s.cpe = {"cpe:/a:openbsd:openssh:9.2p1"};
   t.add_service(s);
-  s.service.version = "9.2p1";
+  s.version = "9.2p1";
   t.add_service(s);
   // A port verdict that carries its service fills the same slot.
   PortResult p{a, Protocol::Tcp, 443, PortState::Open, Reason::SynAck, 64, {}};
   p.service = ServiceInfo{};
+  p.service->addr = a;
+  p.service->port = 443;
   p.service->name = "https";
   p.service->tls = TlsInfo{};
-  p.service->tls->protocol = "TLSv1.3";
+  p.service->tls->version = "TLSv1.3";
   EXPECT_TRUE(t.add(p));
   const auto& h = t.hosts().at(a);
   const ServiceInfo* ssh = h.service(Protocol::Tcp, 22);
@@ -133,7 +133,7 @@ TEST(ResultTableModel, ServicesByPortLastOneWins) {
   const ServiceInfo* https = h.service(Protocol::Tcp, 443);
   ASSERT_NE(https, nullptr);
   ASSERT_TRUE(https->tls.has_value());
-  EXPECT_EQ(https->tls->protocol, "TLSv1.3");
+  EXPECT_EQ(https->tls->version, "TLSv1.3");
   EXPECT_EQ(h.services->size(), 2u);
 }
 

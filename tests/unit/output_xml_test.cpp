@@ -44,20 +44,20 @@ struct Fixture {
     for (uint16_t p = 1; p <= 30; ++p)
       if (p != 22 && p != 23)
         table.add(PortResult{a, Protocol::Tcp, p, PortState::Filtered, Reason::NoResponse, 0, {}});
-    ServiceResult s;
+    ServiceInfo s;
     s.addr = a;
     s.port = 22;
-    s.service.name = "ssh";
-    s.service.product = "OpenSSH";
-    s.service.version = "9.2p1 Debian 2";
-    s.service.extra_info = "protocol 2.0";
-    s.service.cpe = {"cpe:/a:openbsd:openssh:9.2p1"};
-    s.service.method = ServiceMethod::Probed;
-    s.service.confidence = 10;
-    s.service.tls = TlsInfo{};
-    s.service.tls->subject = "CN=target.example";
-    s.service.tls->sans = {"DNS:target.example"};
-    s.service.tls->self_signed = true;
+    s.name = "ssh";
+    s.product = "OpenSSH";
+    s.version = "9.2p1 Debian 2";
+    s.extra_info = "protocol 2.0";
+    s.cpe = {"cpe:/a:openbsd:openssh:9.2p1"};
+    s.method = "probed";
+    s.confidence = 10;
+    s.tls = TlsInfo{};
+    s.tls->subject = "CN=target.example";
+    s.tls->sans = {"DNS:target.example"};
+    s.tls->self_signed = true;
     table.add_service(s);
     summary.hosts_up = table.hosts_up();
   }
