@@ -1,4 +1,5 @@
 #include "cli/scan_options.h"
+#include "cli/service_options.h"
 
 #include <unistd.h>
 
@@ -110,16 +111,30 @@ std::vector<std::string> normalize_nmap_args(const std::vector<std::string>& arg
     }
     if (const ScanTypeEntry* t = a.rfind("-s", 0) == 0 ? scan_type_by_flag(a) : nullptr)
       out.push_back(std::string(t->long_flag));
+    else if (a == "-sV")
+      out.push_back("--service-version");
+    else if (a == "-A")
+      out.push_back("--aggressive");
+    else if (a == "-O")
+      out.push_back("--os-hint");
     else if (a == "-sU")
-      throw UsageError("UDP scanning (-sU) is not supported yet");
+      throw UsageError(
+          "UDP scanning (-sU) is not supported yet, so neither is -sU -sV (UDP service "
+          "detection)");
     else if (a.rfind("-s", 0) == 0 && a.size() > 2)
       throw UsageError("scan type " + a + " is not supported: use -sS, -sT or -sL");
     else if (a == "-oN")
       takes_value("--output-normal");
     else if (a == "-oJ")
       takes_value("--output-jsonl");
-    else if (a == "-oX" || a == "-oG" || a == "-oA" || a == "-oS")
-      throw UsageError("output format " + a + " is not supported yet: use -oN or -oJ");
+    else if (a == "-oX")
+      takes_value("--output-xml");
+    else if (a == "-oG")
+      takes_value("--output-grepable");
+    else if (a == "-oA")
+      takes_value("--output-all");
+    else if (a == "-oS")
+      throw UsageError("output format -oS is not supported: use -oN, -oX, -oG, -oA or -oJ");
     else if (a == "-iL")
       takes_value("--input-list");
     else if (a == "-iR")
@@ -163,7 +178,7 @@ ParsedScan parse_scan_args(const std::vector<std::string>& raw_args, bool raw_al
       "Ports: 22,80,443  1-1024  -p- (all)  1024-  http,ssh  T:22,U:53  worms.\n"
       "Host discovery first, as nmap: ARP/ND on the local network, else -PE -PS443 -PA80 -PP "
       "(root) or connect() to 80 and 443; -Pn skips it, -sn stops after it.\n"
-      "nmap spellings: -sS -sT -sL -sn -Pn -PR -PE -PP -PM -PS -PA -PU -oN FILE -oJ FILE "
+      "nmap spellings: -sS -sT -sL -sn -Pn -PR -PE -PP -PM -PS -PA -PU -sV -A -O -oN FILE -oJ FILE "
       "-iL FILE -T0..-T5.\n"
       "Never probed: " +
       std::string(default_exclusions_text()) +
@@ -214,6 +229,12 @@ ParsedScan parse_scan_args(const std::vector<std::string>& raw_args, bool raw_al
       ->check(CLI::NonNegativeNumber);
   app.add_option("--output-normal", c.output.normal_file, "-oN: nmap-style text to FILE");
   app.add_option("--output-jsonl", c.output.jsonl_file, "-oJ: JSON Lines to FILE");
+  // nmap's XML and grepable formats, and all three of nmap's at once (results developer).
+  std::string output_all;
+  app.add_option("--output-xml", c.output.xml_file, "-oX: nmap XML to FILE");
+  app.add_option("--output-grepable", c.output.grepable_file, "-oG: nmap grepable output to FILE");
+  app.add_option("--output-all", output_all,
+                 "-oA BASE: BASE.nmap, BASE.xml and BASE.gnmap (normal, XML, grepable)");
   app.add_option("--show", show, "States to write: open,closed,filtered or all (default open)");
   app.add_flag("--open", c.output.open_only, "Only show open ports in the text report");
   app.add_flag("-v", c.output.verbosity, "Verbose: print open ports as they are found");
@@ -257,6 +278,8 @@ ParsedScan parse_scan_args(const std::vector<std::string>& raw_args, bool raw_al
   app.add_option("--checkpoint-interval", checkpoint_interval,
                  "-sS: how often to save progress (default 5s)");
   app.add_flag("--no-checkpoint", no_checkpoint, "Do not save progress");
+  ServiceArgs service_args;
+  service_args.add(app);
   app.add_option("targets", targets, "Targets to scan");
 
   try {
@@ -282,6 +305,16 @@ ParsedScan parse_scan_args(const std::vector<std::string>& raw_args, bool raw_al
 
   finish_discovery_options(discovery_args, chosen.has_value() && *chosen != ScanType::List, c);
 
+  if (!output_all.empty()) {
+    // -oA BASE: nmap's three formats; an explicit -oN/-oX/-oG beside it is a contradiction.
+    for (std::string* f : {&c.output.normal_file, &c.output.xml_file, &c.output.grepable_file})
+      if (!f->empty())
+        throw UsageError(
+            "-oA writes BASE.nmap, BASE.xml and BASE.gnmap: give -oN, -oX or -oG without it");
+    c.output.normal_file = output_all + ".nmap";
+    c.output.xml_file = output_all + ".xml";
+    c.output.grepable_file = output_all + ".gnmap";
+  }
   c.timing = Timing::for_level(timing_level);
   if (max_retries >= 0) c.timing.max_retries = max_retries;
   if (!host_timeout.empty())
@@ -371,6 +404,8 @@ ParsedScan parse_scan_args(const std::vector<std::string>& raw_args, bool raw_al
     throw UsageError(
         "--checkpoint and --checkpoint-interval are for -sS scans: a -sT scan is not "
         "checkpointed and cannot be resumed");
+
+  service_args.apply(c);
 
   if (seed >= 0) {
     c.seed = static_cast<uint64_t>(seed);

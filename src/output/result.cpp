@@ -4,10 +4,6 @@
 
 namespace gh {
 
-std::string_view to_string(HostState s) {
-  return s == HostState::Up ? "up" : "down";
-}
-
 std::string format_mac(const MacBytes& mac) {
   return fmt::format("{:02X}:{:02X}:{:02X}:{:02X}:{:02X}:{:02X}", mac[0], mac[1], mac[2], mac[3],
                      mac[4], mac[5]);

@@ -1,4 +1,23 @@
-// What a scan found, independent of how it is printed. Probes produce these; sinks format them.
+// The result model: what a scan found, independent of how it is printed. Producers (engines, host
+// discovery, service detection) fill these records; the run layer (src/run/) passes each one to
+// the ResultTable and then, as an event, to every sink (output/sink.h). Sinks format; they never
+// reach into a producer, and none of them rebuilds what the model already knows (which ports got
+// no reply, which hosts are down).
+//
+//   HostResult     a host's verdict: up or down, why (nmap's reason, with the reply's TTL), its
+//                  MAC and the MAC's vendor (on-link hosts), the round trip of the reply that
+//                  showed it up, its names. Sent once discovery settles the host; may be sent
+//                  again for the same address with more facts (names at the end of the scan): the
+//                  last one wins, names are merged.
+//   PortResult     one port's verdict, exactly once per (address, protocol, port), silent ports
+//                  included (filtered, reason no-response, after the last retry). Its `service`
+//                  slot is empty from the engines; it is set when a producer already knows the
+//                  service when it reports the verdict.
+//   ServiceInfo    what answers on a port (-sV: service/version_scan.h), with its address,
+//                  protocol and port; sent after that port's PortResult.
+//
+// Records are plain values: copy them, keep them; nothing points into a producer. Strings are
+// UTF-8 as received (a sink escapes them for its format); empty means "not known".
 #pragma once
 
 #include <array>
@@ -16,23 +35,66 @@ namespace gh {
 
 using WallClock = std::chrono::system_clock;
 
+// ---- services ----------------------------------------------------------------------------------
+
+// -sV's answer for one open port (filled by src/service/version_scan.cpp, written by the sinks
+// after the port records and before the end). Strings are printable ASCII (service bytes are
+// escaped as \xNN by the matcher).
+struct TlsInfo {
+  std::string version;                // "TLSv1.3"
+  std::string cipher;                 // "TLS_AES_256_GCM_SHA384"
+  std::string subject, issuer;        // RFC 2253 ("CN=example,O=...")
+  std::vector<std::string> sans;      // "DNS:example.org", "IP:198.18.0.1"
+  std::string not_before, not_after;  // RFC 3339 UTC
+  bool self_signed = false;
+  std::string key;     // "rsa 2048", "ec 256", "ed25519 256"
+  std::string sha256;  // certificate fingerprint, hex
+};
+
+struct HttpInfo {
+  int status = 0;  // of the reply to GET /
+  std::string server, title, location;
+};
+
+struct SshInfo {
+  std::string protocol, software;     // from the identification line: "2.0", "OpenSSH_9.2p1 ..."
+  std::string key_type, fingerprint;  // host key: "ssh-ed25519", "SHA256:..." (ssh-keygen -l)
+};
+
+struct ServiceInfo {
+  IpAddress addr;
+  Protocol proto = Protocol::Tcp;
+  uint16_t port = 0;
+  std::string name;  // "http", "ssh", "tcpwrapped", or the port table's name
+  std::string product, version, extra_info, hostname, ostype, devicetype;
+  std::vector<std::string> cpe;
+  std::string method = "table";  // "probed": a match named it; "table": the port table did
+  int confidence = 3;            // nmap's scale: 10 hard match, 8 soft match, 3 port table
+  bool tls_tunnel = false;       // the service speaks inside TLS (nmap's "ssl/http")
+  std::string starttls;          // "smtp", "imap", "pop3", "ftp" when STARTTLS succeeded
+  std::optional<TlsInfo> tls;
+  std::optional<HttpInfo> http;
+  std::optional<SshInfo> ssh;
+  std::string probe;  // the probe whose reply matched
+  std::string note;   // why probing stopped early (budget, hostile bytes...), else empty
+};
+
+// ---- ports -------------------------------------------------------------------------------------
+
 // One port's verdict. Produced once per (address, proto, port): the engine never repeats one.
+// Engines fill the first seven fields (in this order: they use positional initialisation).
 struct PortResult {
   IpAddress addr;
   Protocol proto = Protocol::Tcp;
   uint16_t port = 0;
   PortState state = PortState::Filtered;
   Reason reason = Reason::NoResponse;
-  uint8_t reply_ttl = 0;       // TTL / hop limit of the reply, 0 when none
-  WallClock::time_point seen;  // when the verdict was reached
+  uint8_t reply_ttl = 0;                              // TTL / hop limit of the reply, 0 when none
+  WallClock::time_point seen;                         // when the verdict was reached
+  std::optional<ServiceInfo> service = std::nullopt;  // when known with the verdict (see above)
 };
 
 // ---- hosts -------------------------------------------------------------------------------------
-// (The results branch's HostResult, taken as it is on that branch while it has not landed, so
-// that there is one host record: the discovery stage fills it.)
-
-// HostState (Down, Up) is in core/types.h (the probe modules' verdicts use it too).
-std::string_view to_string(HostState s);  // "up", "down"
 
 using MacBytes = std::array<uint8_t, 6>;  // the same type as net/headers.h's MacAddress
 // "00:1A:2B:3C:4D:5E", upper case as nmap writes it.
@@ -66,6 +128,8 @@ struct HostResult {
   WallClock::time_point seen;  // when the verdict was reached
 };
 
+// ---- the run -----------------------------------------------------------------------------------
+
 // Facts about the run that every output header or trailer may print.
 struct ScanInfo {
   std::string command_line;  // the full argv, space separated
@@ -74,6 +138,11 @@ struct ScanInfo {
   uint64_t targets = 0;       // addresses in the target set
   uint64_t ports = 0;         // ports per address (TCP + UDP)
   std::string engagement_id;  // from --scope, empty when none
+  // The scanned ports as nmap's <scaninfo services=...> lists them: "22,80,1000-2000"; empty
+  // when no port of that protocol is scanned.
+  std::string tcp_ports;
+  std::string udp_ports;
+  int verbosity = 0;  // -v count
 };
 
 struct ScanSummary {

@@ -39,6 +39,10 @@ struct OutputSpec {
   int verbosity = 0;        // -v count
   bool reason = false;      // --reason: a REASON column in the text table
   bool status_line = true;  // only drawn when stderr is a terminal
+  // nmap's XML and grepable formats (output/xml_sink.h, output/grepable_sink.h); -oA BASE sets
+  // normal_file, xml_file and grepable_file to BASE.nmap, BASE.xml, BASE.gnmap.
+  std::string xml_file;       // -oX
+  std::string grepable_file;  // -oG
 };
 
 // Scanning within the law (src/policy, src/audit; README "Scope, audit log and least privilege"):
@@ -73,6 +77,16 @@ struct CheckpointSpec {
   bool enabled = true;                       // false with --no-checkpoint
 };
 
+// Service and version detection (-sV, -A; src/service/version_scan.h).
+struct ServiceSpec {
+  bool enabled = false;     // -sV (or -A)
+  int intensity = 7;        // --version-intensity 0-9; --version-light 2, --version-all 9
+  std::string probes_file;  // --service-probes FILE (nmap's format); "none": ours only
+  std::chrono::milliseconds port_budget{15000};  // --version-timeout: per port
+  std::chrono::milliseconds stage_budget{0};     // --version-max-time: the stage (0: derived)
+  bool os_hint = false;                          // -O (or -A): the SYN-ACK OS hint
+};
+
 struct ScanConfig {
   ScanType type = ScanType::Connect;
   TargetSet targets;  // after --exclude / --excludefile
@@ -90,6 +104,7 @@ struct ScanConfig {
   ShardSpec shards;
   CheckpointSpec checkpoint;
   int send_threads = 1;     // --send-threads
+  ServiceSpec service;
   DiscoverySpec discovery;  // -sn, -P*, --send-ip (scan/discovery_config.h)
 };
 
