@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "audit/audit_log.h"
+#include "cli/auth_options.h"
 #include "core/error.h"
 #include "policy/exclusions.h"
 #include "policy/scope.h"
@@ -255,6 +256,7 @@ ParsedScan parse_scan_args(const std::vector<std::string>& raw_args, bool raw_al
                  "-sS: how often to save progress (default 5s)");
   app.add_flag("--no-checkpoint", no_checkpoint, "Do not save progress");
   app.add_option("targets", targets, "Targets to scan");
+  add_auth_options(app, c);  // --owner-key, --require-signed, --announce (src/auth)
 
   try {
     std::vector<std::string> reversed(args.rbegin(), args.rend());
@@ -343,6 +345,7 @@ ParsedScan parse_scan_args(const std::vector<std::string>& raw_args, bool raw_al
                                            std::getenv("HOME"));
   if (pol.clip_to_scope && pol.scope_file.empty())
     throw UsageError("--clip-to-scope needs --scope FILE");
+  finish_auth_options(c);
 
   if (shard >= shards)
     throw UsageError(fmt::format("--shard {} is out of range: with --shards {} it is 0 to {}",

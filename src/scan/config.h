@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "auth/auth_spec.h"
 #include "output/sink.h"
 #include "targets/ports.h"
 #include "targets/target_set.h"
@@ -89,6 +90,8 @@ struct ScanConfig {
   ShardSpec shards;
   CheckpointSpec checkpoint;
   int send_threads = 1;  // --send-threads
+  // Signed scopes and announced probes (src/auth, docs/AUTHORIZATION.md).
+  auth::AuthSpec auth;
 };
 
 }  // namespace gh

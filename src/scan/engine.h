@@ -19,6 +19,9 @@
 #include "targets/probe_space.h"
 
 namespace gh {
+namespace auth {
+class ProbeAnnouncer;
+}
 
 // Live counters for the status line; written by the engine, read by the status thread.
 struct EngineCounters {
@@ -65,6 +68,8 @@ struct EngineContext {
   std::function<void(const EngineProgress&)> checkpoint = nullptr;
   // SYN engine only: continue from a checkpoint instead of starting at pass 0, position 0.
   const EngineResume* resume = nullptr;
+  // SYN engine only, with --announce: tags every probe (auth/announce.h); null: no tag.
+  const auth::ProbeAnnouncer* announce = nullptr;
 };
 
 // Each engine returns what it measured; the caller fills the rest of ScanSummary.

@@ -253,6 +253,7 @@ void SynScan::plan_paths() {
     bool raw_ip = f == Family::V4 && route.loopback && !cfg_.dry_run;
     Route templ = route;
     if (raw_ip) templ.next_hop_mac.reset();  // the raw socket takes packets from the IP header
+    probe_.set_announcer(ctx_.announce);  // --announce: tag option in the template (src/auth)
     probe_.prepare(templ);
     paths_[f == Family::V4 ? 0 : 1] = Path{route, nullptr, nullptr, std::move(per_host)};
     if (raw_ip) {
