@@ -11,8 +11,8 @@
 #include "cli/scan_options.h"
 #include "core/error.h"
 #include "io/privilege.h"
-#include "scan/checkpoint.h"
-#include "scan/scanner.h"
+#include "run/checkpoint_session.h"
+#include "run/scanner.h"
 
 namespace gh {
 namespace {

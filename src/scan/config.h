@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "auth/auth_spec.h"
-#include "output/sink.h"
+#include "output/show_filter.h"
 #include "targets/ports.h"
 #include "targets/target_set.h"
 
