@@ -131,6 +131,16 @@ std::string to_json(const Alert& a) {
     fmt::format_to(out, R"(,"tool":{{"name":"{}","guess":true,"evidence":"{}"}})",
                    gh::json_escape(a.tool->name), gh::json_escape(a.tool->evidence));
   }
+  if (!a.authorization.empty()) {
+    fmt::format_to(out, R"(,"authorization":{{"verdict":"{}","evidence":"{}","counts":"{}")",
+                   gh::json_escape(a.authorization), gh::json_escape(a.auth_evidence),
+                   gh::json_escape(a.auth_counts));
+    if (!a.engagement.empty())
+      fmt::format_to(out, R"(,"engagement":"{}","authorized_by":"{}","contact":"{}","signer":"{}")",
+                     gh::json_escape(a.engagement), gh::json_escape(a.authorized_by),
+                     gh::json_escape(a.contact), gh::json_escape(a.signer));
+    o += "}";
+  }
   fmt::format_to(out, R"(,"verified":{},"blocked":{})", a.verified, a.blocked);
   if (!a.block_note.empty())
     fmt::format_to(out, R"(,"block_note":"{}")", gh::json_escape(a.block_note));
@@ -149,6 +159,9 @@ std::string to_text(const Alert& a) {
   s += fmt::format(" (score {:.3g}, by {}", a.score, rules_to_string(a.detected_by, '+'));
   if (a.tool) s += fmt::format(", likely {}: {}", a.tool->name, a.tool->evidence);
   s += ")";
+  if (!a.authorization.empty())
+    s += fmt::format(" [{}{}: {}]", a.authorization,
+                     a.engagement.empty() ? "" : ", engagement " + a.engagement, a.auth_evidence);
   if (a.blocked)
     s += " [blocked]";
   else if (!a.block_note.empty())

@@ -103,12 +103,14 @@ class Watch {
   void handle_signal(int sig);
   void print_stats(const char* what);
   void feed(const uint8_t* data, size_t len, int64_t ts);
+  void on_authorization(const auth::AuthRecord& r);
 
   WatchOptions opt_;
   std::optional<Capture> cap_;
   std::unique_ptr<AlertFile> alerts_;
   std::unique_ptr<Detector> det_;
   std::unique_ptr<NftBlocker> blocker_;
+  std::unique_ptr<auth::AuthMonitor> auth_;  // --owner-key: announced scans (src/auth)
   Counters c_;
   bool stop_ = false;
   int64_t now_us_ = 0;
@@ -121,12 +123,18 @@ void Watch::feed(const uint8_t* data, size_t len, int64_t ts) {
     ++c_.undecodable;
     return;
   }
+  if (auth_) auth_->on_packet(ev);  // before the detector, so its alerts see the verdict
   det_->on_packet(ev);
 }
 
 void Watch::on_alert(const Alert& in) {
   Alert a = in;
-  if (blocker_) {
+  if (auth_) auth_->annotate(a);
+  if (blocker_ && a.authorization == "authorized") {
+    // A scan the owner signed for, inside its scope: reported, never blocked.
+    a.blocked = false;
+    a.block_note = fmt::format("authorized: engagement {}, signed by {}", a.engagement, a.signer);
+  } else if (blocker_) {
     // An "end" record only reports; it never starts a block.
     BlockDecision d = a.event == AlertEvent::End ? blocker_->status(a.src, wall_now_us())
                                                  : blocker_->consider(a, wall_now_us());
@@ -138,6 +146,15 @@ void Watch::on_alert(const Alert& in) {
   if (!opt_.quiet) fmt::print(stderr, "glasshouse watch: {}\n", line);
   if (opt_.syslog)
     syslog(a.event == AlertEvent::New ? LOG_WARNING : LOG_NOTICE, "%s", line.c_str());
+}
+
+void Watch::on_authorization(const auth::AuthRecord& r) {
+  alerts_->write(auth::to_json(r));
+  std::string line = auth::to_text(r);
+  if (!opt_.quiet) fmt::print(stderr, "glasshouse watch: {}\n", line);
+  if (opt_.syslog)
+    syslog(r.verdict == auth::AuthVerdict::Authorized ? LOG_NOTICE : LOG_WARNING, "%s",
+           line.c_str());
 }
 
 void Watch::print_stats(const char* what) {
@@ -206,6 +223,14 @@ int Watch::run() {
 
   det_ =
       std::make_unique<Detector>(opt_.detect, opt_.local, [this](const Alert& a) { on_alert(a); });
+  if (!opt_.engagements.empty()) {
+    for (const auto& e : opt_.engagements)
+      fmt::print(stderr, "glasshouse watch: recognizing engagement {} ({}, signed by {})\n",
+                 e.scope.engagement.id, e.scope.source, e.signer);
+    auth_ = std::make_unique<auth::AuthMonitor>(
+        std::move(opt_.engagements), opt_.local,
+        [this](const auth::AuthRecord& r) { on_authorization(r); });
+  }
   SignalChannel signals;
   fmt::print(stderr,
              "glasshouse watch: {} {}; protecting {}; up to {} sources ({:.1f} MiB at most){}\n",
