@@ -4,6 +4,7 @@
 
 #include <array>
 #include <set>
+#include <vector>
 
 #include "auth/announce.h"
 #include "net/announce_option.h"
@@ -95,15 +96,17 @@ TEST(AnnounceProbe, TaggedSynIsValid) {
   ProbeAnnouncer announcer(k);
   for (const char* fam : {"v4", "v6"}) {
     bool v4 = std::string(fam) == "v4";
-    TcpSynProbe probe(1, 2);
+    TcpSynProbe probe(ModuleKeys{1, 2});
     probe.set_announcer(&announcer);
-    Route r;
+    PathInfo r;
+    r.family = v4 ? Family::V4 : Family::V6;
     r.source = v4 ? ip("198.18.0.1") : ip("2001:db8::1");
-    r.next_hop_mac = MacAddress{1, 2, 3, 4, 5, 6};
-    probe.prepare(r);
+    r.framing = LinkFraming::Ethernet;
+    r.dst_mac = MacAddress{1, 2, 3, 4, 5, 6};
+    ASSERT_TRUE(probe.prepare(r));
     IpAddress dst = v4 ? ip("198.18.0.2") : ip("2001:db8::2");
-    std::array<uint8_t, ProbeModule::kMaxFrame> frame{};
-    size_t len = probe.build(frame.data(), Probe{dst, Protocol::Tcp, 443}, 7, 0);
+    std::vector<uint8_t> frame(probe.max_frame());
+    size_t len = probe.build(frame, Probe{dst, Protocol::Tcp, 443}, BuildArgs{7, 0});
     ASSERT_GT(len, 0u);
     net::ParsedPacket p;
     ASSERT_TRUE(net::parse_packet({frame.data(), len}, net::LinkType::Ethernet, p));
@@ -118,11 +121,10 @@ TEST(AnnounceProbe, TaggedSynIsValid) {
     EXPECT_LE(now - e, 1u);
     EXPECT_EQ(o.tag, k.tag(r.source, dst, 6, 443, e)) << fam;
     EXPECT_NE(o.tag, k.tag(r.source, dst, 6, 444, e));
-    // Replayed to another port: the same bytes do not verify there.
-    // Without an announcer, no option and the same length as before.
-    TcpSynProbe plain(1, 2);
-    plain.prepare(r);
-    size_t plain_len = plain.build(frame.data(), Probe{dst, Protocol::Tcp, 443}, 7, 0);
+    // Without an announcer: no option, 20 bytes shorter.
+    TcpSynProbe plain(ModuleKeys{1, 2});
+    ASSERT_TRUE(plain.prepare(r));
+    size_t plain_len = plain.build(frame, Probe{dst, Protocol::Tcp, 443}, BuildArgs{7, 0});
     EXPECT_EQ(len, plain_len + 20);  // 18 option bytes, padded to 20
   }
 }
