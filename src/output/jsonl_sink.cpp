@@ -1,6 +1,12 @@
 #include "output/jsonl_sink.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 
 #include "core/error.h"
 #include "output/json.h"
@@ -16,8 +22,48 @@ JsonlSink::JsonlSink(std::unique_ptr<std::ostream> out, JsonlOptions opts)
   if (!opts_.service_name) opts_.service_name = default_service_names();
 }
 
+namespace {
+
+// Cuts the regular file at `path` back to just after its last newline (a record a failed write
+// left half-written goes; whole records stay). Best effort: the write error is what gets reported.
+void cut_to_last_line(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) return;
+  struct stat st {};
+  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+    off_t end = st.st_size;
+    char buf[4096];
+    while (end > 0) {
+      off_t start = end > static_cast<off_t>(sizeof buf) ? end - static_cast<off_t>(sizeof buf) : 0;
+      ssize_t n = ::pread(fd, buf, static_cast<size_t>(end - start), start);
+      if (n <= 0) break;
+      const void* nl = ::memrchr(buf, '\n', static_cast<size_t>(n));
+      if (nl != nullptr) {
+        end = start + (static_cast<const char*>(nl) - buf) + 1;
+        break;
+      }
+      end = start;
+    }
+    if (end < st.st_size && ::ftruncate(fd, end) == 0) ::fsync(fd);
+  }
+  ::close(fd);
+}
+
+}  // namespace
+
+JsonlSink::~JsonlSink() {
+  if (!failed_ || opts_.path.empty()) return;
+  owned_.reset();  // its buffer may still hold part of a record
+  cut_to_last_line(opts_.path);
+}
+
 void JsonlSink::check() {
-  if (!out_) throw RuntimeError("writing " + opts_.name + " failed");
+  if (out_) return;
+  int err = errno;
+  failed_ = true;
+  if (!opts_.path.empty()) cut_to_last_line(opts_.path);
+  throw RuntimeError("writing " + opts_.name + " failed" +
+                     (err != 0 ? std::string(": ") + std::strerror(err) : std::string()));
 }
 
 void JsonlSink::write_line(std::string line) {

@@ -107,6 +107,7 @@ std::vector<std::unique_ptr<Sink>> make_sinks(const OutputSpec& out, StatusLine*
     JsonlOptions j;
     j.show = out.show;
     j.name = out.jsonl_file;
+    j.path = out.jsonl_file;
     j.resume = resume;
     sinks.push_back(
         std::make_unique<JsonlSink>(open_output(out.jsonl_file, "-oJ", resume.has_value()), j));
