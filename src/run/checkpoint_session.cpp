@@ -17,6 +17,7 @@
 #include "core/paths.h"
 #include "io/privilege.h"
 #include "output/json.h"
+#include "scan/probe_registry.h"
 
 namespace gh {
 
@@ -45,7 +46,7 @@ std::unique_ptr<CheckpointSession> CheckpointSession::prepare(const ScanConfig& 
                                                               const std::string& run_id) {
   const CheckpointSpec& spec = config.checkpoint;
   const Checkpoint* resume = origin.resume;
-  if (config.type != ScanType::Syn || config.dry_run) {
+  if (!scan_type_entry(config.type).checkpointed || config.dry_run) {
     if (resume != nullptr)
       throw UsageError(
           fmt::format("cannot resume {}: only -sS scans are checkpointed", origin.resume_path));

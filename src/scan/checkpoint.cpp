@@ -23,6 +23,7 @@
 #include "core/error.h"
 #include "core/paths.h"
 #include "io/privilege.h"
+#include "scan/probe_registry.h"
 #include "targets/probe_space.h"
 #include "targets/slice.h"
 
@@ -124,15 +125,7 @@ class Sealer {
 };
 
 uint8_t type_code(ScanType t) {
-  switch (t) {
-    case ScanType::Syn:
-      return 1;
-    case ScanType::Connect:
-      return 2;
-    case ScanType::List:
-      return 3;
-  }
-  return 0;
+  return scan_type_entry(t).checkpoint_code;
 }
 
 void put_u128_be(std::string& out, u128 v) {
