@@ -74,12 +74,13 @@ struct JsonlResume {
 
 struct JsonlOptions {
   ShowFilter show;
-  ServiceNameFn service_name;              // empty: default_service_names()
-  std::string name = "JSON Lines output";  // for error messages, e.g. the -oJ path
-  // The regular file the stream writes, if any: after a failed write (a full disk) the sink cuts
-  // it back to its last whole line, so what was written stays a valid JSON Lines document.
-  std::string path;
+  ServiceNameFn service_name;                        // empty: default_service_names()
+  std::string name = "JSON Lines output";            // for error messages, e.g. the -oJ path
   std::optional<JsonlResume> resume = std::nullopt;  // set: a "resume" record, not "scan"
+  // The regular file the stream writes, if any (used by the constructor that owns the stream):
+  // after a failed write (a full disk) the sink cuts it back to its last whole line, so what was
+  // written stays a valid JSON Lines document.
+  std::string path = {};
 };
 
 class JsonlSink : public Sink {
@@ -110,6 +111,7 @@ class JsonlSink : public Sink {
   ScanInfo info_;
   uint64_t ports_written_ = 0;
   bool failed_ = false;
+  int repair_fd_ = -1;  // opts.path, opened read-write by the owning constructor
 };
 
 }  // namespace gh

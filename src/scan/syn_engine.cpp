@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
+#include <exception>
 #include <limits>
 #include <mutex>
 #include <random>
@@ -165,7 +166,26 @@ class SynScan {
   double expected_missed_now() const;
   void finish_report();
   void report_unanswered();
-  bool stopping() const { return ctx_.stop.load(std::memory_order_relaxed); }
+  bool stopping() const {
+    return ctx_.stop.load(std::memory_order_relaxed) || failed_.load(std::memory_order_relaxed);
+  }
+  // An error in a send or receive thread (the interface gone: ENETDOWN) must not terminate the
+  // process: the thread records it and the scan stops; run() saves a checkpoint and throws it
+  // from the calling thread once every thread has ended, so the run layer reports it (one line,
+  // exit 1) and closes the outputs.
+  template <class Fn>
+  void guarded(Fn fn) noexcept {
+    try {
+      fn();
+    } catch (...) {
+      std::lock_guard lock(error_mu_);
+      if (!error_) error_ = std::current_exception();
+      failed_.store(true, std::memory_order_relaxed);
+    }
+  }
+  std::mutex error_mu_;
+  std::exception_ptr error_;
+  std::atomic<bool> failed_{false};
 
   EngineContext& ctx_;
   const ScanConfig& cfg_;
@@ -547,7 +567,10 @@ void SynScan::run_pass(const std::vector<uint64_t>* todo) {
   std::vector<std::thread> threads;
   for (size_t t = 0; t < senders_.size(); ++t) {
     senders_[t]->finished = false;
-    threads.emplace_back([this, t, todo] { send_work(*senders_[t], t, todo); });
+    threads.emplace_back([this, t, todo] {
+      guarded([&] { send_work(*senders_[t], t, todo); });
+      senders_[t]->finished.store(true, std::memory_order_release);  // also after an error
+    });
   }
   struct Joiner {
     std::vector<std::thread>& ts;
@@ -710,7 +733,7 @@ EngineReport SynScan::run() {
   if (cfg_.timing.host_timeout) host_expired_.assign(space_.targets(), false);
   last_checkpoint_ = SteadyClock::now();
 
-  std::thread receiver([this] { receive_loop(); });
+  std::thread receiver([this] { guarded([this] { receive_loop(); }); });
   struct Joiner {
     std::atomic<bool>& flag;
     std::thread& t;
@@ -772,6 +795,10 @@ EngineReport SynScan::run() {
   receiving_ = false;
   receiver.join();
   settle();
+  if (failed_.load()) {
+    if (ctx_.checkpoint) checkpoint_now();  // what was answered so far can be resumed
+    std::rethrow_exception(error_);
+  }
   report_.interrupted = stopping();
   if (report_.interrupted && ctx_.checkpoint) checkpoint_now();
   finish_report();
