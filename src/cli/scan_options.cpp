@@ -1,4 +1,5 @@
 #include "cli/scan_options.h"
+#include "cli/service_options.h"
 
 #include <unistd.h>
 
@@ -105,8 +106,16 @@ std::vector<std::string> normalize_nmap_args(const std::vector<std::string>& arg
     }
     if (const ScanTypeEntry* t = a.rfind("-s", 0) == 0 ? scan_type_by_flag(a) : nullptr)
       out.push_back(std::string(t->long_flag));
+    else if (a == "-sV")
+      out.push_back("--service-version");
+    else if (a == "-A")
+      out.push_back("--aggressive");
+    else if (a == "-O")
+      out.push_back("--os-hint");
     else if (a == "-sU")
-      throw UsageError("UDP scanning (-sU) is not supported yet");
+      throw UsageError(
+          "UDP scanning (-sU) is not supported yet, so neither is -sU -sV (UDP service "
+          "detection)");
     else if (a.rfind("-s", 0) == 0 && a.size() > 2)
       throw UsageError("scan type " + a + " is not supported: use -sS, -sT or -sL");
     else if (a == "-Pn")
@@ -163,7 +172,7 @@ ParsedScan parse_scan_args(const std::vector<std::string>& raw_args, bool raw_al
       "(198.18.0-3.1-254), dash ranges (198.18.0.1-198.18.0.50), host names.\n"
       "Ports: 22,80,443  1-1024  -p- (all)  1024-  http,ssh  T:22,U:53  worms.\n"
       "Host discovery does not exist yet: every target is treated as up (as with -Pn).\n"
-      "nmap spellings: -sS -sT -sL -Pn -oN FILE -oJ FILE -iL FILE -T0..-T5.\n"
+      "nmap spellings: -sS -sT -sL -sV -A -O -Pn -oN FILE -oJ FILE -iL FILE -T0..-T5.\n"
       "Never probed: " +
       std::string(default_exclusions_text()) +
       " (--no-default-excludes), and the ranges in /etc/glasshouse/exclude.conf.\n"
@@ -254,6 +263,8 @@ ParsedScan parse_scan_args(const std::vector<std::string>& raw_args, bool raw_al
   app.add_option("--checkpoint-interval", checkpoint_interval,
                  "-sS: how often to save progress (default 5s)");
   app.add_flag("--no-checkpoint", no_checkpoint, "Do not save progress");
+  ServiceArgs service_args;
+  service_args.add(app);
   app.add_option("targets", targets, "Targets to scan");
 
   try {
@@ -366,6 +377,8 @@ ParsedScan parse_scan_args(const std::vector<std::string>& raw_args, bool raw_al
     throw UsageError(
         "--checkpoint and --checkpoint-interval are for -sS scans: a -sT scan is not "
         "checkpointed and cannot be resumed");
+
+  service_args.apply(c);
 
   if (seed >= 0) {
     c.seed = static_cast<uint64_t>(seed);
