@@ -15,6 +15,7 @@
 #include "output/result.h"
 #include "scan/completeness.h"
 #include "scan/config.h"
+#include "scan/mac_table.h"
 #include "scan/progress.h"
 #include "targets/probe_space.h"
 
@@ -65,6 +66,12 @@ struct EngineContext {
   std::function<void(const EngineProgress&)> checkpoint = nullptr;
   // SYN engine only: continue from a checkpoint instead of starting at pass 0, position 0.
   const EngineResume* resume = nullptr;
+  // Raw engine only: the MACs of on-link hosts, learnt from their ARP/NDP replies by host
+  // discovery (scan/mac_table.h). When set, frames to on-link targets take their MAC from it
+  // (no kernel neighbour-table round trip, no limit on the number of hosts), and a target
+  // missing from it is unreachable (reported filtered, host-unreach; never sent to). Null (-Pn,
+  // or no discovery): the kernel's neighbour table, at most kMaxNeighbors on-link targets.
+  const MacTable* macs = nullptr;
 };
 
 // Each engine returns what it measured; the caller fills the rest of ScanSummary.
