@@ -1,9 +1,7 @@
 // libFuzzer target: the service tables read at run time (the user's nmap-services, our
 // data/services.tsv). Never throws on any input (a bad line is skipped); every exception or
 // crash is a bug. The first byte picks the format.
-//
-// The service matcher and banner parsers of -sV (issue 11) get targets of their own here,
-// fuzz_service_match.cpp and fuzz_banner.cpp, when they land.
+// The -sV matcher and reply parsers: fuzz_service_probes.cpp.
 #include <cstddef>
 #include <cstdint>
 #include <sstream>
