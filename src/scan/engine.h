@@ -57,6 +57,11 @@ struct EngineContext {
   EngineCounters& counters;
   std::function<void(const PortResult&)> on_result;
   ProbeGate* gate = nullptr;  // null: every probe may be sent
+  // The other records of the result model (output/result.h), from any thread: a host's
+  // discovery verdict, a service found on a port (after its port verdict). The run layer passes
+  // them to the table and the sinks as on_result's. Null when the run has no use for them.
+  std::function<void(const HostResult&)> on_host = nullptr;
+  std::function<void(const ServiceInfo&)> on_service = nullptr;
   // Called once, after the engine has opened the sockets it needs and before it starts any
   // thread or sends anything: the scanner drops privileges here (policy/privilege_drop.h) and
   // then starts its status line. May throw (the scan then fails before its first probe).

@@ -156,8 +156,8 @@ void PacketTransport::open(const TargetSet& targets, std::span<ProbeModule* cons
       auto addrs = addresses_of_family(targets, f, kMaxNeighbors);
       if (!addrs)
         throw RuntimeError(fmt::format(
-            "-sS of more than {} on-link hosts ({} is directly on {}) is not supported yet: "
-            "scan the network in parts, route through a gateway, or use -sT",
+            "-sS of more than {} on-link hosts ({} is directly on {}) without the MACs of "
+            "host discovery is not supported: scan the network in parts or use -sT",
             kMaxNeighbors, first->to_string(), route.ifname));
       if (addrs->size() > 1)
         per_host = resolve_neighbors(route.ifindex, *addrs,

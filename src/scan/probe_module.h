@@ -140,8 +140,6 @@ struct RxFrame {
   SteadyTime at;                                // when the receive thread read it
 };
 
-enum class HostState : uint8_t { Down, Up };
-
 // A reply turned into a verdict for one probe. Port modules fill a port verdict; host
 // (discovery) modules a host verdict; the driver reads `host` to tell them apart.
 struct ProbeVerdict {
