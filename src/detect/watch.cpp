@@ -1,5 +1,6 @@
 #include "detect/watch.h"
 
+#include <fcntl.h>
 #include <net/if.h>
 #include <poll.h>
 #include <signal.h>
@@ -9,8 +10,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <memory>
 #include <optional>
 
@@ -33,30 +36,57 @@ int64_t wall_now_us() {
       .count();
 }
 
-// --alerts: JSON Lines appended, flushed after every record, reopened on SIGHUP.
+// --alerts: JSON Lines appended, each record with one write(2), reopened on SIGHUP. A record that
+// cannot be written whole (a full disk) is cut off again, so the file holds only whole lines; the
+// first failure of a run of them is said once on stderr, with the reason, and a recovery too.
+// Every failed record is counted (the stats line).
 class AlertFile {
  public:
   explicit AlertFile(std::string path) : path_(std::move(path)) { open(); }
   ~AlertFile() {
-    if (f_) std::fclose(f_);
+    if (fd_ >= 0) ::close(fd_);
   }
+  AlertFile(const AlertFile&) = delete;
+  AlertFile& operator=(const AlertFile&) = delete;
   void open() {
     if (path_.empty()) return;
-    std::FILE* f = std::fopen(path_.c_str(), "a");
-    if (!f) throw system_error(errno, "cannot open alerts file " + path_);
-    if (f_) std::fclose(f_);
-    f_ = f;
+    int fd = ::open(path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) throw system_error(errno, "cannot open alerts file " + path_);
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = fd;
   }
   void write(const std::string& line) {
-    if (!f_) return;
-    if (std::fputs(line.c_str(), f_) < 0 || std::fputc('\n', f_) < 0 || std::fflush(f_) != 0)
-      ++errors_;
+    if (fd_ < 0) return;
+    std::string rec = line + '\n';
+    off_t before = ::lseek(fd_, 0, SEEK_END);
+    ssize_t n = 0;
+    do {
+      n = ::write(fd_, rec.data(), rec.size());
+    } while (n < 0 && errno == EINTR);
+    if (n == static_cast<ssize_t>(rec.size())) {
+      if (failing_)
+        std::fprintf(stderr, "glasshouse watch: writing alerts to %s again\n", path_.c_str());
+      failing_ = false;
+      return;
+    }
+    int err = n < 0 ? errno : ENOSPC;
+    if (n > 0 && before >= 0 && ::ftruncate(fd_, before) != 0) {
+      // Cannot cut the partial record off: end it, so the next record starts on its own line.
+      (void)!::write(fd_, "\n", 1);
+    }
+    ++errors_;
+    if (!failing_)
+      std::fprintf(stderr,
+                   "glasshouse watch: cannot write alerts to %s: %s (lost records are counted)\n",
+                   path_.c_str(), std::strerror(err));
+    failing_ = true;
   }
   uint64_t errors() const { return errors_; }
 
  private:
   std::string path_;
-  std::FILE* f_ = nullptr;
+  int fd_ = -1;
+  bool failing_ = false;
   uint64_t errors_ = 0;
 };
 
