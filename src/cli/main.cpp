@@ -10,6 +10,7 @@
 
 #include "cli/audit_command.h"
 #include "cli/scan_command.h"
+#include "cli/scope_command.h"
 #include "cli/watch_command.h"
 #include "core/error.h"
 #include "core/signals.h"
@@ -23,6 +24,7 @@ constexpr std::string_view kUsage =
     "  scan    find open, closed and filtered ports (nmap-style options; scan --help)\n"
     "  watch   detect port scans on an interface or in a pcap file (watch --help)\n"
     "  audit   verify the scan audit log's hash chain, or show its runs (audit --help)\n"
+    "  scope   sign scopes of authorization as the network's owner: keygen, sign, verify\n"
     "\n"
     "  glasshouse --version   print the version\n";
 
@@ -45,8 +47,9 @@ int main(int argc, char** argv) {
     if (args[0] == "scan") return gh::run_scan_command({args.begin() + 1, args.end()});
     if (args[0] == "watch") return gh::run_watch_command(argc - 1, argv + 1);
     if (args[0] == "audit") return gh::run_audit_command({args.begin() + 1, args.end()});
+    if (args[0] == "scope") return gh::run_scope_command({args.begin() + 1, args.end()});
     throw gh::UsageError("unknown command \"" + args[0] +
-                         "\": use scan, watch or audit (glasshouse --help)");
+                         "\": use scan, watch, audit or scope (glasshouse --help)");
   } catch (const gh::UsageError& e) {
     std::fprintf(stderr, "glasshouse: %s\n", e.what());
     return gh::kExitUsage;

@@ -15,6 +15,7 @@
 
 #include "audit/audit_log.h"
 #include "cli/discovery_options.h"
+#include "cli/auth_options.h"
 #include "core/error.h"
 #include "policy/exclusions.h"
 #include "policy/scope.h"
@@ -281,6 +282,7 @@ ParsedScan parse_scan_args(const std::vector<std::string>& raw_args, bool raw_al
   ServiceArgs service_args;
   service_args.add(app);
   app.add_option("targets", targets, "Targets to scan");
+  add_auth_options(app, c);  // --owner-key, --require-signed, --announce (src/auth)
 
   try {
     std::vector<std::string> reversed(args.rbegin(), args.rend());
@@ -383,6 +385,7 @@ ParsedScan parse_scan_args(const std::vector<std::string>& raw_args, bool raw_al
                                            std::getenv("HOME"));
   if (pol.clip_to_scope && pol.scope_file.empty())
     throw UsageError("--clip-to-scope needs --scope FILE");
+  finish_auth_options(c);
 
   if (shard >= shards)
     throw UsageError(fmt::format("--shard {} is out of range: with --shards {} it is 0 to {}",

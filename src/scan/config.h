@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "auth/auth_spec.h"
 #include "output/show_filter.h"
 #include "scan/discovery_config.h"
 #include "targets/ports.h"
@@ -103,7 +104,9 @@ struct ScanConfig {
   PolicySpec policy;
   ShardSpec shards;
   CheckpointSpec checkpoint;
-  int send_threads = 1;     // --send-threads
+  int send_threads = 1;  // --send-threads
+  // Signed scopes and announced probes (src/auth, docs/AUTHORIZATION.md).
+  auth::AuthSpec auth;
   ServiceSpec service;
   DiscoverySpec discovery;  // -sn, -P*, --send-ip (scan/discovery_config.h)
 };
