@@ -232,7 +232,10 @@ int scan_stages(const ScanConfig& config, PolicyPlan& plan, const std::string& e
   const bool discover = !config.discovery.skip && !config.dry_run;
   TargetSet up_hosts;
   std::optional<ProbeSpace> space_store;
-  space_store.emplace(config.targets, discover ? PortList{} : config.ports);
+  // ProbeSpace keeps a reference to its port list: both arms must outlive it (a `PortList{}`
+  // arm made the ternary a temporary copy, and every -sS/-sT scan read a dead list).
+  static const PortList kNoPorts;
+  space_store.emplace(config.targets, discover ? kNoPorts : config.ports);
 
   // Stage 3: outputs. Text goes to stdout (and -oN), JSON Lines to -oJ. They are opened before
   // privileges are dropped, and read back for their SHA-256 through descriptors opened now.
