@@ -185,7 +185,7 @@ TEST(ShippedProbes, CompileAndNameTheBannersTheyWereWrittenFrom) {
       {"NULL",
        std::string("\x59\0\0\0\x0a"
                    "5.5.5-10.11.6-MariaDB-0+deb12u1\0\x08\0\0\0",
-                   45),
+                   41),
        "mysql", "MariaDB", "10.11.6"},
       {"GetRequest", "HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\nDate: x\r\n\r\n<title>x</title>",
        "http", "nginx", "1.22.1"},
