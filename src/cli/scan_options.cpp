@@ -14,9 +14,10 @@
 #include <fmt/format.h>
 
 #include "audit/audit_log.h"
-#include "cli/discovery_options.h"
 #include "cli/auth_options.h"
+#include "cli/discovery_options.h"
 #include "core/error.h"
+#include "net/udp_payloads.h"
 #include "policy/exclusions.h"
 #include "policy/scope.h"
 #include "scan/probe_registry.h"
@@ -118,10 +119,6 @@ std::vector<std::string> normalize_nmap_args(const std::vector<std::string>& arg
       out.push_back("--aggressive");
     else if (a == "-O")
       out.push_back("--os-hint");
-    else if (a == "-sU")
-      throw UsageError(
-          "UDP scanning (-sU) is not supported yet, so neither is -sU -sV (UDP service "
-          "detection)");
     else if (a.rfind("-s", 0) == 0 && a.size() > 2)
       throw UsageError("scan type " + a + " is not supported: use -sS, -sT or -sL");
     else if (a == "-oN")
@@ -201,6 +198,7 @@ ParsedScan parse_scan_args(const std::vector<std::string>& raw_args, bool raw_al
   int64_t shards = 1, shard = 0;
   std::string checkpoint_interval;
   bool no_checkpoint = false;
+  std::string udp_payloads;
 
   for (size_t i = 0; i < scan_types().size(); ++i) {
     const ScanTypeEntry& t = scan_types()[i];
@@ -217,6 +215,9 @@ ParsedScan parse_scan_args(const std::vector<std::string>& raw_args, bool raw_al
   app.add_option("--input-list", input_list, "-iL: read targets from FILE (- for stdin)");
   app.add_option("--exclude", excludes, "Targets to leave out (comma-separated)")->delimiter(',');
   app.add_option("--excludefile", exclude_file, "Targets to leave out, from FILE");
+  app.add_option("--udp-payloads", udp_payloads,
+                 "-sU: an nmap-payloads file to add to ours (default: nmap's, when installed; "
+                 "none: ours only)");
   app.add_option("-T", timing_level, "Timing template 0-5 (higher is faster)");
   app.add_option("--max-retries", max_retries, "Retransmissions per probe")
       ->check(CLI::Range(0, 50));
@@ -300,7 +301,7 @@ ParsedScan parse_scan_args(const std::vector<std::string>& raw_args, bool raw_al
   std::optional<ScanType> chosen;
   for (size_t i = 0; i < scan_types().size(); ++i) {
     if (type_chosen[i] == 0) continue;
-    if (chosen) throw UsageError("choose one scan type: -sS, -sT or -sL");
+    if (chosen) throw UsageError("choose one scan type: -sS, -sT, -sU or -sL");
     chosen = scan_types()[i].type;
   }
   c.type = chosen.value_or(raw_allowed ? ScanType::Syn : ScanType::Connect);
@@ -370,14 +371,20 @@ ParsedScan parse_scan_args(const std::vector<std::string>& raw_args, bool raw_al
   int port_choices = !ports_spec.empty() + fast + (top_n > 0);
   if (port_choices > 1) throw UsageError("choose one of -p, -F and --top-ports");
   pol.ports_given = port_choices > 0;
+  const bool udp_scan = c.type == ScanType::Udp;
+  const PortProtocols protocols = udp_scan ? PortProtocols::Udp : PortProtocols::Tcp;
   if (!ports_spec.empty())
-    c.ports = parse_port_spec(ports_spec, services);
+    c.ports = parse_port_spec(ports_spec, services, protocols);
   else if (fast)
-    c.ports = top_ports(100, services);
+    c.ports = top_ports(100, services, protocols);
   else
-    c.ports = top_ports(top_n > 0 ? static_cast<size_t>(top_n) : 1000, services);
-  if (!c.ports.udp.empty() && c.type != ScanType::List)
-    throw UsageError("UDP scanning is not supported yet (ports given with U:)");
+    c.ports = top_ports(top_n > 0 ? static_cast<size_t>(top_n) : 1000, services, protocols);
+  if (!c.ports.udp.empty() && !udp_scan && c.type != ScanType::List)
+    throw UsageError("UDP ports (U:) need a UDP scan: add -sU");
+  if (udp_scan && c.ports.udp.empty())
+    throw UsageError("-sU: no UDP port to scan (T: ports need a TCP scan type)");
+  if (!udp_payloads.empty() && !udp_scan) throw UsageError("--udp-payloads needs -sU");
+  if (udp_scan) net::UdpPayloads::configure(udp_payloads);  // a bad file: exit 2 here
 
   if (max_host_rate > 0) pol.max_host_rate = max_host_rate;
   if (pol.audit_log.empty())

@@ -16,7 +16,7 @@
 
 namespace gh {
 
-enum class ScanType { Syn, Connect, List };
+enum class ScanType { Syn, Connect, List, Udp };
 
 // nmap -T0..-T5 and the explicit options that override them.
 struct Timing {

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "scan/probe_tcp_syn.h"
+#include "scan/probe_udp.h"
 
 namespace gh {
 namespace {
@@ -17,6 +18,10 @@ std::unique_ptr<ProbeModule> make(const ModuleKeys& keys) {
 constexpr ModuleEntry kModules[] = {
     {"tcp_syn", "TCP SYN to each port: SYN-ACK open, RST closed, silence filtered (-sS)",
      &make<TcpSynProbe>},
+    {"udp",
+     "UDP datagram to each port with its protocol's payload: reply open, ICMP port unreachable "
+     "closed, other unreachables filtered, silence open|filtered (-sU)",
+     &make<UdpProbe>},
 };
 
 constexpr ScanTypeEntry kScanTypes[] = {
@@ -26,6 +31,8 @@ constexpr ScanTypeEntry kScanTypes[] = {
      "-sT: connect() scan (default otherwise; needs no privilege)"},
     {ScanType::List, "-sL", "--list", "list", 3, EngineKind::List, "", false, false,
      "-sL: list the targets and send nothing"},
+    {ScanType::Udp, "-sU", "--udp", "udp", 16, EngineKind::Raw, "udp", true, true,
+     "-sU: UDP scan with protocol payloads (raw packets)"},
 };
 
 }  // namespace

@@ -112,13 +112,15 @@ std::vector<uint16_t> to_vector(const PortSet& set) {
 
 }  // namespace
 
-PortList parse_port_spec(std::string_view spec, const ServiceTable& services) {
+PortList parse_port_spec(std::string_view spec, const ServiceTable& services,
+                         PortProtocols unprefixed) {
   if (spec.empty()) fail("empty port list in -p");
   // Bitsets keep memory bounded however many overlapping ranges the spec repeats.
   auto tcp = std::make_unique<PortSet>();
   auto udp = std::make_unique<PortSet>();
   std::optional<std::vector<uint16_t>> known[2];  // ports the table names, per protocol, lazily
-  Protocol proto = Protocol::Tcp;
+  Protocol proto = unprefixed == PortProtocols::Udp ? Protocol::Udp : Protocol::Tcp;
+  bool prefixed = false;  // a T:/U: was seen: unprefixed items follow it from then on
 
   size_t item_no = 0;
   size_t start = 0;
@@ -144,12 +146,15 @@ PortList parse_port_spec(std::string_view spec, const ServiceTable& services) {
       } else {
         fail("unknown protocol prefix in " + quote(item) + " in -p (use T: or U:)");
       }
+      prefixed = true;
       body = item.substr(colon + 1);
       if (body.empty()) fail("no ports after " + quote(item) + " in -p");
       if (body.find(':') != std::string_view::npos)
         fail("more than one protocol prefix in " + quote(item) + " in -p");
     }
     PortSet& set = proto == Protocol::Tcp ? *tcp : *udp;
+    // -sS -sU: an item before any prefix goes to both lists (see the end of the loop).
+    const bool both = !prefixed && unprefixed == PortProtocols::Both;
 
     if (body.front() == '[') {
       // nmap's "[1-1024]": the ports in that range that the service table names.
@@ -192,18 +197,24 @@ PortList parse_port_spec(std::string_view spec, const ServiceTable& services) {
            " in -p: expected a port, a range, a service name or a T:/U: prefix");
     }
 
+    if (both) *udp |= *tcp;
     if (comma == std::string_view::npos) break;
     start = comma + 1;
   }
   return PortList{to_vector(*tcp), to_vector(*udp)};
 }
 
-PortList top_ports(size_t n, const ServiceTable& services) {
+PortList top_ports(size_t n, const ServiceTable& services, PortProtocols protocols) {
   if (n == 0) fail("--top-ports needs at least 1 port (got 0)");
   PortList list;
-  list.tcp = services.top_ports(Protocol::Tcp, n);
-  std::sort(list.tcp.begin(), list.tcp.end());
-  list.tcp.erase(std::unique(list.tcp.begin(), list.tcp.end()), list.tcp.end());
+  auto ranked = [&](Protocol proto) {
+    std::vector<uint16_t> v = services.top_ports(proto, n);
+    std::sort(v.begin(), v.end());
+    v.erase(std::unique(v.begin(), v.end()), v.end());
+    return v;
+  };
+  if (protocols != PortProtocols::Udp) list.tcp = ranked(Protocol::Tcp);
+  if (protocols != PortProtocols::Tcp) list.udp = ranked(Protocol::Udp);
   return list;
 }
 

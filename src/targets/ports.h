@@ -26,10 +26,17 @@ struct PortList {
 // Port 0 is accepted only when written explicitly (as nmap does). Throws UsageError naming the bad
 // item on anything malformed: empty items, letters in numbers, >65535, reversed ranges, unknown
 // service names, unknown prefixes.
-PortList parse_port_spec(std::string_view spec, const ServiceTable& services);
+//
+// Which protocols ports without a prefix (before any T:/U:) belong to: TCP (the default), UDP
+// (-sU alone), or both (-sS -sU), as nmap applies -p to every scan type requested.
+enum class PortProtocols : uint8_t { Tcp, Udp, Both };
+PortList parse_port_spec(std::string_view spec, const ServiceTable& services,
+                         PortProtocols unprefixed = PortProtocols::Tcp);
 
 // The n most common TCP ports (for -F: n = 100; --top-ports N), from the service table.
-PortList top_ports(size_t n, const ServiceTable& services);
+// With PortProtocols::Udp or Both, the n most common UDP ports too (the table's UDP ranking).
+PortList top_ports(size_t n, const ServiceTable& services,
+                   PortProtocols protocols = PortProtocols::Tcp);
 
 // The named set "worms": ports from the glossary of ports people and worms scan for.
 const std::vector<uint16_t>& worm_ports();

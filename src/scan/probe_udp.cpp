@@ -1,0 +1,132 @@
+#include "scan/probe_udp.h"
+
+#include <cstring>
+
+#include "net/bytes.h"
+#include "net/headers.h"
+#include "scan/probe_tcp_syn.h"
+
+namespace gh {
+
+UdpProbe::UdpProbe(const ModuleKeys& keys) : UdpProbe(keys, net::UdpPayloads::instance()) {}
+
+UdpProbe::UdpProbe(const ModuleKeys& keys, const net::UdpPayloads& payloads)
+    : cookie_(keys.k0, keys.k1), payloads_(payloads) {}
+
+bool UdpProbe::prepare(const PathInfo& path) {
+  net::UdpDatagramParams params;
+  params.src = path.source;
+  params.ethernet = path.framing == LinkFraming::Ethernet;
+  params.src_mac = path.src_mac;
+  params.dst_mac = path.dst_mac;
+  params.ttl = 64;
+  if (path.source.is_v4()) {
+    v4_.emplace(params);
+    src_v4_ = path.source;
+  } else {
+    v6_.emplace(params);
+    src_v6_ = path.source;
+  }
+  return true;
+}
+
+const net::UdpDatagramTemplate* UdpProbe::template_for(Family f) const {
+  const auto& t = f == Family::V4 ? v4_ : v6_;
+  return t ? &*t : nullptr;
+}
+
+std::array<uint8_t, 8> UdpProbe::echo_bytes(const IpAddress& src, const IpAddress& dst,
+                                            uint16_t sport, uint16_t dport) const {
+  std::array<uint8_t, 8> b{};
+  net::store_be32(b.data(), cookie_.tcp_seq(src, dst, sport, dport));
+  net::store_be32(b.data() + 4, cookie_.tcp_seq(dst, src, dport, sport));
+  return b;
+}
+
+size_t UdpProbe::build(std::span<uint8_t> out, const Probe& probe, const BuildArgs& args) const {
+  const net::UdpDatagramTemplate* t = template_for(probe.addr.family);
+  if (t == nullptr || probe.proto != Protocol::Udp) return 0;
+  const IpAddress& src = probe.addr.is_v4() ? src_v4_ : src_v6_;
+  uint16_t sport = cookie_.source_port(probe.addr, probe.port, kPortBase, kPortRange, args.attempt);
+  const net::UdpPayload* p = payloads_.pick(probe.port, args.attempt);
+  std::span<const uint8_t> payload;
+  net::PayloadPatch patch;
+  std::array<uint8_t, 8> echo{};
+  if (p != nullptr) {
+    payload = p->bytes;
+    if (p->echo_len != 0) {
+      echo = echo_bytes(src, probe.addr, sport, probe.port);
+      patch = net::PayloadPatch{p->echo_at, {echo.data(), p->echo_len}};
+    }
+  }
+  return t->build(out, probe.addr, sport, probe.port, payload, patch, args.ip_id);
+}
+
+bool UdpProbe::classify(const RxFrame& frame, ProbeVerdict& out) const {
+  if (frame.ip == nullptr || !frame.ip->l4_parsed) return false;
+  const net::ParsedPacket& packet = *frame.ip;
+  Family family = packet.ip_version == 4 ? Family::V4 : Family::V6;
+  const net::UdpDatagramTemplate* t = template_for(family);
+  if (t == nullptr) return false;
+  const IpAddress& ours = family == Family::V4 ? src_v4_ : src_v6_;
+  if (packet.dst != ours) return false;
+
+  if (packet.is_udp()) {
+    const auto& u = packet.udp;
+    auto attempt = cookie_.attempt_of(packet.src, u.sport, u.dport, kPortBase, kPortRange);
+    if (!attempt) return false;
+    if (const net::UdpPayload* p = payloads_.pick(u.sport, *attempt);
+        p != nullptr && p->echo_len != 0 && packet.payload_len >= p->reply_at + p->echo_len &&
+        packet.payload_offset + packet.payload_len <= frame.bytes.size()) {
+      auto echo = echo_bytes(ours, packet.src, u.dport, u.sport);
+      if (std::memcmp(frame.bytes.data() + packet.payload_offset + p->reply_at, echo.data(),
+                      p->echo_len) != 0)
+        return false;
+    }
+    out.probe = Probe{packet.src, Protocol::Udp, u.sport};
+    out.state = PortState::Open;
+    out.reason = Reason::UdpResponse;
+    out.ttl = packet.ttl;
+    out.attempt = *attempt;
+    return true;
+  }
+
+  if (!packet.is_icmp_error()) return false;
+  const uint8_t type = packet.icmp.type;
+  if (packet.ip_version == 4
+          ? type != net::icmp::kDestUnreach && type != net::icmp::kTimeExceeded
+          : type != net::icmp6::kDestUnreach && type != net::icmp6::kTimeExceeded)
+    return false;
+  const auto& q = packet.quoted;
+  if (!q.has_l4 || q.protocol != net::ipproto::kUdp || q.src != ours) return false;
+  auto attempt = cookie_.attempt_of(q.dst, q.dport, q.sport, kPortBase, kPortRange);
+  if (!attempt) return false;
+  // The quoted length and checksum must be those of the datagram we built for this attempt.
+  const net::UdpPayload* p = payloads_.pick(q.dport, *attempt);
+  std::span<const uint8_t> payload;
+  net::PayloadPatch patch;
+  std::array<uint8_t, 8> echo{};
+  if (p != nullptr) {
+    payload = p->bytes;
+    if (p->echo_len != 0) {
+      echo = echo_bytes(ours, q.dst, q.sport, q.dport);
+      patch = net::PayloadPatch{p->echo_at, {echo.data(), p->echo_len}};
+    }
+  }
+  const auto quoted_len = static_cast<uint16_t>(q.seq >> 16);
+  const auto quoted_sum = static_cast<uint16_t>(q.seq);
+  if (quoted_len != sizeof(net::UdpHeader) + payload.size()) return false;
+  if (quoted_sum != t->checksum(q.dst, q.sport, q.dport, payload, patch)) return false;
+
+  auto [state, reason] = classify_icmp_error(packet.ip_version, type, packet.icmp.code);
+  // A port unreachable from the target itself means closed; from anyone else, filtered.
+  if (reason == Reason::PortUnreach && packet.src == q.dst) state = PortState::Closed;
+  out.probe = Probe{q.dst, Protocol::Udp, q.dport};
+  out.state = state;
+  out.reason = reason;
+  out.ttl = packet.ttl;
+  out.attempt = *attempt;
+  return true;
+}
+
+}  // namespace gh
