@@ -15,6 +15,7 @@
 
 #include "core/error.h"
 #include "scan/answered_set.h"
+#include "scan/host_pacer.h"
 #include "scan/rate_controller.h"
 #include "scan/rate_limiter.h"
 #include "scan/retry_tracking.h"
@@ -106,7 +107,11 @@ class Driver {
   // writes checkpoints, until they are done.
   void run_pass(const std::vector<uint64_t>* todo);
   void send_work(Sender& s, size_t part, const std::vector<uint64_t>* todo);
-  bool send_one(Sender& s, uint64_t k);
+  // attempt < 0: the pass's own (pass_); the paced retries give each probe its own.
+  bool send_one(Sender& s, uint64_t k, int attempt = -1);
+  // icmp_paced() modules: retries of the hosts that answered in pass 0, each paced to the rate
+  // at which it answers (scan/host_pacer.h). Returns the hosts it took care of.
+  void paced_retries();
   void flush(Sender& s) { s.tx->flush(); }
   // Moves verdicts from the other threads into results. Returns how many were new.
   uint64_t settle();
@@ -181,6 +186,13 @@ class Driver {
   uint32_t silent_passes_ = 0;        // passes silent hosts got before that
   SteadyClock::time_point last_checkpoint_;
   EngineReport report_;
+  // Paced retries (icmp_paced modules): the pacer while it runs, the hosts it handled (not
+  // retried again by the passes), and the open answers that measure the network's loss.
+  std::unique_ptr<HostPacer> pacer_;
+  std::vector<bool> paced_host_;
+  std::vector<uint32_t> host_icmp_;  // pass 0: ICMP answers per host (icmp_paced modules)
+  uint64_t open_first_ = 0, open_retry_ = 0;
+  uint32_t paced_cycles_ = 0;
 };
 
 // A reader that went away (`--dry-run | head`) ends the dry run (SIGPIPE is ignored).
@@ -249,6 +261,13 @@ uint64_t Driver::settle() {
         ++responsive_;
         if (hosts_) hosts_->add(host_of(index_at(s.k)));
       }
+      if (!host_icmp_.empty()) {
+        const uint64_t host = host_of(index_at(s.k));
+        const bool icmp = v.state != PortState::Open;
+        if (icmp && host_icmp_[host] < UINT32_MAX) ++host_icmp_[host];
+        if (v.state == PortState::Open) (v.attempt == 0 ? open_first_ : open_retry_) += 1;
+        if (pacer_) pacer_->answered(host, icmp, s.at);
+      }
       ctx_.counters.received.fetch_add(1, std::memory_order_relaxed);
       if (v.state == PortState::Open) ctx_.counters.open.fetch_add(1, std::memory_order_relaxed);
       ++report_.replies;
@@ -272,7 +291,7 @@ bool Driver::host_timed_out(uint64_t index) {
   return false;
 }
 
-bool Driver::send_one(Sender& s, uint64_t k) {
+bool Driver::send_one(Sender& s, uint64_t k, int attempt_override) {
   if (answered_.test(k)) return false;
   uint64_t index = index_at(k);
   if (cfg_.timing.host_timeout && host_timed_out(index)) return false;
@@ -280,7 +299,8 @@ bool Driver::send_one(Sender& s, uint64_t k) {
   if (probe.proto != module_.protocol() || !transport_.framing(probe.addr.family)) return false;
   if (ctx_.gate != nullptr && !admit(s, k, probe)) return false;
   std::span<uint8_t> slot = s.tx->slot();
-  uint8_t attempt = static_cast<uint8_t>(std::min<uint32_t>(pass_, 255));
+  uint8_t attempt = static_cast<uint8_t>(attempt_override >= 0 ? std::min(attempt_override, 255)
+                                                               : std::min<uint32_t>(pass_, 255));
   size_t len = module_.build(slot, probe, BuildArgs{static_cast<uint16_t>(s.rng()), attempt});
   if (len == 0) return false;
   // The send time of a timed probe is taken before commit(), which may send the batch (and wait
@@ -302,7 +322,7 @@ bool Driver::send_one(Sender& s, uint64_t k) {
     }
   }
   if (timed) rtt_.sent(k, built_at);
-  if (pass_ > 0) {
+  if (pass_ > 0 || attempt > 0) {
     ctx_.counters.retries.fetch_add(1, std::memory_order_relaxed);
     s.retries.fetch_add(1, std::memory_order_relaxed);
   }
@@ -476,10 +496,89 @@ double Driver::expected_missed_now() const {
   return expected_missed(in);
 }
 
+void Driver::paced_retries() {
+  // The hosts that answered anything in pass 0 (a down or fully filtered host is retried in
+  // passes as usual): their unanswered positions, grouped by host.
+  std::unordered_map<uint64_t, std::vector<uint64_t>> by_host;
+  answered_.for_each_clear([&](uint64_t k) {
+    const uint64_t index = index_at(k);
+    if (space_.at(index).proto != module_.protocol()) return;
+    const uint64_t host = host_of(index);
+    if (!hosts_ || hosts_->get(host) == 0) {
+      if (host_icmp_[host] == 0) return;
+    }
+    by_host[host].push_back(k);
+  });
+  if (by_host.empty()) return;
+  pacer_ = std::make_unique<HostPacer>();
+  paced_host_.assign(space_.targets(), false);
+  const auto start = SteadyClock::now();
+  for (auto& [host, ks] : by_host) {
+    paced_host_[host] = true;
+    pacer_->add_host(host, std::move(ks), host_icmp_[host] > 0, start);
+  }
+  by_host.clear();
+  Sender& s = *senders_[0];
+  auto is_answered = [this](uint64_t k) { return answered_.test(k); };
+  while (!stopping()) {
+    settle();
+    tick();
+    auto now = SteadyClock::now();
+    auto send = pacer_->next(now, is_answered);
+    if (!send) {
+      auto due = pacer_->due();
+      if (!due) break;
+      flush(s);
+      auto wait = std::min<SteadyClock::duration>(*due - now, milliseconds(5));
+      if (wait > SteadyClock::duration::zero()) std::this_thread::sleep_for(wait);
+      continue;
+    }
+    // The global rate (--max-rate, the controller) still applies.
+    double want = s.target_rate.load(std::memory_order_relaxed);
+    if (want != s.limiter->rate()) s.limiter->set_rate(want);
+    while (s.limiter->grant(1) == 0 && !stopping()) {
+      flush(s);
+      s.limiter->wait();
+    }
+    send_one(s, send->position, static_cast<int>(std::min<uint32_t>(send->attempt, 63)));
+    if (s.tx->pending() >= kBatch) flush(s);
+  }
+  flush(s);
+  paced_cycles_ = pacer_->max_cycle();
+  wait_for_stragglers(cfg_.timing.initial_rtt);
+  pacer_.reset();
+}
+
 void Driver::finish_report() {
   Completeness& c = report_.completeness;
   c.passes = pass_ + 1;
   c.loss = LossModel::loss(passes_);
+  if (!paced_host_.empty()) {
+    // Paced hosts: a closed port's silence is the limiter's, not loss. The network's loss is
+    // measured on open ports (UDP replies are not rate-limited): the share of them that needed
+    // a retry. Every port given up on had two tries while its host's limiter was idle.
+    const double q =
+        (static_cast<double>(open_retry_) + 0.5) / (static_cast<double>(open_first_) + 1.0);
+    c.loss = std::min(q, 1.0);
+    c.passes = std::max(c.passes, paced_cycles_ + 1);
+    MissedInput in;
+    in.loss = *c.loss;
+    in.found = responsive_;
+    in.answered_passes = 3;
+    in.silent_passes = prune_silent_ ? silent_passes_ : pass_ + 1;
+    in.single_port = !hosts_;
+    if (hosts_) in.hosts_by_answers = hosts_->by_count();
+    double missed = expected_missed(in);
+    double found = static_cast<double>(responsive_);
+    c.share = found + missed > 0 ? found / (found + missed) : 1.0;
+    for (const auto& s : senders_) {
+      report_.probes_sent += s->tx->counters().sent.load();
+      report_.send_errors += s->tx->counters().errors.load();
+      c.retries += s->retries.load();
+    }
+    ctx_.counters.sent.store(report_.probes_sent, std::memory_order_relaxed);
+    return;
+  }
   if (c.loss) {
     double missed = expected_missed_now();
     double found = static_cast<double>(responsive_);
@@ -576,10 +675,12 @@ EngineReport Driver::run() {
 
   // Pass 0 in permutation order (from where a resumed scan stopped), then retries of what is
   // still unanswered, until the completeness model says little can be missing (or --max-retries).
+  if (module_.icmp_paced()) host_icmp_.assign(space_.targets(), 0);
   if (pass_ == 0) {
     run_pass(nullptr);
     wait_for_stragglers(cfg_.timing.initial_rtt);
   }
+  if (module_.icmp_paced() && !stopping()) paced_retries();
   const uint32_t max_passes = static_cast<uint32_t>(cfg_.timing.max_retries) + 1;
   while (!stopping() && pass_ + 1 < max_passes) {
     if (answered_.count() == slice_.size()) break;
@@ -602,7 +703,9 @@ EngineReport Driver::run() {
     }
     std::vector<uint64_t> todo;
     answered_.for_each_clear([&](uint64_t k) {
-      if (prune_silent_ && hosts_->get(host_of(index_at(k))) == 0) return;
+      const uint64_t host = host_of(index_at(k));
+      if (!paced_host_.empty() && paced_host_[host]) return;  // paced_retries() settled it
+      if (prune_silent_ && hosts_->get(host) == 0) return;
       todo.push_back(k);
     });
     if (todo.empty()) break;

@@ -196,6 +196,10 @@ class ProbeModule {
   // --dry-run: one line for a frame build() wrote. The default parses it as an IP packet
   // (net/describe.h); modules whose frames are not IP (ARP) override it.
   virtual std::string describe(std::span<const uint8_t> frame, LinkFraming framing) const;
+  // True when the answers that tell a port closed are ICMP errors, which targets rate-limit per
+  // destination (UDP): the driver then paces its retries to each live host at the rate the
+  // host answers (scan/host_pacer.h) instead of retrying everything in passes.
+  virtual bool icmp_paced() const { return false; }
 };
 
 }  // namespace gh

@@ -46,6 +46,7 @@ class UdpProbe : public ProbeModule {
   bool prepare(const PathInfo& path) override;
   size_t build(std::span<uint8_t> out, const Probe& probe, const BuildArgs& args) const override;
   bool classify(const RxFrame& frame, ProbeVerdict& out) const override;
+  bool icmp_paced() const override { return true; }
 
  private:
   // The echo cookie of a probe from (src, sport) to (dst, dport): 8 keyed bytes, of which a

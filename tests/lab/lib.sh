@@ -34,6 +34,7 @@ LAB_IF_TARGET=gh1  # veth end in the target namespace
 
 LAB_NS_SCAN=""
 LAB_NS_TARGET=""
+LAB_EXTRA_NS=()  # more namespaces a test made (deleted at exit like the two above)
 LAB_PIDS=()
 LAB_MOUNTS=()
 LAB_WORK=""
@@ -124,7 +125,7 @@ lab_cleanup() {
   for ((i = ${#LAB_MOUNTS[@]} - 1; i >= 0; i--)); do
     umount -l "${LAB_MOUNTS[i]}" 2>/dev/null || lab_log "warning: could not unmount ${LAB_MOUNTS[i]}"
   done
-  for ns in "$LAB_NS_SCAN" "$LAB_NS_TARGET"; do
+  for ns in "$LAB_NS_SCAN" "$LAB_NS_TARGET" "${LAB_EXTRA_NS[@]}"; do
     [[ -n $ns && -e /run/netns/$ns ]] || continue
     # Anything still inside is ours: the namespace name is unique to this run.
     left=$(ip netns pids "$ns" 2>/dev/null)

@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# -sU against real Debian daemons (tests/lab/udp_daemons.sh: dnsmasq DNS + TFTP, snmpd, chronyd,
+# memcached) bound to 198.18.0.2 and 2001:db8::2 in the target namespace, which keeps Linux's
+# default ICMP rate limit; nft there drops two ports and answers one with ICMP admin-prohibited;
+# the rest are closed. Every state must be the expected one and nmap -sU's on the same target
+# (IPv4 and IPv6). Then loopback (no ICMP limit there) inside the scanner namespace, and bad
+# input: a malformed --udp-payloads file is one line on stderr and exit 2.
+# ctest-labels: lab udp
+set -uo pipefail
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/udp_daemons.sh"
+lab_require_root
+lab_require_cmd nft nmap
+lab_init "$@"
+lab_create
+
+V4=$LAB_V4_TARGET
+V6=$LAB_V6_TARGET
+udp_daemons_start "$LAB_NS_TARGET" "$V4" "$V6" "$LAB_WORK/daemons" ||
+  lab_failed "UDP daemons did not start"
+((${#UDP_MISSING[@]} == 0)) || lab_failed "daemons not installed (scripts/deps/udp.txt): ${UDP_MISSING[*]}"
+OPEN=$(lab_join , "${UDP_OPEN[@]}")
+DROPPED=520,1900
+PROHIBITED=5353
+CLOSED=7,137,500,1194,5060,5683
+ip netns exec "$LAB_NS_TARGET" nft -f - <<EOF || lab_failed "nft rules"
+table inet gh_udp {
+  chain input {
+    type filter hook input priority filter; policy accept;
+    udp dport { $DROPPED } drop
+    meta nfproto ipv4 udp dport $PROHIBITED reject with icmp type admin-prohibited
+    meta nfproto ipv6 udp dport $PROHIBITED reject with icmpv6 type admin-prohibited
+  }
+}
+EOF
+# The target keeps the kernel's default ICMP limits (its own namespace, its own limiter).
+lab_log "target ICMP limits: $(ip netns exec "$LAB_NS_TARGET" sysctl -n net.ipv4.icmp_ratelimit) ms," \
+  "burst $(ip netns exec "$LAB_NS_TARGET" sysctl -n net.ipv4.icmp_msgs_burst)"
+
+# dnsmasq's TFTP answers over IPv6 only here (requests to its IPv4 socket go unanswered, to
+# nmap too): 69 is scanned over IPv6 only.
+OPEN4=$(sed 's/\b69,//' <<<"$OPEN")
+for fam in 4 6; do
+  addr=$V4 open=$OPEN4
+  [[ $fam == 6 ]] && addr=$V6 open=$OPEN
+  EXPECT=(--expect "open=$open" --expect "open|filtered=$DROPPED" --expect "filtered=$PROHIBITED"
+    --expect "closed=$CLOSED")
+  PORTS="$open,$DROPPED,$PROHIBITED,$CLOSED"
+  name=udp-v$fam
+  six=()
+  [[ $fam == 6 ]] && six=(-6)
+  # nmap's default timing (-T3: 10 retries), so that its slowdown gets every rate-limited answer;
+  # nmap first: it starts with the target's ICMP bucket full, Glasshouse after it with it empty.
+  t0=$(date +%s.%N)
+  ip netns exec "$LAB_NS_SCAN" nmap "${six[@]}" -sU -Pn -n -p "$PORTS" -oX "$LAB_WORK/$name.nmap.xml" \
+    "$addr" >/dev/null 2>&1 || lab_failed "$name: nmap failed"
+  lab_log "$name: nmap took $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s"
+  lab_scan "$LAB_NS_SCAN" "$name" -sU -p "$PORTS" --reason --show all -oJ "$LAB_WORK/$name.jsonl" "$addr" ||
+    lab_failed "$name: scan failed"
+  python3 "$LAB_DIR/udp_compare.py" "$LAB_WORK/$name.jsonl" --name "$name" --addr "$addr" \
+    "${EXPECT[@]}" --nmap "$LAB_WORK/$name.nmap.xml" || lab_failed "$name: states"
+  grep -q "^$PROHIBITED/udp.*admin-prohibited" "$LAB_WORK/$name.stdout" ||
+    lab_failed "$name: $PROHIBITED not reported with reason admin-prohibited"
+done
+
+# Per-host pacing: three more hosts behind the target (now a router: routed scanning), each its
+# own namespace and so its own ICMP limiter (Linux's default: a burst of ~6, then one port
+# unreachable a second to one address), each with 16 closed ports and 2 dropped ones. Every
+# closed port must be found closed: that takes ~10 s of one host's limiter, and the three are
+# paced at once.
+ip netns exec "$LAB_NS_TARGET" sysctl -qw net.ipv4.ip_forward=1
+HOSTS=()
+for i in 1 2 3; do
+  ns="gh-udph$i-${LAB_TAG:-$$}"
+  ip netns add "$ns" || lab_fail "ip netns add $ns"
+  LAB_EXTRA_NS+=("$ns")
+  ip -n "$ns" link set lo up
+  ip -n "$LAB_NS_TARGET" link add "ghh$i" type veth peer name eth0 netns "$ns"
+  ip -n "$LAB_NS_TARGET" addr add "198.18.$((10 + i)).1/24" dev "ghh$i"
+  ip -n "$LAB_NS_TARGET" link set "ghh$i" up
+  ip -n "$ns" addr add "198.18.$((10 + i)).2/24" dev eth0
+  ip -n "$ns" link set eth0 up
+  ip -n "$ns" route add 198.18.0.0/24 via "198.18.$((10 + i)).1"
+  ip netns exec "$ns" nft add table inet gh_udp
+  ip netns exec "$ns" nft add chain inet gh_udp input '{ type filter hook input priority filter; }'
+  ip netns exec "$ns" nft add rule inet gh_udp input udp dport '{ 520, 1900 }' drop
+  HOSTS+=("198.18.$((10 + i)).2")
+done
+ip -n "$LAB_NS_SCAN" route add 198.18.8.0/21 via "$LAB_V4_TARGET"
+lab_assert_isolated "$LAB_NS_SCAN"
+MANY_CLOSED=7,9,13,17,19,37,111,137,138,177,500,1194,1434,4500,5060,5683
+lab_scan "$LAB_NS_SCAN" udp-hosts -sU -p "$MANY_CLOSED,520,1900" --show all \
+  -oJ "$LAB_WORK/udp-hosts.jsonl" "${HOSTS[@]}" || lab_failed "udp-hosts: scan failed"
+host_args=()
+for h in "${HOSTS[@]}"; do host_args+=(--addr "$h"); done
+python3 "$LAB_DIR/udp_compare.py" "$LAB_WORK/udp-hosts.jsonl" --name udp-hosts "${host_args[@]}" \
+  --expect "closed=$MANY_CLOSED" --expect "open|filtered=520,1900" || lab_failed "udp-hosts: states"
+
+# Loopback inside the scanner namespace: a UDP echo server on 127.0.0.1 and ::1, one closed
+# port, one dropped. Linux does not rate-limit ICMP to loopback.
+ip netns exec "$LAB_NS_SCAN" python3 -c '
+import socket, threading, time
+def serve(fam, addr):
+    s = socket.socket(fam, socket.SOCK_DGRAM)
+    s.bind((addr, 7777))
+    while True:
+        d, a = s.recvfrom(2048)
+        s.sendto(b"echo:" + d[:16], a)
+for fam, addr in ((socket.AF_INET, "127.0.0.1"), (socket.AF_INET6, "::1")):
+    threading.Thread(target=serve, args=(fam, addr), daemon=True).start()
+time.sleep(120)' &
+LAB_PIDS+=($!)
+ip netns exec "$LAB_NS_SCAN" nft -f - <<EOF || lab_failed "nft rules (loopback)"
+table inet gh_lo {
+  chain input {
+    type filter hook input priority filter; policy accept;
+    iif lo udp dport 7779 drop
+  }
+}
+EOF
+for _ in $(seq 50); do
+  [[ $(ip netns exec "$LAB_NS_SCAN" ss -Hlun | grep -c ':7777 ') -ge 2 ]] && break
+  sleep 0.1
+done
+lab_scan "$LAB_NS_SCAN" udp-lo -sU -p 7777,7778,7779 --show all -oJ "$LAB_WORK/udp-lo.jsonl" 127.0.0.1 ::1 ||
+  lab_failed "udp-lo: scan failed"
+python3 "$LAB_DIR/udp_compare.py" "$LAB_WORK/udp-lo.jsonl" --name udp-lo --addr 127.0.0.1 --addr ::1 \
+  --expect open=7777 --expect closed=7778 --expect "open|filtered=7779" || lab_failed "udp-lo: states"
+
+# Bad input: a malformed payload file.
+printf 'udp 53 "\\x00\\x01"\nudp 99999 "x"\n' >"$LAB_WORK/bad-payloads"
+LAB_EXPECT_RC=2 lab_scan "$LAB_NS_SCAN" bad-payloads -sU -p 53 --udp-payloads "$LAB_WORK/bad-payloads" "$V4" ||
+  lab_failed "bad-payloads: expected exit 2"
+if [[ $(wc -l <"$LAB_WORK/bad-payloads.stderr") -ne 1 ]] ||
+  ! grep -q 'bad-payloads:2: bad port list' "$LAB_WORK/bad-payloads.stderr"; then
+  lab_failed "bad-payloads: expected one line naming the file and line 2, got: $(cat "$LAB_WORK/bad-payloads.stderr")"
+fi
+
+lab_finish

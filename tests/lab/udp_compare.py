@@ -1,0 +1,107 @@
+#!/usr/bin/env python3
+"""Compare a glasshouse -sU scan (-oJ) with the expected states and with nmap -sU's -oX.
+
+  udp_compare.py OURS.jsonl --addr A --expect open=53,69 --expect closed=137 ... [--nmap X.xml]
+                 [--lenient]
+
+Every (addr, udp port) of the --expect lists must appear once in OURS with that state. With
+--nmap, nmap's state for each port must be the same, except that nmap may say open|filtered where
+we say open with a udp-response (a reply to our payload is proof; nmap's payload for that port got
+none): such ports are listed, not failed. Exit 1 with a diff on any mismatch, 2 on bad usage.
+"""
+import argparse
+import json
+import sys
+import xml.etree.ElementTree as ET
+
+
+def parse_ports(spec):
+    out = set()
+    for item in spec.split(","):
+        item = item.strip()
+        if not item:
+            continue
+        lo, _, hi = item.partition("-")
+        out.update(range(int(lo), int(hi or lo) + 1))
+    return out
+
+
+def ours(path):
+    got = {}
+    with open(path) as f:
+        for n, line in enumerate(f, 1):
+            obj = json.loads(line)
+            if not isinstance(obj, dict) or "port" not in obj or "ip" not in obj:
+                continue
+            if obj.get("type", "port") != "port" or obj.get("proto") != "udp":
+                continue
+            key = (obj["ip"], int(obj["port"]))
+            if key in got:
+                raise SystemExit(f"{path}:{n}: {key} reported twice")
+            got[key] = (obj["state"], obj.get("reason", ""))
+    return got
+
+
+def nmap(path):
+    got = {}
+    for host in ET.parse(path).getroot().iter("host"):
+        addrs = [a.get("addr") for a in host.iter("address") if a.get("addrtype") in ("ipv4", "ipv6")]
+        for port in host.iter("port"):
+            if port.get("protocol") != "udp":
+                continue
+            st = port.find("state")
+            got[(addrs[0], int(port.get("portid")))] = (st.get("state"), st.get("reason"))
+    return got
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("ours")
+    ap.add_argument("--addr", action="append", required=True)
+    ap.add_argument("--expect", action="append", default=[], metavar="STATE=PORTS")
+    ap.add_argument("--nmap")
+    ap.add_argument("--name", default="udp")
+    args = ap.parse_args()
+    expect = {}
+    for e in args.expect:
+        state, _, ports = e.partition("=")
+        for p in parse_ports(ports):
+            expect[p] = state
+    mine = ours(args.ours)
+    theirs = nmap(args.nmap) if args.nmap else None
+    bad, better = [], []
+    for addr in args.addr:
+        for port, state in sorted(expect.items()):
+            got = mine.get((addr, port))
+            if got is None:
+                bad.append(f"{addr} udp/{port}: no record (expected {state})")
+                continue
+            if got[0] != state:
+                bad.append(f"{addr} udp/{port}: {got[0]} ({got[1]}), expected {state}")
+            if theirs is not None:
+                t = theirs.get((addr, port))
+                if t is None:
+                    bad.append(f"{addr} udp/{port}: nmap has no record")
+                elif t[0] != got[0]:
+                    if t[0] == "open|filtered" and got == ("open", "udp-response"):
+                        better.append(f"{addr} udp/{port}")
+                    else:
+                        bad.append(f"{addr} udp/{port}: ours {got[0]} ({got[1]}), nmap {t[0]} ({t[1]})")
+        extra = [k for k in mine if k[0] == addr and k[1] not in expect]
+        for k in extra:
+            bad.append(f"{addr} udp/{k[1]}: reported but not scanned")
+    if better:
+        print(f"{args.name}: open here, open|filtered for nmap (its payload got no reply): "
+              + ", ".join(better))
+    if bad:
+        print(f"{args.name}: {len(bad)} mismatch(es):", file=sys.stderr)
+        for b in bad:
+            print("  " + b, file=sys.stderr)
+        return 1
+    print(f"{args.name}: {len(expect) * len(args.addr)} port states as expected"
+          + (", and as nmap's" if theirs is not None else ""))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
