@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "audit/audit_log.h"
+#include "store/store.h"
 #include "core/error.h"
 #include "policy/exclusions.h"
 #include "policy/scope.h"
@@ -254,6 +255,12 @@ ParsedScan parse_scan_args(const std::vector<std::string>& raw_args, bool raw_al
   app.add_option("--checkpoint-interval", checkpoint_interval,
                  "-sS: how often to save progress (default 5s)");
   app.add_flag("--no-checkpoint", no_checkpoint, "Do not save progress");
+  // The history database (src/store).
+  bool no_db = false;
+  app.add_option("--db", c.store.db,
+                 "Record the scan in this history database: a file, or postgresql://... "
+                 "(default: ~/.local/share/glasshouse/history.db; root: /var/lib/glasshouse)");
+  app.add_flag("--no-db", no_db, "Do not record the scan in the history database");
   app.add_option("targets", targets, "Targets to scan");
 
   try {
@@ -363,6 +370,12 @@ ParsedScan parse_scan_args(const std::vector<std::string>& raw_args, bool raw_al
     throw UsageError(
         "--checkpoint and --checkpoint-interval are for -sS scans: a -sT scan is not "
         "checkpointed and cannot be resumed");
+
+  if (no_db && !c.store.db.empty()) throw UsageError("--no-db contradicts --db");
+  c.store.enabled = !no_db;
+  if (c.store.enabled && c.store.db.empty())
+    c.store.db =
+        default_db_path(::geteuid() == 0, std::getenv("XDG_DATA_HOME"), std::getenv("HOME"));
 
   if (seed >= 0) {
     c.seed = static_cast<uint64_t>(seed);

@@ -72,6 +72,13 @@ struct CheckpointSpec {
   bool enabled = true;                       // false with --no-checkpoint
 };
 
+// The history of scans (src/store; README "History, diff and reports"): every scan is stored
+// unless --no-db.
+struct StoreSpec {
+  std::string db;       // --db FILE or postgresql://...; the default (store/store.h) when not given
+  bool enabled = true;  // false with --no-db
+};
+
 struct ScanConfig {
   ScanType type = ScanType::Connect;
   TargetSet targets;  // after --exclude / --excludefile
@@ -89,6 +96,7 @@ struct ScanConfig {
   ShardSpec shards;
   CheckpointSpec checkpoint;
   int send_threads = 1;  // --send-threads
+  StoreSpec store;
 };
 
 }  // namespace gh
