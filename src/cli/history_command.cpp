@@ -40,8 +40,7 @@ bool parse(CLI::App& app, const std::vector<std::string>& args, std::string_view
 
 std::string db_location(const std::string& given) {
   if (!given.empty()) return given;
-  std::string d =
-      default_db_path(::geteuid() == 0, std::getenv("XDG_DATA_HOME"), std::getenv("HOME"));
+  std::string d = default_db_location();
   if (d.empty()) throw UsageError("no default history database (HOME is not set): use --db");
   return d;
 }

@@ -13,11 +13,11 @@
 #include <fmt/format.h>
 
 #include "audit/audit_log.h"
-#include "store/store.h"
 #include "core/error.h"
 #include "policy/exclusions.h"
 #include "policy/scope.h"
 #include "service/services.h"
+#include "store/store.h"
 
 namespace gh {
 
@@ -373,9 +373,7 @@ ParsedScan parse_scan_args(const std::vector<std::string>& raw_args, bool raw_al
 
   if (no_db && !c.store.db.empty()) throw UsageError("--no-db contradicts --db");
   c.store.enabled = !no_db;
-  if (c.store.enabled && c.store.db.empty())
-    c.store.db =
-        default_db_path(::geteuid() == 0, std::getenv("XDG_DATA_HOME"), std::getenv("HOME"));
+  if (c.store.enabled && c.store.db.empty()) c.store.db = default_db_location();
 
   if (seed >= 0) {
     c.seed = static_cast<uint64_t>(seed);

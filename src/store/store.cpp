@@ -1,6 +1,9 @@
 #include "store/store.h"
 
+#include <unistd.h>
+
 #include <charconv>
+#include <cstdlib>
 
 #include <fmt/format.h>
 
@@ -372,6 +375,15 @@ std::string default_db_path(bool root, const char* xdg_data_home, const char* ho
   if (home != nullptr && home[0] == '/')
     return std::string(home) + "/.local/share/glasshouse/history.db";
   return {};
+}
+
+}  // namespace gh
+
+namespace gh {
+
+std::string default_db_location() {
+  if (const char* env = std::getenv("GLASSHOUSE_DB"); env != nullptr && env[0] != '\0') return env;
+  return default_db_path(::geteuid() == 0, std::getenv("XDG_DATA_HOME"), std::getenv("HOME"));
 }
 
 }  // namespace gh

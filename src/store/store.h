@@ -79,5 +79,8 @@ void migrate_schema(SqlConnection& conn, int version);
 // $XDG_DATA_HOME/glasshouse/history.db or ~/.local/share/glasshouse/history.db ("" when neither
 // is an absolute path). The environment values are passed in (tests).
 std::string default_db_path(bool root, const char* xdg_data_home, const char* home);
+// The database used when --db is not given: $GLASSHOUSE_DB when set and not empty (the lab tests
+// point it into their work directory), else default_db_path for this process.
+std::string default_db_location();
 
 }  // namespace gh

@@ -82,6 +82,9 @@ lab_init() {
   lab_log "$(basename "$0"): binary $GH, work dir $LAB_WORK"
   lab_log "LAB_SEED=$LAB_SEED (rerun with LAB_SEED=$LAB_SEED to get the same ports)"
   cd "$LAB_WORK" || lab_fail "cannot enter $LAB_WORK"
+  # Scans record their results in a history database (src/store): this run's own, not the
+  # machine's /var/lib/glasshouse/history.db.
+  export GLASSHOUSE_DB="$LAB_WORK/history.db"
 }
 
 lab_cleanup() {
