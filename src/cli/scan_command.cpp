@@ -12,8 +12,8 @@
 #include "core/error.h"
 #include "store/sql.h"
 #include "io/privilege.h"
-#include "scan/checkpoint.h"
-#include "scan/scanner.h"
+#include "run/checkpoint_session.h"
+#include "run/scanner.h"
 
 namespace gh {
 namespace {

@@ -1,4 +1,4 @@
-// `glasshouse scan`: parse the options, then run the scan (src/scan/scanner.h).
+// `glasshouse scan`: parse the options, then run the scan (src/run/scanner.h).
 #pragma once
 
 #include <string>

@@ -112,13 +112,38 @@ int run_watch_command(int argc, char** argv) {
                  "At most one update record per alert per interval (10s)");
   app.add_option("--idle-end", idle_end,
                  "Close an alert after the source is silent this long (10m)");
-  app.add_flag("--block", o.block, "Block verified scanners with nftables (live only)");
+  app.add_flag("--block", o.block,
+               "Block proven scanners with nftables, challenging unproven ones first (with -r: a "
+               "dry run, nothing sent or blocked)");
   app.add_option("--block-for", block_for, "How long a block lasts (10m)");
   app.add_option("--allow", allows, "Never block this address or prefix (repeatable)");
   app.add_option("--allow-file", allow_file, "Never block the addresses/prefixes listed in FILE");
   app.add_option("--max-blocked", o.block_cfg.max_blocked, "Sources blocked at once at most (256)")
       ->check(CLI::PositiveNumber);
   app.add_option("--nft-table", o.block_cfg.table, "Name of our nftables table (glasshouse)");
+  // Challenges, internal scanners (issue 13).
+  bool no_challenge = false, no_local = false;
+  std::string challenge_interval = "5s", challenge_timeout = "2s", worm_ports;
+  app.add_flag("--no-challenge", no_challenge,
+               "With --block: never challenge; block only sources that completed a handshake");
+  app.add_option("--challenge-rate", o.challenge_cfg.rate, "Challenges per second overall (100)")
+      ->check(CLI::Range(0.01, 100000.0));
+  app.add_option("--challenge-interval", challenge_interval,
+                 "At most one challenge per source per interval (5s)");
+  app.add_option("--challenge-timeout", challenge_timeout,
+                 "A challenge answered later than this proves nothing (2s)");
+  app.add_flag("--block-internal", o.block_cfg.block_internal,
+               "With --block: also block proven scanners inside the protected networks");
+  app.add_flag("--no-local-tracking", no_local,
+               "Do not track sources inside the protected networks (internal/outbound scans)");
+  app.add_option("--local-factor", d.local_factor,
+                 "Thresholds for sources inside the protected networks, times the remote ones (10)")
+      ->check(CLI::Range(1.0, 1000.0));
+  app.add_option("--worm-threshold", d.worm_threshold,
+                 "Failed contacts on worm-list ports that make a local source a worm (20)")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--worm-ports", worm_ports,
+                 "Comma-separated worm-list ports (default: the seed glossary's 20)");
   app.add_option("--stats", stats, "Print the counters every interval (e.g. 60s)");
   app.add_flag("--promisc", o.live.promiscuous, "Capture in promiscuous mode");
   app.add_option("--filter", o.filter, "BPF filter replacing the default one");
@@ -154,8 +179,27 @@ int run_watch_command(int argc, char** argv) {
     }
     for (const auto& a : allows) add_prefix(o.block_cfg.allow, a, "--allow");
     if (!allow_file.empty()) load_allow_file(o.block_cfg.allow, allow_file);
-    if (o.block && !o.read_file.empty())
-      throw UsageError("--block needs live capture (-i), not -r");
+    if (o.block_cfg.block_internal && !o.block) throw UsageError("--block-internal needs --block");
+    o.challenge = !no_challenge;
+    d.track_local = !no_local;
+    o.challenge_cfg.interval_us = parse_duration(challenge_interval, "--challenge-interval");
+    o.challenge_cfg.timeout_us = parse_duration(challenge_timeout, "--challenge-timeout");
+    if (o.challenge_cfg.timeout_us <= 0) throw UsageError("--challenge-timeout must be positive");
+    if (!worm_ports.empty()) {
+      d.worm_ports.clear();
+      size_t start = 0;
+      while (start <= worm_ports.size()) {
+        size_t end = worm_ports.find(',', start);
+        if (end == std::string::npos) end = worm_ports.size();
+        std::string item = worm_ports.substr(start, end - start);
+        unsigned v = 0;
+        auto [p, ec] = std::from_chars(item.data(), item.data() + item.size(), v);
+        if (ec != std::errc() || p != item.data() + item.size() || v == 0 || v > 65535)
+          throw UsageError(fmt::format("--worm-ports: '{}' is not a port", item));
+        d.worm_ports.push_back(static_cast<uint16_t>(v));
+        start = end + 1;
+      }
+    }
     if (o.block_cfg.table.empty() ||
         o.block_cfg.table.find_first_not_of(
             "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") != std::string::npos)

@@ -54,12 +54,45 @@ std::string_view to_string(AlertEvent e) {
   return "?";
 }
 
+std::string_view to_string(Direction d) {
+  switch (d) {
+    case Direction::Inbound:
+      return "inbound";
+    case Direction::Internal:
+      return "internal";
+    case Direction::Outbound:
+      return "outbound";
+  }
+  return "?";
+}
+
+std::string_view to_string(Proof p) {
+  switch (p) {
+    case Proof::None:
+      return "none";
+    case Proof::Handshake:
+      return "handshake";
+    case Proof::Challenge:
+      return "challenge";
+  }
+  return "?";
+}
+
+// UDP scans by what answered most: open services, closed ports, or nothing (filtered).
+std::string_view udp_class(const Alert& a) {
+  if (a.udp_answered >= a.udp_refused && a.udp_answered >= a.udp_unanswered && a.udp_answered)
+    return "open-services";
+  if (a.udp_refused >= a.udp_unanswered && a.udp_refused) return "closed-ports";
+  return "unanswered";
+}
+
 std::string rules_to_string(uint8_t bits, char sep) {
   static constexpr std::pair<uint8_t, const char*> kNames[] = {{rule::kTrw, "trw"},
                                                                {rule::kVertical, "vertical"},
                                                                {rule::kHorizontal, "horizontal"},
                                                                {rule::kFlags, "flags"},
-                                                               {rule::kUdpRefused, "udp-refused"}};
+                                                               {rule::kUdpRefused, "udp-refused"},
+                                                               {rule::kWorm, "worm"}};
   std::string out;
   for (auto [bit, name] : kNames) {
     if (!(bits & bit)) continue;
@@ -93,9 +126,10 @@ std::string to_json(const Alert& a) {
   std::string o;
   o.reserve(512);
   auto out = std::back_inserter(o);
-  fmt::format_to(out, R"({{"id":"{}","event":"{}","src":"{}","type":"{}","shape":"{}",)",
-                 gh::json_escape(a.id), to_string(a.event), a.src.to_string(), to_string(a.type),
-                 to_string(a.shape));
+  fmt::format_to(
+      out, R"({{"id":"{}","event":"{}","src":"{}","direction":"{}","type":"{}","shape":"{}",)",
+      gh::json_escape(a.id), to_string(a.event), a.src.to_string(), to_string(a.direction),
+      to_string(a.type), to_string(a.shape));
   fmt::format_to(out, R"("first_seen":"{}","last_seen":"{}","detected_at":"{}",)",
                  format_time(a.first_seen_us), format_time(a.last_seen_us),
                  format_time(a.detected_us));
@@ -131,7 +165,14 @@ std::string to_json(const Alert& a) {
     fmt::format_to(out, R"(,"tool":{{"name":"{}","guess":true,"evidence":"{}"}})",
                    gh::json_escape(a.tool->name), gh::json_escape(a.tool->evidence));
   }
-  fmt::format_to(out, R"(,"verified":{},"blocked":{})", a.verified, a.blocked);
+  if (a.by_type[static_cast<size_t>(ProbeType::Udp)] > 0)
+    fmt::format_to(out, R"(,"udp":{{"class":"{}","answered":{},"refused":{},"unanswered":{}}})",
+                   udp_class(a), a.udp_answered, a.udp_refused, a.udp_unanswered);
+  fmt::format_to(out, R"(,"verified":{})", a.verified);
+  if (a.verified) fmt::format_to(out, R"(,"proof":"{}")", to_string(a.proof));
+  if (!a.challenge.empty())
+    fmt::format_to(out, R"(,"challenge":"{}")", gh::json_escape(a.challenge));
+  fmt::format_to(out, R"(,"blocked":{})", a.blocked);
   if (!a.block_note.empty())
     fmt::format_to(out, R"(,"block_note":"{}")", gh::json_escape(a.block_note));
   o += "}";
@@ -139,13 +180,15 @@ std::string to_json(const Alert& a) {
 }
 
 std::string to_text(const Alert& a) {
-  std::string s = fmt::format("{} {}: {} scan, {}, {} probe{} to {} port{} on {} host{}",
-                              a.event == AlertEvent::New   ? "ALERT"
-                              : a.event == AlertEvent::End ? "ALERT END"
-                                                           : "ALERT UPDATE",
-                              a.src.to_string(), to_string(a.type), to_string(a.shape), a.probes,
-                              a.probes == 1 ? "" : "s", a.ports, a.ports == 1 ? "" : "s", a.hosts,
-                              a.hosts == 1 ? "" : "s");
+  std::string s = fmt::format(
+      "{} {}: {}{} scan, {}, {} probe{} to {} port{} on {} host{}",
+      a.event == AlertEvent::New   ? "ALERT"
+      : a.event == AlertEvent::End ? "ALERT END"
+                                   : "ALERT UPDATE",
+      a.src.to_string(),
+      a.direction == Direction::Inbound ? "" : fmt::format("{} ", to_string(a.direction)),
+      to_string(a.type), to_string(a.shape), a.probes, a.probes == 1 ? "" : "s", a.ports,
+      a.ports == 1 ? "" : "s", a.hosts, a.hosts == 1 ? "" : "s");
   s += fmt::format(" (score {:.3g}, by {}", a.score, rules_to_string(a.detected_by, '+'));
   if (a.tool) s += fmt::format(", likely {}: {}", a.tool->name, a.tool->evidence);
   s += ")";

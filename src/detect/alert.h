@@ -33,10 +33,29 @@ inline constexpr uint8_t kVertical = 2;     // many new ports within --window
 inline constexpr uint8_t kHorizontal = 4;   // many new hosts within --window
 inline constexpr uint8_t kFlags = 8;        // FIN/NULL/Xmas probes, or lone ACKs that drew RSTs
 inline constexpr uint8_t kUdpRefused = 16;  // UDP probes answered by ICMP port unreachable
+inline constexpr uint8_t kWorm = 32;        // a local source: failed contacts on worm-list ports
 }  // namespace rule
 std::string rules_to_string(uint8_t bits, char sep);
 
 enum class AlertEvent : uint8_t { New, Update, End };
+
+// Where the source is: outside the protected networks scanning in (inbound), inside scanning its
+// neighbours (internal), inside scanning out (outbound).
+enum class Direction : uint8_t { Inbound, Internal, Outbound };
+std::string_view to_string(Direction d);
+
+// What proved that the source receives our packets (see README: "Blocking").
+enum class Proof : uint8_t { None, Handshake, Challenge };
+std::string_view to_string(Proof p);
+
+// One probe of the source, reversed: where a challenge goes (challenge.h). Not serialised.
+struct ProbeTuple {
+  bool present = false;
+  IpAddress local;  // the address it probed
+  uint16_t source_port = 0, local_port = 0;
+  bool has_macs = false;
+  std::array<uint8_t, 6> source_mac{}, local_mac{};
+};
 std::string_view to_string(AlertEvent e);
 
 struct ToolGuess {
@@ -61,8 +80,15 @@ struct Alert {
   double score = 1;         // the walk's likelihood ratio
   uint8_t detected_by = 0;  // rule:: bits
   std::optional<ToolGuess> tool;
-  // The source showed it receives what we send (see README: blocking evidence).
+  Direction direction = Direction::Inbound;
+  // UDP probes by outcome: answered (open services), refused (ICMP port unreachable), unanswered.
+  uint32_t udp_answered = 0, udp_refused = 0, udp_unanswered = 0;
+  // The source showed it receives what we send (see README: blocking evidence), and how.
   bool verified = false;
+  Proof proof = Proof::None;
+  ProbeTuple last_probe;  // for a challenge
+  // Filled by the responder (response.h) when --block is on: the last challenge's fate.
+  std::string challenge;
   // Filled by whoever blocks, not by the detector.
   bool blocked = false;
   std::string block_note;  // why it was or was not blocked, when --block is on

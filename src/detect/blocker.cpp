@@ -18,11 +18,18 @@ extern char** environ;
 
 namespace gh::detect {
 
-BlockDecision block_decision(const BlockConfig& cfg, const Alert& a, size_t active) {
-  if (cfg.allow.contains(a.src)) return {false, "allowlisted"};
+std::optional<std::string> block_exemption(const BlockConfig& cfg, const Alert& a) {
+  if (cfg.allow.contains(a.src)) return "allowlisted";
   if (std::find(cfg.gateways.begin(), cfg.gateways.end(), a.src) != cfg.gateways.end())
-    return {false, "a gateway of this host"};
-  if (cfg.local.contains(a.src)) return {false, "a protected address"};
+    return "a gateway of this host";
+  if (cfg.self.contains(a.src)) return "an address of this host";
+  if (cfg.local.contains(a.src) && !cfg.block_internal)
+    return "a protected address (an internal source: --block-internal blocks those)";
+  return std::nullopt;
+}
+
+BlockDecision block_decision(const BlockConfig& cfg, const Alert& a, size_t active) {
+  if (auto why = block_exemption(cfg, a)) return {false, *why};
   if (!a.verified) return {false, "unverified: no completed handshake, the address may be spoofed"};
   if (active >= cfg.max_blocked)
     return {false, fmt::format("--max-blocked {} reached", cfg.max_blocked)};

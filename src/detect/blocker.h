@@ -9,15 +9,18 @@
 // Policy (block_decision): a source is blocked only if
 //   - it is not in --allow, not a gateway of this host, not one of the protected addresses;
 //   - fewer than --max-blocked sources are blocked now;
+//   - it is not inside the protected networks, unless --block-internal (and never this host);
 //   - it is verified: it completed a TCP handshake with a protected host, acknowledging the
-//     initial sequence number of our SYN-ACK. That number is 32 bits chosen by our kernel and
-//     sent only to the claimed source address, so a sender spoofing that address cannot see it
-//     and would have to guess it (one chance in 2^32 per try); a probe that needs no answer (a
-//     SYN, FIN, NULL, Xmas or UDP probe, an ICMP echo) costs a spoofer nothing. Without this rule
-//     anyone could make us block our DNS resolver or a partner by scanning us in its name.
+//     initial sequence number of our SYN-ACK, or it answered a challenge (challenge.h) with the
+//     cookie we sent it. Either number is 32 bits chosen here and sent only to the claimed
+//     source address, so a sender spoofing that address cannot see it and would have to guess it
+//     (one chance in 2^32 per try); a probe that needs no answer (a SYN, FIN, NULL, Xmas or UDP
+//     probe, an ICMP echo) costs a spoofer nothing. Without this rule anyone could make us block
+//     any address by scanning us in its name. (Who asks for the proof: response.h.)
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -34,6 +37,8 @@ struct BlockConfig {
   PrefixSet allow;
   PrefixSet local;
   std::vector<IpAddress> gateways;
+  PrefixSet self;               // this host's own addresses: never blocked
+  bool block_internal = false;  // --block-internal: protected (inside) sources may be blocked
   std::string table = "glasshouse";
   std::string nft = "nft";  // looked up in PATH
 };
@@ -43,6 +48,9 @@ struct BlockDecision {
   std::string note;  // why not, or "blocked for 600s"
 };
 
+// The exemptions alone (allowlist, gateways, this host, protected addresses unless
+// block_internal): why the source must never be blocked, or nullopt.
+std::optional<std::string> block_exemption(const BlockConfig& cfg, const Alert& a);
 // The policy alone, without side effects: `active` is how many sources are blocked now.
 BlockDecision block_decision(const BlockConfig& cfg, const Alert& a, size_t active);
 

@@ -78,6 +78,11 @@ Decode make_event(const uint8_t* frame, size_t len, int link_type, int64_t ts_us
   out.proto = p.l4_protocol;
   out.ttl = p.ttl;
   out.ip_id = p.ip_version == 4 ? p.ip_id : 0;
+  if (p.has_src_mac && p.has_dst_mac) {
+    out.has_macs = true;
+    out.src_mac = p.src_mac;
+    out.dst_mac = p.dst_mac;
+  }
   if (p.is_tcp()) {
     out.sport = p.tcp.sport;
     out.dport = p.tcp.dport;

@@ -113,14 +113,35 @@ bool ContactSet::bloom_insert(uint64_t key) {
 
 // --- Detector -------------------------------------------------------------------------------
 
+std::vector<uint16_t> DetectConfig::default_worm_ports() {
+  // The ports "people and worms like to scan for" of the project's seed glossary.
+  return {21,  23,   25,   67,   80,   111,  113,  119,   137,   445,
+          515, 1080, 1214, 1243, 1433, 3128, 8080, 12345, 27374, 31337};
+}
+
 Detector::Detector(const DetectConfig& cfg, PrefixSet local, Listener on_alert)
     : cfg_(cfg),
       model_(cfg.trw),
+      local_model_(cfg.trw, cfg.local_factor),
       local_(std::move(local)),
       listener_(std::move(on_alert)),
       sources_(cfg.max_sources),
       pending_(cfg.max_pending),
-      flows_(cfg.max_flows) {}
+      flows_(cfg.max_flows) {
+  for (uint16_t p : cfg_.worm_ports) worm_bits_[p / 64] |= uint64_t{1} << (p % 64);
+}
+
+bool Detector::mark_verified(const IpAddress& src, Proof how) {
+  SourceState* s = sources_.find(src);
+  if (!s) return false;
+  if (!s->verified) {
+    s->verified = true;
+    s->proof = how;
+    s->dirty = true;
+    evaluate(*s, src, now_us_);
+  }
+  return true;
+}
 
 size_t Detector::memory_bound() const {
   return sources_.max_bytes() + cfg_.max_sources * ContactSet::kBloomBytes + pending_.max_bytes() +
@@ -139,12 +160,16 @@ void Detector::on_packet(const PacketEvent& ev) {
   if (ev.ts_us > now_us_) now_us_ = ev.ts_us;
   expire(now_us_);
   bool src_local = local_.contains(ev.src), dst_local = local_.contains(ev.dst);
-  if (!src_local && dst_local)
-    inbound(ev);
-  else if (src_local && !dst_local)
+  if (!src_local && dst_local) {
+    // From outside in: the remote's probes, or (tracking local sources) answers to a local one's.
+    if (!(cfg_.track_local && answer(ev))) inbound(ev, Direction::Inbound);
+  } else if (src_local && !dst_local) {
     outbound(ev);
-  else
+  } else if (src_local && dst_local && cfg_.track_local) {
+    if (!answer(ev)) inbound(ev, Direction::Internal);
+  } else {
     ++stats_.ignored;
+  }
   if (now_us_ >= next_tick_us_) tick(now_us_);
 }
 
@@ -161,7 +186,7 @@ void Detector::finish(int64_t now_us, bool resolve_pending) {
       Pending p = *pending_.oldest_value();
       pending_.erase(*k);
       if (p.state != kAwaitReply) continue;
-      if (SourceState* s = sources_.find(p.src)) outcome(*s, p.src, false, now_us_);
+      resolve(p, false, now_us_, true);
     }
   }
   // Close every open alert, oldest first.
@@ -188,16 +213,45 @@ SourceState& Detector::source(const IpAddress& src, int64_t now) {
   if (inserted) {
     s->first_seen_us = now;
     s->win_start_us = now;
+    s->local = local_.contains(src);
   }
   s->last_seen_us = now;
   return *s;
 }
 
-bool Detector::contact(SourceState& s, const IpAddress& src, const IpAddress& dst, uint8_t proto,
-                       uint16_t port, ProbeType type, int64_t now) {
-  (void)src;
+Detector::Pending* Detector::add_pending(uint64_t key) {
+  return pending_
+      .find_or_insert(key,
+                      [this](const uint64_t&, Pending& v) {
+                        if (v.state == kAwaitReply) ++stats_.pending_dropped;
+                      })
+      .first;
+}
+
+bool Detector::contact(SourceState& s, const PacketEvent& ev, uint8_t proto, uint16_t port,
+                       ProbeType type, Direction dir) {
+  const IpAddress& dst = ev.dst;
+  const int64_t now = ev.ts_us;
   ++stats_.probes;
   ++s.probes;
+  if (dir == Direction::Internal) {
+    ++s.internal_probes;
+    ++stats_.local_probes;
+  } else if (dir == Direction::Outbound) {
+    ++s.outbound_probes;
+    ++stats_.local_probes;
+  }
+  if (proto == kProtoTcp || proto == kProtoUdp) {
+    // The latest probe, reversed: a challenge answers it (challenge.h).
+    ProbeTuple& t = s.last_probe;
+    t.present = true;
+    t.local = dst;
+    t.source_port = ev.sport;
+    t.local_port = ev.dport;
+    t.has_macs = ev.has_macs;
+    t.source_mac = ev.src_mac;
+    t.local_mac = ev.dst_mac;
+  }
   ++s.by_type[static_cast<size_t>(type)];
   s.dirty = true;
   uint64_t dh = addr_hash(dst);
@@ -224,12 +278,26 @@ bool Detector::contact(SourceState& s, const IpAddress& src, const IpAddress& ds
   return true;
 }
 
-void Detector::outcome(SourceState& s, const IpAddress& src, bool success, int64_t now) {
+void Detector::resolve(const Pending& p, bool success, int64_t now, bool timed_out) {
+  SourceState* s = sources_.find(p.src);
+  if (!s) return;
+  if (p.type == ProbeType::Udp) {
+    if (success)
+      ++s->udp_answered;
+    else if (timed_out)
+      ++s->udp_unanswered;
+  }
+  outcome(*s, p.src, success, now, p.worm);
+}
+
+void Detector::outcome(SourceState& s, const IpAddress& src, bool success, int64_t now, bool worm) {
   if (success)
     ++s.successes;
   else
     ++s.failures;
-  if (s.walk.observe(model_, success) == TrwVerdict::Scanner) s.detected_by |= rule::kTrw;
+  if (worm && !success) ++s.worm_failures;
+  if (s.walk.observe(s.local ? local_model_ : model_, success) == TrwVerdict::Scanner)
+    s.detected_by |= rule::kTrw;
   s.dirty = true;
   evaluate(s, src, now);
 }
@@ -256,7 +324,7 @@ void Detector::fingerprint(SourceState& s, const PacketEvent& ev) {
   }
 }
 
-void Detector::inbound(const PacketEvent& ev) {
+void Detector::inbound(const PacketEvent& ev, Direction dir) {
   const int64_t now = ev.ts_us;
   if (ev.is_tcp()) {
     uint8_t f = ev.tcp_flags;
@@ -268,14 +336,9 @@ void Detector::inbound(const PacketEvent& ev) {
           ev.src.is_v4() &&
           (ev.ip_id == 54321 || ev.ip_id == ((ev.dst.v4_value() ^ ev.dport ^ ev.seq) & 0xFFFF));
       ProbeType type = os_stack && !raw_tool ? ProbeType::Connect : ProbeType::Syn;
-      if (contact(s, ev.src, ev.dst, kProtoTcp, ev.dport, type, now)) {
-        auto [p, fresh] =
-            pending_.find_or_insert(flow_key(ev.src, ev.sport, ev.dst, ev.dport, kProtoTcp),
-                                    [this](const uint64_t&, Pending& v) {
-                                      if (v.state == kAwaitReply) ++stats_.pending_dropped;
-                                    });
-        (void)fresh;
-        *p = Pending{now, ev.src, 0, kAwaitReply, type};
+      if (contact(s, ev, kProtoTcp, ev.dport, type, dir)) {
+        Pending* p = add_pending(flow_key(ev.src, ev.sport, ev.dst, ev.dport, kProtoTcp));
+        *p = Pending{now, ev.src, 0, kAwaitReply, type, s.local && is_worm_port(ev.dport)};
       }
       evaluate(s, ev.src, now);
       return;
@@ -294,20 +357,23 @@ void Detector::inbound(const PacketEvent& ev) {
               : ProbeType::Fin;
       SourceState& s = source(ev.src, now);
       fingerprint(s, ev);
-      if (contact(s, ev.src, ev.dst, kProtoTcp, ev.dport, type, now)) {
+      if (contact(s, ev, kProtoTcp, ev.dport, type, dir)) {
         ++s.odd_flags;
-        outcome(s, ev.src, false, now);
+        outcome(s, ev.src, false, now, s.local && is_worm_port(ev.dport));
       }
       evaluate(s, ev.src, now);
       return;
     }
-    // ACK or RST from the remote: does it close a handshake we answered?
+    // ACK or RST from the prober: does it close a handshake we answered?
     uint64_t k = flow_key(ev.src, ev.sport, ev.dst, ev.dport, kProtoTcp);
     Pending* p = pending_.find(k);
     if (!p || p->state != kAwaitAck) return;
     if ((f & tcpf::kAck) && ev.ack - (p->isn + 1) < kAckWindow) {
       if (SourceState* s = sources_.find(ev.src)) {
-        s->verified = true;
+        if (!s->verified) {
+          s->verified = true;
+          s->proof = Proof::Handshake;
+        }
         evaluate(*s, ev.src, now);
       }
       pending_.erase(k);
@@ -318,7 +384,7 @@ void Detector::inbound(const PacketEvent& ev) {
   }
   if (ev.is_udp()) {
     uint64_t k = flow_key(ev.src, ev.sport, ev.dst, ev.dport, kProtoUdp);
-    if (int64_t* seen = flows_.find(k)) {  // the answer to a flow a local host started
+    if (int64_t* seen = flows_.find(k)) {  // the answer to a flow the other side started
       *seen = now;
       flows_.touch(k);
       return;
@@ -327,122 +393,145 @@ void Detector::inbound(const PacketEvent& ev) {
     // not see (the capture started after it). Scanners can choose such a source port (nmap -g 53);
     // the walk and the other rules still see the rest of their probes.
     if (ev.sport != 0 && ev.sport < 1024 && ev.dport >= 1024) return;
+    // Tracking local sources, the receiver's answers on this flow are not its own probes.
+    if (cfg_.track_local && local_.contains(ev.dst))
+      *flows_.find_or_insert(flow_key(ev.dst, ev.dport, ev.src, ev.sport, kProtoUdp)).first = now;
     SourceState& s = source(ev.src, now);
-    if (contact(s, ev.src, ev.dst, kProtoUdp, ev.dport, ProbeType::Udp, now)) {
-      Pending* p = pending_
-                       .find_or_insert(k,
-                                       [this](const uint64_t&, Pending& v) {
-                                         if (v.state == kAwaitReply) ++stats_.pending_dropped;
-                                       })
-                       .first;
-      *p = Pending{now, ev.src, 0, kAwaitReply, ProbeType::Udp};
+    if (contact(s, ev, kProtoUdp, ev.dport, ProbeType::Udp, dir)) {
+      *add_pending(k) =
+          Pending{now, ev.src, 0, kAwaitReply, ProbeType::Udp, s.local && is_worm_port(ev.dport)};
     }
     evaluate(s, ev.src, now);
     return;
   }
   if (is_echo_request(ev)) {
     SourceState& s = source(ev.src, now);
-    if (contact(s, ev.src, ev.dst, ev.proto, 0, ProbeType::Ping, now)) {
-      Pending* p = pending_
-                       .find_or_insert(flow_key(ev.src, ev.icmp_id, ev.dst, 0, ev.proto),
-                                       [this](const uint64_t&, Pending& v) {
-                                         if (v.state == kAwaitReply) ++stats_.pending_dropped;
-                                       })
-                       .first;
-      *p = Pending{now, ev.src, 0, kAwaitReply, ProbeType::Ping};
-    }
+    if (contact(s, ev, ev.proto, 0, ProbeType::Ping, dir))
+      *add_pending(flow_key(ev.src, ev.icmp_id, ev.dst, 0, ev.proto)) =
+          Pending{now, ev.src, 0, kAwaitReply, ProbeType::Ping, false};
     evaluate(s, ev.src, now);
   }
 }
 
-void Detector::outbound(const PacketEvent& ev) {
+bool Detector::answer(const PacketEvent& ev) {
   const int64_t now = ev.ts_us;
-  const IpAddress& remote = ev.dst;
+  const IpAddress& prober = ev.dst;
   if (ev.is_tcp()) {
     uint8_t f = ev.tcp_flags;
-    uint64_t k = flow_key(remote, ev.dport, ev.src, ev.sport, kProtoTcp);
+    uint64_t k = flow_key(prober, ev.dport, ev.src, ev.sport, kProtoTcp);
     if ((f & tcpf::kSyn) && (f & tcpf::kAck)) {
       Pending* p = pending_.find(k);
-      if (!p || p->state != kAwaitReply) return;
-      IpAddress src = p->src;
+      if (!p || p->state != kAwaitReply) return false;
+      Pending copy = *p;
       p->state = kAwaitAck;
       p->isn = ev.seq;
       p->ts_us = now;
       pending_.touch(k);
       ++stats_.replies;
-      if (SourceState* s = sources_.find(src)) outcome(*s, src, true, now);
-      return;
+      resolve(copy, true, now, false);
+      return true;
     }
-    if (!(f & tcpf::kRst)) return;
-    if (f & tcpf::kAck) {
+    if ((f & tcpf::kRst) && (f & tcpf::kAck)) {
       Pending* p = pending_.find(k);
-      if (!p || p->state != kAwaitReply) return;
-      IpAddress src = p->src;
+      if (!p || p->state != kAwaitReply) return false;
+      Pending copy = *p;
       pending_.erase(k);
       ++stats_.replies;
-      if (SourceState* s = sources_.find(src)) outcome(*s, src, false, now);
-      return;
+      resolve(copy, false, now, false);
+      return true;
     }
-    // A RST without ACK answers a segment that carried an ACK for no connection: an ACK probe,
-    // unless it answers a SYN-ACK the remote sent us (backscatter), a handshake in progress, or
-    // a late segment of a connection a local client closed (its port is an ephemeral one:
-    // Linux's default range; ACK scans aim at service ports).
-    if (pending_.find(k) || flows_.find(k)) return;
-    if (ev.sport >= kEphemeralLow && ev.sport <= kEphemeralHigh) return;
-    SourceState& s = source(remote, now);
-    ++stats_.replies;
-    if (contact(s, remote, ev.src, kProtoTcp, ev.sport, ProbeType::Ack, now)) {
-      ++s.odd_flags;
-      outcome(s, remote, false, now);
-    }
-    evaluate(s, remote, now);
-    return;
+    return false;
   }
   if (ev.is_udp()) {
-    uint64_t k = flow_key(remote, ev.dport, ev.src, ev.sport, kProtoUdp);
+    uint64_t k = flow_key(prober, ev.dport, ev.src, ev.sport, kProtoUdp);
     Pending* p = pending_.find(k);
-    if (p && p->state == kAwaitReply) {
-      IpAddress src = p->src;
-      pending_.erase(k);
-      ++stats_.replies;
-      if (SourceState* s = sources_.find(src)) outcome(*s, src, true, now);
-      return;
-    }
-    *flows_.find_or_insert(k).first = now;
-    return;
-  }
-  if (is_echo_reply(ev)) {
-    uint64_t k = flow_key(remote, ev.icmp_id, ev.src, 0, ev.proto);
-    Pending* p = pending_.find(k);
-    if (!p || p->state != kAwaitReply) return;
-    IpAddress src = p->src;
+    if (!p || p->state != kAwaitReply) return false;
+    Pending copy = *p;
     pending_.erase(k);
     ++stats_.replies;
-    if (SourceState* s = sources_.find(src)) outcome(*s, src, true, now);
-    return;
+    resolve(copy, true, now, false);
+    return true;
+  }
+  if (is_echo_reply(ev)) {
+    uint64_t k = flow_key(prober, ev.icmp_id, ev.src, 0, ev.proto);
+    Pending* p = pending_.find(k);
+    if (!p || p->state != kAwaitReply) return false;
+    Pending copy = *p;
+    pending_.erase(k);
+    ++stats_.replies;
+    resolve(copy, true, now, false);
+    return true;
   }
   if (is_unreachable(ev) && ev.quote.present) {
-    // The quoted packet is the remote's probe: source = remote, destination = a local address
-    // (not necessarily the one sending the error: a router answers for its hosts).
+    // The quoted packet is the prober's probe: source = the prober, destination = the probed
+    // address (not necessarily the one sending the error: a router answers for its hosts).
     const IcmpQuote& q = ev.quote;
     uint64_t k = flow_key(q.src, q.sport, q.dst, q.dport, q.proto);
     Pending* p = pending_.find(k);
-    if (!p || p->state != kAwaitReply) return;
-    IpAddress src = p->src;
+    if (!p || p->state != kAwaitReply) return false;
+    Pending copy = *p;
     pending_.erase(k);
     ++stats_.replies;
-    if (SourceState* s = sources_.find(src)) {
+    if (SourceState* s = sources_.find(copy.src))
       if (q.proto == kProtoUdp && is_port_unreachable(ev)) ++s->udp_refused;
-      outcome(*s, src, false, now);
-    }
+    resolve(copy, false, now, false);
+    return true;
   }
+  return false;
+}
+
+void Detector::outbound(const PacketEvent& ev) {
+  const int64_t now = ev.ts_us;
+  const IpAddress& remote = ev.dst;
+  if (answer(ev)) return;
+  if (ev.is_tcp()) {
+    uint8_t f = ev.tcp_flags;
+    uint64_t k = flow_key(remote, ev.dport, ev.src, ev.sport, kProtoTcp);
+    if ((f & tcpf::kRst) && !(f & tcpf::kAck)) {
+      // A RST without ACK answers a segment that carried an ACK for no connection: an ACK probe,
+      // unless it answers a SYN-ACK the remote sent us (backscatter), a handshake in progress, or
+      // a late segment of a connection a local client closed (its port is an ephemeral one:
+      // Linux's default range; ACK scans aim at service ports).
+      if (pending_.find(k) || flows_.find(k)) return;
+      if (ev.sport >= kEphemeralLow && ev.sport <= kEphemeralHigh) return;
+      SourceState& s = source(remote, now);
+      ++stats_.replies;
+      PacketEvent probe = ev;  // the ACK probe it answers, as the remote sent it
+      probe.src = ev.dst;
+      probe.dst = ev.src;
+      probe.sport = ev.dport;
+      probe.dport = ev.sport;
+      std::swap(probe.src_mac, probe.dst_mac);
+      if (contact(s, probe, kProtoTcp, ev.sport, ProbeType::Ack, Direction::Inbound)) {
+        ++s.odd_flags;
+        outcome(s, remote, false, now);
+      }
+      evaluate(s, remote, now);
+      return;
+    }
+    if (cfg_.track_local) inbound(ev, Direction::Outbound);  // a local source's probes
+    return;
+  }
+  if (ev.is_udp()) {
+    // A flow a local host started: the remote's answers on it are not probes.
+    *flows_.find_or_insert(flow_key(remote, ev.dport, ev.src, ev.sport, kProtoUdp)).first = now;
+    if (cfg_.track_local) inbound(ev, Direction::Outbound);
+    return;
+  }
+  if (cfg_.track_local && is_echo_request(ev)) inbound(ev, Direction::Outbound);
 }
 
 void Detector::evaluate(SourceState& s, const IpAddress& src, int64_t now) {
-  if (s.win_port_weight >= cfg_.vertical_threshold) s.detected_by |= rule::kVertical;
-  if (s.win_hosts >= cfg_.horizontal_threshold) s.detected_by |= rule::kHorizontal;
-  if (s.odd_flags >= cfg_.flag_threshold) s.detected_by |= rule::kFlags;
-  if (s.udp_refused >= cfg_.flag_threshold) s.detected_by |= rule::kUdpRefused;
+  // Local sources need local_factor times the evidence (the walk's share is in local_model_).
+  double f = s.local ? cfg_.local_factor : 1.0;
+  auto reached = [f](uint32_t count, uint32_t threshold) {
+    return static_cast<double>(count) >= static_cast<double>(threshold) * f;
+  };
+  if (reached(s.win_port_weight, cfg_.vertical_threshold)) s.detected_by |= rule::kVertical;
+  if (reached(s.win_hosts, cfg_.horizontal_threshold)) s.detected_by |= rule::kHorizontal;
+  if (reached(s.odd_flags, cfg_.flag_threshold)) s.detected_by |= rule::kFlags;
+  if (reached(s.udp_refused, cfg_.flag_threshold)) s.detected_by |= rule::kUdpRefused;
+  if (s.local && s.worm_failures >= cfg_.worm_threshold) s.detected_by |= rule::kWorm;
   if (!s.detected_by) return;
   if (!s.alerted) {
     s.alerted = true;
@@ -499,6 +588,14 @@ Alert Detector::snapshot(const SourceState& s, const IpAddress& src, AlertEvent 
   a.detected_by = s.detected_by;
   a.tool = guess_tool(s);
   a.verified = s.verified;
+  a.proof = s.proof;
+  a.last_probe = s.last_probe;
+  a.direction = !s.local                                 ? Direction::Inbound
+                : s.internal_probes >= s.outbound_probes ? Direction::Internal
+                                                         : Direction::Outbound;
+  a.udp_answered = s.udp_answered;
+  a.udp_refused = s.udp_refused;
+  a.udp_unanswered = s.udp_unanswered;
   return a;
 }
 
@@ -519,7 +616,7 @@ void Detector::expire(int64_t now) {
     Pending copy = *p;
     pending_.erase(*k);
     if (copy.state != kAwaitReply) continue;  // a handshake the remote never completed
-    if (SourceState* s = sources_.find(copy.src)) outcome(*s, copy.src, false, now);
+    resolve(copy, false, now, true);
   }
   while (const uint64_t* k = flows_.oldest_key()) {
     if (*flows_.oldest_value() + kFlowTtlUs > now) break;

@@ -33,6 +33,7 @@
 // most they can hold.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <vector>
@@ -58,6 +59,15 @@ struct DetectConfig {
   uint32_t flag_threshold = 3;
   int64_t update_interval_us = 10'000'000;  // at most one "update" record per source per interval
   int64_t idle_end_us = 600'000'000;        // an alerted source silent this long: "end" record
+  // Sources inside the protected networks (scanning their neighbours or out): tracked with every
+  // threshold (and the walk's log eta1) multiplied by local_factor, as Zeek's scan detection asks
+  // ten times the evidence of local hosts. The worm rule fires for a local source after
+  // worm_threshold failed first contacts on worm_ports (one port swept across neighbours).
+  bool track_local = true;
+  double local_factor = 10;
+  uint32_t worm_threshold = 20;
+  std::vector<uint16_t> worm_ports = default_worm_ports();
+  static std::vector<uint16_t> default_worm_ports();
 };
 
 struct DetectStats {
@@ -67,6 +77,7 @@ struct DetectStats {
   uint64_t replies = 0;          // outbound packets that resolved an attempt
   uint64_t sources_evicted = 0;  // pushed out of a full source table
   uint64_t pending_dropped = 0;  // attempts pushed out of a full pending table before a verdict
+  uint64_t local_probes = 0;     // probes from sources inside the protected networks
   uint64_t alerts = 0;           // "new" records
   uint64_t updates = 0;
   size_t sources = 0;  // tracked now
@@ -86,6 +97,10 @@ class Detector {
   // file, whose capture ended after the replies would have come); then close every open alert.
   void finish(int64_t now_us, bool resolve_pending);
 
+  // The source proved it receives our packets another way (an answered challenge: challenge.h).
+  // Its next record says so at once. False if the source is not tracked (any more).
+  bool mark_verified(const IpAddress& src, Proof how);
+
   DetectStats stats() const;
   // The most memory the tables can hold, in bytes (values' Bloom filters included).
   size_t memory_bound() const;
@@ -99,6 +114,7 @@ class Detector {
     uint32_t isn = 0;   // our SYN-ACK's sequence number, in AwaitAck
     uint8_t state = 0;  // kAwaitReply, kAwaitAck
     ProbeType type = ProbeType::Syn;
+    bool worm = false;  // a local source's contact on a worm-list port
   };
   struct U64Hash {
     size_t operator()(uint64_t k) const noexcept { return static_cast<size_t>(k); }
@@ -107,13 +123,22 @@ class Detector {
   using PendingTable = BoundedTable<uint64_t, Pending, U64Hash>;
   using FlowTable = BoundedTable<uint64_t, int64_t, U64Hash>;
 
-  void inbound(const PacketEvent& ev);
+  // A packet from a tracked prober (remote, or local when track_local): its probes, the end of
+  // its handshakes. `dir` is where the packet goes.
+  void inbound(const PacketEvent& ev, Direction dir);
+  // A packet from a local host to a remote one: answers to the remote's probes, lone RSTs.
   void outbound(const PacketEvent& ev);
+  // A packet answering a probe of ev.dst (any direction). True when it resolved one.
+  bool answer(const PacketEvent& ev);
+  // The verdict on a pending attempt; timed_out: no answer came at all.
+  void resolve(const Pending& p, bool success, int64_t now, bool timed_out);
+  bool is_worm_port(uint16_t port) const { return (worm_bits_[port / 64] >> (port % 64)) & 1; }
   SourceState& source(const IpAddress& src, int64_t now);
   // A probe from `src` to (dst, proto, port). Returns true when it is a first contact.
-  bool contact(SourceState& s, const IpAddress& src, const IpAddress& dst, uint8_t proto,
-               uint16_t port, ProbeType type, int64_t now);
-  void outcome(SourceState& s, const IpAddress& src, bool success, int64_t now);
+  bool contact(SourceState& s, const PacketEvent& ev, uint8_t proto, uint16_t port, ProbeType type,
+               Direction dir);
+  Pending* add_pending(uint64_t key);
+  void outcome(SourceState& s, const IpAddress& src, bool success, int64_t now, bool worm = false);
   void fingerprint(SourceState& s, const PacketEvent& ev);
   void evaluate(SourceState& s, const IpAddress& src, int64_t now);
   void emit(SourceState& s, const IpAddress& src, AlertEvent e, int64_t now);
@@ -122,8 +147,9 @@ class Detector {
   void tick(int64_t now);
 
   DetectConfig cfg_;
-  TrwModel model_;
+  TrwModel model_, local_model_;
   PrefixSet local_;
+  std::array<uint64_t, 1024> worm_bits_{};  // the worm ports, as a bitmap
   Listener listener_;
   SourceTable sources_;
   PendingTable pending_;

@@ -41,6 +41,10 @@ struct IcmpQuote {
 struct PacketEvent {
   int64_t ts_us = 0;  // capture time, microseconds since the epoch
   IpAddress src, dst;
+  // Ethernet frames only: the link addresses, so that a challenge (challenge.h) goes back the way
+  // the probe came, and its answer can be checked to come from the same place.
+  bool has_macs = false;
+  net::MacAddress src_mac{}, dst_mac{};
   uint8_t proto = 0;   // kProtoTcp, kProtoUdp, kProtoIcmp, kProtoIcmp6
   uint8_t ttl = 0;     // IPv4 TTL or IPv6 hop limit
   uint16_t ip_id = 0;  // IPv4 identification (0 for IPv6)

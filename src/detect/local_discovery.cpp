@@ -43,6 +43,7 @@ LocalView discover_local(const std::string& iface) {
         view.gateways.push_back(*r->gateway);
       if (!r->dst) return;
       const IpAddress& dst = *r->dst;
+      if (r->type == RTN_LOCAL && !is_multicast(dst)) view.self.add(Prefix::make(dst, r->dst_len));
       if (is_multicast(dst) || is_link_local_v6(dst)) return;
       if (is_loopback(dst) && !loopback_capture) return;
       if (r->type == RTN_LOCAL) {

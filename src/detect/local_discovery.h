@@ -15,6 +15,8 @@ struct LocalView {
   // capture interface (what this host forwards to, when it is a gateway). Loopback ranges are
   // left out unless the capture interface is a loopback one.
   PrefixSet local;
+  // This host's own addresses (every `local` route, loopback included): never blocked.
+  PrefixSet self;
   // Every next hop in the routing tables: never blocked.
   std::vector<IpAddress> gateways;
 };

@@ -56,11 +56,18 @@ struct SourceState {
   // Tool fingerprints over the source's raw-looking TCP probes (no ACK flag).
   uint32_t fp_probes = 0, fp_zmap = 0, fp_masscan = 0, fp_nmap = 0, fp_glasshouse = 0;
 
+  bool local = false;  // inside the protected networks: its own thresholds
+  uint32_t internal_probes = 0, outbound_probes = 0;
+  uint32_t worm_failures = 0;  // failed first contacts on worm-list ports (local sources)
+  uint32_t udp_answered = 0, udp_unanswered = 0;  // UDP first contacts by outcome
+  ProbeTuple last_probe;  // the latest TCP/UDP probe, reversed: where a challenge goes
+
   uint8_t detected_by = 0;     // rule:: bits that have fired
   uint8_t reported_rules = 0;  // bits already reported in a record
   bool alerted = false;
   bool dirty = false;     // changed since the last record
-  bool verified = false;  // completed a handshake: it receives what we send
+  bool verified = false;  // completed a handshake or answered a challenge: it receives what we send
+  Proof proof = Proof::None;
   bool reported_verified = false;
   int64_t detected_us = 0, last_emit_us = 0;
 };

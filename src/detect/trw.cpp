@@ -21,11 +21,11 @@ const char* TrwParams::validate() const {
   return nullptr;
 }
 
-TrwModel::TrwModel(const TrwParams& p)
+TrwModel::TrwModel(const TrwParams& p, double threshold_scale)
     : log_success_(std::log(p.theta1 / p.theta0)),
       log_failure_(std::log((1.0 - p.theta1) / (1.0 - p.theta0))),
       log_eta0_(std::log((1.0 - p.p_detect) / (1.0 - p.p_false))),
-      log_eta1_(std::log(p.p_detect / p.p_false)) {}
+      log_eta1_(std::log(p.p_detect / p.p_false) * threshold_scale) {}
 
 TrwVerdict TrwWalk::observe(const TrwModel& m, bool success) {
   double l = static_cast<double>(log_lr_) + (success ? m.log_success() : m.log_failure());

@@ -36,7 +36,9 @@ enum class TrwVerdict : uint8_t { Pending, Scanner, Benign };
 
 class TrwModel {
  public:
-  explicit TrwModel(const TrwParams& p);
+  // threshold_scale multiplies log(eta1): 10 asks ten times the evidence (sources inside the
+  // protected networks, whose neighbours' failures are common).
+  explicit TrwModel(const TrwParams& p, double threshold_scale = 1.0);
   double log_success() const { return log_success_; }
   double log_failure() const { return log_failure_; }
   double log_eta0() const { return log_eta0_; }

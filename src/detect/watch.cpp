@@ -1,11 +1,14 @@
 #include "detect/watch.h"
 
+#include <net/if.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/random.h>
 #include <sys/signalfd.h>
 #include <syslog.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <memory>
@@ -17,6 +20,8 @@
 #include "core/signals.h"
 #include "detect/decode.h"
 #include "detect/local_discovery.h"
+#include "detect/response.h"
+#include "io/packet_socket.h"
 
 namespace gh::detect {
 
@@ -109,6 +114,9 @@ class Watch {
   std::unique_ptr<AlertFile> alerts_;
   std::unique_ptr<Detector> det_;
   std::unique_ptr<NftBlocker> blocker_;
+  std::optional<PacketSocket> challenge_sock_;
+  std::unique_ptr<Challenger> challenger_;
+  std::unique_ptr<Responder> responder_;
   Counters c_;
   bool stop_ = false;
   int64_t now_us_ = 0;
@@ -121,18 +129,20 @@ void Watch::feed(const uint8_t* data, size_t len, int64_t ts) {
     ++c_.undecodable;
     return;
   }
+  if (challenger_) {
+    IpAddress proven;
+    Answer ans = challenger_->on_packet(ev, proven);
+    if (ans == Answer::Own) return;  // our challenge leaving: not a reply of the local stack
+    det_->on_packet(ev);
+    if (ans == Answer::Proven) det_->mark_verified(proven, Proof::Challenge);
+    return;
+  }
   det_->on_packet(ev);
 }
 
 void Watch::on_alert(const Alert& in) {
   Alert a = in;
-  if (blocker_) {
-    // An "end" record only reports; it never starts a block.
-    BlockDecision d = a.event == AlertEvent::End ? blocker_->status(a.src, wall_now_us())
-                                                 : blocker_->consider(a, wall_now_us());
-    a.blocked = d.block;
-    a.block_note = d.note;
-  }
+  if (responder_) responder_->on_alert(a, opt_.read_file.empty() ? wall_now_us() : a.last_seen_us);
   alerts_->write(to_json(a));
   std::string line = to_text(a);
   if (!opt_.quiet) fmt::print(stderr, "glasshouse watch: {}\n", line);
@@ -151,6 +161,14 @@ void Watch::print_stats(const char* what) {
   if (blocker_)
     line += fmt::format(", blocks {} (active {})", blocker_->total_blocked(),
                         blocker_->active(wall_now_us()));
+  if (challenger_) {
+    ChallengeStats cs = challenger_->stats();
+    line += fmt::format(
+        ", challenges {} (simulated {}, proven {}, wrong {}, late {}, replayed {}, wrong path {}, "
+        "limited {}+{}, send errors {})",
+        cs.sent, cs.simulated, cs.proven, cs.wrong, cs.late, cs.replayed, cs.wrong_path,
+        cs.limited_source, cs.limited_global, cs.send_errors);
+  }
   if (alerts_->errors()) line += fmt::format(", alert write errors {}", alerts_->errors());
   fmt::print(stderr, "glasshouse watch: {}\n", line);
   if (opt_.syslog) syslog(LOG_INFO, "%s", line.c_str());
@@ -184,6 +202,9 @@ int Watch::run() {
   if (live) {
     view = discover_local(opt_.interface);
     opt_.live.interface = opt_.interface;
+    // Blocking: every millisecond a packet waits in the kernel is probes the scanner still gets
+    // answered, so the capture hands packets over after 1 ms instead of 50.
+    if (opt_.block) opt_.live.block_timeout_ms = std::min(opt_.live.block_timeout_ms, 1);
     if (!opt_.filter.empty()) opt_.live.filter = opt_.filter;
   }
   if (opt_.local.empty()) opt_.local = view.local;
@@ -196,24 +217,50 @@ int Watch::run() {
   alerts_ = std::make_unique<AlertFile>(opt_.alerts_path);
   if (opt_.syslog) openlog("glasshouse-watch", LOG_PID, LOG_DAEMON);
 
-  // 3. Blocking.
+  // 3. Blocking, challenges.
   if (opt_.block) {
     opt_.block_cfg.local = opt_.local;
     opt_.block_cfg.gateways = view.gateways;
-    blocker_ = std::make_unique<NftBlocker>(opt_.block_cfg);
-    blocker_->start();
+    opt_.block_cfg.self = view.self;
+    if (live) {
+      blocker_ = std::make_unique<NftBlocker>(opt_.block_cfg);
+      blocker_->start();
+    }
+    if (opt_.challenge) {
+      uint64_t key[2];
+      if (getrandom(key, sizeof key, 0) != static_cast<ssize_t>(sizeof key))
+        throw system_error(errno, "getrandom");
+      opt_.challenge_cfg.simulate = !live;
+      opt_.challenge_cfg.max_sources = opt_.detect.max_sources;
+      Challenger::Sender send;
+      if (live) {
+        int ifindex = static_cast<int>(if_nametoindex(opt_.interface.c_str()));
+        challenge_sock_.emplace(PacketSocket::open(ifindex, PacketSocketOptions::send_only()));
+        send = [this](const ChallengePacket& p) {
+          uint8_t frame[kChallengeFrameMax];
+          size_t n = build_challenge_frame(p, frame);
+          if (n == 0) return EAFNOSUPPORT;
+          return challenge_sock_->send(std::span<const uint8_t>(frame, n));
+        };
+      }
+      challenger_ =
+          std::make_unique<Challenger>(opt_.challenge_cfg, key[0], key[1], std::move(send));
+    }
+    responder_ = std::make_unique<Responder>(opt_.block_cfg, blocker_.get(), challenger_.get());
   }
 
   det_ =
       std::make_unique<Detector>(opt_.detect, opt_.local, [this](const Alert& a) { on_alert(a); });
   SignalChannel signals;
-  fmt::print(stderr,
-             "glasshouse watch: {} {}; protecting {}; up to {} sources ({:.1f} MiB at most){}\n",
-             live ? "listening on" : "reading", live ? opt_.interface : opt_.read_file,
-             opt_.local.to_string(), opt_.detect.max_sources,
-             static_cast<double>(det_->memory_bound()) / (1 << 20),
-             blocker_ ? fmt::format("; blocking into nftables table inet {}", opt_.block_cfg.table)
-                      : std::string());
+  fmt::print(
+      stderr, "glasshouse watch: {} {}; protecting {}; up to {} sources ({:.1f} MiB at most){}\n",
+      live ? "listening on" : "reading", live ? opt_.interface : opt_.read_file,
+      opt_.local.to_string(), opt_.detect.max_sources,
+      static_cast<double>(det_->memory_bound()) / (1 << 20),
+      blocker_     ? fmt::format("; blocking into nftables table inet {}{}", opt_.block_cfg.table,
+                             challenger_ ? ", challenging unverified sources" : "")
+      : responder_ ? std::string("; --block dry run (nothing blocked or sent)")
+                   : std::string());
 
   // 4. The loop.
   const uint8_t* data = nullptr;

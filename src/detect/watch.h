@@ -3,8 +3,12 @@
 // Stages, in order:
 //   1. Open the capture (a live interface or a pcap file) and learn the protected networks.
 //   2. Open the outputs: --alerts (JSON Lines, appended), stderr lines, syslog.
-//   3. With --block, create the nftables table (deleted again on every way out).
-//   4. Loop: frames -> PacketEvents -> Detector; alert records -> outputs and the blocker.
+//   3. With --block, create the nftables table (deleted again on every way out) and open the
+//      challenge socket (AF_PACKET on the capture interface); with -r, --block is a dry run:
+//      nothing is blocked or sent, challenges are simulated (counted) and records say what would
+//      have been done.
+//   4. Loop: frames -> PacketEvents -> Challenger (answers to challenges) -> Detector; alert
+//      records -> Responder (block / challenge / report, response.h) -> outputs.
 //      SIGINT/SIGTERM stop the loop; SIGHUP reopens --alerts (for log rotation); SIGUSR1 prints
 //      the counters, as --stats N does every N seconds.
 //   5. Close open alerts ("end" records), remove the table, print the final counters.
@@ -15,6 +19,7 @@
 
 #include "detect/blocker.h"
 #include "detect/capture.h"
+#include "detect/challenge.h"
 #include "detect/detector.h"
 #include "detect/prefix_set.h"
 
@@ -29,7 +34,10 @@ struct WatchOptions {
   bool quiet = false;  // no human lines on stderr (the JSON records still go to --alerts)
   DetectConfig detect;
   bool block = false;
-  BlockConfig block_cfg;  // allow, block_for, max_blocked (local and gateways are filled in)
+  BlockConfig block_cfg;  // allow, block_for, max_blocked, block_internal (local, self and
+                          // gateways are filled in)
+  bool challenge = true;  // with --block: challenge unverified sources (--no-challenge: never)
+  ChallengeConfig challenge_cfg;
   int64_t stats_interval_us = 0;
   LiveOptions live;    // filter, snaplen, promiscuous (interface copied from `interface`)
   std::string filter;  // --filter: replaces the default BPF filter (live and offline)

@@ -11,6 +11,7 @@ namespace {
 // same words.
 constexpr uint64_t kTagSeq = 0x01;
 constexpr uint64_t kTagPort = 0x02;
+constexpr uint64_t kTagWord = 0x03;
 
 uint64_t hi(const IpAddress& a) {
   return static_cast<uint64_t>(a.value >> 64);
@@ -62,6 +63,42 @@ std::optional<uint8_t> Cookie::attempt_of(const IpAddress& dst, uint16_t dport, 
   for (unsigned a = 0; a < kMaxAttempts; ++a, step = (step + kAttemptStride) % range)
     if (step == delta) return static_cast<uint8_t>(a);
   return std::nullopt;
+}
+
+uint32_t Cookie::probe_word(const IpAddress& src, const IpAddress& dst, uint16_t tag) const {
+  const uint64_t w[5] = {hi(src), lo(src), hi(dst), lo(dst),
+                         kTagWord << 56 | fam(src) << 40 | fam(dst) << 32 | tag};
+  return static_cast<uint32_t>(hash_.words(w, 5));
+}
+
+Cookie::IcmpIdSeq Cookie::icmp_id_seq(const IpAddress& src, const IpAddress& dst, uint8_t type,
+                                      unsigned attempt) const {
+  const uint32_t w = probe_word(src, dst, 0x100 | type);
+  return {static_cast<uint16_t>(w >> 16),
+          static_cast<uint16_t>((w & 0xFF00) | std::min<unsigned>(attempt, 255))};
+}
+
+std::optional<uint8_t> Cookie::icmp_attempt(const IpAddress& src, const IpAddress& dst,
+                                            uint8_t type, uint16_t id, uint16_t seq) const {
+  const uint32_t w = probe_word(src, dst, 0x100 | type);
+  if (id != static_cast<uint16_t>(w >> 16) || (seq & 0xFF00) != (w & 0xFF00)) return std::nullopt;
+  return static_cast<uint8_t>(seq & 0xFF);
+}
+
+bool Cookie::validate_tcp_ack_reply(const ParsedPacket& reply, const IpAddress& our_addr,
+                                    uint16_t base, uint16_t range, ProbeReply& match) const {
+  if (reply.dst != our_addr) return false;
+  if (reply.is_tcp()) {
+    const auto& t = reply.tcp;
+    if (!(t.flags & tcpflag::kRst)) return false;
+    auto attempt = attempt_of(reply.src, t.sport, t.dport, base, range);
+    if (!attempt) return false;
+    if (t.seq != tcp_seq(our_addr, reply.src, t.dport, t.sport)) return false;
+    match = ProbeReply{ReplyKind::Reset, reply.src, t.sport, t.dport, *attempt, reply.src, 0, 0};
+    return true;
+  }
+  // An ICMP error quotes our seq, which is the same value: the SYN check applies as it is.
+  return reply.is_icmp_error() && validate_tcp_reply(reply, our_addr, base, range, match);
 }
 
 bool Cookie::validate_tcp_reply(const ParsedPacket& reply, const IpAddress& our_addr, uint16_t base,

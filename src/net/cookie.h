@@ -75,6 +75,29 @@ class Cookie {
   std::optional<uint8_t> attempt_of(const IpAddress& dst, uint16_t dport, uint16_t sport,
                                     uint16_t base, uint16_t range) const;
 
+  // ---- Host discovery (scan/discovery_*) --------------------------------------------------
+  // A keyed 32-bit word for a probe of kind `tag` from src to dst (domain-separated from the
+  // other hashes): the payload of a UDP ping, the base of ICMP identifiers.
+  uint32_t probe_word(const IpAddress& src, const IpAddress& dst, uint16_t tag) const;
+  // The ICMP identifier and sequence of attempt `attempt` (< 256) of an ICMP request of `type`
+  // from src to dst: id = 16 keyed bits, seq = 8 more keyed bits << 8 | attempt. A reply copies
+  // both back (echo, timestamp, address mask; RFC 792 and 950, RFC 4443).
+  struct IcmpIdSeq {
+    uint16_t id;
+    uint16_t seq;
+  };
+  IcmpIdSeq icmp_id_seq(const IpAddress& src, const IpAddress& dst, uint8_t type,
+                        unsigned attempt) const;
+  // The attempt an (id, seq) pair answers, or nullopt when it is not one icmp_id_seq() makes.
+  std::optional<uint8_t> icmp_attempt(const IpAddress& src, const IpAddress& dst, uint8_t type,
+                                      uint16_t id, uint16_t seq) const;
+  // An ACK ping (nmap -PA) is sent with seq = ack = tcp_seq(src, dst, sport, dport) from a
+  // source_port() port; a host answers an unexpected ACK with a RST whose sequence number is our
+  // acknowledgment number (RFC 793, "Reset Generation"). True iff `reply` is that RST, or an ICMP
+  // error quoting that ACK (as validate_tcp_reply checks them); `match` as there.
+  bool validate_tcp_ack_reply(const ParsedPacket& reply, const IpAddress& our_addr, uint16_t base,
+                              uint16_t range, ProbeReply& match) const;
+
   // True iff `reply` answers a SYN this cookie generated from our_addr (see the file comment);
   // then `match` says which probe and how. Never throws; any packet is a valid input.
   bool validate_tcp_reply(const ParsedPacket& reply, const IpAddress& our_addr, uint16_t base,

@@ -73,6 +73,27 @@ inline constexpr uint32_t kNullAfInet = 2;
 // AF_INET6 differs per OS: Linux 10, NetBSD/OpenBSD/BSD/OS 24, FreeBSD 28, Darwin 30.
 inline constexpr uint32_t kNullAfInet6[] = {10, 24, 28, 30};
 
+// ---- ARP (RFC 826), Ethernet + IPv4 only ----------------------------------------------------
+
+struct ArpHeader {
+  be16 htype;      // 1: Ethernet
+  be16 ptype;      // 0x0800: IPv4
+  uint8_t hlen;    // 6
+  uint8_t plen;    // 4
+  be16 op;         // arp::kRequest / arp::kReply
+  uint8_t sha[6];  // sender hardware address
+  be32 spa;        // sender protocol address
+  uint8_t tha[6];  // target hardware address (zero in a request)
+  be32 tpa;        // target protocol address
+};
+static_assert(sizeof(ArpHeader) == 28);
+
+namespace arp {
+inline constexpr uint16_t kHtypeEthernet = 1;
+inline constexpr uint16_t kRequest = 1;
+inline constexpr uint16_t kReply = 2;
+}  // namespace arp
+
 // ---- IP ----------------------------------------------------------------------------------------
 
 namespace ipproto {
@@ -214,6 +235,8 @@ inline constexpr uint8_t kTimeExceeded = 11;
 inline constexpr uint8_t kParamProblem = 12;
 inline constexpr uint8_t kTimestamp = 13;
 inline constexpr uint8_t kTimestampReply = 14;
+inline constexpr uint8_t kAddressMaskRequest = 17;  // RFC 950
+inline constexpr uint8_t kAddressMaskReply = 18;
 
 // Destination-unreachable codes.
 inline constexpr uint8_t kNetUnreach = 0;
@@ -269,6 +292,13 @@ inline constexpr uint8_t kRejectRoute = 6;
 // Time-exceeded codes.
 inline constexpr uint8_t kHopLimitExceeded = 0;
 inline constexpr uint8_t kReassemblyExceeded = 1;
+
+// Neighbor discovery (RFC 4861): NS/NA flags (in the first byte of `rest`) and option types.
+inline constexpr uint8_t kNaRouter = 0x80;
+inline constexpr uint8_t kNaSolicited = 0x40;
+inline constexpr uint8_t kNaOverride = 0x20;
+inline constexpr uint8_t kNdOptSourceLinkAddr = 1;
+inline constexpr uint8_t kNdOptTargetLinkAddr = 2;
 
 // ICMPv6 error messages are types 0..127 (RFC 4443 section 2.1); 1..4 are defined.
 constexpr bool is_error(uint8_t type) {

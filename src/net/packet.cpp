@@ -421,6 +421,34 @@ bool parse_packet(std::span<const uint8_t> frame, LinkType link, ParsedPacket& o
   return true;
 }
 
+bool parse_arp(std::span<const uint8_t> frame, LinkType link, ArpPacket& out) {
+  out = ArpPacket{};
+  ParsedPacket link_info;
+  Reader r(frame);
+  uint8_t version = 0;
+  if (link == LinkType::RawIp || link == LinkType::Loopback) return false;
+  // parse_link accepts IP only, but it has read the link header and the ethertype either way.
+  if (parse_link(r, link, link_info, version) || link_info.ethertype != ethertype::kArp)
+    return false;
+  // The reader stopped after the link header (and tags) when the ethertype was not IP.
+  ArpHeader a;
+  if (!r.read_struct(a)) return false;
+  if (a.htype.get() != arp::kHtypeEthernet || a.ptype.get() != ethertype::kIpv4 || a.hlen != 6 ||
+      a.plen != 4)
+    return false;
+  const uint16_t op = a.op.get();
+  if (op != arp::kRequest && op != arp::kReply) return false;
+  out.src_mac = link_info.src_mac;
+  out.dst_mac = link_info.dst_mac;
+  out.vlan_id = link_info.vlan_id;
+  out.op = op;
+  std::copy(std::begin(a.sha), std::end(a.sha), out.sha.begin());
+  std::copy(std::begin(a.tha), std::end(a.tha), out.tha.begin());
+  out.spa = IpAddress::v4(a.spa.get());
+  out.tpa = IpAddress::v4(a.tpa.get());
+  return true;
+}
+
 bool verify_l4_checksum(std::span<const uint8_t> frame, const ParsedPacket& p) {
   if (!p.l4_parsed || p.is_fragment) return false;
   size_t len = p.l4_len;

@@ -165,6 +165,25 @@ static_assert(std::is_trivially_copyable_v<ParsedPacket>);
 // Parses `frame` as a frame of `link` type into `out` (fully overwritten). See the contract above.
 bool parse_packet(std::span<const uint8_t> frame, LinkType link, ParsedPacket& out);
 
+// An ARP packet (RFC 826) for Ethernet and IPv4, the only kind host discovery sends and reads.
+struct ArpPacket {
+  MacAddress src_mac{};  // link-layer source (Ethernet, or SLL/SLL2 with a 6-byte address)
+  MacAddress dst_mac{};  // Ethernet only; zeros for SLL
+  uint16_t vlan_id = 0;
+  uint16_t op = 0;   // arp::kRequest or arp::kReply
+  MacAddress sha{};  // sender hardware address
+  MacAddress tha{};  // target hardware address
+  IpAddress spa;     // sender protocol address (IPv4)
+  IpAddress tpa;     // target protocol address (IPv4)
+};
+
+// Parses `frame` as an ARP request or reply (through the same link-layer walk as parse_packet:
+// Ethernet with up to two VLAN tags, SLL, SLL2). False, with `out` to be ignored, for anything
+// else: another ethertype, a link type without ethertypes (RawIp, Loopback), a truncated body,
+// hardware or protocol types other than Ethernet/IPv4, address lengths other than 6/4, or an
+// opcode other than request/reply. Never reads outside `frame`, never throws.
+bool parse_arp(std::span<const uint8_t> frame, LinkType link, ArpPacket& out);
+
 // Recomputes the TCP, UDP, ICMP or ICMPv6 checksum of a packet parse_packet() accepted from the
 // same `frame`. False if the packet has no parsed L4 header, is a fragment (the checksum covers
 // the reassembled datagram) or the checksum is wrong. A UDP checksum of 0 over IPv4 means "none"

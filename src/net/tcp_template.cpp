@@ -13,7 +13,8 @@ std::vector<uint8_t> tcp_option_mss(uint16_t mss) {
   return {tcpopt::kMss, 4, static_cast<uint8_t>(mss >> 8), static_cast<uint8_t>(mss)};
 }
 
-TcpSynTemplate::TcpSynTemplate(const SynTemplateParams& p) : family_(p.src.family) {
+TcpSynTemplate::TcpSynTemplate(const SynTemplateParams& p)
+    : family_(p.src.family), ethernet_(p.ethernet) {
   if (p.tcp_options.size() > kTcpMaxOptions)
     throw UsageError("TCP options are " + std::to_string(p.tcp_options.size()) +
                      " bytes; at most 40 fit in a TCP header");
@@ -59,7 +60,7 @@ TcpSynTemplate::TcpSynTemplate(const SynTemplateParams& p) : family_(p.src.famil
 
   TcpHeader tcp{};
   tcp.data_off = static_cast<uint8_t>(tcp_len / 4 << 4);
-  tcp.flags = tcpflag::kSyn;
+  tcp.flags = p.flags;
   tcp.window.set(p.window);
   store_struct(b + tcp_off_, tcp);  // ports, seq, ack, checksum, urgent stay zero
   std::memcpy(b + tcp_off_ + sizeof tcp, p.tcp_options.data(), p.tcp_options.size());
@@ -70,9 +71,11 @@ TcpSynTemplate::TcpSynTemplate(const SynTemplateParams& p) : family_(p.src.famil
 }
 
 size_t TcpSynTemplate::build(uint8_t* out, const IpAddress& dst, uint16_t sport, uint16_t dport,
-                             uint32_t seq, uint16_t ip_id) const {
+                             uint32_t seq, uint16_t ip_id, uint32_t ack,
+                             const MacAddress* dst_mac) const {
   if (dst.family != family_) return 0;
   std::memcpy(out, bytes_.data(), size_);
+  if (dst_mac != nullptr && ethernet_) std::memcpy(out, dst_mac->data(), 6);
   uint8_t* ip = out + ip_off_;
   uint8_t* tcp = out + tcp_off_;
 
@@ -89,7 +92,8 @@ size_t TcpSynTemplate::build(uint8_t* out, const IpAddress& dst, uint16_t sport,
   store_be16(tcp + 0, sport);
   store_be16(tcp + 2, dport);
   store_be32(tcp + 4, seq);
-  uint64_t sum = tcp_sum_ + dst_sum;
+  store_be32(tcp + 8, ack);
+  uint64_t sum = csum_add32(tcp_sum_ + dst_sum, ack);
   sum = csum_add16(sum, sport);
   sum = csum_add16(sum, dport);
   sum = csum_add32(sum, seq);

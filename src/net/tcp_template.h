@@ -37,6 +37,9 @@ struct SynTemplateParams {
   uint8_t tos = 0;       // IPv4 TOS / IPv6 traffic class
   bool dont_fragment = false;
   uint16_t window = 1024;
+  // TCP flags: SYN for -sS and -PS; ACK for an ACK ping (-PA), whose acknowledgment number
+  // build() then takes as well.
+  uint8_t flags = tcpflag::kSyn;
   // Raw TCP options, padded with EOL to a multiple of 4; at most 40 bytes.
   std::vector<uint8_t> tcp_options = tcp_option_mss(1460);
 };
@@ -59,7 +62,13 @@ class TcpSynTemplate {
   // Writes one SYN to out[0..size()). `out` must have room for size() bytes. Returns size(), or 0
   // (writing nothing) if dst's family is not the template's. Never throws, never allocates.
   size_t build(uint8_t* out, const IpAddress& dst, uint16_t sport, uint16_t dport, uint32_t seq,
-               uint16_t ip_id) const;
+               uint16_t ip_id) const {
+    return build(out, dst, sport, dport, seq, ip_id, 0, nullptr);
+  }
+  // The same with an acknowledgment number (meaningful with the ACK flag) and, when `dst_mac` is
+  // not null, that destination MAC instead of the template's (a per-host next hop on a LAN).
+  size_t build(uint8_t* out, const IpAddress& dst, uint16_t sport, uint16_t dport, uint32_t seq,
+               uint16_t ip_id, uint32_t ack, const MacAddress* dst_mac) const;
   // As above; returns 0 also when `out` is smaller than size().
   size_t build(std::span<uint8_t> out, const IpAddress& dst, uint16_t sport, uint16_t dport,
                uint32_t seq, uint16_t ip_id) const {
@@ -72,6 +81,7 @@ class TcpSynTemplate {
   size_t ip_off_ = 0;
   size_t tcp_off_ = 0;
   Family family_ = Family::V4;
+  bool ethernet_ = true;
   uint64_t ip_sum_ = 0;   // IPv4 header with id, dst and checksum zero
   uint64_t tcp_sum_ = 0;  // pseudo-header without dst + TCP header with ports, seq, checksum zero
 };

@@ -15,22 +15,9 @@
 
 #include "output/result.h"
 #include "output/result_table.h"
+#include "output/show_filter.h"
 
 namespace gh {
-
-// Which states a sink writes (masscan's --show): open only by default.
-struct ShowFilter {
-  bool open = true;
-  bool closed = false;
-  bool filtered = false;  // filtered, open|filtered, closed|filtered, unfiltered
-  bool accepts(PortState s) const;
-};
-
-// Parses a --show value: a comma-separated list of "open", "closed", "filtered" and "all"
-// (surrounding spaces allowed). As in masscan, the list adds to the default: open is always shown,
-// so "--show closed" shows open and closed ports. Throws UsageError naming the bad item (or saying
-// that the value or an item is empty).
-ShowFilter parse_show(std::string_view value);
 
 // Service name for a port ("ssh", "unknown"); the view must stay valid for the whole scan.
 using ServiceNameFn = std::function<std::string_view(Protocol, uint16_t)>;

@@ -179,74 +179,12 @@ void lock_jsonl(int fd, const std::string& path);
 // SHA-256 of the first line of what `fd` holds (read with pread), newline included.
 std::optional<Sha256Digest> first_line_digest(int fd);
 
+// Whether any of this process's user ids is root (a root scan keeps its checkpoints under
+// /var/lib/glasshouse and writes them as the drop user).
+bool running_as_root();
+
 // `path` with every character a POSIX shell would interpret quoted ('...'), for the
 // "continue with:" line.
 std::string shell_quote(std::string_view path);
-
-// How a scan was asked for: what its checkpoints need to re-create it, and what it resumes.
-struct ScanOrigin {
-  std::vector<std::string> argv;       // the arguments after "scan" of the run that started it
-  std::string cwd;                     // its working directory (empty: the current one)
-  const Checkpoint* resume = nullptr;  // --resume: what to continue from
-  std::string resume_path;             // --resume: that file, absolute
-};
-
-// One run's checkpoints, from run_scan's policy stage to its end (scan/scanner.cpp):
-//
-//   prepare()          stage 1, before the audit start record: key, directory, the fingerprint
-//                      check of a resumed scan, the -oJ file locked (and, resuming, cut back)
-//   outputs_started()  after the sinks' begin(): a fresh run notes the -oJ header's digest
-//   save()             from the engine's thread (EngineContext::checkpoint), outputs flushed
-//   completed()        the scan finished: its resume file is removed
-//   stopped()          SIGINT/SIGTERM: "glasshouse: paused; continue with: ..." on stderr
-class CheckpointSession {
- public:
-  // What the scanner counted in this run up to a checkpoint.
-  struct Counts {
-    uint64_t open_ports = 0;     // open verdicts reported
-    uint64_t ports_written = 0;  // port records in the -oJ file
-  };
-
-  // Null when this run saves no progress: -sT, -sL, --dry-run, --no-checkpoint, or a default
-  // location that cannot be used (one warning line then says why; the scan goes on). Throws
-  // UsageError to refuse the run: an explicit --checkpoint FILE that exists already (a paused
-  // scan: continue it with --resume) or whose directory the scan's user cannot write; a resumed
-  // scan whose definition changed or whose -oJ file is not the one the checkpoint saw.
-  static std::unique_ptr<CheckpointSession> prepare(const ScanConfig& config,
-                                                    const ScanOrigin& origin,
-                                                    const std::string& run_id);
-
-  const std::string& path() const { return path_; }
-  // The checkpoint this run continues, or null.
-  const Checkpoint* resumed() const { return origin_.resume; }
-  const EngineResume* engine_resume() const {
-    return origin_.resume != nullptr ? &resume_progress_ : nullptr;
-  }
-  void outputs_started();
-  // `last`: the scan is stopping (always written). Otherwise skipped while the time since the
-  // previous write is under ten times what that write took (a huge bitmap).
-  void save(const EngineProgress& progress, const Counts& counts, bool last);
-  void completed();
-  void stopped();
-  // The run failed: when a resume file exists, says how to continue from it.
-  void failed();
-
- private:
-  CheckpointSession() = default;
-  bool file_exists() const;
-  void warn(const std::string& message);
-
-  std::string path_;
-  ScanOrigin origin_;
-  CheckpointKey key_{};
-  CheckpointMeta meta_;
-  EngineResume resume_progress_;
-  FileDescriptor jsonl_;  // the -oJ file, locked; its size is the checkpoint's offset
-  Counts base_;           // the resumed checkpoint's counts (zero for a fresh scan)
-  bool saved_ = false;
-  std::chrono::steady_clock::time_point last_end_{};
-  std::chrono::steady_clock::duration last_took_{};
-  std::string last_warning_;
-};
 
 }  // namespace gh

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "output/sink.h"
+#include "output/show_filter.h"
 #include "targets/ports.h"
 #include "targets/target_set.h"
 

@@ -3,13 +3,19 @@
 #
 #   . "$(dirname "$0")/lib.sh"
 #   lab_require_root            # exit 77 (skip) unless root with working `ip netns`
-#   lab_init "$@"               # binary from $1, work dir, EXIT trap, seed
+#   lab_init "$@"               # binary from $1 (copied where every user can run it), work dir,
+#                               # EXIT trap, seed
 #   lab_create                  # namespaces $LAB_NS_SCAN / $LAB_NS_TARGET joined by a veth pair
 #   lab_listen 22 80 ...        # listeners in the target namespace
 #   lab_filter 81 ...           # nft drop in the target namespace
 #   lab_scan "$LAB_NS_SCAN" NAME -sS -p- ... 198.18.0.2 || lab_failed NAME
 #   lab_check_jsonl FILE OPEN FILTERED PORTS ADDR [check_results.py options] || lab_failed NAME
 #   lab_finish                  # exit 1 if anything failed
+#
+# Skips: a whole test skips with lab_skip REASON (exit 77, "SKIP: REASON"); one part of a test
+# with lab_skip_part REASON ("SKIP-PART: REASON"). Under CI=true every skip, whole or part, fails
+# the run unless its reason is in .ci/allowed-skips.txt (scripts/ci_report.py): never turn an
+# error into a skip.
 #
 # Network safety: packets go only to hosts in namespaces made here (198.18.0.0/15, 2001:db8::/32)
 # or to loopback inside a private namespace. Every scanner run is preceded by lab_assert_isolated,
@@ -36,6 +42,8 @@ GH=""
 lab_log() { printf '[lab %s] %s\n' "$(date +%T)" "$*"; }
 lab_fail() { printf 'FAIL: %s\n' "$*" >&2; exit 1; }
 lab_skip() { printf 'SKIP: %s\n' "$*"; exit "$LAB_SKIP"; }
+# A part of the test that cannot run here; the rest goes on. Counted as a skip by CI.
+lab_skip_part() { printf 'SKIP-PART: %s\n' "$*"; }
 
 # Record a failed check and go on; lab_finish turns any into exit 1.
 lab_failed() { LAB_FAILURES+=("$*"); printf 'FAIL: %s\n' "$*" >&2; }
@@ -73,18 +81,32 @@ lab_require_root() {
 lab_init() {
   [[ $# -ge 1 && -n $1 ]] || lab_fail "usage: $0 /path/to/glasshouse"
   [[ -f $1 && -x $1 ]] || lab_fail "binary under test is not an executable file: $1"
-  GH=$(readlink -f "$1")
   LAB_WORK=$(mktemp -d "${TMPDIR:-/tmp}/gh-lab-$(basename "$0" .sh)-XXXXXX")
   trap lab_cleanup EXIT
   trap 'exit 130' INT
   trap 'exit 143' TERM
   LAB_SEED=${LAB_SEED:-$RANDOM}
-  lab_log "$(basename "$0"): binary $GH, work dir $LAB_WORK"
+  lab_install_binary "$1"
+  lab_log "$(basename "$0"): binary $GH (a copy of $(readlink -f "$1")), work dir $LAB_WORK"
   lab_log "LAB_SEED=$LAB_SEED (rerun with LAB_SEED=$LAB_SEED to get the same ports)"
   cd "$LAB_WORK" || lab_fail "cannot enter $LAB_WORK"
   # Scans record their results in a history database (src/store): this run's own, not the
   # machine's /var/lib/glasshouse/history.db.
   export GLASSHOUSE_DB="$LAB_WORK/history.db"
+}
+
+# lab_install_binary PATH: copy PATH to $LAB_WORK/bin/glasshouse and point $GH at the copy. The
+# work directory becomes 0711 and the copy 0755, so every user a test runs the binary as (nobody,
+# a scan's drop user) can execute it wherever the checkout lives, even under a 0700 directory.
+lab_install_binary() {
+  [[ -f $1 && -x $1 ]] || lab_fail "binary under test is not an executable file: $1"
+  chmod 711 "$LAB_WORK"
+  mkdir -p "$LAB_WORK/bin"
+  chmod 755 "$LAB_WORK/bin"
+  cp "$1" "$LAB_WORK/bin/glasshouse.new" || lab_fail "cannot copy $1 into $LAB_WORK/bin"
+  chmod 755 "$LAB_WORK/bin/glasshouse.new"
+  mv -f "$LAB_WORK/bin/glasshouse.new" "$LAB_WORK/bin/glasshouse"
+  GH="$LAB_WORK/bin/glasshouse"
 }
 
 lab_cleanup() {

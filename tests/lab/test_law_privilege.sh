@@ -6,8 +6,8 @@
 #     system exclude file (GLASSHOUSE_EXCLUDE_CONF) skipped.
 #  2. -sS as nobody without capabilities: refused (exit 1), and the refusal is in the audit log.
 #  3. -sS as nobody with a copy of the binary given cap_net_raw,cap_net_admin: the scan works, and
-#     the audit record says every capability was dropped (skipped without setcap, or on a nosuid
-#     filesystem).
+#     the audit record says every capability was dropped (a SKIP-PART without setcap, or on a
+#     nosuid filesystem: CI fails on it).
 #  4. A root SYN scan of 198.19.0.0/30 with a system exclude file naming 198.19.0.1: no SYN
 #     reaches .1 (nft counter at the target), and .1 is in no output.
 #  5. Four scans at once append to one audit log: the chain stays intact.
@@ -21,6 +21,15 @@ SMALL=198.19.0.0/30
 lab_require_root
 lab_require_cmd nft setpriv
 lab_init "$@"
+# The checkout may sit in a directory only root can enter (mktemp -d makes 0700 ones): the binary
+# given to a lab test is copied where nobody can run it. Proven here from such a directory.
+PRIVATE_CHECKOUT=$(mktemp -d "$LAB_WORK/private-checkout-XXXXXX")
+[[ $(stat -c %a "$PRIVATE_CHECKOUT") == 700 ]] || lab_fail "mktemp -d did not make a 0700 directory"
+mkdir -p "$PRIVATE_CHECKOUT/build"
+cp "$GH" "$PRIVATE_CHECKOUT/build/glasshouse"
+lab_install_binary "$PRIVATE_CHECKOUT/build/glasshouse"
+setpriv --reuid=65534 --regid=65534 --clear-groups "$GH" --version >/dev/null ||
+  lab_fail "nobody cannot run the lab's copy of a binary that sat in a 0700 directory"
 lab_create
 lab_local_block "$SMALL"
 read -ra OPEN <<<"$(random_ports 3 "$LAB_SEED")"
@@ -89,9 +98,9 @@ EOF
 
 # 3. -sS as nobody through file capabilities.
 if ! command -v setcap >/dev/null 2>&1; then
-  lab_log "SKIP part 3: setcap is not installed (libcap2-bin)"
+  lab_skip_part "part 3: setcap is not installed (libcap2-bin)"
 elif findmnt -no OPTIONS -T "$LAB_WORK" | grep -qw nosuid; then
-  lab_log "SKIP part 3: $LAB_WORK is on a nosuid filesystem (file capabilities are ignored there)"
+  lab_skip_part "part 3: the work directory is on a nosuid filesystem (file capabilities are ignored there)"
 else
   mkdir -p "$LAB_WORK/capbin"
   cp "$REAL_GH" "$LAB_WORK/capbin/glasshouse"

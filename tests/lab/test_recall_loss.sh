@@ -76,7 +76,7 @@ loss_counters() {
   local name out=()
   for name in in_seen in_dropped out_seen out_dropped; do
     out+=("$(ip netns exec "$LAB_NS_TARGET" nft reset counter inet gh_loss "$name" |
-      awk '/packets/ { for (i = 1; i < NF; i++) if ($i == "packets") { print $(i + 1); exit } }')")
+      awk '!done && /packets/ { for (i = 1; i < NF; i++) if ($i == "packets") { print $(i + 1); done = 1; break } }')")
   done
   echo "${out[*]}"
 }

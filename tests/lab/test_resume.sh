@@ -64,7 +64,7 @@ table netdev gh_resume {
 EOF
 counter() {
   ip netns exec "$LAB_NS_TARGET" nft list counter netdev gh_resume "$1" |
-    awk '/packets/ { for (i = 1; i < NF; i++) if ($i == "packets") { print $(i + 1); exit } }'
+    awk '!done && /packets/ { for (i = 1; i < NF; i++) if ($i == "packets") { print $(i + 1); done = 1; break } }'
 }
 reset_counters() {
   ip netns exec "$LAB_NS_TARGET" nft reset counters table netdev gh_resume >/dev/null

@@ -52,7 +52,7 @@ EOF
 # syns_since_last: the SYNs counted since the last call (the counter is reset).
 syns_since_last() {
   ip netns exec "$LAB_NS_TARGET" nft reset counter netdev gh_count syns |
-    awk '/packets/ { for (i = 1; i < NF; i++) if ($i == "packets") { print $(i + 1); exit } }'
+    awk '!done && /packets/ { for (i = 1; i < NF; i++) if ($i == "packets") { print $(i + 1); done = 1; break } }'
 }
 syns_since_last >/dev/null
 

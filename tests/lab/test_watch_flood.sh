@@ -1,35 +1,61 @@
 #!/bin/bash
-# A flood of SYNs from 30,000 spoofed sources must not grow glasshouse watch past the bound of
-# its tables (--max-sources 1000): the source table stays at 1,000, the resident memory stays
-# small, and a real scan afterwards is still detected. Also the daemon's signals: SIGHUP reopens
-# --alerts (after a log rotation), SIGUSR1 and --stats print the counters. About 15 s.
+# A flood of SYNs from 100,000 spoofed sources, to closed and open ports, with --block and
+# challenges on: nothing is blocked (no spoofed address can answer a challenge), the challenges
+# stay within their budget (--challenge-rate 50: at most 20 + 50 per second of the run), the
+# source table stays at --max-sources 1000 and the memory within the bound, and a real scan
+# afterwards is still detected and blocked. Also the daemon's signals: SIGHUP reopens --alerts
+# (after a log rotation), SIGUSR1 and --stats print the counters. About 25 s.
 set -uo pipefail
 . "$(dirname "$0")/watch_lib.sh"
 lab_require_root
-lab_require_cmd nmap
+lab_require_cmd nmap nft
 lab_init "$@"
 watch_lab_up
+lab_listen 22 80 443
 T=$LAB_V4_TARGET
 
-watch_start flood --max-sources 1000 --max-pending 2000 --stats 1s
+t0=$(date +%s.%N)
+watch_start flood --max-sources 1000 --max-pending 2000 --stats 1s --block --challenge-rate 50 \
+  --nft-table gh_flood_lab
 rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$WATCH_PID/status"; }
 hwm_kb() { awk '/^VmHWM/ {print $2}' "/proc/$WATCH_PID/status"; }
 bound_mib=$(grep -o '([0-9.]* MiB at most)' "$WATCH_LOG" | grep -o '[0-9.]*' | head -1)
 rss0=$(rss_kb)
 lab_log "watch RSS at start: ${rss0} KiB; table bound ${bound_mib} MiB"
 
+# The target answers the spoofed range through the scanner namespace, as through a router: the
+# answers (and the challenges) reach no host there.
+ip -n "$LAB_NS_TARGET" route add 198.18.0.0/15 via "$LAB_V4_SCAN" dev "$LAB_IF_TARGET"
 lab_assert_isolated "$LAB_NS_SCAN"
-ip netns exec "$LAB_NS_SCAN" python3 "$LAB_DIR/watch_flood.py" "$T" 30000 "$LAB_SEED" ||
+lab_assert_isolated "$LAB_NS_TARGET"
+# 100,000 sources; 2,000 of them send 10 SYNs each (detected, so challenged); ports 22, 80, 443
+# are open, the others closed.
+ip netns exec "$LAB_NS_SCAN" python3 "$LAB_DIR/watch_flood.py" "$T" 100000 "$LAB_SEED" \
+  --repeat 10 --ports 21,22,23,25,80,110,135,139,143,443,445,993,995,3389 ||
   lab_failed "flood sender failed"
-sleep 5  # every pending attempt times out (3 s)
+sleep 4  # every pending attempt times out (3 s)
 kill -USR1 "$WATCH_PID"
 sleep 0.5
+t1=$(date +%s.%N)
 stats=$(grep 'stats: packets' "$WATCH_LOG" | tail -1)
 lab_log "after the flood: $stats"
 sources=$(sed -n 's/.* sources \([0-9]*\) (evicted \([0-9]*\)).*/\1/p' <<<"$stats")
 evicted=$(sed -n 's/.* sources \([0-9]*\) (evicted \([0-9]*\)).*/\2/p' <<<"$stats")
+alerts=$(sed -n 's/.* alerts \([0-9]*\) .*/\1/p' <<<"$stats")
+blocks=$(sed -n 's/.* blocks \([0-9]*\) .*/\1/p' <<<"$stats")
+challenges=$(sed -n 's/.* challenges \([0-9]*\) .*/\1/p' <<<"$stats")
+proven=$(sed -n 's/.* proven \([0-9]*\),.*/\1/p' <<<"$stats")
 [[ -n $sources && $sources -le 1000 ]] || lab_failed "sources tracked: '$sources', bound 1000"
-[[ -n $evicted && $evicted -ge 28000 ]] || lab_failed "sources evicted: '$evicted', expected about 29000"
+[[ -n $evicted && $evicted -ge 95000 ]] || lab_failed "sources evicted: '$evicted', expected about 99000"
+[[ -n $alerts && $alerts -ge 100 ]] || lab_failed "alerts: '$alerts': the repeating spoofed sources should be detected"
+[[ $blocks == 0 ]] || lab_failed "blocks: '$blocks' after a spoofed flood, expected 0"
+[[ $proven == 0 ]] || lab_failed "challenges proven: '$proven' after a spoofed flood, expected 0"
+budget=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%d", 20 + 50 * (b - a) }')
+[[ -n $challenges && $challenges -ge 1 && $challenges -le $budget ]] ||
+  lab_failed "challenges sent: '$challenges', expected 1..$budget (20 + 50/s over the run)"
+lab_log "challenges: $challenges sent within a budget of $budget; alerts $alerts; blocks $blocks"
+[[ -z $(ip netns exec "$LAB_NS_TARGET" nft list set inet gh_flood_lab blocked4 | grep -o 'elements') ]] ||
+  lab_failed "the block set has elements: $(ip netns exec "$LAB_NS_TARGET" nft list set inet gh_flood_lab blocked4)"
 hwm=$(hwm_kb)
 growth=$(( (hwm - rss0) / 1024 ))
 lab_log "watch peak RSS ${hwm} KiB: +${growth} MiB over the start (bound of the tables: ${bound_mib} MiB)"
@@ -45,6 +71,6 @@ watch_nmap after -sS -T4 --max-retries 1 -S 198.18.0.10 -e gh0 -p 1-100 "$T"
 sleep 1
 watch_stop
 [[ -f $WATCH_ALERTS ]] || lab_failed "SIGHUP did not reopen the alerts file"
-watch_check --expect src=198.18.0.10,type=syn,shape=vertical ||
-  lab_failed "the scan after the flood was not detected (or not in the reopened file)"
+watch_check --expect src=198.18.0.10,type=syn,shape=vertical,blocked=true ||
+  lab_failed "the scan after the flood was not detected and blocked (or not in the reopened file)"
 lab_finish

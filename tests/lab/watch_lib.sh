@@ -79,3 +79,63 @@ watch_nmap() {
   timeout -k 5 "${WATCH_NMAP_TIMEOUT:-120}" ip netns exec "$LAB_NS_SCAN" nmap -n -Pn "$@" >"$LAB_WORK/$name.nmap" 2>&1 ||
     lab_failed "$name: nmap failed: $(tail -2 "$LAB_WORK/$name.nmap")"
 }
+
+# watch_capture_start FILE: tcpdump on the target's lab interface into FILE (a pcap the test then
+# reads back with `watch -r`); watch_capture_stop ends it.
+WATCH_TCPDUMP_PID=""
+watch_capture_start() {
+  ip netns exec "$LAB_NS_TARGET" tcpdump -i "$LAB_IF_TARGET" -U -n -s 200 -w "$1" \
+    >"$1.log" 2>&1 &
+  WATCH_TCPDUMP_PID=$!
+  LAB_PIDS+=("$WATCH_TCPDUMP_PID")
+  for _ in $(seq 50); do
+    grep -q "listening on" "$1.log" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  lab_fail "tcpdump did not start: $(cat "$1.log")"
+}
+watch_capture_stop() {
+  sleep 0.3
+  kill -INT "$WATCH_TCPDUMP_PID" 2>/dev/null
+  wait "$WATCH_TCPDUMP_PID" 2>/dev/null
+}
+
+# watch_replay PCAP FILTER NAME ARGS...: the packets of PCAP matching the tcpdump FILTER into a
+# small pcap of their own, read by `glasshouse watch -r ... ARGS`; alerts in $LAB_WORK/NAME.jsonl.
+watch_replay() {
+  local pcap=$1 filter=$2 name=$3
+  shift 3
+  tcpdump -r "$pcap" -w "$LAB_WORK/$name.pcap" "$filter" 2>/dev/null ||
+    lab_failed "$name: cannot cut $pcap"
+  "$GH" watch -r "$LAB_WORK/$name.pcap" --alerts "$LAB_WORK/$name.jsonl" -q "$@" \
+    >"$LAB_WORK/$name.replay.out" 2>&1 || lab_failed "$name: watch -r failed: $(tail -2 "$LAB_WORK/$name.replay.out")"
+}
+
+# watch_zmap NAME SRC ARGS...: zmap (tcp_synscan) from SRC in the scanner namespace, towards the
+# target's MAC, with an empty blocklist (zmap's default one excludes the lab range) and
+# --max-targets/rate bounded by ARGS.
+watch_zmap() {
+  local name=$1 src=$2
+  shift 2
+  local mac
+  mac=$(ip -n "$LAB_NS_TARGET" -o link show "$LAB_IF_TARGET" | grep -o 'link/ether [0-9a-f:]*' | awk '{print $2}')
+  : >"$LAB_WORK/zmap.blocklist"
+  lab_assert_isolated "$LAB_NS_SCAN"
+  lab_log "$name: zmap -M tcp_synscan $* from $src"
+  timeout -k 5 60 ip netns exec "$LAB_NS_SCAN" zmap -M tcp_synscan -i "$LAB_IF_SCAN" -G "$mac" \
+    -S "$src" -b "$LAB_WORK/zmap.blocklist" -c 1 -q -o "$LAB_WORK/$name.zmap" "$@" \
+    >"$LAB_WORK/$name.zmap.log" 2>&1 || lab_failed "$name: zmap failed: $(tail -2 "$LAB_WORK/$name.zmap.log")"
+}
+
+# watch_masscan NAME SRC ARGS...: masscan from SRC in the scanner namespace towards the target's MAC.
+watch_masscan() {
+  local name=$1 src=$2
+  shift 2
+  local mac
+  mac=$(ip -n "$LAB_NS_TARGET" -o link show "$LAB_IF_TARGET" | grep -o 'link/ether [0-9a-f:]*' | awk '{print $2}')
+  lab_assert_isolated "$LAB_NS_SCAN"
+  lab_log "$name: masscan $* from $src"
+  timeout -k 5 60 ip netns exec "$LAB_NS_SCAN" masscan "$@" --wait 1 --interface "$LAB_IF_SCAN" \
+    --router-mac "$mac" --source-ip "$src" >"$LAB_WORK/$name.masscan" 2>&1 ||
+    lab_failed "$name: masscan failed: $(tail -2 "$LAB_WORK/$name.masscan")"
+}

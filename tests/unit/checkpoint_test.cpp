@@ -5,15 +5,20 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <linux/capability.h>
+#include <sys/syscall.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <csignal>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "audit/sha256.h"
 #include "core/error.h"
@@ -422,17 +427,40 @@ TEST_F(CheckpointFiles, RenameOverADirectoryFailsCleanly) {
                RuntimeError);
 }
 
+// Runs fn on a thread of its own without the capabilities that let root ignore file modes
+// (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER), in its effective and permitted sets:
+// capabilities belong to a thread, so the rest of the process keeps them. Root then meets file
+// modes as any user does, and the test runs the same as root (CI) and as a user.
+template <class Fn>
+void without_file_capabilities(Fn fn) {
+  std::thread t([&] {
+    __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+    __user_cap_data_struct data[2]{};
+    ASSERT_EQ(::syscall(SYS_capget, &header, data), 0) << std::strerror(errno);
+    for (int cap : {CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER}) {
+      data[cap / 32].effective &= ~(1u << (cap % 32));
+      data[cap / 32].permitted &= ~(1u << (cap % 32));
+    }
+    ASSERT_EQ(::syscall(SYS_capset, &header, data), 0) << std::strerror(errno);
+    fn();
+  });
+  t.join();
+}
+
 TEST_F(CheckpointFiles, UnwritableDirectory) {
-  if (::geteuid() == 0) GTEST_SKIP() << "root writes anywhere (the lab test checks the drop user)";
   ScanFingerprint f = fingerprint_of(test_config());
   std::string path = dir_ + "/a.resume";
   write_checkpoint_file(path, test_meta(f), test_progress(f).view(), test_key());
   ::chmod(dir_.c_str(), 0500);
-  CheckpointMeta m = test_meta(f);
-  m.jsonl_offset = 1;
-  EXPECT_THROW(write_checkpoint_file(path, m, test_progress(f).view(), test_key()), RuntimeError);
-  EXPECT_EQ(read_checkpoint_file(path, test_key()).meta.jsonl_offset, 4321u);
-  EXPECT_THROW(prepare_checkpoint_dir(dir_, false, std::nullopt), UsageError);
+  without_file_capabilities([&] {
+    CheckpointMeta m = test_meta(f);
+    m.jsonl_offset = 1;
+    EXPECT_THROW(write_checkpoint_file(path, m, test_progress(f).view(), test_key()),
+                 RuntimeError);
+    EXPECT_EQ(read_checkpoint_file(path, test_key()).meta.jsonl_offset, 4321u);
+    EXPECT_THROW(prepare_checkpoint_dir(dir_, false, std::nullopt), UsageError);
+  });
+  ::chmod(dir_.c_str(), 0700);
 }
 
 TEST_F(CheckpointFiles, KeyIsCreatedOnceAndChecked) {

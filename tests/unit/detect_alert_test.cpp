@@ -33,7 +33,7 @@ TEST(Alert, JsonCarriesEveryField) {
   std::string j = to_json(sample());
   for (
       const char* part :
-      {R"({"id":"198.18.0.2@1700000000.000001","event":"new","src":"198.18.0.2","type":"xmas","shape":"block",)",
+      {R"({"id":"198.18.0.2@1700000000.000001","event":"new","src":"198.18.0.2","direction":"inbound","type":"xmas","shape":"block",)",
        R"("first_seen":"2023-11-14T22:13:20.000001Z","last_seen":"2023-11-14T22:14:20.500000Z",)",
        R"("probes":9,)", R"("ports":3,"hosts":3,)", R"("sample_ports":[21,22,23],)",
        R"("sample_hosts":["198.18.1.1","2001:db8::1"],)", R"("types":{"xmas":9},)",
@@ -41,6 +41,25 @@ TEST(Alert, JsonCarriesEveryField) {
        R"("tool":{"name":"nmap","guess":true,"evidence":"window \"1024\""},)",
        R"("verified":false,"blocked":false})"})
     EXPECT_NE(j.find(part), std::string::npos) << part << "\n" << j;
+}
+
+TEST(Alert, DirectionProofChallengeAndUdpClass) {
+  Alert a = sample();
+  a.direction = Direction::Internal;
+  a.verified = true;
+  a.proof = Proof::Challenge;
+  a.challenge = "sent";
+  a.by_type[static_cast<size_t>(ProbeType::Udp)] = 5;
+  a.udp_answered = 4;
+  a.udp_refused = 1;
+  std::string j = to_json(a);
+  for (const char* part :
+       {R"("direction":"internal")", R"("verified":true,"proof":"challenge","challenge":"sent")",
+        R"("udp":{"class":"open-services","answered":4,"refused":1,"unanswered":0})"})
+    EXPECT_NE(j.find(part), std::string::npos) << part << "\n" << j;
+  a.udp_answered = 0;
+  EXPECT_NE(to_json(a).find(R"("class":"closed-ports")"), std::string::npos);
+  EXPECT_NE(to_text(a).find("internal xmas scan"), std::string::npos) << to_text(a);
 }
 
 TEST(Alert, ScoreStaysValidJson) {

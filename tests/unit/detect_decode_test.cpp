@@ -302,7 +302,9 @@ TEST(WatchOffline, UsageErrorsReturnTwo) {
   EXPECT_EQ(run_cli({"-r", "x.pcap", "--local", "198.18.1.0/33"}), 2);
   EXPECT_EQ(run_cli({"-r", "x.pcap", "--local", "198.18.1.1", "--window", "fast"}), 2);
   EXPECT_EQ(run_cli({"-r", "x.pcap", "--local", "198.18.1.1", "--theta1", "0.9"}), 2);
-  EXPECT_EQ(run_cli({"-r", "x.pcap", "--local", "198.18.1.1", "--block"}), 2);
+  EXPECT_EQ(run_cli({"-r", "x.pcap", "--local", "198.18.1.1", "--block-internal"}), 2);
+  EXPECT_EQ(run_cli({"-r", "x.pcap", "--local", "198.18.1.1", "--block", "--worm-ports", "1,x"}),
+            2);
   EXPECT_EQ(run_cli({"-r", "x.pcap", "-i", "lo", "--local", "198.18.1.1"}), 2);
   EXPECT_EQ(run_cli({"--no-such-option"}), 2);
 }

@@ -434,8 +434,10 @@ TEST(Detector, EvictedAlertedSourceGetsAnEndRecord) {
   EXPECT_EQ(h.of(AlertEvent::End)[0].src, kScanner);
 }
 
-TEST(Detector, TrafficNotCrossingTheBoundaryIsIgnored) {
-  Harness h;
+TEST(Detector, TrafficNotCrossingTheBoundaryIsIgnoredWithoutLocalTracking) {
+  DetectConfig cfg;
+  cfg.track_local = false;
+  Harness h(cfg);
   for (uint16_t port = 1; port <= 50; ++port) {
     h.det.on_packet(nmap_syn(ip("198.18.1.9"), kTarget, port, kSec + port));   // local -> local
     h.det.on_packet(nmap_syn(kScanner, ip("198.18.2.1"), port, kSec + port));  // remote -> remote

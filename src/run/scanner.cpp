@@ -1,4 +1,4 @@
-#include "scan/scanner.h"
+#include "run/scanner.h"
 
 #include <fcntl.h>
 

@@ -5,7 +5,7 @@
 // output with the summary, also when the run was interrupted.
 #pragma once
 
-#include "scan/checkpoint.h"
+#include "run/checkpoint_session.h"
 #include "scan/config.h"
 
 namespace gh {
@@ -13,7 +13,7 @@ namespace gh {
 // Returns the exit status: 0 when the scan completed, 128+signal when SIGINT/SIGTERM stopped it
 // (after flushing every output). Throws UsageError / RuntimeError.
 // `origin` is what a -sS scan's checkpoints record (its argv and directory), and, with --resume,
-// the checkpoint it continues (scan/checkpoint.h): the outputs are then appended to.
+// the checkpoint it continues (run/checkpoint_session.h): the outputs are then appended to.
 int run_scan(const ScanConfig& config, const ScanOrigin& origin = {});
 
 }  // namespace gh

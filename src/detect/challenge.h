@@ -1,0 +1,140 @@
+// Challenge before block: asking a detected source to show that it receives what we send to it.
+//
+// The mechanism (why it holds, what it cannot prove: src/detect/README.md, "Blocking"):
+//   We send the source ONE TCP SYN-ACK, from the protected address and port it probed to the
+//   port it probed from, whose acknowledgement number is a cookie: 32 bits of SipHash-2-4 under a
+//   key drawn at start, over the four-tuple and a per-challenge counter. A TCP stack that did not
+//   expect that SYN-ACK answers with a RST whose sequence number is that acknowledgement number
+//   (RFC 9293, 3.10.7.1 / "reset generation"; Linux tcp_v4_send_reset and tcp_v6_send_reset).
+//   The cookie travels only to the claimed address: a sender forging that address never sees it
+//   and must guess 32 bits. A RST from the source's address and port to ours carrying the cookie
+//   within `timeout`, seen once, coming (on Ethernet) from the same link address as the probes,
+//   proves the source receives our packets at the place its probes come from.
+//
+// Who calls what:
+//   - Responder (response.h) calls challenge() for a detected, unproven source it would block.
+//     challenge() applies the budgets (per source: one per `interval`, `max_per_source` in all;
+//     overall: a token bucket of `rate` per second) and hands the packet to the Sender, or only
+//     counts it when `simulate` (reading a capture: nothing is ever sent from a pcap replay).
+//   - The watch loop gives every decoded packet to on_packet() before the detector: an inbound RST
+//     that answers a challenge yields the proven source (the caller then marks it verified in the
+//     detector); our own challenge, seen leaving by the capture, is reported as Own so that the
+//     detector never takes it for a reply of the local stack.
+// Memory: one entry per challenged source in a BoundedTable of `max_sources` (LRU eviction).
+// Threads: one thread; never throws on the packet path.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string_view>
+
+#include "core/address.h"
+#include "detect/bounded_table.h"
+#include "detect/event.h"
+#include "net/siphash.h"
+
+namespace gh::detect {
+
+struct ChallengeConfig {
+  int64_t timeout_us = 2'000'000;   // an answer later than this is late (not a proof)
+  int64_t interval_us = 5'000'000;  // per source: at most one challenge per interval
+  uint32_t max_per_source = 3;      // challenges per source in all, while its entry lives
+  double rate = 100;                // challenges per second overall (token bucket)...
+  double burst = 20;                // ...holding at most this many
+  uint32_t max_wrong = 8;           // wrong answers after which a challenge is void
+  size_t max_sources = 32768;
+  bool simulate = false;  // count, never send (-r)
+};
+
+// Where a challenge goes: the reverse of one probe the source sent.
+struct ChallengeTarget {
+  IpAddress source;  // the suspected scanner
+  IpAddress local;   // the protected address it probed
+  uint16_t source_port = 0, local_port = 0;
+  bool has_macs = false;         // the probe came in an Ethernet frame:
+  net::MacAddress source_mac{};  //   its source MAC (the scanner, or the last router)
+  net::MacAddress local_mac{};   //   its destination MAC (ours, or the protected host's)
+};
+
+struct ChallengePacket {
+  ChallengeTarget to;
+  uint32_t seq = 0;  // our SYN-ACK's sequence number (random; not part of the proof)
+  uint32_t ack = 0;  // the cookie
+};
+
+enum class Issue : uint8_t {
+  Sent,          // handed to the sender
+  Simulated,     // counted only (simulate)
+  TooSoon,       // the source was challenged less than `interval` ago
+  SourceBudget,  // max_per_source reached
+  GlobalBudget,  // the token bucket is empty
+  NoTarget,      // no probe to answer (the source sent only ICMP)
+  SendFailed,
+};
+std::string_view to_string(Issue i);
+
+enum class Answer : uint8_t {
+  None,       // not a packet about a challenge
+  Own,        // our own challenge, seen by the capture
+  Proven,     // the right cookie, in time, on the probes' path: the source is proven
+  WrongSeq,   // the challenge's four-tuple with another sequence number
+  Late,       // the right cookie after `timeout`
+  Replayed,   // the right cookie again after it proved the source once
+  WrongPath,  // the right cookie from another link address than the probes
+};
+std::string_view to_string(Answer a);
+
+struct ChallengeStats {
+  uint64_t sent = 0, simulated = 0, proven = 0;
+  uint64_t wrong = 0, late = 0, replayed = 0, wrong_path = 0;
+  uint64_t limited_source = 0, limited_global = 0, send_errors = 0;
+  size_t tracked = 0;
+};
+
+class Challenger {
+ public:
+  // Sends one challenge; returns 0 or an errno value. Not called when simulating.
+  using Sender = std::function<int(const ChallengePacket&)>;
+
+  Challenger(const ChallengeConfig& cfg, uint64_t k0, uint64_t k1, Sender send);
+
+  Issue challenge(const ChallengeTarget& to, int64_t now_us);
+  // `proven` is set to the source for Answer::Proven.
+  Answer on_packet(const PacketEvent& ev, IpAddress& proven);
+
+  ChallengeStats stats() const;
+  size_t memory_bound() const { return table_.max_bytes(); }
+  const ChallengeConfig& config() const { return cfg_; }
+  // The cookie of the source's outstanding challenge (tests).
+  std::optional<uint32_t> cookie_of(const IpAddress& source);
+
+ private:
+  struct Entry {
+    ChallengeTarget to;
+    int64_t sent_us = 0;
+    uint32_t cookie = 0;
+    uint32_t count = 0;  // challenges sent (or simulated)
+    uint32_t wrong = 0;
+    bool outstanding = false;  // a cookie is out and not yet answered
+    bool answered = false;     // proved once with this cookie
+  };
+  using Table = BoundedTable<IpAddress, Entry, IpAddressHash>;
+
+  ChallengeConfig cfg_;
+  net::SipHash24 hash_;
+  Sender send_;
+  Table table_;
+  uint64_t counter_ = 0;
+  double tokens_;
+  int64_t refill_us_ = 0;
+  ChallengeStats stats_;
+};
+
+// The challenge as a frame: Ethernet (when `to.has_macs`) + IPv4/IPv6 + TCP SYN-ACK with an MSS
+// option, from `to.local:local_port` to `to.source:source_port`. Returns the bytes written to
+// `out` (at most kChallengeFrameMax), 0 if the addresses' families differ.
+inline constexpr size_t kChallengeFrameMax = 14 + 40 + 24;
+size_t build_challenge_frame(const ChallengePacket& p, uint8_t* out);
+
+}  // namespace gh::detect

@@ -1,0 +1,76 @@
+#include "detect/response.h"
+
+#include <fmt/format.h>
+
+namespace gh::detect {
+
+Responder::Responder(const BlockConfig& cfg, NftBlocker* blocker, Challenger* challenger)
+    : cfg_(cfg), blocker_(blocker), challenger_(challenger) {}
+
+void Responder::on_alert(Alert& a, int64_t now_us) {
+  // 1. Reports only.
+  if (blocker_) {
+    BlockDecision st = blocker_->status(a.src, now_us);
+    if (st.block || a.event == AlertEvent::End) {
+      a.blocked = st.block;
+      a.block_note = st.note;
+      return;
+    }
+  } else if (a.event == AlertEvent::End) {
+    return;
+  }
+  // 2. Exemptions.
+  if (auto why = block_exemption(cfg_, a)) {
+    a.block_note = *why;
+    return;
+  }
+  // 3. Authorised scans (issue 14) slot in here.
+
+  // 4. Proven: block.
+  if (a.verified) {
+    if (!blocker_) {
+      a.block_note = fmt::format("would block (proof: {}; reading a capture)", to_string(a.proof));
+      return;
+    }
+    BlockDecision d = blocker_->consider(a, now_us);
+    a.blocked = d.block;
+    a.block_note = d.note;
+    return;
+  }
+  // 5. Not proven: challenge.
+  if (!challenger_) {
+    a.block_note = "unverified: no completed handshake, the address may be spoofed";
+    return;
+  }
+  if (!a.last_probe.present) {
+    a.block_note = "unverified: no TCP or UDP probe to challenge";
+    return;
+  }
+  if (!a.last_probe.has_macs && !challenger_->config().simulate) {
+    a.block_note = "unverified: not an Ethernet capture, no challenge can be sent";
+    return;
+  }
+  ChallengeTarget t;
+  t.source = a.src;
+  t.local = a.last_probe.local;
+  t.source_port = a.last_probe.source_port;
+  t.local_port = a.last_probe.local_port;
+  t.has_macs = a.last_probe.has_macs;
+  t.source_mac = a.last_probe.source_mac;
+  t.local_mac = a.last_probe.local_mac;
+  Issue i = challenger_->challenge(t, now_us);
+  a.challenge = std::string(to_string(i));
+  switch (i) {
+    case Issue::Sent:
+      a.block_note = "unverified: challenged, awaiting the answer";
+      break;
+    case Issue::Simulated:
+      a.block_note = "unverified: challenge simulated (reading a capture: nothing is sent)";
+      break;
+    default:
+      a.block_note = fmt::format("unverified: no challenge ({})", to_string(i));
+      break;
+  }
+}
+
+}  // namespace gh::detect

@@ -1,0 +1,43 @@
+// What is done about a detected source: the one place where an alert record becomes a block, a
+// challenge, or only a report (with --block; without it records are only reported).
+//
+// Watch (watch.cpp) hands every alert record to Responder::on_alert() before writing it; the
+// responder fills `blocked`, `block_note` and `challenge`. The steps, in order, each of which can
+// end the chain:
+//   1. An "end" record, or a source blocked already: report the block's status, nothing else.
+//   2. Exemptions (blocker.h, block_exemption): the allowlist, the gateways, this host's own
+//      addresses, the protected addresses unless --block-internal.
+//   3. (Authorised scans, --owner-key, issue 14: recognised here, reported, never blocked.)
+//   4. Proof: a verified source (a completed handshake, or an answered challenge) goes to the
+//      blocker, which still applies --max-blocked.
+//   5. Otherwise the source is challenged (challenge.h; rate-limited there) and stays unblocked
+//      until the answer comes; the answer makes the detector send an "update" record at once,
+//      which comes back here at step 4. Without a challenger (--no-challenge), the old rule:
+//      unverified sources are never blocked.
+// Dry run (-r with --block): no blocker, the challenger only simulates; records say what would
+// have been done.
+#pragma once
+
+#include <cstdint>
+
+#include "detect/alert.h"
+#include "detect/blocker.h"
+#include "detect/challenge.h"
+
+namespace gh::detect {
+
+class Responder {
+ public:
+  // `blocker` may be null (dry run: decisions are described, not applied); `challenger` may be
+  // null (no challenges). Neither is owned.
+  Responder(const BlockConfig& cfg, NftBlocker* blocker, Challenger* challenger);
+
+  void on_alert(Alert& a, int64_t now_us);
+
+ private:
+  BlockConfig cfg_;
+  NftBlocker* blocker_;
+  Challenger* challenger_;
+};
+
+}  // namespace gh::detect
