@@ -175,12 +175,16 @@ std::string chart_section(const RunData& run) {
   for (size_t k = 0; k < bars.size(); ++k) {
     int y = static_cast<int>(k) * kRow + 4;
     int w = std::max<int>(2, static_cast<int>(kWidth * bars[k].second / max));
+    // Long names (a service can say anything) are cut to fit the label column; the bar's
+    // <title> keeps the whole name.
+    std::string label =
+        bars[k].first.size() > 20 ? bars[k].first.substr(0, 19) + "…" : bars[k].first;
     std::string name = html_escape(bars[k].first);
     svg += fmt::format(
         "<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text><rect class=\"bar\" x=\"{}\" "
         "y=\"{}\" width=\"{}\" height=\"{}\" rx=\"3\" data-service=\"{}\" data-count=\"{}\">"
         "<title>{}: {}</title></rect><text x=\"{}\" y=\"{}\">{}</text>",
-        kLabel - 8, y + 15, name, kLabel, y, w, kRow - 6, name, bars[k].second, name,
+        kLabel - 8, y + 15, html_escape(label), kLabel, y, w, kRow - 6, name, bars[k].second, name,
         bars[k].second, kLabel + w + 6, y + 15, bars[k].second);
   }
   svg += "</svg>";
