@@ -1,7 +1,10 @@
 #!/bin/bash
 # Packets per second through `glasshouse watch -r` on one core.
 #
-#   bash bench/watch/run_throughput.sh /path/to/glasshouse [PACKETS]
+#   bash bench/watch/run_throughput.sh /path/to/glasshouse [PACKETS] [WATCH ARGS...]
+#
+# WATCH ARGS replace the default `--local 198.18.1.0/24` (e.g. `--local 198.18.0.0/15 --block`:
+# every source inside, so all of them tracked as local sources, and challenges simulated).
 #
 # Generates (once, cached in ${BENCH_DIR:-/tmp}) a synthetic capture with gen_pcap.py (74% ordinary
 # TCP connections from 16,384 clients, 16% DNS-like UDP, 10% SYN scans answered by RST), reads it
@@ -10,6 +13,9 @@
 set -euo pipefail
 GH=$(readlink -f "$1")
 N=${2:-2000000}
+shift 2 || shift $#
+ARGS=("$@")
+[[ ${#ARGS[@]} -gt 0 ]] || ARGS=(--local 198.18.1.0/24)
 HERE=$(cd "$(dirname "$0")" && pwd)
 DIR=${BENCH_DIR:-/tmp}
 PCAP="$DIR/glasshouse-watch-bench-$N.pcap"
@@ -17,7 +23,7 @@ PCAP="$DIR/glasshouse-watch-bench-$N.pcap"
 best_cpu=0
 best_wall=0
 for run in 1 2 3; do
-  out=$( { /usr/bin/time -f "TIME %e %U %S %M" taskset -c 0 "$GH" watch -r "$PCAP" --local 198.18.1.0/24 -q \
+  out=$( { /usr/bin/time -f "TIME %e %U %S %M" taskset -c 0 "$GH" watch -r "$PCAP" "${ARGS[@]}" -q \
            --alerts /dev/null; } 2>&1)
   read -r wall user sys rss < <(grep '^TIME' <<<"$out" | awk '{print $2, $3, $4, $5}')
   packets=$(grep -o 'done: packets [0-9]*' <<<"$out" | awk '{print $3}')

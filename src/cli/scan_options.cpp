@@ -16,6 +16,7 @@
 #include "core/error.h"
 #include "policy/exclusions.h"
 #include "policy/scope.h"
+#include "scan/probe_registry.h"
 #include "service/services.h"
 #include "store/store.h"
 
@@ -103,12 +104,8 @@ std::vector<std::string> normalize_nmap_args(const std::vector<std::string>& arg
       out.push_back(a);
       continue;
     }
-    if (a == "-sS")
-      out.push_back("--syn");
-    else if (a == "-sT")
-      out.push_back("--connect");
-    else if (a == "-sL")
-      out.push_back("--list");
+    if (const ScanTypeEntry* t = a.rfind("-s", 0) == 0 ? scan_type_by_flag(a) : nullptr)
+      out.push_back(std::string(t->long_flag));
     else if (a == "-sU")
       throw UsageError("UDP scanning (-sU) is not supported yet");
     else if (a.rfind("-s", 0) == 0 && a.size() > 2)
@@ -175,7 +172,8 @@ ParsedScan parse_scan_args(const std::vector<std::string>& raw_args, bool raw_al
       "FILE continues it; -sT scans are not checkpointed.\n"
       "Every run is recorded in a hash-chained audit log (glasshouse audit --help).");
 
-  bool syn = false, connect = false, list = false, fast = false;
+  bool fast = false;
+  std::vector<char> type_chosen(scan_types().size(), 0);
   std::vector<std::string> targets, excludes;
   std::string ports_spec, input_list, exclude_file, show = "open", host_timeout, scan_delay,
                                                     initial_rtt, max_rtt;
@@ -188,9 +186,11 @@ ParsedScan parse_scan_args(const std::vector<std::string>& raw_args, bool raw_al
   std::string checkpoint_interval;
   bool no_checkpoint = false;
 
-  app.add_flag("--syn", syn, "-sS: SYN scan with raw packets (default with CAP_NET_RAW)");
-  app.add_flag("--connect", connect, "-sT: connect() scan (default otherwise; needs no privilege)");
-  app.add_flag("--list", list, "-sL: list the targets and send nothing");
+  for (size_t i = 0; i < scan_types().size(); ++i) {
+    const ScanTypeEntry& t = scan_types()[i];
+    app.add_flag_callback(
+        std::string(t.long_flag), [&type_chosen, i] { type_chosen[i] = 1; }, std::string(t.help));
+  }
   app.add_flag("--no-ping", c.no_ping, "-Pn: treat every host as up (always, for now)");
   app.add_flag("-n,--no-resolve", c.no_resolve, "Never do reverse DNS lookups");
   app.add_option("--ports", ports_spec, "-p: ports to scan (default: the 1,000 most common)");
@@ -276,11 +276,13 @@ ParsedScan parse_scan_args(const std::vector<std::string>& raw_args, bool raw_al
     throw UsageError(msg);
   }
 
-  if (syn + connect + list > 1) throw UsageError("choose one scan type: -sS, -sT or -sL");
-  c.type = syn       ? ScanType::Syn
-           : connect ? ScanType::Connect
-           : list    ? ScanType::List
-                     : (raw_allowed ? ScanType::Syn : ScanType::Connect);
+  std::optional<ScanType> chosen;
+  for (size_t i = 0; i < scan_types().size(); ++i) {
+    if (type_chosen[i] == 0) continue;
+    if (chosen) throw UsageError("choose one scan type: -sS, -sT or -sL");
+    chosen = scan_types()[i].type;
+  }
+  c.type = chosen.value_or(raw_allowed ? ScanType::Syn : ScanType::Connect);
 
   c.timing = Timing::for_level(timing_level);
   if (max_retries >= 0) c.timing.max_retries = max_retries;
@@ -366,7 +368,8 @@ ParsedScan parse_scan_args(const std::vector<std::string>& raw_args, bool raw_al
   c.checkpoint.enabled = !no_checkpoint;
   if (no_checkpoint && (!c.checkpoint.file.empty() || !checkpoint_interval.empty()))
     throw UsageError("--no-checkpoint contradicts --checkpoint and --checkpoint-interval");
-  if (c.type != ScanType::Syn && (!c.checkpoint.file.empty() || !checkpoint_interval.empty()))
+  if (!scan_type_entry(c.type).checkpointed &&
+      (!c.checkpoint.file.empty() || !checkpoint_interval.empty()))
     throw UsageError(
         "--checkpoint and --checkpoint-interval are for -sS scans: a -sT scan is not "
         "checkpointed and cannot be resumed");

@@ -30,6 +30,13 @@ std::string_view to_string(Reason r) {
     case Reason::AdminProhibited: return "admin-prohibited";
     case Reason::TimeExceeded: return "time-exceeded";
     case Reason::UdpResponse: return "udp-response";
+    case Reason::ArpResponse: return "arp-response";
+    case Reason::NdResponse: return "nd-response";
+    case Reason::EchoReply: return "echo-reply";
+    case Reason::TimestampReply: return "timestamp-reply";
+    case Reason::AddressMaskReply: return "addressmask-reply";
+    case Reason::LocalhostResponse: return "localhost-response";
+    case Reason::UserSet: return "user-set";
   }
   return "unknown";
 }

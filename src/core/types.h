@@ -26,6 +26,14 @@ enum class Reason : uint8_t {
   AdminProhibited,  // filtered: ICMP communication administratively prohibited
   TimeExceeded,     // filtered: ICMP time exceeded
   UdpResponse,      // open: UDP reply
+  // Host reasons (host discovery; nmap's spelling):
+  ArpResponse,        // up: ARP reply
+  NdResponse,         // up: IPv6 Neighbor Advertisement
+  EchoReply,          // up: ICMP/ICMPv6 echo reply
+  TimestampReply,     // up: ICMP timestamp reply
+  AddressMaskReply,   // up: ICMP address mask reply
+  LocalhostResponse,  // up: one of our own addresses
+  UserSet,            // up: -Pn (no discovery)
 };
 
 std::string_view to_string(Protocol p);

@@ -89,7 +89,14 @@ bool ResultTable::is_host_reply(Reason r) {
     case Reason::PortUnreach:
     case Reason::ProtoUnreach:
     case Reason::UdpResponse:
+    case Reason::ArpResponse:
+    case Reason::NdResponse:
+    case Reason::EchoReply:
+    case Reason::TimestampReply:
+    case Reason::AddressMaskReply:
+    case Reason::LocalhostResponse:
       return true;
+    case Reason::UserSet:
     case Reason::NoResponse:
     case Reason::HostUnreach:
     case Reason::NetUnreach:

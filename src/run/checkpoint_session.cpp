@@ -16,6 +16,7 @@
 #include "core/error.h"
 #include "core/paths.h"
 #include "output/json.h"
+#include "scan/probe_registry.h"
 
 namespace gh {
 
@@ -44,7 +45,7 @@ std::unique_ptr<CheckpointSession> CheckpointSession::prepare(const ScanConfig& 
                                                               const std::string& run_id) {
   const CheckpointSpec& spec = config.checkpoint;
   const Checkpoint* resume = origin.resume;
-  if (config.type != ScanType::Syn || config.dry_run) {
+  if (!scan_type_entry(config.type).checkpointed || config.dry_run) {
     if (resume != nullptr)
       throw UsageError(
           fmt::format("cannot resume {}: only -sS scans are checkpointed", origin.resume_path));

@@ -27,6 +27,7 @@
 #include "policy/privilege_drop.h"
 #include "scan/connect_engine.h"
 #include "scan/engine.h"
+#include "scan/probe_registry.h"
 #include "scan/syn_engine.h"
 #include "targets/permutation.h"
 #include "targets/slice.h"
@@ -159,16 +160,8 @@ EngineReport dry_run_connect(const EngineContext& ctx) {
   return report;
 }
 
-const char* scan_type_name(ScanType t) {
-  switch (t) {
-    case ScanType::Syn:
-      return "syn";
-    case ScanType::Connect:
-      return "connect";
-    case ScanType::List:
-      return "list";
-  }
-  return "?";
+std::string scan_type_name(ScanType t) {
+  return std::string(scan_type_entry(t).name);
 }
 
 // Output files, read back through descriptors opened before privileges are dropped, so that
@@ -243,7 +236,8 @@ int scan_stages(const ScanConfig& config, PolicyPlan& plan, const std::string& e
   outcome.privileges = "not dropped: the engine did not call after_sockets_open";
 
   // Stage 2: -sL needs nothing but the target set.
-  if (config.type == ScanType::List) {
+  const ScanTypeEntry& type = scan_type_entry(config.type);
+  if (type.engine == EngineKind::List) {
     ready();
     int rc = list_targets(config, plan.exclusion_note);
     outcome.exit_reason = rc == kExitOk ? "done" : "interrupted";
@@ -352,7 +346,7 @@ int scan_stages(const ScanConfig& config, PolicyPlan& plan, const std::string& e
   };
   try {
     if (config.dry_run) ready();  // a dry run opens no socket and needs no privilege
-    if (config.type == ScanType::Syn)
+    if (type.engine == EngineKind::Raw)
       report = run_syn_scan(ctx);
     else
       report = config.dry_run ? dry_run_connect(ctx) : run_connect_scan(ctx);
@@ -425,10 +419,11 @@ int run_scan(const ScanConfig& config, const ScanOrigin& origin) {
       facts.window = format_window(e);
     }
     plan = apply_policy(effective, scope ? &*scope : nullptr, WallClock::now());
-    if (effective.type == ScanType::Syn && !effective.dry_run && !can_open_raw_sockets())
-      throw RuntimeError(
-          "-sS needs raw sockets: run as root, give the binary the capability "
-          "(sudo setcap cap_net_raw,cap_net_admin+eip $(command -v glasshouse)), or use -sT");
+    if (scan_type_entry(effective.type).needs_raw && !effective.dry_run && !can_open_raw_sockets())
+      throw RuntimeError(fmt::format(
+          "{} needs raw sockets: run as root, give the binary the capability "
+          "(sudo setcap cap_net_raw,cap_net_admin+eip $(command -v glasshouse)), or use -sT",
+          scan_type_entry(effective.type).flag));
     // Where progress goes; a resumed scan must still be the scan it was (the scope was
     // re-checked above: its window may have closed).
     checkpoints = CheckpointSession::prepare(effective, origin, facts.run_id);
@@ -449,7 +444,7 @@ int run_scan(const ScanConfig& config, const ScanOrigin& origin) {
   facts.max_rate = effective.timing.max_rate;
   facts.max_host_rate = pol.max_host_rate;
   for (const auto& note : plan.notes) std::cerr << "glasshouse: note: " << note << '\n';
-  if (effective.type != ScanType::List && !plan.exclusion_note.empty())
+  if (scan_type_entry(effective.type).engine != EngineKind::List && !plan.exclusion_note.empty())
     std::cerr << "glasshouse: note: " << plan.exclusion_note << '\n';
   audit.append(start_record(facts, WallClock::now()));
 

@@ -25,6 +25,7 @@
 
 #include "core/error.h"
 #include "core/paths.h"
+#include "scan/probe_registry.h"
 #include "targets/probe_space.h"
 #include "targets/slice.h"
 
@@ -173,15 +174,7 @@ bool same_bytes(std::string_view a, std::string_view b) {
 }
 
 uint8_t type_code(ScanType t) {
-  switch (t) {
-    case ScanType::Syn:
-      return 1;
-    case ScanType::Connect:
-      return 2;
-    case ScanType::List:
-      return 3;
-  }
-  return 0;
+  return scan_type_entry(t).checkpoint_code;
 }
 
 void put_u128_be(std::string& out, u128 v) {

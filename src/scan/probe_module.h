@@ -1,54 +1,199 @@
 // The contract between the raw-packet engine and a probe type (zmap's probe_modules.h idea).
 //
-// The engine owns the sockets, the permutation, the rate, the retries and the results; a probe
-// module knows only its packets. One module per probe type: TCP SYN now; UDP, ICMP echo, ARP and
-// other TCP flag scans (FIN, NULL, Xmas, ACK) fit the same contract later.
+// Who does what
+// -------------
+// The engine is two parts (docs/ARCHITECTURE.md, "The raw engine"):
+//   * the driver (scan/driver.h) owns the index space, the permutation, the answered bits, the
+//     passes and retries, the rate, the probe gate and the checkpoints;
+//   * the transport (scan/transport.h) owns the routes, the sockets, the receive ring, the
+//     sendmmsg batches and the next-hop MACs.
+// A probe module knows only its packets: how to write one probe, and how to recognise a reply to
+// one without any per-probe state. One module per probe type: `tcp_syn` (-sS) for ports; ARP,
+// NDP, ICMP echo/timestamp/mask, TCP SYN/ACK ping and UDP ping for hosts (issue 9, discovery);
+// UDP and the TCP flag scans later. Modules are listed in the registry (scan/probe_registry.h).
 //
-//   prepare(path)       once, before the first probe: build the packet templates for the route
-//                       (our address and MACs). Called once per address family in the scan.
-//   build(out, probe, id, attempt)  per probe, on the send thread: write one frame to `out` (at
-//   least
-//                       kMaxFrame bytes) and return its length, 0 to skip. No allocation, no throw.
-//   classify(packet)    per received packet, on the receive thread: if it answers one of our
-//                       probes (checked statelessly, with the scan's secret cookie), fill `out`
-//                       and return true. Any bytes are valid input: never throws.
-//   describe / name     for --dry-run and logs.
+// Lifecycle and threads
+// ---------------------
+//   make(keys)          the registry's factory: one instance per scan, given the scan's secret
+//                       keys (the cookie). Cheap; no socket, no route.
+//   static facts        name(), protocol(), frame_kind(), silence(), receive(), max_frame():
+//                       constant for the life of the instance; read from any thread.
+//   prepare(path)       once per address family the scan probes, on the thread that called the
+//                       driver, before any thread starts and before the first build(): make the
+//                       templates for that path (our address, our MAC, the next hop's MAC,
+//                       framing). Returns false when the module cannot probe through this path
+//                       (an ARP module on a routed path or a non-Ethernet link; a family it does
+//                       not speak): the caller then does not use it for that family (a note, not
+//                       an error; the discovery stage falls back to routed probes).
+//   build(out, probe, args)  per probe, on a send thread (several may call it at once: build
+//                       is const and must not write shared state). Writes one whole frame to
+//                       out[0, n) and returns n, or 0 to skip the probe (nothing is sent; it is
+//                       not retried and gets no verdict). out.size() >= max_frame(). No
+//                       allocation, no throw, no system call.
+//   classify(frame, out) per received frame, on the receive thread, for every frame the
+//                       transport's filter let through (see receive()); frames other modules
+//                       own come by too. Returns true iff the frame answers a probe this module
+//                       (this scan's keys) sent, and then fills `out`. Any bytes are valid
+//                       input: never reads outside the frame, never throws, never allocates.
+//   describe(frame)     --dry-run: one line for a built frame.
+//
+// Who fills which bytes of a frame
+// --------------------------------
+// build() writes every byte from offset 0, the link-layer header included:
+//   * path.framing == Ethernet: a 14-byte Ethernet header (src = path.src_mac; dst: the route's
+//     next hop path.dst_mac for IP frames (zeros on loopback), broadcast for ARP, the
+//     solicited-node multicast MAC for NDP), then the packet;
+//   * path.framing == RawIp: the IP header first (the IPv4 loopback path, sent through a raw IP
+//     socket: io/raw_ip_socket.h).
+// The transport then changes exactly one thing: for FrameKind::Ip frames on an Ethernet path
+// whose targets are on-link, it overwrites bytes [0, 6) (the destination MAC) with the target's
+// own MAC (learnt from its ARP/NDP reply in the discovery stage, or from the kernel's neighbour
+// table). No checksum covers those bytes. It never touches Arp or Ndp frames.
+// The transport sends the frame as built, in batches; a frame it could not send is simply
+// unanswered (the driver's retries resend it through build() again).
+//
+// Stateless validation
+// --------------------
+// Nothing is remembered per probe. A module puts a keyed cookie in fields the reply must echo
+// (net/cookie.h, SipHash-2-4 under the scan's random keys): TCP source port and sequence number,
+// ICMP echo id and sequence, a UDP source port. classify() recomputes it from the reply and
+// accepts only a match. A reply that cannot carry a cookie (ARP, NDP) is accepted when it is a
+// reply to our address from an address we probe (the driver then checks the address is in the
+// scan, and the answered bit drops duplicates and unsolicited repeats). classify() also says
+// which attempt a reply answers (ProbeVerdict::attempt) when the packets of different attempts
+// differ (the TCP SYN module gives each attempt its own source port); otherwise 0.
+//
+// What silence means
+// ------------------
+// A probe that no attempt got a reply for ends as silence() says: a port `filtered`
+// (Reason::NoResponse), a port `open|filtered` (UDP, the FIN/NULL/Xmas scans), or, for a host
+// module, a host that this probe did not find up (the host is `down` when no discovery probe
+// found it). The driver applies it; modules never produce "no reply" verdicts themselves.
+//
+// Stability: this header is what other developers build modules against. Add fields at the end
+// of structs and new enum values; do not change the meaning of existing ones.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
 #include <string_view>
 
 #include "core/address.h"
 #include "core/types.h"
+#include "io/bpf.h"
 #include "io/route.h"
 #include "net/packet.h"
 #include "targets/probe_space.h"
 
 namespace gh {
 
-// A reply turned into a verdict for one probe of the space.
+using SteadyTime = std::chrono::steady_clock::time_point;
+
+// What a module's frames are; decides how the transport frames and addresses them.
+enum class FrameKind : uint8_t {
+  Ip,   // an IPv4/IPv6 packet to the target (routed or on-link): TCP, UDP, ICMP, ICMPv6
+  Arp,  // an ARP request (EtherType 0x0806), broadcast: IPv4 on-link targets, Ethernet only
+  Ndp,  // an IPv6 Neighbor Solicitation to the target's solicited-node multicast group: IPv6
+        // on-link targets, Ethernet only (IP, but not addressed to the target)
+};
+
+// What a probe without any reply (after every attempt) means.
+enum class Silence : uint8_t {
+  PortFiltered,      // port `filtered`, reason no-response (TCP SYN, ACK)
+  PortOpenFiltered,  // port `open|filtered`, reason no-response (UDP, FIN/NULL/Xmas)
+  HostDown,          // a discovery probe: no evidence the host is up (down when no probe finds it)
+};
+
+// What the transport's receive filter must let through for a module (classic BPF built by the
+// transport, io/bpf.h, as the union over every module of the run). IP packets are only ever
+// passed when addressed to one of our source addresses.
+struct ReceiveSpec {
+  bool tcp = false;   // TCP to our addresses
+  bool udp = false;   // UDP to our addresses
+  bool icmp = false;  // ICMP (IPv4) and ICMPv6 to our addresses: errors quoting our probes,
+                      // echo/timestamp/mask replies, IPv6 Neighbor Advertisements
+  bool arp = false;   // ARP replies whose target protocol address is one of our IPv4 addresses
+};
+
+// The path probes of one family leave through, as the transport set it up (prepare()).
+struct PathInfo {
+  Family family = Family::V4;
+  IpAddress source;                             // our address: the packets' source
+  LinkFraming framing = LinkFraming::Ethernet;  // how build()'s frames begin (see above)
+  MacAddress src_mac{};                         // Ethernet: our interface's MAC
+  MacAddress dst_mac{};  // Ethernet: the route's next hop (gateway; zeros on loopback)
+  bool on_link = false;  // the targets are on the link (no gateway): ARP/NDP can reach them
+  bool loopback = false;
+  int ifindex = 0;
+  int mtu = 0;  // the largest IP packet the path carries
+};
+
+// Per-probe arguments of build(), chosen by the driver.
+struct BuildArgs {
+  uint16_t ip_id = 0;   // a random IPv4 identification (modules may ignore it)
+  uint8_t attempt = 0;  // 0: the first send; k: the k-th retry (below net::Cookie::kMaxAttempts)
+};
+
+// One received frame, as classify() sees it.
+struct RxFrame {
+  std::span<const uint8_t> bytes;               // from the link-layer header on
+  LinkFraming framing = LinkFraming::Ethernet;  // of the receiving interface
+  const net::ParsedPacket* ip = nullptr;        // the parsed IP packet; null if not IP (ARP)
+  SteadyTime at;                                // when the receive thread read it
+};
+
+enum class HostState : uint8_t { Down, Up };
+
+// A reply turned into a verdict for one probe. Port modules fill a port verdict; host
+// (discovery) modules a host verdict; the driver reads `host` to tell them apart.
 struct ProbeVerdict {
-  Probe probe;  // which (addr, proto, port) it answers
-  PortState state = PortState::Filtered;
-  Reason reason = Reason::NoResponse;
+  Probe probe;  // which probe it answers (addr, proto, port: exactly as build() got it)
+  PortState state = PortState::Filtered;  // port verdicts
+  Reason reason = Reason::NoResponse;     // why (port or host reasons: core/types.h)
   uint8_t ttl = 0;
   uint8_t attempt = 0;  // which try it answers (0: the first send, k: the k-th retry)
+  bool host = false;    // true: a host verdict (below); false: a port verdict (state)
+  HostState host_state = HostState::Down;
+  bool has_mac = false;  // the replier's link-layer address is in `mac` (ARP/NDP replies; any
+                         // Ethernet reply from an on-link target may fill it too)
+  MacAddress mac{};
+  // Round-trip time when the module can tell it from the reply (a timestamp it echoes); zero
+  // when unknown: the driver then fills in what it measured, if anything.
+  std::chrono::nanoseconds latency{0};
+};
+
+// The scan's secret keys (random per scan; shared by the send and receive sides).
+struct ModuleKeys {
+  uint64_t k0 = 0;
+  uint64_t k1 = 0;
 };
 
 class ProbeModule {
  public:
-  static constexpr size_t kMaxFrame = 256;
   virtual ~ProbeModule() = default;
-  virtual std::string_view name() const = 0;
+  // Static facts (constant per instance).
+  virtual std::string_view name() const = 0;  // the registry's name: "tcp_syn", "arp", ...
+  // The Probe::proto of the probes it is given. A port module probes the ports of this protocol
+  // in the scan's port list. A host module gets Probe{addr, protocol(), port}, with port from
+  // its -PS/-PA/-PU list; modules without ports (ICMP, ARP, NDP) say Protocol::Tcp and get 0.
   virtual Protocol protocol() const = 0;
-  virtual void prepare(const Route& path) = 0;
-  // `attempt`: 0 for the first send, k for the k-th retry; a module may make each attempt a
-  // distinct packet (the TCP SYN module gives each its own source port) and report it back in
-  // ProbeVerdict::attempt.
-  virtual size_t build(uint8_t* out, const Probe& probe, uint16_t ip_id,
-                       unsigned attempt) const = 0;
-  virtual bool classify(const net::ParsedPacket& packet, ProbeVerdict& out) const = 0;
+  virtual FrameKind frame_kind() const = 0;
+  virtual Silence silence() const = 0;
+  virtual ReceiveSpec receive() const = 0;
+  virtual size_t max_frame() const = 0;  // the longest frame build() writes, link header included
+  bool host_module() const { return silence() == Silence::HostDown; }
+
+  // See the file comment for when and on which thread each is called.
+  virtual bool prepare(const PathInfo& path) = 0;
+  virtual size_t build(std::span<uint8_t> out, const Probe& probe, const BuildArgs& args) const = 0;
+  virtual bool classify(const RxFrame& frame, ProbeVerdict& out) const = 0;
+  // --dry-run: one line for a frame build() wrote. The default parses it as an IP packet
+  // (net/describe.h); modules whose frames are not IP (ARP) override it.
+  virtual std::string describe(std::span<const uint8_t> frame, LinkFraming framing) const;
 };
 
 }  // namespace gh

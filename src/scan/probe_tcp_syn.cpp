@@ -41,12 +41,12 @@ std::pair<PortState, Reason> classify_icmp_error(uint8_t ip_version, uint8_t typ
   }
 }
 
-void TcpSynProbe::prepare(const Route& path) {
+bool TcpSynProbe::prepare(const PathInfo& path) {
   net::SynTemplateParams params;
   params.src = path.source;
-  params.ethernet = path.next_hop_mac.has_value();
+  params.ethernet = path.framing == LinkFraming::Ethernet;
   params.src_mac = path.src_mac;
-  if (path.next_hop_mac) params.dst_mac = *path.next_hop_mac;
+  params.dst_mac = path.dst_mac;
   params.ttl = 64;
   params.window = 1024;  // nmap's SYN window; small, as a probe never carries data
   if (path.source.is_v4()) {
@@ -56,6 +56,7 @@ void TcpSynProbe::prepare(const Route& path) {
     v6_.emplace(params);
     src_v6_ = path.source;
   }
+  return true;
 }
 
 const net::TcpSynTemplate* TcpSynProbe::template_for(Family f) const {
@@ -63,18 +64,18 @@ const net::TcpSynTemplate* TcpSynProbe::template_for(Family f) const {
   return t ? &*t : nullptr;
 }
 
-size_t TcpSynProbe::build(uint8_t* out, const Probe& probe, uint16_t ip_id,
-                          unsigned attempt) const {
+size_t TcpSynProbe::build(std::span<uint8_t> out, const Probe& probe, const BuildArgs& args) const {
   const net::TcpSynTemplate* t = template_for(probe.addr.family);
   if (t == nullptr || probe.proto != Protocol::Tcp) return 0;
   const IpAddress& src = probe.addr.is_v4() ? src_v4_ : src_v6_;
-  uint16_t sport = cookie_.source_port(probe.addr, probe.port, kPortBase, kPortRange, attempt);
+  uint16_t sport = cookie_.source_port(probe.addr, probe.port, kPortBase, kPortRange, args.attempt);
   uint32_t seq = cookie_.tcp_seq(src, probe.addr, sport, probe.port);
-  return t->build(out, probe.addr, sport, probe.port, seq, ip_id);
+  return t->build(out, probe.addr, sport, probe.port, seq, args.ip_id);
 }
 
-bool TcpSynProbe::classify(const net::ParsedPacket& packet, ProbeVerdict& out) const {
-  if (!packet.l4_parsed) return false;
+bool TcpSynProbe::classify(const RxFrame& frame, ProbeVerdict& out) const {
+  if (frame.ip == nullptr || !frame.ip->l4_parsed) return false;
+  const net::ParsedPacket& packet = *frame.ip;
   Family family = packet.ip_version == 4 ? Family::V4 : Family::V6;
   if (template_for(family) == nullptr) return false;
   const IpAddress& ours = family == Family::V4 ? src_v4_ : src_v6_;

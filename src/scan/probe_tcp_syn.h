@@ -19,12 +19,16 @@ class TcpSynProbe : public ProbeModule {
   static constexpr uint16_t kPortBase = 40000;
   static constexpr uint16_t kPortRange = 20000;
 
-  TcpSynProbe(uint64_t key0, uint64_t key1) : cookie_(key0, key1) {}
+  explicit TcpSynProbe(const ModuleKeys& keys) : cookie_(keys.k0, keys.k1) {}
   std::string_view name() const override { return "tcp_syn"; }
   Protocol protocol() const override { return Protocol::Tcp; }
-  void prepare(const Route& path) override;
-  size_t build(uint8_t* out, const Probe& probe, uint16_t ip_id, unsigned attempt) const override;
-  bool classify(const net::ParsedPacket& packet, ProbeVerdict& out) const override;
+  FrameKind frame_kind() const override { return FrameKind::Ip; }
+  Silence silence() const override { return Silence::PortFiltered; }
+  ReceiveSpec receive() const override { return ReceiveSpec{.tcp = true, .icmp = true}; }
+  size_t max_frame() const override { return net::TcpSynTemplate::kMaxSize; }
+  bool prepare(const PathInfo& path) override;
+  size_t build(std::span<uint8_t> out, const Probe& probe, const BuildArgs& args) const override;
+  bool classify(const RxFrame& frame, ProbeVerdict& out) const override;
 
  private:
   const net::TcpSynTemplate* template_for(Family f) const;

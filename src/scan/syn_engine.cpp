@@ -23,7 +23,7 @@
 #include "io/rx_ring.h"
 #include "net/describe.h"
 #include "scan/answered_set.h"
-#include "scan/probe_tcp_syn.h"
+#include "scan/probe_registry.h"
 #include "scan/rate_controller.h"
 #include "scan/rate_limiter.h"
 #include "scan/retry_tracking.h"
@@ -79,7 +79,10 @@ class VerdictQueue {
 // One send thread's own state: its batch, its share of the rate, its counters. The thread that
 // called run() reads the atomics (for the rate controller, the status line and checkpoints).
 struct Sender {
-  std::array<std::array<uint8_t, ProbeModule::kMaxFrame>, kBatch> frames{};
+  explicit Sender(size_t max_frame) : stride(max_frame), frames(kBatch * max_frame) {}
+  uint8_t* frame(size_t i) { return frames.data() + i * stride; }
+  size_t stride;
+  std::vector<uint8_t> frames;  // kBatch slots of `stride` bytes
   std::array<size_t, kBatch> lengths{};
   std::array<IpAddress, kBatch> dst{};
   size_t n = 0;
@@ -123,7 +126,8 @@ class SynScan {
         answered_(ctx.resume != nullptr ? AnsweredSet(slice_.size(), ctx.resume->answered)
                   : ctx.config.dry_run  ? AnsweredSet(0)
                                         : AnsweredSet(slice_.size())),
-        probe_(random_key(), random_key()) {}
+        probe_(make_probe_module(scan_type_entry(ctx.config.type).port_module,
+                                 ModuleKeys{random_key(), random_key()})) {}
 
   EngineReport run();
 
@@ -169,7 +173,7 @@ class SynScan {
   Permutation perm_;
   Slice slice_;
   AnsweredSet answered_;  // one bit per position of slice_
-  TcpSynProbe probe_;
+  std::unique_ptr<ProbeModule> probe_;
   std::array<std::optional<Path>, 2> paths_;            // [0] IPv4, [1] IPv6
   std::vector<std::unique_ptr<PacketSocket>> sockets_;  // send-only, one per interface
   std::vector<RxRing> rings_;                           // receive, one per interface
@@ -251,9 +255,19 @@ void SynScan::plan_paths() {
                                      std::max(cfg_.timing.initial_rtt, milliseconds(1000)));
     }
     bool raw_ip = f == Family::V4 && route.loopback && !cfg_.dry_run;
-    Route templ = route;
-    if (raw_ip) templ.next_hop_mac.reset();  // the raw socket takes packets from the IP header
-    probe_.prepare(templ);
+    PathInfo info;
+    info.family = f;
+    info.source = route.source;
+    info.framing = raw_ip ? LinkFraming::RawIp : LinkFraming::Ethernet;
+    info.src_mac = route.src_mac;
+    info.dst_mac = *route.next_hop_mac;
+    info.on_link = !route.gateway && !route.loopback;
+    info.loopback = route.loopback;
+    info.ifindex = route.ifindex;
+    info.mtu = route.mtu;
+    if (!probe_->prepare(info))
+      throw RuntimeError(
+          fmt::format("probe module {} cannot send through {}", probe_->name(), route.ifname));
     paths_[f == Family::V4 ? 0 : 1] = Path{route, nullptr, nullptr, std::move(per_host)};
     if (raw_ip) {
       raw_v4_.emplace(RawIpv4Socket::open());
@@ -293,13 +307,12 @@ void write_out(const std::string& text) {
 
 void SynScan::dry_run() {
   std::string out;
-  uint8_t frame[ProbeModule::kMaxFrame];
+  std::vector<uint8_t> frame(probe_->max_frame());
   for (uint64_t k = 0; k < slice_.size() && !stopping(); ++k) {
     Probe probe = space_.at(index_at(k));
-    size_t len = probe_.build(frame, probe, static_cast<uint16_t>(k), 0);
-    net::ParsedPacket parsed;
-    if (len == 0 || !net::parse_packet({frame, len}, net::LinkType::Ethernet, parsed)) continue;
-    out += net::describe_packet(parsed);
+    size_t len = probe_->build(frame, probe, BuildArgs{static_cast<uint16_t>(k), 0});
+    if (len == 0) continue;
+    out += probe_->describe({frame.data(), len}, LinkFraming::Ethernet);
     out += '\n';
     if (out.size() > (1 << 16)) {
       write_out(out);
@@ -318,7 +331,8 @@ void SynScan::receive_loop() {
     net::ParsedPacket parsed;
     if (!net::parse_packet(frame, net::LinkType::Ethernet, parsed)) return;
     ProbeVerdict v;
-    if (!probe_.classify(parsed, v)) return;  // the cookie first: not ours, not looked at
+    RxFrame rx{frame, LinkFraming::Ethernet, &parsed, {}};
+    if (!probe_->classify(rx, v)) return;  // the cookie first: not ours, not looked at
     auto index = space_.index_of(v.probe.addr, v.probe.proto, v.probe.port);
     if (!index) return;  // a valid cookie for a probe outside this scan: not ours to report
     auto k = slice_.local(perm_.inverse(*index));
@@ -369,7 +383,7 @@ void SynScan::flush_batch(Sender& s) {
   if (s.n == 0) return;
   const Path& path = *static_cast<const Path*>(s.path);
   std::array<std::span<const uint8_t>, kBatch> spans;
-  for (size_t i = 0; i < s.n; ++i) spans[i] = {s.frames[i].data(), s.lengths[i]};
+  for (size_t i = 0; i < s.n; ++i) spans[i] = {s.frame(i), s.lengths[i]};
   size_t done = 0;
   int stalls = 0;
   while (done < s.n) {
@@ -427,15 +441,19 @@ bool SynScan::send_one(Sender& s, uint64_t k) {
     auto it = path->per_host->find(probe.addr);
     if (it == path->per_host->end()) {
       // No ARP/NDP answer: nothing can be sent to it, as connect() would say EHOSTUNREACH.
-      ProbeVerdict v{probe, PortState::Filtered, Reason::HostUnreach, 0};
+      ProbeVerdict v;
+      v.probe = probe;
+      v.reason = Reason::HostUnreach;
       queue_.push(Settled{k, v, SteadyClock::now(), Settled::Kind::Unreachable});
       return false;
     }
     mac = &it->second;
   }
-  size_t len = probe_.build(s.frames[s.n].data(), probe, static_cast<uint16_t>(s.rng()), pass_);
+  size_t len = probe_->build({s.frame(s.n), s.stride}, probe,
+                             BuildArgs{static_cast<uint16_t>(s.rng()),
+                                       static_cast<uint8_t>(std::min<uint32_t>(pass_, 255))});
   if (len == 0) return false;
-  if (mac != nullptr) std::copy(mac->begin(), mac->end(), s.frames[s.n].begin());
+  if (mac != nullptr) std::copy(mac->begin(), mac->end(), s.frame(s.n));
   if (RttSampler::sampled(k)) rtt_.sent(k, SteadyClock::now());
   s.dst[s.n] = probe.addr;
   s.lengths[s.n++] = len;
@@ -458,9 +476,12 @@ bool SynScan::admit(Sender& s, uint64_t k, const Probe& probe) {
     switch (d) {
       case ProbeGate::Decision::Send:
         return true;
-      case ProbeGate::Decision::Refuse:
-        queue_.push(Settled{k, ProbeVerdict{probe}, SteadyClock::now(), Settled::Kind::Refused});
+      case ProbeGate::Decision::Refuse: {
+        ProbeVerdict v;
+        v.probe = probe;
+        queue_.push(Settled{k, v, SteadyClock::now(), Settled::Kind::Refused});
         return false;
+      }
       case ProbeGate::Decision::Later:
         break;
     }
@@ -651,7 +672,7 @@ EngineReport SynScan::run() {
   control_ = std::make_unique<RateController>(ro);
   size_t threads = static_cast<size_t>(std::max(1, cfg_.send_threads));
   for (size_t t = 0; t < threads; ++t) {
-    auto s = std::make_unique<Sender>();
+    auto s = std::make_unique<Sender>(probe_->max_frame());
     double share = control_->rate() / static_cast<double>(threads);
     s->limiter = std::make_unique<RateLimiter>(share);
     s->target_rate = share;
