@@ -27,6 +27,12 @@ const char* to_string(HostChange::Kind k) {
   return k == HostChange::Kind::Appeared ? "appeared" : "disappeared";
 }
 
+// What a person calls the service: how it was found (method, confidence) is not a change.
+bool same_service(const ServiceRecord& x, const ServiceRecord& y) {
+  return x.name == y.name && x.product == y.product && x.version == y.version &&
+         x.extra_info == y.extra_info && x.cpe == y.cpe && x.tls == y.tls;
+}
+
 RunDiff diff_runs(const RunData& a, const RunData& b) {
   RunDiff d;
   d.a = a.meta;
@@ -69,7 +75,7 @@ RunDiff diff_runs(const RunData& a, const RunData& b) {
       const PortRecord& y = b.ports[j];
       if (x.state != y.state)
         d.ports.push_back({PortChange::Kind::State, x, y});
-      else if (!(x.service == y.service))
+      else if (!same_service(x.service, y.service))
         d.ports.push_back({PortChange::Kind::Service, x, y});
       ++i;
       ++j;

@@ -7,7 +7,7 @@
 //         disappeared  reported in A only (open -> absent: closed, filtered or not written)
 //         state        reported in both, with another state (open -> closed)
 //         service      same state, another service (name, product, version, extra info, CPE
-//                      or TLS facts)
+//                      or TLS facts; not how it was found: method and confidence)
 // A port that changed both state and service is a "state" change (its service is shown too).
 // Changes are listed in address, protocol, port order. Identical runs give an empty diff.
 #pragma once

@@ -120,6 +120,14 @@ TEST(Diff, EveryKindOfChange) {
   EXPECT_EQ(json->get("a")->get("run")->as_u64(), 1u);
 }
 
+TEST(Diff, HowAServiceWasFoundIsNotAChange) {
+  PortRecord x = port("198.18.0.1", 5713, "filtered", "proshareaudio");
+  PortRecord y = x;
+  y.service.method = "table";
+  y.service.confidence = 3;
+  EXPECT_TRUE(diff_runs(run(1, {x}), run(2, {y})).empty());
+}
+
 TEST(Diff, IPv6AddressesAreBracketed) {
   RunDiff d = diff_runs(run(1, {}), run(2, {port("2001:db8::5", 22, "open", "ssh")}));
   EXPECT_NE(format_diff_text(d).find("+ [2001:db8::5]:22/tcp open ssh"), std::string::npos);
