@@ -26,7 +26,8 @@ lab_init "$1"
 watch_lab_up
 lab_listen 22 80 443
 T=$LAB_V4_TARGET
-ip -n "$LAB_NS_TARGET" route add 198.18.0.0/15 via "$LAB_V4_SCAN" dev "$LAB_IF_TARGET"
+ip -n "$LAB_NS_SCAN" addr add 198.18.0.250/24 dev "$LAB_IF_SCAN"
+ip -n "$LAB_NS_TARGET" route add 198.18.0.0/15 via 198.18.0.250 dev "$LAB_IF_TARGET"
 lab_assert_isolated "$LAB_NS_TARGET"
 
 watch_capture_start "$LAB_WORK/bench.pcap"
@@ -37,9 +38,9 @@ pause() { sleep 2; }
 
 n=10
 for rate in full 100; do
-  nm_rate=(); ms_rate=(--rate 20000); zm_rate=(-r 20000); gh_rate=()
+  nm_rate=(); ms_rate=(--rate 20000); zm_rate=(-r 20000)
   if [[ $rate == 100 ]]; then
-    nm_rate=(--max-rate 100); ms_rate=(--rate 100); zm_rate=(-r 100); gh_rate=(--max-rate 100)
+    nm_rate=(--max-rate 100); ms_rate=(--rate 100); zm_rate=(-r 100)
   fi
   for kind in sS sF sU sT; do
     src=198.18.0.$n; n=$((n + 1))
@@ -62,7 +63,10 @@ case_add "glasshouse scan (full)" "$LAB_V4_SCAN" "glasshouse scan -sS -p 1-1000"
 lab_scan "$LAB_NS_SCAN" ghscan -sS -n -p 1-1000 "$T" || lab_failed "glasshouse scan failed"
 pause
 
-# The spoofed flood.
+# The spoofed flood (its counters are the difference between two SIGUSR1 lines).
+kill -USR1 "$WATCH_PID"
+sleep 0.5
+pre_stats=$(grep 'stats: packets' "$WATCH_LOG" | tail -1)
 t0=$(date +%s.%N)
 lab_assert_isolated "$LAB_NS_SCAN"
 ip netns exec "$LAB_NS_SCAN" python3 "$LAB_DIR/watch_flood.py" "$T" 100000 "$LAB_SEED" \
@@ -76,44 +80,69 @@ flood_stats=$(grep 'stats: packets' "$WATCH_LOG" | tail -1)
 watch_stop
 watch_capture_stop
 
-python3 - "$LAB_WORK" "$OUT_MD" "$T" "$flood_stats" "$t0" "$t1" "${CASES[@]}" <<'PY'
+python3 - "$LAB_WORK" "$OUT_MD" "$T" "$flood_stats" "$t0" "$t1" "$pre_stats" "${CASES[@]}" <<'PY'
 import datetime, json, re, statistics, subprocess, sys
-work, out_md, target, flood, t0, t1 = sys.argv[1:7]
-cases = [c.split("|") for c in sys.argv[7:]]
+work, out_md, target, flood, t0, t1, pre = sys.argv[1:8]
+cases = [c.split("|") for c in sys.argv[8:]]
 def ts(s): return datetime.datetime.fromisoformat(s.replace("Z", "+00:00")).timestamp()
 records = [json.loads(l) for l in open(f"{work}/bench.jsonl")]
 def tcpdump(expr):
     out = subprocess.run(["tcpdump", "-tt", "-nn", "-S", "-r", f"{work}/bench.pcap", expr],
                          capture_output=True, text=True).stdout
     return [l for l in out.splitlines() if l.strip()]
-rows = ["| scanner | command | probes sent | answered before the block | at the decision | proof | first probe to block |",
-        "|---|---|---|---|---|---|---|"]
+rows = ["| scanner | command | probes sent | answered before the block | at the decision | proof | challenge round trip | first probe to last answer |",
+        "|---|---|---|---|---|---|---|---|"]
 answered_all = []
 for name, src, desc in cases:
     probes = tcpdump(f"src host {src} and (tcp[tcpflags] & (tcp-syn|tcp-fin) != 0 and tcp[tcpflags] & tcp-ack == 0 or udp)")
     sent = len(probes)
     replies = tcpdump(f"dst host {src} and (tcp or icmp)")
-    # Our challenge is the SYN-ACK with window 65535 and a lone MSS option: not an answer.
-    answers = [l for l in replies if not ("win 65535, options [mss 1460]" in l and "[S.]" in l)]
-    answered = len(answers)
+    # Our challenge is the SYN-ACK with window 65535 and a lone MSS option: not an answer. The
+    # target retransmits SYN-ACKs whose RST the block dropped: count each probe's answer once
+    # (by the answer's addresses and ports, or the ICMP error's quoted ports).
+    challenges = [l for l in replies if "win 65535, options [mss 1460]" in l and "[S.]" in l]
+    seen, firsts = set(), []
+    for l in replies:
+        if l in challenges:
+            continue
+        key = " ".join(l.split()[1:4]) if " ICMP " not in l else l.split(" udp port ")[-1] if " udp port " in l else l
+        if key not in seen:
+            seen.add(key)
+            firsts.append(l)
+    answered = len(firsts)
+    # The challenge's round trip: our SYN-ACK to the RST from the source carrying its ack.
+    rtts = []
+    for c in challenges:
+        m = re.search(r"ack (\d+)", c)
+        if not m:
+            continue
+        for r in tcpdump(f"src host {src} and tcp[tcpflags] & tcp-rst != 0"):
+            if f"seq {m.group(1)}" in r and float(r.split()[0]) >= float(c.split()[0]):
+                rtts.append((float(r.split()[0]) - float(c.split()[0])) * 1e6)
+                break
     recs = [r for r in records if r["src"] == src]
     blk = next((r for r in recs if r.get("blocked")), None)
-    if blk and probes and answers:
-        span = float(answers[-1].split()[0]) - float(probes[0].split()[0])
-        rows.append(f"| {name} | `{desc}` | {sent} | {answered} | {blk['probes']} | {blk.get('proof', '-')} | {span * 1000:.1f} ms |")
-        answered_all.append(answered)
+    rtt = f"{min(rtts):.0f} us" if rtts else "-"
+    if blk and probes and firsts:
+        span = float(firsts[-1].split()[0]) - float(probes[0].split()[0])
+        rows.append(f"| {name} | `{desc}` | {sent} | {answered} | {blk['probes']} | {blk.get('proof', '-')} | {rtt} | {span * 1000:.1f} ms |")
+        answered_all.append((name, answered))
     else:
-        rows.append(f"| {name} | `{desc}` | {sent} | {answered} | not blocked | - | - |")
-med = statistics.median(answered_all) if answered_all else None
-m = {k: re.search(p, flood) for k, p in {"blocks": r"blocks (\d+)", "challenges": r"challenges (\d+)",
-                                        "proven": r"proven (\d+)", "alerts": r"alerts (\d+)",
-                                        "sources": r"sources (\d+) \(evicted (\d+)\)"}.items()}
+        rows.append(f"| {name} | `{desc}` | {sent} | {answered} | not blocked | - | {rtt} | - |")
+def median(sel):
+    v = [a for n, a in answered_all if sel(n)]
+    return statistics.median(v) if v else None
+pats = {"blocks": r"blocks (\d+)", "challenges": r"challenges (\d+)", "proven": r"proven (\d+)",
+        "alerts": r"alerts (\d+)"}
+m = {k: int(re.search(p, flood).group(1)) - int(re.search(p, pre).group(1)) for k, p in pats.items()}
 budget = 20 + 100 * (float(t1) - float(t0))
 text = "\n".join(rows) + "\n\n"
-text += f"Median probes answered before the block over the {len(answered_all)} blocked runs: {med}.\n\n"
+text += (f"Median probes answered before the block: {median(lambda n: '(100)' in n)} at 100 probes/s, "
+         f"{median(lambda n: '(full)' in n)} at full speed, {median(lambda n: True)} over all "
+         f"{len(answered_all)} blocked runs.\n\n")
 text += (f"Spoofed flood (100,000 sources, 118,000 SYNs to 3 open and 11 closed ports): "
-         f"{m['alerts'].group(1)} alerts, {m['blocks'].group(1)} blocks, {m['challenges'].group(1)} challenges sent "
-         f"(budget 20 + 100/s over {float(t1) - float(t0):.0f} s = {budget:.0f}), {m['proven'].group(1)} proven.\n")
+         f"{m['alerts']} alerts, {m['blocks']} blocks, {m['challenges']} challenges sent "
+         f"(budget 20 + 100/s over {float(t1) - float(t0):.0f} s = {budget:.0f}), {m['proven']} proven.\n")
 print(text)
 if out_md:
     open(out_md, "w").write(text)

@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include <fmt/format.h>
+#include <nftables/libnftables.h>
 
 #include "core/error.h"
 
@@ -92,6 +93,7 @@ NftBlocker::NftBlocker(BlockConfig cfg) : cfg_(std::move(cfg)) {}
 
 NftBlocker::~NftBlocker() {
   stop();
+  if (ctx_) nft_ctx_free(ctx_);
 }
 
 void NftBlocker::start() {
@@ -112,6 +114,13 @@ void NftBlocker::start() {
   std::string err = run_nft(cfg_.nft, script);
   if (!err.empty()) throw RuntimeError("cannot create the nftables table inet " + t + ": " + err);
   started_ = true;
+  if (!ctx_ && cfg_.nft == "nft") {
+    ctx_ = nft_ctx_new(NFT_CTX_DEFAULT);
+    if (ctx_) {
+      nft_ctx_buffer_output(ctx_);
+      nft_ctx_buffer_error(ctx_);
+    }
+  }
 }
 
 bool NftBlocker::stop() noexcept {
@@ -143,7 +152,17 @@ BlockDecision NftBlocker::consider(const Alert& a, int64_t now_us) {
   std::string script = fmt::format("add element inet {} {} {{ {} timeout {}s }}\n", cfg_.table,
                                    a.src.is_v4() ? "blocked4" : "blocked6", a.src.to_string(),
                                    std::max<int64_t>(1, cfg_.block_for_us / 1000000));
-  std::string err = run_nft(cfg_.nft, script);
+  std::string err;
+  if (ctx_) {
+    if (nft_run_cmd_from_buffer(ctx_, script.c_str()) != 0) {
+      err = nft_ctx_get_error_buffer(ctx_);
+      while (!err.empty() && (err.back() == '\n' || err.back() == ' ')) err.pop_back();
+      std::replace(err.begin(), err.end(), '\n', ' ');
+      if (err.empty()) err = "libnftables failed";
+    }
+  } else {
+    err = run_nft(cfg_.nft, script);
+  }
   if (!err.empty()) return {false, "nft failed: " + err};
   until_[a.src] = now_us + cfg_.block_for_us;
   ++total_;

@@ -1,4 +1,6 @@
-// Blocking detected sources with nftables, safely.
+// Blocking detected sources with nftables, safely. The table is created and deleted by running
+// `nft -f -`; each block is one `add element` through libnftables in the process, since a block
+// is on the critical path: every millisecond is probes the scanner still gets answered.
 //
 // The blocker owns one nftables table (`inet glasshouse` by default), created at start (a stale
 // copy left by a killed run is replaced) and deleted at stop and by the destructor: two sets of
@@ -28,6 +30,8 @@
 #include "core/address.h"
 #include "detect/alert.h"
 #include "detect/prefix_set.h"
+
+struct nft_ctx;  // libnftables
 
 namespace gh::detect {
 
@@ -83,6 +87,9 @@ class NftBlocker {
   BlockConfig cfg_;
   bool started_ = false;
   std::unordered_map<IpAddress, int64_t, IpAddressHash> until_;  // source -> block expiry
+  // Blocks go through libnftables in-process (the table's creation and removal through `nft`);
+  // null when the library could not be set up, and then `nft` is run for blocks too.
+  ::nft_ctx* ctx_ = nullptr;
   uint64_t total_ = 0;
 };
 

@@ -509,7 +509,11 @@ void Detector::outbound(const PacketEvent& ev) {
       evaluate(s, remote, now);
       return;
     }
-    if (cfg_.track_local) inbound(ev, Direction::Outbound);  // a local source's probes
+    // A local source's probes: only segments that open or probe (SYN without ACK, FIN/NULL/
+    // Xmas). Its SYN-ACKs, ACKs and RSTs to a remote host answer or carry the remote's own
+    // connections (the per-packet cost of the common case stays that of remote tracking).
+    bool probe = !(f & (tcpf::kAck | tcpf::kRst));
+    if (cfg_.track_local && probe) inbound(ev, Direction::Outbound);
     return;
   }
   if (ev.is_udp()) {

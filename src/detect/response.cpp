@@ -24,7 +24,13 @@ void Responder::on_alert(Alert& a, int64_t now_us) {
     a.block_note = *why;
     return;
   }
-  // 3. Authorised scans (issue 14) slot in here.
+  // 3. Authorised scans (issue 14): reported, never challenged nor blocked.
+  if (authorized_) {
+    if (auto note = authorized_(a)) {
+      a.block_note = *note;
+      return;
+    }
+  }
 
   // 4. Proven: block.
   if (a.verified) {

@@ -19,6 +19,9 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
 
 #include "detect/alert.h"
 #include "detect/blocker.h"
@@ -34,10 +37,17 @@ class Responder {
 
   void on_alert(Alert& a, int64_t now_us);
 
+  // Step 3: a check that recognises authorised scans (watch --owner-key, issue 14). It returns
+  // the block note ("authorized: ...") for a scan that must be reported but never challenged nor
+  // blocked, nullopt otherwise. Unset: no scan is authorised.
+  using AuthorizedCheck = std::function<std::optional<std::string>(const Alert&)>;
+  void set_authorized_check(AuthorizedCheck check) { authorized_ = std::move(check); }
+
  private:
   BlockConfig cfg_;
   NftBlocker* blocker_;
   Challenger* challenger_;
+  AuthorizedCheck authorized_;
 };
 
 }  // namespace gh::detect

@@ -27,7 +27,7 @@ table inet ghdrop {
 NFT
 
 watch_capture_start "$LAB_WORK/block.pcap"
-watch_start block --block --block-for 60s --allow 198.18.0.41 --nft-table gh_watch_lab --stats 5s
+watch_start block --block --block-for 10m --allow 198.18.0.41 --nft-table gh_watch_lab --stats 5s
 ip netns exec "$LAB_NS_TARGET" nft list table inet gh_watch_lab >/dev/null 2>&1 ||
   lab_failed "no nftables table inet gh_watch_lab while watch runs"
 

@@ -27,7 +27,7 @@ lab_assert_isolated "$LAB_NS_TARGET"
 
 watch_capture_start "$LAB_WORK/inside.pcap"
 locals=(--local 198.18.0.0/25 --local 198.18.1.0/24 --local 2001:db8::/120 --local 2001:db8:1::/64)
-watch_start inside "${locals[@]}" --block --block-internal --block-for 60s --nft-table gh_inside_lab
+watch_start inside "${locals[@]}" --block --block-internal --block-for 10m --nft-table gh_inside_lab
 
 lab_log "worm sweeps: 198.18.0.20 -> 198.18.1.1-254:445, 2001:db8::20 -> 2001:db8:1::1-fe:445"
 ip netns exec "$LAB_NS_SCAN" python3 "$LAB_DIR/watch_sweep.py" 198.18.0.20 198.18.1. 254 445 ||

@@ -486,6 +486,22 @@ TEST(Responder, ChallengesOnlyWhatItWouldBlock) {
   r2.on_alert(inside2, 10 * kSec);
   EXPECT_EQ(inside2.challenge, "sent");
 
+  // Step 3: an authorised scan is neither challenged nor blocked.
+  Responder r3(cfg, nullptr, &c);
+  r3.set_authorized_check([](const Alert& x) -> std::optional<std::string> {
+    if (x.src == ip("198.18.0.60")) return std::string("authorized: engagement E1");
+    return std::nullopt;
+  });
+  Alert authorised = detected(ip("198.18.0.60"));
+  authorised.verified = true;
+  r3.on_alert(authorised, 10 * kSec);
+  EXPECT_TRUE(authorised.challenge.empty());
+  EXPECT_FALSE(authorised.blocked);
+  EXPECT_EQ(authorised.block_note, "authorized: engagement E1");
+  Alert other = detected(ip("198.18.0.61"));
+  r3.on_alert(other, 10 * kSec);
+  EXPECT_EQ(other.challenge, "sent");
+
   // A proven source is not challenged again; the dry run says what would happen.
   Alert proven = detected(ip("198.18.0.50"));
   proven.verified = true;

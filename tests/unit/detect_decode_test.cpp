@@ -270,6 +270,28 @@ TEST(WatchOffline, SynScanInAPcapRaisesOneAlertThatIsUpdatedAndClosed) {
   for (const auto& l : lines) EXPECT_EQ(l.substr(0, id.size()), id);
 }
 
+TEST(WatchOffline, BlockOnACaptureIsADryRunThatSimulatesTheChallenge) {
+  PcapFile pcap;
+  int64_t t = kT0;
+  for (uint16_t port = 1; port <= 20; ++port) {
+    pcap.add(eth_v4("198.18.0.2", "198.18.1.1", 6,
+                    tcp_hdr(40000, port, 0x02, 1000 + port, 0, 1024, kMssOnly), port, 45),
+             t);
+    pcap.add(eth_v4("198.18.1.1", "198.18.0.2", 6, tcp_hdr(port, 40000, 0x14, 0, 1001u + port, 0)),
+             t + 50);
+    t += 20'000;
+  }
+  std::string in = pcap.save("gh_watch_dry.pcap");
+  std::string out = ::testing::TempDir() + "gh_watch_dry.jsonl";
+  std::remove(out.c_str());
+  ASSERT_EQ(run_cli({"-r", in, "--local", "198.18.1.0/24", "--block", "--alerts", out, "-q"}), 0);
+  auto lines = read_lines(out);
+  ASSERT_FALSE(lines.empty());
+  EXPECT_NE(lines.front().find(R"("direction":"inbound")"), std::string::npos) << lines.front();
+  EXPECT_NE(lines.front().find(R"("challenge":"simulated")"), std::string::npos) << lines.front();
+  for (const auto& l : lines) EXPECT_NE(l.find(R"("blocked":false)"), std::string::npos) << l;
+}
+
 TEST(WatchOffline, BenignTrafficRaisesNothing) {
   PcapFile pcap;
   int64_t t = kT0;
