@@ -1,4 +1,5 @@
 #include "cli/scan_options.h"
+#include "cli/service_options.h"
 
 #include <unistd.h>
 
@@ -106,8 +107,16 @@ std::vector<std::string> normalize_nmap_args(const std::vector<std::string>& arg
     }
     if (const ScanTypeEntry* t = a.rfind("-s", 0) == 0 ? scan_type_by_flag(a) : nullptr)
       out.push_back(std::string(t->long_flag));
+    else if (a == "-sV")
+      out.push_back("--service-version");
+    else if (a == "-A")
+      out.push_back("--aggressive");
+    else if (a == "-O")
+      out.push_back("--os-hint");
     else if (a == "-sU")
-      throw UsageError("UDP scanning (-sU) is not supported yet");
+      throw UsageError(
+          "UDP scanning (-sU) is not supported yet, so neither is -sU -sV (UDP service "
+          "detection)");
     else if (a.rfind("-s", 0) == 0 && a.size() > 2)
       throw UsageError("scan type " + a + " is not supported: use -sS, -sT or -sL");
     else if (a == "-Pn")
@@ -164,7 +173,7 @@ ParsedScan parse_scan_args(const std::vector<std::string>& raw_args, bool raw_al
       "(198.18.0-3.1-254), dash ranges (198.18.0.1-198.18.0.50), host names.\n"
       "Ports: 22,80,443  1-1024  -p- (all)  1024-  http,ssh  T:22,U:53  worms.\n"
       "Host discovery does not exist yet: every target is treated as up (as with -Pn).\n"
-      "nmap spellings: -sS -sT -sL -Pn -oN FILE -oJ FILE -iL FILE -T0..-T5.\n"
+      "nmap spellings: -sS -sT -sL -sV -A -O -Pn -oN FILE -oJ FILE -iL FILE -T0..-T5.\n"
       "Never probed: " +
       std::string(default_exclusions_text()) +
       " (--no-default-excludes), and the ranges in /etc/glasshouse/exclude.conf.\n"
@@ -261,6 +270,8 @@ ParsedScan parse_scan_args(const std::vector<std::string>& raw_args, bool raw_al
                  "Record the scan in this history database: a file, or postgresql://... "
                  "(default: ~/.local/share/glasshouse/history.db; root: /var/lib/glasshouse)");
   app.add_flag("--no-db", no_db, "Do not record the scan in the history database");
+  ServiceArgs service_args;
+  service_args.add(app);
   app.add_option("targets", targets, "Targets to scan");
 
   try {
@@ -377,6 +388,7 @@ ParsedScan parse_scan_args(const std::vector<std::string>& raw_args, bool raw_al
   if (no_db && !c.store.db.empty()) throw UsageError("--no-db contradicts --db");
   c.store.enabled = !no_db;
   if (c.store.enabled && c.store.db.empty()) c.store.db = default_db_location();
+  service_args.apply(c);
 
   if (seed >= 0) {
     c.seed = static_cast<uint64_t>(seed);

@@ -256,7 +256,8 @@ int Watch::run() {
       stderr, "glasshouse watch: {} {}; protecting {}; up to {} sources ({:.1f} MiB at most){}\n",
       live ? "listening on" : "reading", live ? opt_.interface : opt_.read_file,
       opt_.local.to_string(), opt_.detect.max_sources,
-      static_cast<double>(det_->memory_bound()) / (1 << 20),
+      static_cast<double>(det_->memory_bound() + (challenger_ ? challenger_->memory_bound() : 0)) /
+          (1 << 20),
       blocker_     ? fmt::format("; blocking into nftables table inet {}{}", opt_.block_cfg.table,
                              challenger_ ? ", challenging unverified sources" : "")
       : responder_ ? std::string("; --block dry run (nothing blocked or sent)")

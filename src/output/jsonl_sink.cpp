@@ -1,4 +1,5 @@
 #include "output/jsonl_sink.h"
+#include "output/service_format.h"
 
 #include <chrono>
 
@@ -70,6 +71,10 @@ void JsonlSink::port(const PortResult& r) {
   if (!info_.engagement_id.empty()) o.str("engagement", info_.engagement_id);
   write_line(o.done());
   ++ports_written_;
+}
+
+void JsonlSink::service(const ServiceInfo& s) {
+  write_line(service_json(s, info_.engagement_id));
 }
 
 void JsonlSink::end(const ResultTable&, const ScanSummary& summary) {

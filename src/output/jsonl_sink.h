@@ -4,6 +4,19 @@
 //    "scan_type":"syn","targets":256,"ports":1000}                                 (begin, once)
 //   {"type":"port","ip":"192.0.2.7","port":22,"proto":"tcp","state":"open","reason":"syn-ack",
 //    "service":"ssh","ttl":64,"time":"2026-11-22T23:04:02.123Z"}                    (port, each)
+//   {"type":"service","ip":"192.0.2.7","port":443,"proto":"tcp","name":"http",
+//    "product":"nginx","version":"1.22.1","extra_info":"","cpe":["cpe:/a:igor_sysoev:nginx:1.22.1"],
+//    "method":"probed","confidence":10,"tunnel_tls":true,
+//    "tls":{"version":"TLSv1.3","cipher":"...","subject":"CN=...","issuer":"CN=...","sans":[...],
+//           "not_before":"...","not_after":"...","self_signed":true,"key":"rsa 2048",
+//           "sha256":"...","starttls":"smtp" (only after STARTTLS)},
+//    "http":{"status":200,"server":"nginx/1.22.1","title":"...","location":""},      (HTTP only)
+//    "ssh":{"protocol":"2.0","software":"OpenSSH_9.2p1 ...","key_type":"ssh-ed25519",
+//           "fingerprint":"SHA256:..."},                                            (SSH only)
+//    "probe":"GetRequest","note":"..."}             (-sV: service, each open TCP port, before end)
+//   "method" is "probed" when a probe's reply matched (confidence 10 hard, 8 soft), "table" when
+//   the name is only the port table's guess (confidence 3); "tls" is null without TLS;
+//   hostname/ostype/devicetype/probe/note appear only when known.
 //   {"type":"summary","end":"...","elapsed":12.345,"hosts_up":3,"probes_sent":256000,
 //    "replies":2970,"open_ports":7,"ports_written":7,"interrupted":false,
 //    "exit_reason":"done","retries":1204,"passes":3,"loss":0.00811,
@@ -88,6 +101,7 @@ class JsonlSink : public Sink {
 
   void begin(const ScanInfo& info) override;
   void port(const PortResult& r) override;
+  void service(const ServiceInfo& s) override;
   void end(const ResultTable& table, const ScanSummary& summary) override;
   void flush() override;
 

@@ -25,6 +25,48 @@ struct PortResult {
   WallClock::time_point seen;  // when the verdict was reached
 };
 
+// -sV's answer for one open port (filled by src/service/version_scan.cpp, written by the sinks
+// after the port records and before the end). Strings are printable ASCII (service bytes are
+// escaped as \xNN by the matcher).
+struct TlsInfo {
+  std::string version;                // "TLSv1.3"
+  std::string cipher;                 // "TLS_AES_256_GCM_SHA384"
+  std::string subject, issuer;        // RFC 2253 ("CN=example,O=...")
+  std::vector<std::string> sans;      // "DNS:example.org", "IP:198.18.0.1"
+  std::string not_before, not_after;  // RFC 3339 UTC
+  bool self_signed = false;
+  std::string key;     // "rsa 2048", "ec 256", "ed25519 256"
+  std::string sha256;  // certificate fingerprint, hex
+};
+
+struct HttpInfo {
+  int status = 0;  // of the reply to GET /
+  std::string server, title, location;
+};
+
+struct SshInfo {
+  std::string protocol, software;     // from the identification line: "2.0", "OpenSSH_9.2p1 ..."
+  std::string key_type, fingerprint;  // host key: "ssh-ed25519", "SHA256:..." (ssh-keygen -l)
+};
+
+struct ServiceInfo {
+  IpAddress addr;
+  Protocol proto = Protocol::Tcp;
+  uint16_t port = 0;
+  std::string name;  // "http", "ssh", "tcpwrapped", or the port table's name
+  std::string product, version, extra_info, hostname, ostype, devicetype;
+  std::vector<std::string> cpe;
+  std::string method = "table";  // "probed": a match named it; "table": the port table did
+  int confidence = 3;            // nmap's scale: 10 hard match, 8 soft match, 3 port table
+  bool tls_tunnel = false;       // the service speaks inside TLS (nmap's "ssl/http")
+  std::string starttls;          // "smtp", "imap", "pop3", "ftp" when STARTTLS succeeded
+  std::optional<TlsInfo> tls;
+  std::optional<HttpInfo> http;
+  std::optional<SshInfo> ssh;
+  std::string probe;  // the probe whose reply matched
+  std::string note;   // why probing stopped early (budget, hostile bytes...), else empty
+};
+
 // Facts about the run that every output header or trailer may print.
 struct ScanInfo {
   std::string command_line;  // the full argv, space separated

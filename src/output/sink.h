@@ -2,6 +2,7 @@
 //   begin(info)  once;
 //   port(result) for each verdict as it is reached (open and closed ports as replies arrive;
 //                filtered ones at the end, after the last retry);
+//   service(info) with -sV, for each open TCP port, after the last port() (service/version_scan.h);
 //   end(table, summary) once, also after SIGINT/SIGTERM, so that nothing found is lost.
 // A sink that streams (JSON Lines) writes in port(); a sink that needs the whole picture (the nmap
 // text table) writes in end(). Every sink flushes in end(). Sinks throw RuntimeError on I/O errors.
@@ -29,6 +30,8 @@ class Sink {
   virtual ~Sink() = default;
   virtual void begin(const ScanInfo& info) = 0;
   virtual void port(const PortResult& r) = 0;
+  // -sV's answer for an open port; sinks without service fields ignore it.
+  virtual void service(const ServiceInfo&) {}
   virtual void end(const ResultTable& table, const ScanSummary& summary) = 0;
   // Push buffered bytes to the OS now (called periodically and from the signal path).
   virtual void flush() = 0;

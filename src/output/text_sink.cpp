@@ -11,6 +11,7 @@
 #include <tuple>
 
 #include "core/error.h"
+#include "output/service_format.h"
 
 namespace gh {
 
@@ -148,6 +149,10 @@ void TextSink::port(const PortResult& r) {
   }
 }
 
+void TextSink::service(const ServiceInfo& s) {
+  services_[{s.addr, port_key(s.proto, s.port)}] = s;
+}
+
 std::string TextSink::host_report(const IpAddress& addr, const ResultTable::Host& host,
                                   const ResultTable& table) const {
   // Count ports per state, and per (state, protocol, reason) for the Not shown line.
@@ -261,25 +266,41 @@ std::string TextSink::host_report(const IpAddress& addr, const ResultTable::Host
              rows.end());
 
   const bool with_reason = opts_.reason || opts_.verbosity >= 2;
-  std::vector<std::array<std::string, 4>> cells;
-  cells.push_back({"PORT", "STATE", "SERVICE", "REASON"});
+  const bool with_version = !services_.empty();
+  auto service_of = [&](const Row& r) -> const ServiceInfo* {
+    auto it = services_.find({addr, port_key(r.proto, r.port)});
+    return it == services_.end() ? nullptr : &it->second;
+  };
+  std::vector<std::array<std::string, 5>> cells;
+  std::vector<const ServiceInfo*> row_service{nullptr};
+  cells.push_back({"PORT", "STATE", "SERVICE", "REASON", "VERSION"});
   for (const Row& r : rows) {
+    const ServiceInfo* si = service_of(r);
+    row_service.push_back(si);
     cells.push_back(
         {fmt::format("{}/{}", r.port, to_string(r.proto)), std::string(to_string(r.state)),
-         std::string(opts_.service_name(r.proto, r.port)), reason_cell(r.reason, r.ttl)});
+         si != nullptr ? service_cell(*si) : std::string(opts_.service_name(r.proto, r.port)),
+         reason_cell(r.reason, r.ttl), si != nullptr ? version_cell(*si) : ""});
   }
-  const size_t columns = with_reason ? 4 : 3;
-  std::array<size_t, 4> width{};
+  std::vector<size_t> columns{0, 1, 2};
+  if (with_reason) columns.push_back(3);
+  if (with_version) columns.push_back(4);
+  std::array<size_t, 5> width{};
   for (const auto& c : cells) {
-    for (size_t i = 0; i < columns; ++i) width[i] = std::max(width[i], c[i].size());
+    for (size_t i : columns) width[i] = std::max(width[i], c[i].size());
   }
-  for (const auto& c : cells) {
+  for (size_t k = 0; k < cells.size(); ++k) {
+    const auto& c = cells[k];
     std::string text;
-    for (size_t i = 0; i < columns; ++i) {
+    for (size_t j = 0; j < columns.size(); ++j) {
+      size_t i = columns[j];
       text += c[i];
-      if (i + 1 < columns) text.append(width[i] - c[i].size() + 1, ' ');
+      if (j + 1 < columns.size()) text.append(width[i] - c[i].size() + 1, ' ');
     }
+    while (!text.empty() && text.back() == ' ') text.pop_back();
     line(text);
+    if (row_service[k] != nullptr)
+      for (const auto& d : service_details(*row_service[k])) line(d);
   }
   line("");
   return out;

@@ -33,6 +33,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <ostream>
 #include <string>
@@ -71,6 +72,8 @@ class TextSink : public Sink {
 
   void begin(const ScanInfo& info) override;
   void port(const PortResult& r) override;
+  // -sV: the table gains a VERSION column, and detail lines (TLS, HTTP, SSH) under the port.
+  void service(const ServiceInfo& s) override;
   void end(const ResultTable& table, const ScanSummary& summary) override;
   void flush() override;
 
@@ -95,6 +98,7 @@ class TextSink : public Sink {
   ScanInfo info_;
   std::unordered_set<IpAddress, IpAddressHash> answered_;
   std::unordered_map<IpAddress, NoResponse, IpAddressHash> no_response_;
+  std::map<std::pair<IpAddress, uint32_t>, ServiceInfo> services_;  // (addr, proto << 16 | port)
 };
 
 }  // namespace gh

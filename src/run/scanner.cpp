@@ -29,6 +29,7 @@
 #include "scan/engine.h"
 #include "scan/probe_registry.h"
 #include "scan/syn_engine.h"
+#include "service/version_scan.h"
 #include "targets/permutation.h"
 #include "targets/slice.h"
 
@@ -322,6 +323,17 @@ int scan_stages(const ScanConfig& config, PolicyPlan& plan, const std::string& e
     };
   }
 
+  if (config.service.os_hint)
+    std::cerr << "glasshouse: note: -O/-A: no OS detection is done (nmap's -O fingerprinting is "
+                 "not implemented); the SYN-ACK OS hint is not built yet either\n";
+  // -sV's databases are read before anything is sent: a bad --service-probes file is bad input.
+  std::optional<ProbeDb> service_db;
+  if (config.service.enabled) {
+    std::string loaded;
+    service_db = load_service_db(config.service.probes_file, &loaded);
+    if (config.output.verbosity > 0) std::cerr << "glasshouse: -sV probes: " << loaded << '\n';
+  }
+
   EngineReport report;
   ScanSummary summary;
   auto close_outputs = [&] {
@@ -350,6 +362,13 @@ int scan_stages(const ScanConfig& config, PolicyPlan& plan, const std::string& e
       report = run_syn_scan(ctx);
     else
       report = config.dry_run ? dry_run_connect(ctx) : run_connect_scan(ctx);
+    // Stage 4b: -sV on the open TCP ports (service/version_scan.h), behind the same gate.
+    if (service_db && !report.interrupted) {
+      for (auto& s : sinks) s->flush();
+      for (const ServiceInfo& si :
+           detect_services(config, *service_db, table, &gate, stop_requested()))
+        for (auto& s : sinks) s->service(si);
+    }
   } catch (const std::exception& e) {
     // Close the outputs with what was found, then report the error.
     summary.exit_reason = e.what();

@@ -79,6 +79,16 @@ struct StoreSpec {
   bool enabled = true;  // false with --no-db
 };
 
+// Service and version detection (-sV, -A; src/service/version_scan.h).
+struct ServiceSpec {
+  bool enabled = false;     // -sV (or -A)
+  int intensity = 7;        // --version-intensity 0-9; --version-light 2, --version-all 9
+  std::string probes_file;  // --service-probes FILE (nmap's format); "none": ours only
+  std::chrono::milliseconds port_budget{15000};  // --version-timeout: per port
+  std::chrono::milliseconds stage_budget{0};     // --version-max-time: the stage (0: derived)
+  bool os_hint = false;                          // -O (or -A): the SYN-ACK OS hint
+};
+
 struct ScanConfig {
   ScanType type = ScanType::Connect;
   TargetSet targets;  // after --exclude / --excludefile
@@ -97,6 +107,7 @@ struct ScanConfig {
   CheckpointSpec checkpoint;
   int send_threads = 1;  // --send-threads
   StoreSpec store;
+  ServiceSpec service;
 };
 
 }  // namespace gh
