@@ -20,7 +20,9 @@
 # (90 s: masscan 1.3.2 sometimes hangs after its scan, see README.md),
 # NMAP_SWEEP_CAP (nmap's cap in case 2: 150 s, 20 s with --quick), LAB_SEED (ports, live hosts),
 # RESULTS (the Markdown file), LAB_KEEP=1 (keep the work directory with every tool's output),
-# BENCH_TMPDIR (where the work directory goes: /var/tmp/glasshouse-bench-scan).
+# BENCH_TMPDIR (where the work directory goes: /var/tmp/glasshouse-bench-scan), GH_BASE (case 2:
+# a second glasshouse binary run side by side, e.g. the build before a change), PEERS=0 (case 2:
+# glasshouse runs only).
 #
 # Network safety: every scanner runs inside a namespace made here whose only devices are lo and
 # the lab veth, with no default route (checked before every run, from inside the namespace), and
@@ -372,6 +374,13 @@ case2() {
     run_one 2 "glasshouse -sS -T5 --send-threads 2" "$LAB_NS_SCAN" gh "$truth" "$CAP" "$SWEEP" -- \
       "$GH" scan -sS -p 80 -n -Pn --max-rate 0 -T5 --send-threads 2 -oJ "$OUTP.out.jsonl" \
       --show open --no-status "$SWEEP"
+    if [[ -n ${GH_BASE:-} ]]; then
+      out_prefix 2 ghbase
+      run_one 2 "glasshouse -sS -T5 (GH_BASE)" "$LAB_NS_SCAN" gh "$truth" "$CAP" "$SWEEP" -- \
+        "$GH_BASE" scan -sS -p 80 -n -Pn --max-rate 0 -T5 -oJ "$OUTP.out.jsonl" --show open \
+        --no-status "$SWEEP"
+    fi
+    [[ ${PEERS:-1} == 0 ]] && continue
     out_prefix 2 zmap
     run_one 2 "zmap -T 2" "$LAB_NS_SCAN" zmap "$truth" "$CAP" "$SWEEP" -- \
       zmap -p 80 -o "$OUTP.out.csv" -m "$OUTP.meta.json" "${ZMAP_ARGS[@]}" "$SWEEP"

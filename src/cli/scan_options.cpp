@@ -129,8 +129,14 @@ std::vector<std::string> normalize_nmap_args(const std::vector<std::string>& arg
       takes_value("--output-normal");
     else if (a == "-oJ")
       takes_value("--output-jsonl");
-    else if (a == "-oX" || a == "-oG" || a == "-oA" || a == "-oS")
-      throw UsageError("output format " + a + " is not supported yet: use -oN or -oJ");
+    else if (a == "-oX")
+      takes_value("--output-xml");
+    else if (a == "-oG")
+      takes_value("--output-grepable");
+    else if (a == "-oA")
+      takes_value("--output-all");
+    else if (a == "-oS")
+      throw UsageError("output format -oS is not supported: use -oN, -oX, -oG, -oA or -oJ");
     else if (a == "-iL")
       takes_value("--input-list");
     else if (a == "-iR")
@@ -221,6 +227,12 @@ ParsedScan parse_scan_args(const std::vector<std::string>& raw_args, bool raw_al
       ->check(CLI::NonNegativeNumber);
   app.add_option("--output-normal", c.output.normal_file, "-oN: nmap-style text to FILE");
   app.add_option("--output-jsonl", c.output.jsonl_file, "-oJ: JSON Lines to FILE");
+  // nmap's XML and grepable formats, and all three of nmap's at once (results developer).
+  std::string output_all;
+  app.add_option("--output-xml", c.output.xml_file, "-oX: nmap XML to FILE");
+  app.add_option("--output-grepable", c.output.grepable_file, "-oG: nmap grepable output to FILE");
+  app.add_option("--output-all", output_all,
+                 "-oA BASE: BASE.nmap, BASE.xml and BASE.gnmap (normal, XML, grepable)");
   app.add_option("--show", show, "States to write: open,closed,filtered or all (default open)");
   app.add_flag("--open", c.output.open_only, "Only show open ports in the text report");
   app.add_flag("-v", c.output.verbosity, "Verbose: print open ports as they are found");
@@ -295,6 +307,16 @@ ParsedScan parse_scan_args(const std::vector<std::string>& raw_args, bool raw_al
   }
   c.type = chosen.value_or(raw_allowed ? ScanType::Syn : ScanType::Connect);
 
+  if (!output_all.empty()) {
+    // -oA BASE: nmap's three formats; an explicit -oN/-oX/-oG beside it is a contradiction.
+    for (std::string* f : {&c.output.normal_file, &c.output.xml_file, &c.output.grepable_file})
+      if (!f->empty())
+        throw UsageError(
+            "-oA writes BASE.nmap, BASE.xml and BASE.gnmap: give -oN, -oX or -oG without it");
+    c.output.normal_file = output_all + ".nmap";
+    c.output.xml_file = output_all + ".xml";
+    c.output.grepable_file = output_all + ".gnmap";
+  }
   c.timing = Timing::for_level(timing_level);
   if (max_retries >= 0) c.timing.max_retries = max_retries;
   if (!host_timeout.empty())

@@ -4,6 +4,8 @@ namespace gh {
 
 std::string_view to_string(Protocol p) { return p == Protocol::Tcp ? "tcp" : "udp"; }
 
+std::string_view to_string(HostState s) { return s == HostState::Up ? "up" : "down"; }
+
 std::string_view to_string(PortState s) {
   switch (s) {
     case PortState::Open: return "open";

@@ -36,7 +36,11 @@ enum class Reason : uint8_t {
   UserSet,            // up: -Pn (no discovery)
 };
 
+// A host's verdict (host discovery; output/result.h HostResult), nmap's spelling from to_string().
+enum class HostState : uint8_t { Down, Up };
+
 std::string_view to_string(Protocol p);
+std::string_view to_string(HostState s);
 std::string_view to_string(PortState s);
 std::string_view to_string(Reason r);
 std::optional<Protocol> parse_protocol(std::string_view s);

@@ -66,7 +66,7 @@ constexpr uint32_t kAcceptBytes = 256 * 1024;
 // Appends: "if the dst address (at `dst_off`) is one of `addrs` and the protocol byte (at
 // `proto_off`) is one of `protos`, accept, else reject". Ends in its own returns.
 void address_section(Assembler& a, const std::vector<IpAddress>& addrs, uint32_t dst_off,
-                     uint32_t proto_off, std::initializer_list<uint8_t> protos) {
+                     uint32_t proto_off, const std::vector<uint8_t>& protos) {
   int check_proto = a.label();
   for (const auto& addr : addrs) {
     auto b = addr.bytes();
@@ -113,20 +113,36 @@ LinkFraming framing_for(uint16_t arp_type) {
 
 std::vector<sock_filter> destination_filter(LinkFraming framing,
                                             std::span<const IpAddress> destinations) {
+  return receive_filter(framing, destinations, ReceiveSpec{.tcp = true, .icmp = true});
+}
+
+std::vector<sock_filter> receive_filter(LinkFraming framing,
+                                        std::span<const IpAddress> destinations,
+                                        const ReceiveSpec& spec) {
   std::vector<IpAddress> v4, v6;
   for (const auto& d : destinations) (d.is_v4() ? v4 : v6).push_back(d);
   if (v4.empty() && v6.empty()) throw std::invalid_argument("BPF filter: no destination address");
+  if (!spec.tcp && !spec.udp && !spec.icmp)
+    throw std::invalid_argument("BPF filter: no IP protocol to receive");
+  std::vector<uint8_t> p4, p6;
+  if (spec.tcp) p4.push_back(IPPROTO_TCP), p6.push_back(IPPROTO_TCP);
+  if (spec.udp) p4.push_back(IPPROTO_UDP), p6.push_back(IPPROTO_UDP);
+  if (spec.icmp) p4.push_back(IPPROTO_ICMP), p6.push_back(IPPROTO_ICMPV6);
+  const bool arp = spec.arp && framing == LinkFraming::Ethernet && !v4.empty();
 
   // Offsets of the IP header and of the fields we read within it.
   const uint32_t ip = framing == LinkFraming::Ethernet ? ETH_HLEN : 0;
   constexpr uint32_t kV4Proto = 9, kV4Dst = 16, kV6Next = 6, kV6Dst = 24;
+  // ARP over Ethernet: the opcode and the target protocol address.
+  constexpr uint32_t kArpOp = ETH_HLEN + 6, kArpTpa = ETH_HLEN + 24;
 
   Assembler a;
-  int l4 = a.label(), l6 = a.label();
+  int l4 = a.label(), l6 = a.label(), la = a.label();
   if (framing == LinkFraming::Ethernet) {
     a.stmt(BPF_LD | BPF_H | BPF_ABS, 12);  // EtherType
     if (!v4.empty()) a.jeq(ETH_P_IP, l4, Assembler::kNext);
     if (!v6.empty()) a.jeq(ETH_P_IPV6, l6, Assembler::kNext);
+    if (arp) a.jeq(ETH_P_ARP, la, Assembler::kNext);
   } else {
     a.stmt(BPF_LD | BPF_B | BPF_ABS, 0);  // version nibble
     a.stmt(BPF_ALU | BPF_AND | BPF_K, 0xf0);
@@ -136,11 +152,30 @@ std::vector<sock_filter> destination_filter(LinkFraming framing,
   a.stmt(BPF_RET | BPF_K, 0);
   if (!v4.empty()) {
     a.bind(l4);
-    address_section(a, v4, ip + kV4Dst, ip + kV4Proto, {IPPROTO_TCP, IPPROTO_ICMP});
+    address_section(a, v4, ip + kV4Dst, ip + kV4Proto, p4);
   }
   if (!v6.empty()) {
     a.bind(l6);
-    address_section(a, v6, ip + kV6Dst, ip + kV6Next, {IPPROTO_TCP, IPPROTO_ICMPV6});
+    address_section(a, v6, ip + kV6Dst, ip + kV6Next, p6);
+  }
+  if (arp) {
+    // A reply (opcode 2) whose target protocol address is ours.
+    a.bind(la);
+    int check_addr = a.label(), reject = a.label(), accept = a.label();
+    a.stmt(BPF_LD | BPF_H | BPF_ABS, kArpOp);
+    a.jeq(2, check_addr, reject);
+    a.bind(check_addr);
+    a.stmt(BPF_LD | BPF_W | BPF_ABS, kArpTpa);
+    for (size_t i = 0; i < v4.size(); ++i) {
+      auto b = v4[i].bytes();
+      uint32_t k = static_cast<uint32_t>(b[0]) << 24 | static_cast<uint32_t>(b[1]) << 16 |
+                   static_cast<uint32_t>(b[2]) << 8 | b[3];
+      a.jeq(k, accept, i + 1 == v4.size() ? reject : Assembler::kNext);
+    }
+    a.bind(accept);
+    a.stmt(BPF_RET | BPF_K, kAcceptBytes);
+    a.bind(reject);
+    a.stmt(BPF_RET | BPF_K, 0);
   }
   return a.finish();
 }

@@ -39,4 +39,21 @@ inline std::vector<sock_filter> destination_filter(LinkFraming framing,
   return destination_filter(framing, std::span<const IpAddress>(&destination, 1));
 }
 
+// What a receiver wants besides its own IP destinations (scan/probe_module.h: a probe module's
+// ReceiveSpec; the raw transport passes the union over its modules).
+struct ReceiveSpec {
+  bool tcp = false;   // TCP to our addresses
+  bool udp = false;   // UDP to our addresses
+  bool icmp = false;  // ICMP (IPv4) and ICMPv6 to our addresses: errors quoting our probes,
+                      // echo/timestamp/mask replies, IPv6 Neighbor Advertisements
+  bool arp = false;   // ARP replies whose target protocol address is one of our IPv4 addresses
+                      // (Ethernet framing only)
+};
+
+// As destination_filter(), for the protocols `spec` names (destination_filter() is TCP + ICMP).
+// At least one of tcp/udp/icmp must be set. Throws as destination_filter() does.
+std::vector<sock_filter> receive_filter(LinkFraming framing,
+                                        std::span<const IpAddress> destinations,
+                                        const ReceiveSpec& spec);
+
 }  // namespace gh

@@ -1,10 +1,31 @@
-// What a scan found, independent of how it is printed. Probes produce these; sinks format them.
+// The result model: what a scan found, independent of how it is printed. Producers (engines, host
+// discovery, service detection) fill these records; the run layer (src/run/) passes each one to
+// the ResultTable and then, as an event, to every sink (output/sink.h). Sinks format; they never
+// reach into a producer, and none of them rebuilds what the model already knows (which ports got
+// no reply, which hosts are down).
+//
+//   HostResult     a host's verdict: up or down, why (nmap's reason, with the reply's TTL), its
+//                  MAC and the MAC's vendor (on-link hosts), the round trip of the reply that
+//                  showed it up, its names. Sent once discovery settles the host; may be sent
+//                  again for the same address with more facts (names at the end of the scan): the
+//                  last one wins, names are merged.
+//   PortResult     one port's verdict, exactly once per (address, protocol, port), silent ports
+//                  included (filtered, reason no-response, after the last retry). Its `service`
+//                  slot is empty from the engines; it is set when a producer already knows the
+//                  service when it reports the verdict.
+//   ServiceInfo    what answers on a port (-sV: service/version_scan.h), with its address,
+//                  protocol and port; sent after that port's PortResult.
+//
+// Records are plain values: copy them, keep them; nothing points into a producer. Strings are
+// UTF-8 as received (a sink escapes them for its format); empty means "not known".
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/address.h"
@@ -14,16 +35,7 @@ namespace gh {
 
 using WallClock = std::chrono::system_clock;
 
-// One port's verdict. Produced once per (address, proto, port): the engine never repeats one.
-struct PortResult {
-  IpAddress addr;
-  Protocol proto = Protocol::Tcp;
-  uint16_t port = 0;
-  PortState state = PortState::Filtered;
-  Reason reason = Reason::NoResponse;
-  uint8_t reply_ttl = 0;       // TTL / hop limit of the reply, 0 when none
-  WallClock::time_point seen;  // when the verdict was reached
-};
+// ---- services ----------------------------------------------------------------------------------
 
 // -sV's answer for one open port (filled by src/service/version_scan.cpp, written by the sinks
 // after the port records and before the end). Strings are printable ASCII (service bytes are
@@ -67,6 +79,57 @@ struct ServiceInfo {
   std::string note;   // why probing stopped early (budget, hostile bytes...), else empty
 };
 
+// ---- ports -------------------------------------------------------------------------------------
+
+// One port's verdict. Produced once per (address, proto, port): the engine never repeats one.
+// Engines fill the first seven fields (in this order: they use positional initialisation).
+struct PortResult {
+  IpAddress addr;
+  Protocol proto = Protocol::Tcp;
+  uint16_t port = 0;
+  PortState state = PortState::Filtered;
+  Reason reason = Reason::NoResponse;
+  uint8_t reply_ttl = 0;                              // TTL / hop limit of the reply, 0 when none
+  WallClock::time_point seen;                         // when the verdict was reached
+  std::optional<ServiceInfo> service = std::nullopt;  // when known with the verdict (see above)
+};
+
+// ---- hosts -------------------------------------------------------------------------------------
+
+using MacBytes = std::array<uint8_t, 6>;  // the same type as net/headers.h's MacAddress
+// "00:1A:2B:3C:4D:5E", upper case as nmap writes it.
+std::string format_mac(const MacBytes& mac);
+
+// A name of a host, with nmap's type: "user" (the target was given by this name), "PTR" (reverse
+// DNS).
+struct Hostname {
+  std::string name;
+  std::string type;
+  friend bool operator==(const Hostname&, const Hostname&) = default;
+};
+
+// A host's verdict. `reason` uses nmap's host reasons: arp-response, nd-response, echo-reply,
+// timestamp-reply, addressmask-reply, syn-ack, reset, conn-refused, port-unreach, udp-response,
+// user-set (-Pn: assumed up), localhost-response; no-response for a host that is down.
+struct HostResult {
+  IpAddress addr;
+  HostState state = HostState::Up;
+  Reason reason = Reason::NoResponse;
+  uint8_t reason_ttl = 0;       // TTL / hop limit of the reply that decided, 0 when none
+  std::optional<MacBytes> mac;  // on-link hosts: the source MAC of their reply
+  std::string vendor;           // the MAC's vendor (ieee-data), "" when unknown
+  // Round trip of the reply that showed the host up (nmap's "Host is up (0.00042s latency)").
+  std::optional<std::chrono::microseconds> latency;
+  // nmap's <times>: smoothed round trip, its variation, the timeout they imply. Optional.
+  std::optional<std::chrono::microseconds> srtt;
+  std::optional<std::chrono::microseconds> rttvar;
+  std::optional<std::chrono::microseconds> timeout;
+  std::vector<Hostname> hostnames;
+  WallClock::time_point seen;  // when the verdict was reached
+};
+
+// ---- the run -----------------------------------------------------------------------------------
+
 // Facts about the run that every output header or trailer may print.
 struct ScanInfo {
   std::string command_line;  // the full argv, space separated
@@ -75,6 +138,11 @@ struct ScanInfo {
   uint64_t targets = 0;       // addresses in the target set
   uint64_t ports = 0;         // ports per address (TCP + UDP)
   std::string engagement_id;  // from --scope, empty when none
+  // The scanned ports as nmap's <scaninfo services=...> lists them: "22,80,1000-2000"; empty
+  // when no port of that protocol is scanned.
+  std::string tcp_ports;
+  std::string udp_ports;
+  int verbosity = 0;  // -v count
 };
 
 struct ScanSummary {

@@ -96,7 +96,7 @@ bool ResultTable::is_host_reply(Reason r) {
     case Reason::AddressMaskReply:
     case Reason::LocalhostResponse:
       return true;
-    case Reason::UserSet:
+    case Reason::UserSet:  // assumed up (-Pn), nothing replied
     case Reason::NoResponse:
     case Reason::HostUnreach:
     case Reason::NetUnreach:
@@ -110,7 +110,14 @@ bool ResultTable::is_host_reply(Reason r) {
 bool ResultTable::add(const PortResult& r) {
   Host& h = hosts_[r.addr];
   if (h.index.contains(h.entries, r.proto, r.port)) return false;
-  if (r.reason == Reason::NoResponse && r.state == PortState::Filtered) return true;
+  if (r.reason == Reason::NoResponse && r.state == PortState::Filtered) {
+    if (h.silent.size() < silent_kept_)
+      h.silent.push_back(key(r.proto, r.port));
+    else
+      h.silent_overflow = true;
+    if (r.service) add_service(*r.service);
+    return true;
+  }
   h.index.insert(h.entries, r.proto, r.port);
   h.entries.push_back(Entry{r.port, r.proto, r.state, r.reason, r.reply_ttl});
   ++entries_;
@@ -119,11 +126,74 @@ bool ResultTable::add(const PortResult& r) {
     h.answered = true;
     ++hosts_up_;
   }
+  if (r.service) add_service(*r.service);
   return true;
 }
 
 void ResultTable::note_host(const IpAddress& a) {
   hosts_.try_emplace(a);
+}
+
+void ResultTable::add_host(const HostResult& r) {
+  Host& h = hosts_[r.addr];
+  if (!h.record) {
+    h.record = std::make_unique<HostResult>(r);
+  } else {
+    HostResult merged = r;
+    const HostResult& old = *h.record;
+    if (!merged.mac) merged.mac = old.mac;
+    if (merged.vendor.empty()) merged.vendor = old.vendor;
+    if (!merged.latency) merged.latency = old.latency;
+    if (!merged.srtt) merged.srtt = old.srtt;
+    if (!merged.rttvar) merged.rttvar = old.rttvar;
+    if (!merged.timeout) merged.timeout = old.timeout;
+    for (const Hostname& n : old.hostnames)
+      if (std::find(merged.hostnames.begin(), merged.hostnames.end(), n) == merged.hostnames.end())
+        merged.hostnames.push_back(n);
+    // Up is final: a reply came. A later "down" keeps the facts it brings but not its state.
+    if (old.state == HostState::Up && merged.state == HostState::Down) {
+      merged.state = HostState::Up;
+      merged.reason = old.reason;
+      merged.reason_ttl = old.reason_ttl;
+    }
+    *h.record = std::move(merged);
+  }
+  if (!h.answered && h.record->state == HostState::Up) {
+    h.answered = true;
+    ++hosts_up_;
+  }
+}
+
+void ResultTable::add_service(const ServiceInfo& s) {
+  Host& h = hosts_[s.addr];
+  if (!h.services) h.services = std::make_unique<std::vector<std::pair<uint32_t, ServiceInfo>>>();
+  uint32_t k = key(s.proto, s.port);
+  for (auto& [have, info] : *h.services) {
+    if (have == k) {
+      info = s;
+      return;
+    }
+  }
+  h.services->emplace_back(k, s);
+}
+
+std::vector<std::pair<Protocol, uint16_t>> ResultTable::Host::silent_ports() const {
+  std::vector<uint32_t> keys = silent;
+  std::sort(keys.begin(), keys.end());
+  keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+  std::vector<std::pair<Protocol, uint16_t>> out;
+  for (uint32_t k : keys)
+    if (!index.contains(entries, key_proto(k), key_port(k)))
+      out.emplace_back(key_proto(k), key_port(k));
+  return out;
+}
+
+const ServiceInfo* ResultTable::Host::service(Protocol proto, uint16_t port) const {
+  if (!services) return nullptr;
+  uint32_t k = key(proto, port);
+  for (const auto& [have, info] : *services)
+    if (have == k) return &info;
+  return nullptr;
 }
 
 }  // namespace gh

@@ -1,9 +1,16 @@
 // Every verdict of a scan, grouped by host, kept compactly for the end-of-scan report.
 //
-// Memory: 6 bytes per answered port plus one entry per host in the scan (about 120 bytes with its
+// The table is the result model's memory (output/result.h): the run layer adds every record to it
+// before passing it to the sinks, and sinks that write at the end read it. It knows, so that no
+// sink has to rebuild it: which ports got no reply (counted, and listed while few), each host's
+// discovery record (up or down, reason, MAC, vendor, latency, names), the services found.
+//
+// Memory: 6 bytes per answered port plus one entry per host in the scan (about 150 bytes with its
 // map node), plus a duplicate-check index sized to what the host holds (see PortIndex). Ports
-// that never answered (filtered, reason no-response) are not stored: a host's count of them is
-// derived as (ports scanned - stored entries), see unanswered().
+// that never answered (filtered, reason no-response) are not stored as entries: a host's count of
+// them is derived as (ports scanned - stored entries), see unanswered(); the first few of them
+// are kept as 4-byte keys (Host::silent) so that a short list can still be printed. A host's
+// discovery record and its services are allocated only when they exist.
 //
 // Cost: add() is O(log hosts) for the host lookup and O(1) amortized for the duplicate check, so a
 // full 65535-port scan of one host is linear in its ports.
@@ -12,6 +19,8 @@
 #include <array>
 #include <cstdint>
 #include <map>
+#include <memory>
+#include <utility>
 #include <vector>
 
 #include "output/result.h"
@@ -20,7 +29,20 @@ namespace gh {
 
 class ResultTable {
  public:
-  explicit ResultTable(uint64_t ports_per_host = 0) : ports_per_host_(ports_per_host) {}
+  // `silent_kept`: how many no-response ports a host keeps listed (Host::silent). 100 covers
+  // nmap's listing limit of 25 x (verbosity + 1) up to -vvv.
+  static constexpr size_t kSilentKept = 100;
+  explicit ResultTable(uint64_t ports_per_host = 0, size_t silent_kept = kSilentKept)
+      : ports_per_host_(ports_per_host), silent_kept_(silent_kept) {}
+
+  // (protocol, port) as one number: proto << 16 | port, UDP = 1.
+  static uint32_t key(Protocol proto, uint16_t port) {
+    return (proto == Protocol::Udp ? 0x10000u : 0u) | port;
+  }
+  static Protocol key_proto(uint32_t key) {
+    return (key & 0x10000u) ? Protocol::Udp : Protocol::Tcp;
+  }
+  static uint16_t key_port(uint32_t key) { return static_cast<uint16_t>(key & 0xFFFFu); }
 
   struct Entry {
     uint16_t port;
@@ -65,11 +87,24 @@ class ResultTable {
 
   struct Host {
     std::vector<Entry> entries;  // in arrival order; sorted by port on sorted_entries()
-    bool answered = false;       // replied at least once (a "host up")
+    bool answered = false;       // replied at least once, or discovery said up (a "host up")
     PortIndex index;             // duplicate check for entries, maintained by add()
+    // Keys (key()) of the first ports whose verdict was filtered/no-response, in arrival order;
+    // `silent_overflow` when more came than the table keeps. Read them through silent_ports().
+    std::vector<uint32_t> silent;
+    bool silent_overflow = false;
+    // The host's discovery record (add_host), null when discovery said nothing about it.
+    std::unique_ptr<HostResult> record;
+    // Services found (add_service), by key, in arrival order; null when none.
+    std::unique_ptr<std::vector<std::pair<uint32_t, ServiceInfo>>> services;
 
     // The entries ordered as nmap lists them: TCP before UDP, then by port.
     std::vector<Entry> sorted_entries() const;
+    // The kept no-response ports, ordered as sorted_entries(), without repeats and without those
+    // that got a stored verdict after all. Complete unless silent_overflow.
+    std::vector<std::pair<Protocol, uint16_t>> silent_ports() const;
+    // The service found on a port, or null.
+    const ServiceInfo* service(Protocol proto, uint16_t port) const;
   };
 
   // Records a verdict. Returns false (and records nothing) if this (addr, proto, port) already has
@@ -80,6 +115,14 @@ class ResultTable {
   bool add(const PortResult& r);
   // Marks that a host was in the scan even if nothing came back (so text output can list it).
   void note_host(const IpAddress& a);
+  // Records a host's discovery verdict. A later record for the same address replaces the earlier
+  // one, keeping the names of both (and a MAC, vendor or latency the new one lacks). A record that
+  // says up makes the host answered (counted in hosts_up()); one that says down does not undo a
+  // reply that already came.
+  void add_host(const HostResult& h);
+  // Records the service on a port (replacing an earlier one for the same port). The port need not
+  // have a stored verdict (a producer may know the service first).
+  void add_service(const ServiceInfo& s);
 
   const std::map<IpAddress, Host>& hosts() const { return hosts_; }
   uint64_t ports_per_host() const { return ports_per_host_; }
@@ -102,6 +145,7 @@ class ResultTable {
 
  private:
   uint64_t ports_per_host_;
+  size_t silent_kept_;
   std::map<IpAddress, Host> hosts_;
   uint64_t hosts_up_ = 0;
   uint64_t entries_ = 0;

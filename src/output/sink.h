@@ -1,11 +1,18 @@
-// Output sinks. The scanner calls, from one thread, in this order:
-//   begin(info)  once;
-//   port(result) for each verdict as it is reached (open and closed ports as replies arrive;
-//                filtered ones at the end, after the last retry);
-//   service(info) with -sV, for each open TCP port, after the last port() (service/version_scan.h);
-//   end(table, summary) once, also after SIGINT/SIGTERM, so that nothing found is lost.
-// A sink that streams (JSON Lines) writes in port(); a sink that needs the whole picture (the nmap
-// text table) writes in end(). Every sink flushes in end(). Sinks throw RuntimeError on I/O errors.
+// Output sinks: they receive the result model's records (output/result.h) as events and format
+// them. The run layer (run/scanner.cpp) calls, from one thread at a time (under one lock), in this
+// order:
+//   begin(info)        once;
+//   host(record)       for each host discovery settles (and again when more is known about it);
+//   port(result)       for each port verdict as it is reached (open and closed ports as replies
+//                      arrive; filtered ones at the end, after the last retry);
+//   service(info)      with -sV, for each open TCP port, after the last port()
+//                      (service/version_scan.h);
+//   end(table, summary) once, also after SIGINT/SIGTERM, so that nothing found is lost. The
+//                      table holds every record passed before (ports, silent ports, hosts,
+//                      services): a sink that needs the whole picture writes from it.
+// A sink that streams (JSON Lines) writes in the events; a sink that needs the whole picture (the
+// nmap text table) writes in end(). Every sink flushes in end(). Sinks throw RuntimeError on I/O
+// errors. host() and service() do nothing unless a sink overrides them.
 #pragma once
 
 #include <functional>
@@ -29,6 +36,7 @@ class Sink {
  public:
   virtual ~Sink() = default;
   virtual void begin(const ScanInfo& info) = 0;
+  virtual void host(const HostResult& h) { (void)h; }
   virtual void port(const PortResult& r) = 0;
   // -sV's answer for an open port; sinks without service fields ignore it.
   virtual void service(const ServiceInfo&) {}

@@ -88,6 +88,15 @@ std::unique_ptr<CheckpointSession> CheckpointSession::prepare(const ScanConfig& 
     return nullptr;
   }
 
+  // -oX and -oG are written whole at the end from the run's table, which a resumed run does not
+  // have yet: rather than lose what the first run found, such a scan saves no checkpoints.
+  if (!config.output.xml_file.empty() || !config.output.grepable_file.empty()) {
+    std::string why =
+        "-oX/-oG/-oA cannot be continued by --resume yet, so this scan saves no checkpoints";
+    if (named) throw UsageError(why);
+    std::cerr << "glasshouse: warning: " << why << '\n';
+    return nullptr;
+  }
   ScanFingerprint now = fingerprint_of(config);
   CheckpointMeta& m = s->meta_;
   if (resume != nullptr) {

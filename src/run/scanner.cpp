@@ -20,8 +20,10 @@
 #include "io/privilege.h"
 #include "output/jsonl_sink.h"
 #include "output/reverse_dns.h"
+#include "output/sink_registry.h"
 #include "output/status_line.h"
 #include "output/text_sink.h"
+#include "output/xml_sink.h"
 #include "policy/policy.h"
 #include "store/db_sink.h"
 #include "policy/privilege_drop.h"
@@ -43,14 +45,6 @@ namespace {
 void write_listing(const std::string& text) {
   std::cout << text;
   if (!std::cout) throw RuntimeError("cannot write the listing to standard output (closed?)");
-}
-
-std::unique_ptr<std::ostream> open_output(const std::string& path, const char* option,
-                                          bool append) {
-  auto f = std::make_unique<std::ofstream>(
-      path, std::ios::out | (append ? std::ios::app : std::ios::trunc));
-  if (!*f) throw UsageError(fmt::format("cannot write {} file \"{}\"", option, path));
-  return f;
 }
 
 // -sL: print the targets, send nothing (nmap prints a report line per address).
@@ -98,21 +92,14 @@ std::vector<std::unique_ptr<Sink>> make_sinks(const OutputSpec& out, StatusLine*
     }
   };
   sinks.push_back(std::make_unique<TextSink>(std::cout, screen));
-  if (!out.normal_file.empty()) {
-    TextOptions file = screen;
-    file.file = true;
-    file.live_line = nullptr;
-    file.name = out.normal_file;
-    sinks.push_back(
-        std::make_unique<TextSink>(open_output(out.normal_file, "-oN", resume.has_value()), file));
-  }
-  if (!out.jsonl_file.empty()) {
-    JsonlOptions j;
-    j.show = out.show;
-    j.name = out.jsonl_file;
-    j.resume = resume;
-    sinks.push_back(
-        std::make_unique<JsonlSink>(open_output(out.jsonl_file, "-oJ", resume.has_value()), j));
+  // Files: every registered kind whose path is set (output/sink_registry.h).
+  SinkRequest req{out, {}, screen.host_name, resume};
+  for (const SinkKind& kind : sink_kinds()) {
+    const std::string& path = out.*kind.path;
+    if (path.empty()) continue;
+    req.path = path;
+    bool append = resume.has_value() && kind.appends_on_resume;
+    sinks.push_back(kind.make(open_output_file(path, kind.option, append), req));
   }
   return sinks;
 }
@@ -174,9 +161,11 @@ struct OutputFile {
 
 std::vector<OutputFile> open_for_hashing(const OutputSpec& out) {
   std::vector<OutputFile> files;
-  for (const std::string* path : {&out.normal_file, &out.jsonl_file})
-    if (!path->empty())
-      files.push_back({*path, FileDescriptor(::open(path->c_str(), O_RDONLY | O_CLOEXEC))});
+  for (const SinkKind& kind : sink_kinds()) {
+    const std::string& path = out.*kind.path;
+    if (!path.empty())
+      files.push_back({path, FileDescriptor(::open(path.c_str(), O_RDONLY | O_CLOEXEC))});
+  }
   return files;
 }
 
@@ -272,6 +261,9 @@ int scan_stages(const ScanConfig& config, PolicyPlan& plan, const std::string& e
   info.targets = space.targets();
   info.ports = space.ports();
   info.engagement_id = engagement_id;
+  info.tcp_ports = port_ranges(config.ports.tcp);
+  info.udp_ports = port_ranges(config.ports.udp);
+  info.verbosity = config.output.verbosity;
   for (auto& s : sinks) s->begin(info);
   JsonlSink* jsonl = nullptr;
   for (auto& s : sinks)
@@ -306,6 +298,16 @@ int scan_stages(const ScanConfig& config, PolicyPlan& plan, const std::string& e
           last_flush = now;
         }
       }};
+  ctx.on_host = [&](const HostResult& h) {
+    std::lock_guard lock(output_mu);
+    table.add_host(h);
+    for (auto& s : sinks) s->host(h);
+  };
+  ctx.on_service = [&](const ServiceInfo& r) {
+    std::lock_guard lock(output_mu);
+    table.add_service(r);
+    for (auto& s : sinks) s->service(r);
+  };
   ctx.gate = &gate;
   ctx.after_sockets_open = ready;
   if (checkpoints != nullptr) {
@@ -366,8 +368,11 @@ int scan_stages(const ScanConfig& config, PolicyPlan& plan, const std::string& e
     if (service_db && !report.interrupted) {
       for (auto& s : sinks) s->flush();
       for (const ServiceInfo& si :
-           detect_services(config, *service_db, table, &gate, stop_requested()))
+           detect_services(config, *service_db, table, &gate, stop_requested())) {
+        std::lock_guard lock(output_mu);
+        table.add_service(si);  // -oX and -oG write services from the table
         for (auto& s : sinks) s->service(si);
+      }
     }
   } catch (const std::exception& e) {
     // Close the outputs with what was found, then report the error.

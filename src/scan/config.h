@@ -38,6 +38,10 @@ struct OutputSpec {
   int verbosity = 0;        // -v count
   bool reason = false;      // --reason: a REASON column in the text table
   bool status_line = true;  // only drawn when stderr is a terminal
+  // nmap's XML and grepable formats (output/xml_sink.h, output/grepable_sink.h); -oA BASE sets
+  // normal_file, xml_file and grepable_file to BASE.nmap, BASE.xml, BASE.gnmap.
+  std::string xml_file;       // -oX
+  std::string grepable_file;  // -oG
 };
 
 // Scanning within the law (src/policy, src/audit; README "Scope, audit log and least privilege"):

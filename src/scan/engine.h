@@ -15,6 +15,7 @@
 #include "output/result.h"
 #include "scan/completeness.h"
 #include "scan/config.h"
+#include "scan/mac_table.h"
 #include "scan/progress.h"
 #include "targets/probe_space.h"
 
@@ -56,6 +57,11 @@ struct EngineContext {
   EngineCounters& counters;
   std::function<void(const PortResult&)> on_result;
   ProbeGate* gate = nullptr;  // null: every probe may be sent
+  // The other records of the result model (output/result.h), from any thread: a host's
+  // discovery verdict, a service found on a port (after its port verdict). The run layer passes
+  // them to the table and the sinks as on_result's. Null when the run has no use for them.
+  std::function<void(const HostResult&)> on_host = nullptr;
+  std::function<void(const ServiceInfo&)> on_service = nullptr;
   // Called once, after the engine has opened the sockets it needs and before it starts any
   // thread or sends anything: the scanner drops privileges here (policy/privilege_drop.h) and
   // then starts its status line. May throw (the scan then fails before its first probe).
@@ -65,6 +71,12 @@ struct EngineContext {
   std::function<void(const EngineProgress&)> checkpoint = nullptr;
   // SYN engine only: continue from a checkpoint instead of starting at pass 0, position 0.
   const EngineResume* resume = nullptr;
+  // Raw engine only: the MACs of on-link hosts, learnt from their ARP/NDP replies by host
+  // discovery (scan/mac_table.h). When set, frames to on-link targets take their MAC from it
+  // (no kernel neighbour-table round trip, no limit on the number of hosts), and a target
+  // missing from it is unreachable (reported filtered, host-unreach; never sent to). Null (-Pn,
+  // or no discovery): the kernel's neighbour table, at most kMaxNeighbors on-link targets.
+  const MacTable* macs = nullptr;
 };
 
 // Each engine returns what it measured; the caller fills the rest of ScanSummary.

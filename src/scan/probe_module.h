@@ -108,16 +108,10 @@ enum class Silence : uint8_t {
   HostDown,          // a discovery probe: no evidence the host is up (down when no probe finds it)
 };
 
-// What the transport's receive filter must let through for a module (classic BPF built by the
-// transport, io/bpf.h, as the union over every module of the run). IP packets are only ever
+// ReceiveSpec (io/bpf.h): what the transport's receive filter must let through for a module
+// (classic BPF built by the transport as the union over every module of the run): TCP, UDP,
+// ICMP/ICMPv6 to our addresses, ARP replies to our IPv4 addresses. IP packets are only ever
 // passed when addressed to one of our source addresses.
-struct ReceiveSpec {
-  bool tcp = false;   // TCP to our addresses
-  bool udp = false;   // UDP to our addresses
-  bool icmp = false;  // ICMP (IPv4) and ICMPv6 to our addresses: errors quoting our probes,
-                      // echo/timestamp/mask replies, IPv6 Neighbor Advertisements
-  bool arp = false;   // ARP replies whose target protocol address is one of our IPv4 addresses
-};
 
 // The path probes of one family leave through, as the transport set it up (prepare()).
 struct PathInfo {
@@ -145,8 +139,6 @@ struct RxFrame {
   const net::ParsedPacket* ip = nullptr;        // the parsed IP packet; null if not IP (ARP)
   SteadyTime at;                                // when the receive thread read it
 };
-
-enum class HostState : uint8_t { Down, Up };
 
 // A reply turned into a verdict for one probe. Port modules fill a port verdict; host
 // (discovery) modules a host verdict; the driver reads `host` to tell them apart.

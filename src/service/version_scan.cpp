@@ -265,9 +265,11 @@ class PortJob : public Job {
       return conclude(r);
     }
     if (tls_) {
+      if (tls_->state() == TlsSession::State::Handshaking && looks_like_tls(got))
+        tls_server_seen_ = true;
       tls_->feed(got);
-      if (tls_->state() == TlsSession::State::Handshaking) {
-        tls_->handshake();
+      if (tls_->state() != TlsSession::State::Established) {
+        tls_->handshake();  // a session that failed in feed() (too many bytes) stays failed
         flush_tls(r);
         if (tls_->state() == TlsSession::State::Established) return tls_up(r);
         if (tls_->state() == TlsSession::State::Failed || eof_) return tls_failed(r, tls_->error());
@@ -412,7 +414,9 @@ class PortJob : public Job {
       note("STARTTLS handshake failed: " + why);
       return conclude(r);
     }
-    if (tls_ && tls_->error().find("handshake larger") != std::string::npos) note(tls_->error());
+    // A TLS server that failed the handshake (a certificate over the bound, a broken chain) is
+    // worth saying; a plain service that answered our ClientHello with text is not.
+    if (tls_server_seen_) note("TLS handshake failed: " + why);
     tls_.reset();
     next_step(r, false);
   }
@@ -618,7 +622,7 @@ class PortJob : public Job {
   int connect_failures_ = 0;
   bool in_tls_ = false, tls_tried_ = false, starttls_mode_ = false, starttls_pending_ = false;
   bool eof_ = false, tentative_ = false, identified_ = false, done_ = false;
-  bool got_data_ = false, closed_silent_ = false;
+  bool got_data_ = false, closed_silent_ = false, tls_server_seen_ = false;
 };
 
 }  // namespace

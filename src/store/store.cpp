@@ -100,8 +100,14 @@ int read_version(SqlConnection& c) {
           StoreError::Kind::Corrupt,
           fmt::format("{} is not a Glasshouse database (it holds other tables)", c.describe()));
   } else {
-    auto rows = c.query("SELECT to_regclass('glasshouse_schema')::text", {});
-    ours = !rows.empty() && rows[0][0].has_value();
+    // A scan of pg_tables, not to_regclass(): the name lookup's cache keeps a miss from before
+    // the schema lock was taken (an advisory lock does not refresh it), and a shard that waited
+    // for another's migration would then try to create the tables again.
+    auto rows = c.query(
+        "SELECT 1 FROM pg_catalog.pg_tables WHERE schemaname = current_schema() AND tablename = "
+        "'glasshouse_schema'",
+        {});
+    ours = !rows.empty();
   }
   if (!ours) return 0;
   auto rows = c.query("SELECT version FROM glasshouse_schema", {});

@@ -206,3 +206,47 @@ TEST(IoBpf, KernelAcceptsThePrograms) {
 
 }  // namespace
 }  // namespace gh
+
+namespace gh {
+namespace {
+
+// An ARP packet (Ethernet/IPv4): opcode, sender and target protocol addresses.
+std::vector<uint8_t> arp(uint16_t op, const char* spa, const char* tpa) {
+  std::vector<uint8_t> b = {
+      0, 1, 8, 0, 6, 4, static_cast<uint8_t>(op >> 8), static_cast<uint8_t>(op)};
+  auto push_ip = [&](const char* a) {
+    auto x = ip(a).bytes();
+    b.insert(b.end(), x.begin(), x.begin() + 4);
+  };
+  b.insert(b.end(), 6, 0x02);
+  push_ip(spa);
+  b.insert(b.end(), 6, 0x00);
+  push_ip(tpa);
+  return b;
+}
+
+TEST(IoBpf, ReceiveSpecChoosesProtocolsAndArpReplies) {
+  IpAddress mine[] = {ip("198.18.0.1"), ip("2001:db8::1")};
+  auto prog = receive_filter(LinkFraming::Ethernet, mine,
+                             ReceiveSpec{.udp = true, .icmp = true, .arp = true});
+  EXPECT_TRUE(accepts(prog, ether(0x0800, ipv4("198.18.0.2", "198.18.0.1", IPPROTO_UDP))));
+  EXPECT_TRUE(accepts(prog, ether(0x0800, ipv4("198.18.0.2", "198.18.0.1", IPPROTO_ICMP))));
+  EXPECT_FALSE(accepts(prog, ether(0x0800, ipv4("198.18.0.2", "198.18.0.1", IPPROTO_TCP))));
+  EXPECT_TRUE(accepts(prog, ether(0x86dd, ipv6("2001:db8::2", "2001:db8::1", IPPROTO_UDP))));
+  EXPECT_FALSE(accepts(prog, ether(0x86dd, ipv6("2001:db8::2", "2001:db8::1", IPPROTO_TCP))));
+  // ARP: replies to our address only; requests and replies to others are dropped.
+  EXPECT_TRUE(accepts(prog, ether(0x0806, arp(2, "198.18.0.7", "198.18.0.1"))));
+  EXPECT_FALSE(accepts(prog, ether(0x0806, arp(1, "198.18.0.7", "198.18.0.1"))));
+  EXPECT_FALSE(accepts(prog, ether(0x0806, arp(2, "198.18.0.7", "198.18.0.9"))));
+  auto runt = ether(0x0806, arp(2, "198.18.0.7", "198.18.0.1"));
+  runt.resize(14 + 20);
+  EXPECT_FALSE(accepts(prog, runt));
+  // Without `arp`, no ARP at all.
+  auto no_arp = receive_filter(LinkFraming::Ethernet, mine, ReceiveSpec{.tcp = true});
+  EXPECT_FALSE(accepts(no_arp, ether(0x0806, arp(2, "198.18.0.7", "198.18.0.1"))));
+  EXPECT_THROW(receive_filter(LinkFraming::Ethernet, mine, ReceiveSpec{.arp = true}),
+               std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace gh

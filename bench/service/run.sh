@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# -sV side by side: the lab's real Debian daemons (tests/lab/service_daemons.sh) scanned by
+# glasshouse -sT -sV and nmap -sT -sV in the same run, REPEAT times each, alternating; prints
+# wall times, their ratio, and how many ports each named right (tests/lab/check_services.py).
+# Usage (root): bench/service/run.sh build/glasshouse   [REPEAT=3]
+set -uo pipefail
+LAB=$(cd "$(dirname "$0")/../../tests/lab" && pwd)
+. "$LAB/lib.sh"
+. "$LAB/service_daemons.sh"
+lab_require_root
+lab_init "$@"
+lab_create
+svc_start_all "$LAB_NS_TARGET" "$LAB_V4_TARGET" "$LAB_WORK/daemons" >"$LAB_WORK/start.log" 2>&1
+ports=$(IFS=,; echo "${SVC_PORTS[*]}")
+: >"$LAB_WORK/expect.tsv"
+for p in "${SVC_PORTS[@]}"; do
+  IFS='|' read -r svc product pkg <<<"${SVC_EXPECT[$p]}"
+  ver=-; [[ $pkg != - ]] && ver=$(svc_upstream "$pkg")
+  printf '%s\t%s\t%s\t%s\n' "$p" "$svc" "$product" "$ver" >>"$LAB_WORK/expect.tsv"
+done
+now() { date +%s.%N; }
+gh_t=(); nm_t=()
+for i in $(seq "${REPEAT:-3}"); do
+  t0=$(now)
+  ip netns exec "$LAB_NS_SCAN" "$GH" scan -sT -sV -n -p "$ports" "$LAB_V4_TARGET" \
+    -oJ "$LAB_WORK/gh.jsonl" --audit-log "$LAB_WORK/audit.log" >/dev/null 2>&1
+  t1=$(now)
+  ip netns exec "$LAB_NS_SCAN" nmap -n -Pn -sT -sV -p "$ports" -oX "$LAB_WORK/nmap.xml" \
+    "$LAB_V4_TARGET" >/dev/null 2>&1
+  t2=$(now)
+  gh_t+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.2f", b-a}')")
+  nm_t+=("$(awk -v a="$t1" -v b="$t2" 'BEGIN{printf "%.2f", b-a}')")
+  echo "run $i: glasshouse ${gh_t[-1]} s, nmap ${nm_t[-1]} s"
+done
+med() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+g=$(med "${gh_t[@]}"); n=$(med "${nm_t[@]}")
+echo "median: glasshouse $g s, nmap $n s, ratio $(awk -v g="$g" -v n="$n" 'BEGIN{printf "%.2f", g/n}') (target <= 0.25)"
+python3 "$LAB/check_services.py" "$LAB_WORK/expect.tsv" "$LAB_WORK/gh.jsonl" "$LAB_WORK/nmap.xml" \
+  --addr "$LAB_V4_TARGET" | tail -n 20

@@ -1,0 +1,619 @@
+#include "scan/driver.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <limits>
+#include <mutex>
+#include <random>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "core/error.h"
+#include "scan/answered_set.h"
+#include "scan/rate_controller.h"
+#include "scan/rate_limiter.h"
+#include "scan/retry_tracking.h"
+#include "targets/permutation.h"
+#include "targets/slice.h"
+
+namespace gh {
+namespace {
+
+using std::chrono::milliseconds;
+
+constexpr size_t kBatch = 64;
+
+// What the receive and send threads hand to the thread that settles (the one that called run()):
+// a reply's verdict, or a verdict reached without one, for slice position k.
+struct Settled {
+  enum class Kind : uint8_t {
+    Reply,        // from the receive thread: `verdict` and the time it was read
+    Unreachable,  // from a send thread: no ARP/NDP answer, nothing could be sent
+    Refused,      // from a send thread: the gate refused the probe (closed without a verdict)
+  };
+  uint64_t k;
+  ProbeVerdict verdict;
+  SteadyClock::time_point at;
+  Kind kind = Kind::Reply;
+};
+
+// A mutex is plenty: a batch of verdicts is swapped out at once.
+class VerdictQueue {
+ public:
+  void push(const Settled& s) {
+    std::lock_guard lock(mu_);
+    items_.push_back(s);
+  }
+  // Moves every item of `batch` in (one lock for a receive call's worth of replies).
+  void push_all(std::vector<Settled>& batch) {
+    if (batch.empty()) return;
+    std::lock_guard lock(mu_);
+    items_.insert(items_.end(), batch.begin(), batch.end());
+    batch.clear();
+  }
+  void drain(std::vector<Settled>& out) {
+    out.clear();
+    std::lock_guard lock(mu_);
+    out.swap(items_);
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<Settled> items_;
+};
+
+// One send thread's own state: its transport sender, its share of the rate, its counters. The
+// thread that called run() reads the atomics (rate controller, status line, checkpoints).
+struct Sender {
+  std::unique_ptr<TransportSender> tx;
+  std::mt19937_64 rng{0};
+  std::unique_ptr<RateLimiter> limiter;
+  std::atomic<double> target_rate{0};  // set by the controller, applied by the sender
+  std::atomic<uint64_t> retries{0};
+  std::atomic<uint64_t> pass0_done{0};  // pass 0: this sender's first positions sent (flushed)
+  std::atomic<bool> finished{false};
+};
+
+class Driver {
+ public:
+  Driver(EngineContext& ctx, Transport& transport, ProbeModule& module)
+      : ctx_(ctx),
+        cfg_(ctx.config),
+        space_(ctx.space),
+        transport_(transport),
+        module_(module),
+        perm_(space_.size(), ctx.seed),
+        slice_(Slice::shard(space_.size(), cfg_.shards.count, cfg_.shards.index)),
+        // A dry run plans the whole scan without the retry bitmap (-sS --dry-run of 0.0.0.0/0).
+        answered_(ctx.resume != nullptr ? AnsweredSet(slice_.size(), ctx.resume->answered)
+                  : ctx.config.dry_run  ? AnsweredSet(0)
+                                        : AnsweredSet(slice_.size())) {}
+
+  EngineReport run();
+
+ private:
+  uint64_t index_at(uint64_t k) const { return perm_.at(slice_.position(k)); }
+  uint64_t host_of(uint64_t index) const { return index % space_.targets(); }
+  void dry_run();
+  void receive_loop();
+  // One pass: the send threads send (pass 0: the slice from the cursor, each thread its part;
+  // a retry pass: `todo`, dealt out), while this thread settles replies, drives the rate and
+  // writes checkpoints, until they are done.
+  void run_pass(const std::vector<uint64_t>* todo);
+  void send_work(Sender& s, size_t part, const std::vector<uint64_t>* todo);
+  bool send_one(Sender& s, uint64_t k);
+  void flush(Sender& s) { s.tx->flush(); }
+  // Moves verdicts from the other threads into results. Returns how many were new.
+  uint64_t settle();
+  // Waits for the replies to the pass just sent: until the measured RTT says they are in and
+  // none has come for a while, or `cap`.
+  void wait_for_stragglers(milliseconds cap, milliseconds at_least = milliseconds(0));
+  bool host_timed_out(uint64_t index);
+  // Asks ctx.gate (one send thread at a time); waits out "later". False if refused: then the
+  // position is closed without a verdict, never retried, never reported.
+  bool admit(Sender& s, uint64_t k, const Probe& probe);
+  // Feeds the rate controller, publishes counters, writes a checkpoint when due.
+  void tick();
+  void checkpoint_now();
+  uint64_t pass0_cursor() const;
+  // Expected responsive ports missed so far (scan/completeness.h).
+  double expected_missed_now() const;
+  void finish_report();
+  void report_unanswered();
+  bool stopping() const { return ctx_.stop.load(std::memory_order_relaxed); }
+  uint64_t total_sent() const {
+    uint64_t n = 0;
+    for (const auto& s : senders_) n += s->tx->counters().sent.load(std::memory_order_relaxed);
+    return n;
+  }
+
+  EngineContext& ctx_;
+  const ScanConfig& cfg_;
+  const ProbeSpace& space_;
+  Transport& transport_;
+  ProbeModule& module_;
+  Permutation perm_;
+  Slice slice_;
+  AnsweredSet answered_;  // one bit per position of slice_
+  VerdictQueue queue_;
+  std::atomic<bool> receiving_{true};
+  std::unique_ptr<RateController> control_;
+  std::vector<std::unique_ptr<Sender>> senders_;
+  std::mutex gate_mu_;  // the gate and --host-timeout's table are shared by the send threads
+  std::vector<Settled> drained_;
+  // --host-timeout: when each host got its first probe. Only filled when the option is set.
+  std::unordered_map<uint64_t, SteadyClock::time_point> host_first_;
+  std::vector<bool> host_expired_;
+  // Progress, retries and what they measured. pass_ is written by this thread only while no
+  // send thread runs (between passes), and read by them during a pass.
+  uint32_t pass_ = 0;
+  uint64_t cursor_ = 0;  // pass 0: where it starts (a resumed scan: the checkpoint's cursor)
+  std::vector<PassCounts> passes_{1};
+  uint64_t pass_sent_base_ = 0;  // senders' total sent when the current pass began
+  RttSampler rtt_;
+  std::optional<HostAnswers> hosts_;  // with more than one port per host
+  uint64_t responsive_ = 0;           // open and closed verdicts from replies
+  bool prune_silent_ = false;         // silent hosts are no longer retried
+  uint32_t silent_passes_ = 0;        // passes silent hosts got before that
+  SteadyClock::time_point last_checkpoint_;
+  EngineReport report_;
+};
+
+// A reader that went away (`--dry-run | head`) ends the dry run (SIGPIPE is ignored).
+void write_out(const std::string& text) {
+  if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size())
+    throw RuntimeError("cannot write the dry run to standard output (closed?)");
+}
+
+void Driver::dry_run() {
+  std::string out;
+  std::vector<uint8_t> frame(module_.max_frame());
+  for (uint64_t k = 0; k < slice_.size() && !stopping(); ++k) {
+    Probe probe = space_.at(index_at(k));
+    auto framing = transport_.framing(probe.addr.family);
+    if (!framing) continue;
+    size_t len = module_.build(frame, probe, BuildArgs{static_cast<uint16_t>(k), 0});
+    if (len == 0) continue;
+    out += module_.describe({frame.data(), len}, *framing);
+    out += '\n';
+    if (out.size() > (1 << 16)) {
+      write_out(out);
+      out.clear();
+    }
+    ++report_.probes_sent;
+  }
+  write_out(out);
+  if (std::fflush(stdout) != 0) throw RuntimeError("cannot write the dry run to standard output");
+  report_.interrupted = stopping();
+}
+
+void Driver::receive_loop() {
+  std::vector<Settled> batch;
+  Transport::FrameFn on_frame = [&](const RxFrame& frame) {
+    ProbeVerdict v;
+    if (!module_.classify(frame, v)) return;  // the cookie first: not ours, not looked at
+    auto index = space_.index_of(v.probe.addr, v.probe.proto, v.probe.port);
+    if (!index) return;  // a valid cookie for a probe outside this scan: not ours to report
+    auto k = slice_.local(perm_.inverse(*index));
+    if (!k) return;  // another shard's probe
+    batch.push_back(Settled{*k, v, frame.at});
+  };
+  while (receiving_.load(std::memory_order_relaxed)) {
+    transport_.receive(milliseconds(10), on_frame);
+    queue_.push_all(batch);
+  }
+}
+
+uint64_t Driver::settle() {
+  queue_.drain(drained_);
+  uint64_t fresh = 0;
+  for (const Settled& s : drained_) {
+    if (!answered_.set(s.k)) continue;  // duplicate: a retransmitted or retried reply
+    ctx_.counters.done.fetch_add(1, std::memory_order_relaxed);
+    if (s.kind == Settled::Kind::Refused) {  // closed without a verdict
+      ++report_.refused;
+      continue;
+    }
+    const ProbeVerdict& v = s.verdict;
+    if (s.kind == Settled::Kind::Reply) {
+      ++fresh;
+      // The reply names the attempt it answers (its own source port): a late answer to an
+      // earlier pass counts for that pass, and times only the attempt that was timed.
+      ++passes_[std::min<size_t>(v.attempt, passes_.size() - 1)].settled;
+      if (RttSampler::sampled(s.k) && v.attempt == pass_) rtt_.replied(s.k, s.at);
+      if (v.state == PortState::Open || v.state == PortState::Closed) {
+        ++responsive_;
+        if (hosts_) hosts_->add(host_of(index_at(s.k)));
+      }
+      ctx_.counters.received.fetch_add(1, std::memory_order_relaxed);
+      if (v.state == PortState::Open) ctx_.counters.open.fetch_add(1, std::memory_order_relaxed);
+      ++report_.replies;
+    }
+    ctx_.on_result(PortResult{v.probe.addr, v.probe.proto, v.probe.port, v.state, v.reason, v.ttl,
+                              WallClock::now()});
+  }
+  return fresh;
+}
+
+bool Driver::host_timed_out(uint64_t index) {
+  uint64_t host = host_of(index);
+  std::lock_guard lock(gate_mu_);
+  if (host_expired_[host]) return true;
+  auto now = SteadyClock::now();
+  auto [it, inserted] = host_first_.try_emplace(host, now);
+  if (!inserted && now - it->second > *cfg_.timing.host_timeout) {
+    host_expired_[host] = true;
+    return true;
+  }
+  return false;
+}
+
+bool Driver::send_one(Sender& s, uint64_t k) {
+  if (answered_.test(k)) return false;
+  uint64_t index = index_at(k);
+  if (cfg_.timing.host_timeout && host_timed_out(index)) return false;
+  Probe probe = space_.at(index);
+  if (probe.proto != module_.protocol() || !transport_.framing(probe.addr.family)) return false;
+  if (ctx_.gate != nullptr && !admit(s, k, probe)) return false;
+  std::span<uint8_t> slot = s.tx->slot();
+  uint8_t attempt = static_cast<uint8_t>(std::min<uint32_t>(pass_, 255));
+  size_t len = module_.build(slot, probe, BuildArgs{static_cast<uint16_t>(s.rng()), attempt});
+  if (len == 0) return false;
+  // The send time of a timed probe is taken before commit(), which may send the batch (and wait
+  // out a full device queue): a time taken after it would shorten the measured RTT.
+  const bool timed = RttSampler::sampled(k);
+  const auto built_at = timed ? SteadyClock::now() : SteadyClock::time_point{};
+  switch (s.tx->commit(len, probe.addr, module_.frame_kind())) {
+    case TransportSender::Commit::Queued:
+      break;
+    case TransportSender::Commit::NoPath:
+      return false;
+    case TransportSender::Commit::NoNeighbor: {
+      // No ARP/NDP answer: nothing can be sent to it, as connect() would say EHOSTUNREACH.
+      ProbeVerdict v;
+      v.probe = probe;
+      v.reason = Reason::HostUnreach;
+      queue_.push(Settled{k, v, SteadyClock::now(), Settled::Kind::Unreachable});
+      return false;
+    }
+  }
+  if (timed) rtt_.sent(k, built_at);
+  if (pass_ > 0) {
+    ctx_.counters.retries.fetch_add(1, std::memory_order_relaxed);
+    s.retries.fetch_add(1, std::memory_order_relaxed);
+  }
+  return true;
+}
+
+bool Driver::admit(Sender& s, uint64_t k, const Probe& probe) {
+  for (;;) {
+    std::chrono::nanoseconds retry_in{0};
+    ProbeGate::Decision d;
+    {
+      std::lock_guard lock(gate_mu_);
+      d = ctx_.gate->check(probe, SteadyClock::now(), &retry_in);
+    }
+    switch (d) {
+      case ProbeGate::Decision::Send:
+        return true;
+      case ProbeGate::Decision::Refuse: {
+        ProbeVerdict v;
+        v.probe = probe;
+        queue_.push(Settled{k, v, SteadyClock::now(), Settled::Kind::Refused});
+        return false;
+      }
+      case ProbeGate::Decision::Later:
+        break;
+    }
+    if (stopping()) return false;
+    flush(s);  // the wire spacing follows the gate's
+    std::this_thread::sleep_for(std::min<std::chrono::nanoseconds>(retry_in, milliseconds(50)));
+  }
+}
+
+void Driver::send_work(Sender& s, size_t part, const std::vector<uint64_t>* todo) {
+  const uint64_t parts = senders_.size();
+  auto next_rate = [&] {
+    double want = s.target_rate.load(std::memory_order_relaxed);
+    if (want != s.limiter->rate()) s.limiter->set_rate(want);
+  };
+  // A full batch leaves by itself (TransportSender::commit).
+  if (todo == nullptr) {
+    // Pass 0: positions k = part + parts * j of the slice, j from where this sender is.
+    Slice mine = Slice{slice_.size(), parts, part};
+    uint64_t j = s.pass0_done.load(std::memory_order_relaxed);
+    while (j < mine.size() && !stopping()) {
+      next_rate();
+      uint64_t want = std::min<uint64_t>(kBatch, mine.size() - j);
+      uint64_t granted = s.limiter->grant(want);
+      if (granted == 0) {
+        flush(s);
+        s.pass0_done.store(j, std::memory_order_release);
+        s.limiter->wait();
+        continue;
+      }
+      for (uint64_t n = 0; n < granted; ++n, ++j) send_one(s, mine.position(j));
+      // Positions below j are sent once the batch they are in has left.
+      if (s.tx->pending() == 0) s.pass0_done.store(j, std::memory_order_release);
+    }
+    flush(s);
+    s.pass0_done.store(j, std::memory_order_release);
+  } else {
+    size_t i = part;
+    while (i < todo->size() && !stopping()) {
+      next_rate();
+      uint64_t want = std::min<uint64_t>(kBatch, (todo->size() - i + parts - 1) / parts);
+      uint64_t granted = s.limiter->grant(want);
+      if (granted == 0) {
+        flush(s);
+        s.limiter->wait();
+        continue;
+      }
+      for (uint64_t n = 0; n < granted && i < todo->size(); ++n, i += parts)
+        send_one(s, (*todo)[i]);
+    }
+    flush(s);
+  }
+  s.finished.store(true, std::memory_order_release);
+}
+
+uint64_t Driver::pass0_cursor() const {
+  // Every position below parts x (the least any sender has sent) is sent: parts x min_t j_t.
+  uint64_t least = std::numeric_limits<uint64_t>::max();
+  for (const auto& s : senders_)
+    least = std::min(least, s->pass0_done.load(std::memory_order_acquire));
+  return std::min(slice_.size(), least * senders_.size());
+}
+
+void Driver::run_pass(const std::vector<uint64_t>* todo) {
+  std::vector<std::thread> threads;
+  for (size_t t = 0; t < senders_.size(); ++t) {
+    senders_[t]->finished = false;
+    threads.emplace_back([this, t, todo] { send_work(*senders_[t], t, todo); });
+  }
+  struct Joiner {
+    std::vector<std::thread>& ts;
+    ~Joiner() {
+      for (auto& t : ts)
+        if (t.joinable()) t.join();
+    }
+  } joiner{threads};
+  for (;;) {
+    bool all = std::all_of(senders_.begin(), senders_.end(),
+                           [](const auto& s) { return s->finished.load(); });
+    settle();
+    tick();
+    if (all) break;
+    std::this_thread::sleep_for(std::chrono::microseconds(500));
+  }
+}
+
+void Driver::tick() {
+  auto now = SteadyClock::now();
+  uint64_t drops = transport_.drops();
+  uint64_t sent = 0, stalls = 0;
+  for (const auto& s : senders_) {
+    sent += s->tx->counters().sent.load(std::memory_order_relaxed);
+    stalls += s->tx->counters().stalls.load(std::memory_order_relaxed);
+  }
+  ctx_.counters.sent.store(sent, std::memory_order_relaxed);
+  passes_.back().sent = sent - pass_sent_base_;
+  control_->observe(sent, drops, stalls);
+  double per_thread = control_->rate() / static_cast<double>(senders_.size());
+  for (auto& s : senders_) s->target_rate.store(per_thread, std::memory_order_relaxed);
+  ctx_.counters.drops.store(drops, std::memory_order_relaxed);
+  if (ctx_.checkpoint && now - last_checkpoint_ >= cfg_.checkpoint.interval) checkpoint_now();
+}
+
+void Driver::checkpoint_now() {
+  settle();  // every set bit's verdict has gone to on_result before the checkpoint names it
+  EngineProgress p;
+  p.slice_size = slice_.size();
+  p.pass = pass_;
+  p.cursor = pass_ == 0 ? pass0_cursor() : slice_.size();
+  p.answered = answered_.words();
+  p.passes = passes_;
+  ctx_.checkpoint(p);
+  last_checkpoint_ = SteadyClock::now();
+}
+
+void Driver::wait_for_stragglers(milliseconds cap, milliseconds at_least) {
+  auto start = SteadyClock::now();
+  // Without a single RTT sample (nothing answered yet), wait the configured initial timeout.
+  auto wait =
+      rtt_.samples() == 0 ? cap : std::max(rtt_.straggler_wait(cap), std::min(at_least, cap));
+  auto last_new = start;
+  for (;;) {
+    auto now = SteadyClock::now();
+    if (stopping() || now - start >= cap) break;
+    // Done once the wait has passed and nothing new came for a quarter of it.
+    if (now - start >= wait && now - last_new >= wait / 4) break;
+    if (settle() > 0) last_new = SteadyClock::now();
+    if (answered_.count() == slice_.size()) return;
+    tick();
+    std::this_thread::sleep_for(milliseconds(2));
+  }
+  settle();
+}
+
+double Driver::expected_missed_now() const {
+  auto q = LossModel::loss(passes_);
+  if (!q) return std::numeric_limits<double>::infinity();
+  MissedInput in;
+  in.loss = *q;
+  in.found = responsive_;
+  in.answered_passes = pass_ + 1;
+  in.silent_passes = prune_silent_ ? silent_passes_ : pass_ + 1;
+  in.single_port = !hosts_;
+  if (hosts_) in.hosts_by_answers = hosts_->by_count();
+  return expected_missed(in);
+}
+
+void Driver::finish_report() {
+  Completeness& c = report_.completeness;
+  c.passes = pass_ + 1;
+  c.loss = LossModel::loss(passes_);
+  if (c.loss) {
+    double missed = expected_missed_now();
+    double found = static_cast<double>(responsive_);
+    c.share = found + missed > 0 ? found / (found + missed) : 1.0;
+  }
+  for (const auto& s : senders_) {
+    report_.probes_sent += s->tx->counters().sent.load();
+    report_.send_errors += s->tx->counters().errors.load();
+    c.retries += s->retries.load();
+  }
+  ctx_.counters.sent.store(report_.probes_sent, std::memory_order_relaxed);
+}
+
+void Driver::report_unanswered() {
+  const PortState silent = module_.silence() == Silence::PortOpenFiltered ? PortState::OpenFiltered
+                                                                          : PortState::Filtered;
+  answered_.for_each_clear([&](uint64_t k) {
+    uint64_t index = index_at(k);
+    if (!host_expired_.empty() && host_expired_[host_of(index)]) return;
+    Probe p = space_.at(index);
+    if (p.proto != module_.protocol()) return;
+    ctx_.counters.done.fetch_add(1, std::memory_order_relaxed);
+    ctx_.on_result(
+        PortResult{p.addr, p.proto, p.port, silent, Reason::NoResponse, 0, WallClock::now()});
+  });
+}
+
+EngineReport Driver::run() {
+  ProbeModule* modules[] = {&module_};
+  transport_.open(cfg_.targets, modules, cfg_.dry_run);
+  if (cfg_.dry_run) {
+    dry_run();
+    return report_;
+  }
+  double rate = cfg_.timing.max_rate;
+  if (cfg_.timing.scan_delay.count() > 0) {
+    double delay_rate = 1000.0 / static_cast<double>(cfg_.timing.scan_delay.count());
+    rate = rate > 0 ? std::min(rate, delay_rate) : delay_rate;
+  }
+  RateController::Options ro;
+  ro.max_rate = rate;
+  ro.min_rate = cfg_.timing.min_rate;
+  control_ = std::make_unique<RateController>(ro);
+  size_t threads = static_cast<size_t>(std::max(1, cfg_.send_threads));
+  for (size_t t = 0; t < threads; ++t) {
+    auto s = std::make_unique<Sender>();
+    s->tx = transport_.sender(module_.max_frame());
+    double share = control_->rate() / static_cast<double>(threads);
+    s->limiter = std::make_unique<RateLimiter>(share);
+    s->target_rate = share;
+    s->rng.seed(ctx_.seed ^ 0x5bd1e995u ^ (cfg_.shards.index * 0x9e3779b97f4a7c15ull) ^ (t << 48));
+    senders_.push_back(std::move(s));
+  }
+  if (space_.ports() > 1) hosts_.emplace(space_.targets());
+  if (ctx_.resume != nullptr) {
+    // A retry pass that was under way is done again from its start (its counts are dropped, so
+    // that the loss is measured on whole passes); pass 0 goes on from its cursor.
+    const EngineResume& r = *ctx_.resume;
+    pass_ = r.pass > 0 ? r.pass - 1 : 0;
+    cursor_ = r.pass > 0 ? slice_.size() : std::min(r.cursor, slice_.size());
+    passes_.assign(r.passes.begin(),
+                   r.passes.begin() +
+                       static_cast<std::ptrdiff_t>(std::min<size_t>(r.passes.size(), pass_ + 1)));
+    passes_.resize(pass_ + 1);
+    // Which hosts answered, from the verdicts already reported (refusals and unreachable hosts
+    // count too: their probes are never retried anyway).
+    const auto& words = answered_.words();
+    for (uint64_t w = 0; w < words.size(); ++w)
+      for (uint64_t bits = words[w]; bits != 0; bits &= bits - 1) {
+        uint64_t k = (w << 6) + static_cast<uint64_t>(__builtin_ctzll(bits));
+        ++responsive_;
+        if (hosts_) hosts_->add(host_of(index_at(k)));
+      }
+  }
+  // Each sender's part of pass 0 starts where the cursor says: its positions below it are sent.
+  for (size_t t = 0; t < threads; ++t)
+    senders_[t]->pass0_done = cursor_ > t ? (cursor_ - t + threads - 1) / threads : 0;
+  ctx_.counters.total = slice_.size();
+  ctx_.counters.done = answered_.count();
+  // The sockets are open: nothing below needs privilege (and every thread starts after this).
+  if (ctx_.after_sockets_open) ctx_.after_sockets_open();
+  if (cfg_.timing.host_timeout) host_expired_.assign(space_.targets(), false);
+  last_checkpoint_ = SteadyClock::now();
+
+  std::thread receiver([this] { receive_loop(); });
+  struct Joiner {
+    std::atomic<bool>& flag;
+    std::thread& t;
+    ~Joiner() {
+      flag = false;
+      if (t.joinable()) t.join();
+    }
+  } joiner{receiving_, receiver};
+
+  // Pass 0 in permutation order (from where a resumed scan stopped), then retries of what is
+  // still unanswered, until the completeness model says little can be missing (or --max-retries).
+  if (pass_ == 0) {
+    run_pass(nullptr);
+    wait_for_stragglers(cfg_.timing.initial_rtt);
+  }
+  const uint32_t max_passes = static_cast<uint32_t>(cfg_.timing.max_retries) + 1;
+  while (!stopping() && pass_ + 1 < max_passes) {
+    if (answered_.count() == slice_.size()) break;
+    if (pass_ >= 1) {
+      double missed = expected_missed_now();
+      // The goal: at most one responsive port in 10,000 expected missed (or 0.01 of a port).
+      double goal = std::max(1e-4 * static_cast<double>(responsive_), 0.01);
+      if (missed <= goal) break;
+      // Stop retrying hosts silent on every port once missing a whole live host is unlikely.
+      if (hosts_ && !prune_silent_) {
+        MissedInput in;
+        in.loss = *LossModel::loss(passes_);
+        in.answered_passes = in.silent_passes = pass_ + 1;
+        in.hosts_by_answers = hosts_->by_count();
+        if (expected_missed(in) <= goal / 2) {
+          prune_silent_ = true;
+          silent_passes_ = pass_ + 1;
+        }
+      }
+    }
+    std::vector<uint64_t> todo;
+    answered_.for_each_clear([&](uint64_t k) {
+      if (prune_silent_ && hosts_->get(host_of(index_at(k))) == 0) return;
+      todo.push_back(k);
+    });
+    if (todo.empty()) break;
+    ++pass_;
+    pass_sent_base_ = total_sent();
+    passes_.emplace_back();
+    ctx_.counters.pass.store(pass_, std::memory_order_relaxed);
+    rtt_.new_pass();
+    std::shuffle(todo.begin(), todo.end(), senders_[0]->rng);
+    run_pass(&todo);
+    wait_for_stragglers(cfg_.timing.initial_rtt);
+    if (auto q = LossModel::loss(passes_)) control_->end_pass(*q);
+  }
+  // Probes still unanswered are about to be reported filtered: give late replies (a loaded
+  // machine, a slow receive thread) a last, longer chance.
+  if (!stopping() && answered_.count() < slice_.size() && rtt_.samples() > 0) {
+    auto cap = cfg_.timing.initial_rtt;
+    wait_for_stragglers(cap, std::max(milliseconds(25), 2 * rtt_.straggler_wait(cap)));
+  }
+  receiving_ = false;
+  receiver.join();
+  settle();
+  report_.interrupted = stopping();
+  if (report_.interrupted && ctx_.checkpoint) checkpoint_now();
+  finish_report();
+  if (!report_.interrupted) report_unanswered();
+  return report_;
+}
+
+}  // namespace
+
+EngineReport run_raw_driver(EngineContext& ctx, Transport& transport, ProbeModule& module) {
+  Driver driver(ctx, transport, module);
+  return driver.run();
+}
+
+}  // namespace gh
