@@ -1,20 +1,18 @@
-// libFuzzer target for the packet parser (src/net/packet.h) and what reads its output.
-//
-// Not part of the CMake build. Build and run from the repository root with clang:
-//
-//   clang++ -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-//       -Isrc fuzz/fuzz_packet.cpp src/net/*.cpp src/core/address.cpp src/core/error.cpp \
-//       -lfmt -o fuzz_packet
-//   mkdir -p fuzz-corpus && ./fuzz_packet -max_len=2048 fuzz-corpus
-//
-// The first input byte picks nothing: every input is parsed as each LinkType, so one corpus
-// entry exercises all five link layers. Any read out of bounds is an ASan report; the checks
-// below trap on a ParsedPacket that points outside the frame it came from.
+// libFuzzer target: the shared packet parser (src/net/packet.h) and what reads its output: every
+// input is parsed as each LinkType (Ethernet, raw IP, Linux cooked v1/v2, BSD loopback), so one
+// corpus entry exercises IPv4, IPv6 (extension headers), TCP (options), UDP, ICMP and ICMPv6
+// (quoted packets of errors), ARP and NDP frames on every link layer; then as the detector
+// decodes it (detect/decode.h, for each link type it supports). Any read out of bounds is an
+// ASan report; the checks below trap on a ParsedPacket that points outside the frame.
+#include <pcap/dlt.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <span>
 
+#include "detect/decode.h"
 #include "net/describe.h"
+#include "net/icmp_template.h"
 #include "net/packet.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -31,6 +29,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     (void)verify_l4_checksum(frame, p);
     (void)verify_ipv4_header_checksum(frame, p);
     (void)describe_packet(p);
+    NeighborAdvert na;
+    if (parse_neighbor_advert(frame, p, na) && !na.target.is_v6()) __builtin_trap();
+  }
+  for (LinkType link : {LinkType::Ethernet, LinkType::LinuxSll, LinkType::LinuxSll2}) {
+    ArpPacket arp;
+    if (parse_arp(frame, link, arp) && (!arp.spa.is_v4() || !arp.tpa.is_v4())) __builtin_trap();
+  }
+  for (int dlt : {DLT_EN10MB, DLT_RAW, DLT_LINUX_SLL, DLT_LINUX_SLL2, DLT_NULL, DLT_LOOP}) {
+    if (!gh::detect::link_type_supported(dlt)) continue;
+    gh::detect::PacketEvent ev;
+    (void)gh::detect::make_event(data, size, dlt, 0, ev);
   }
   return 0;
 }

@@ -5,15 +5,15 @@
 #   build       the normal build (RelWithDebInfo)                         -> build/
 #   unit        unit tests (ctest -L unit, in parallel)
 #   lab         namespace-lab tests (ctest -L lab, serially, as root)
-#   asan-build  AddressSanitizer + UndefinedBehaviorSanitizer build       -> build-asan/
+#   asan-build  clang build with ASan + UBSan and the libFuzzer targets     -> build-asan/
 #   asan-unit   the unit tests under ASan + UBSan
 #   asan-lab    the lab tests labelled `sanitize` with the ASan + UBSan binary
-#   tsan-build  ThreadSanitizer build                                     -> build-tsan/
+#   tsan-build  ThreadSanitizer build (GCC)                                 -> build-tsan/
 #   tsan-unit   the unit tests under TSan (the engines' threads, the fake-transport driver tests)
 #   tsan-lab    the lab tests labelled `sanitize` with the TSan binary
-#   fuzz-build  the libFuzzer targets of fuzz/ with clang (ASan + UBSan)  -> build-fuzz/
-#   fuzz-replay every seed and regression input of fuzz/corpus/ once
-#   fuzz        each target fuzzed for GH_CI_FUZZ_BUDGET * jobs / targets seconds
+#   fuzz-replay every seed and regression input of fuzz/corpus/ once (build-asan/)
+#   fuzz        each fuzz/ target fuzzed for GH_CI_FUZZ_BUDGET * jobs / targets seconds (the
+#               budget shrinks to what is left of the 30 minutes)
 #
 # Sanitizer reports fail the test they happen in (halt_on_error); suppressions only in
 # .ci/tsan.supp / .ci/ubsan.supp, each with its reason written beside it.
@@ -34,7 +34,8 @@ cd "$(dirname "$0")/.."
 
 jobs=${GH_CI_JOBS:-$(nproc)}
 GH_CI_OUT=${GH_CI_OUT:-$PWD/build/ci}
-all_stages=(deps build unit lab asan-build asan-unit asan-lab)
+all_stages=(deps build unit lab asan-build asan-unit asan-lab tsan-build tsan-unit tsan-lab
+  fuzz-replay fuzz)
 read -ra want <<<"${GH_CI_STAGES:-${all_stages[*]}}"
 
 wanted() {
@@ -46,9 +47,8 @@ wanted() {
 for s in "${want[@]}"; do
   case $s in
     unit | lab) want+=(build) ;;
-    asan-unit | asan-lab) want+=(asan-build) ;;
+    asan-unit | asan-lab | fuzz-replay | fuzz) want+=(asan-build) ;;
     tsan-unit | tsan-lab) want+=(tsan-build) ;;
-    fuzz-replay | fuzz) want+=(fuzz-build) ;;
   esac
 done
 
@@ -110,10 +110,21 @@ GLASSHOUSE_TARGET="glasshouse unit_tests" stage build scripts/build.sh build
 stage unit after build ctest_stage unit build -j"$jobs" -L unit
 stage lab after build ctest_stage lab build -L lab
 
-ASAN_FLAGS=(-DGLASSHOUSE_SANITIZE=address -DCMAKE_BUILD_TYPE=Debug)
+# One clang tree for ASan + UBSan and fuzzing (GLASSHOUSE_FUZZ): a build less in the budget. The
+# fuzz budget is wall-clock time for every target together, `jobs` of them at once.
+fuzz_targets=$(find fuzz -maxdepth 1 -name 'fuzz_*.cpp' | wc -l)
+fuzz_budget=${GH_CI_FUZZ_BUDGET:-180}
+fuzz_seconds=$((fuzz_budget * jobs / (fuzz_targets > 0 ? fuzz_targets : 1)))
+((fuzz_seconds >= 5)) || fuzz_seconds=5
+ASAN_FLAGS=(-DGLASSHOUSE_FUZZ=ON -DGLASSHOUSE_FUZZ_SECONDS="$fuzz_seconds" -DCMAKE_CXX_COMPILER=clang++
+  -DCMAKE_BUILD_TYPE=RelWithDebInfo)
+# A tree configured by another compiler (GCC's ASan build of earlier versions) is made anew.
+if [[ -f build-asan/CMakeCache.txt ]] && ! grep -q '^CMAKE_CXX_COMPILER:.*clang' build-asan/CMakeCache.txt; then
+  rm -rf build-asan
+fi
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:suppressions=$PWD/.ci/ubsan.supp
-GLASSHOUSE_TARGET="glasshouse unit_tests" stage asan-build scripts/build.sh build-asan "${ASAN_FLAGS[@]}"
+stage asan-build scripts/build.sh build-asan "${ASAN_FLAGS[@]}"
 stage asan-unit after asan-build ctest_stage asan-unit build-asan -j"$jobs" -L unit
 stage asan-lab after asan-build ctest_stage asan-lab build-asan -L sanitize
 
@@ -123,17 +134,15 @@ GLASSHOUSE_TARGET="glasshouse unit_tests" stage tsan-build scripts/build.sh buil
 TSAN_OPTIONS=$tsan_options stage tsan-unit after tsan-build ctest_stage tsan-unit build-tsan -j"$jobs" -L unit
 TSAN_OPTIONS=$tsan_options stage tsan-lab after tsan-build ctest_stage tsan-lab build-tsan -L sanitize
 
-# The fuzz budget is wall-clock time for every target together, `jobs` of them at once.
-fuzz_targets=$(find fuzz -maxdepth 1 -name 'fuzz_*.cpp' | wc -l)
-fuzz_budget=${GH_CI_FUZZ_BUDGET:-180}
-fuzz_seconds=$((fuzz_budget * jobs / (fuzz_targets > 0 ? fuzz_targets : 1)))
-((fuzz_seconds >= 5)) || fuzz_seconds=5
-echo "fuzz: $fuzz_targets targets, ${fuzz_seconds} s each, $jobs at a time (budget ${fuzz_budget} s)"
-FUZZ_FLAGS=(-DGLASSHOUSE_FUZZ=ON -DGLASSHOUSE_FUZZ_SECONDS="$fuzz_seconds" -DCMAKE_BUILD_TYPE=RelWithDebInfo
-  -DCMAKE_CXX_COMPILER=clang++)
-stage fuzz-build scripts/build.sh build-fuzz "${FUZZ_FLAGS[@]}"
-stage fuzz-replay after fuzz-build ctest_stage fuzz-replay build-fuzz -j"$jobs" -L '^fuzz_replay$'
-stage fuzz after fuzz-build ctest_stage fuzz build-fuzz -j"$jobs" -L '^fuzz$'
+stage fuzz-replay after asan-build ctest_stage fuzz-replay build-asan -j"$jobs" -L '^fuzz_replay$'
+# Fuzzing gets its budget, or what is left of the 30 minutes (2 minutes kept for the rest), at
+# least 10 s a target.
+left=$((1800 - ($(date +%s) - run_start) - 120))
+((left < fuzz_budget)) && fuzz_budget=$left
+export GH_FUZZ_SECONDS=$((fuzz_budget * jobs / (fuzz_targets > 0 ? fuzz_targets : 1)))
+((GH_FUZZ_SECONDS >= 10)) || GH_FUZZ_SECONDS=10
+wanted fuzz && echo "fuzz: $fuzz_targets targets, ${GH_FUZZ_SECONDS} s each, $jobs at a time"
+stage fuzz after asan-build ctest_stage fuzz build-asan -j"$jobs" -L '^fuzz$'
 
 printf '\n== stage times ==\n'
 printf '  %s\n' "${timings[@]}"

@@ -39,6 +39,11 @@ JsonObject common(const RunFacts& f, std::string_view event, WallClock::time_poi
     if (!f.contact.empty()) o.str("contact", f.contact);
     o.str("scope_file", f.scope_file).str("scope_sha256", f.scope_sha256);
     o.str("window", f.window);
+    // Signed scopes (src/auth): whose key signed it, and whether it verified.
+    if (!f.scope_signature.empty()) o.str("scope_signature", f.scope_signature);
+    if (!f.scope_signer.empty()) o.str("scope_signer", f.scope_signer);
+    if (!f.scope_signer_key.empty()) o.str("scope_signer_key", f.scope_signer_key);
+    if (f.announce) o.raw("announce", "true");
   }
   if (!f.scan_type.empty()) o.str("scan_type", f.scan_type);
   if (f.counted) {

@@ -12,6 +12,9 @@
 //   command        the full command line
 //   resumes        run id of the run that started the scan this run continues (--resume)
 //   engagement authorized_by contact scope_file scope_sha256 window   from --scope
+//   scope_signature scope_signer scope_signer_key announce          the scope's signature:
+//                  "verified" | "unsigned" | "unknown-key" | "invalid", the signer's key
+//                  fingerprint (sha256:...), the trusted key file; announce: --announce
 //   scan_type targets ports excluded max_rate max_host_rate          what was to be scanned
 //   privileges     what the process kept (end records)
 //   probes_sent replies open_ports refused_probes                    what was done (end)
@@ -51,6 +54,9 @@ struct RunFacts {
   std::string scan_type;
   // From --scope (empty when none).
   std::string engagement, authorized_by, contact, scope_file, scope_sha256, window;
+  // The scope's signature (src/auth/signed_scope.h), and --announce.
+  std::string scope_signature, scope_signer, scope_signer_key;
+  bool announce = false;
   // Known once the targets are final.
   bool counted = false;
   u128 targets = 0;

@@ -1,6 +1,9 @@
 #include "audit/sha256.h"
 
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/params.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -69,6 +72,55 @@ std::optional<std::string> sha256_of_fd(int fd) {
     off += n;
   }
   return to_hex(finish(ctx.get()));
+}
+
+void Sha256Stream::Free::operator()(evp_md_ctx_st* c) const {
+  EVP_MD_CTX_free(c);
+}
+
+Sha256Stream::Sha256Stream() : ctx_(new_ctx().release()) {}
+
+void Sha256Stream::update(std::string_view data) {
+  if (EVP_DigestUpdate(ctx_.get(), data.data(), data.size()) != 1)
+    throw RuntimeError("OpenSSL: SHA-256 failed");
+}
+
+Sha256Digest Sha256Stream::finish() {
+  return gh::finish(ctx_.get());
+}
+
+void HmacSha256Stream::Free::operator()(evp_mac_ctx_st* c) const {
+  EVP_MAC_CTX_free(c);
+}
+
+HmacSha256Stream::HmacSha256Stream(std::span<const uint8_t> key) {
+  EVP_MAC* mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+  if (mac == nullptr) throw RuntimeError("OpenSSL: no HMAC");
+  ctx_.reset(EVP_MAC_CTX_new(mac));
+  EVP_MAC_free(mac);  // the context keeps its own reference
+  char digest[] = "SHA256";
+  OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+                         OSSL_PARAM_construct_end()};
+  if (!ctx_ || EVP_MAC_init(ctx_.get(), key.data(), key.size(), params) != 1)
+    throw RuntimeError("OpenSSL: cannot initialize HMAC-SHA-256");
+}
+
+void HmacSha256Stream::update(std::string_view data) {
+  if (EVP_MAC_update(ctx_.get(), reinterpret_cast<const unsigned char*>(data.data()),
+                     data.size()) != 1)
+    throw RuntimeError("OpenSSL: HMAC-SHA-256 failed");
+}
+
+Sha256Digest HmacSha256Stream::finish() {
+  Sha256Digest d{};
+  size_t len = 0;
+  if (EVP_MAC_final(ctx_.get(), d.data(), &len, d.size()) != 1 || len != d.size())
+    throw RuntimeError("OpenSSL: HMAC-SHA-256 failed");
+  return d;
+}
+
+bool same_bytes_constant_time(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
 }  // namespace gh

@@ -1,11 +1,19 @@
-// SHA-256 through OpenSSL's EVP interface: of a string, and of a file read through a descriptor.
+// SHA-256 and HMAC-SHA-256, all through OpenSSL (EVP): the one home of hashing in Glasshouse
+// (the audit log's chain, the resume file's checksum and HMAC, scope and output digests). Of a
+// string, of a file read through a descriptor, and streamed. Every OpenSSL failure throws
+// RuntimeError.
 #pragma once
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
+
+struct evp_md_ctx_st;
+struct evp_mac_ctx_st;
 
 namespace gh {
 
@@ -19,5 +27,37 @@ std::string to_hex(const Sha256Digest& d);
 // The SHA-256 of everything readable through `fd` from offset 0 (pread: the descriptor's offset
 // is left alone). nullopt on a read error.
 std::optional<std::string> sha256_of_fd(int fd);
+
+// SHA-256 of bytes given in pieces.
+class Sha256Stream {
+ public:
+  Sha256Stream();
+  void update(std::string_view data);
+  Sha256Digest finish();  // once
+
+ private:
+  struct Free {
+    void operator()(evp_md_ctx_st* c) const;
+  };
+  std::unique_ptr<evp_md_ctx_st, Free> ctx_;
+};
+
+// HMAC-SHA-256 (RFC 2104) of bytes given in pieces, with OpenSSL's EVP_MAC.
+class HmacSha256Stream {
+ public:
+  explicit HmacSha256Stream(std::span<const uint8_t> key);
+  void update(std::string_view data);
+  Sha256Digest finish();  // once
+
+ private:
+  struct Free {
+    void operator()(evp_mac_ctx_st* c) const;
+  };
+  std::unique_ptr<evp_mac_ctx_st, Free> ctx_;
+};
+
+// Whether a and b hold the same bytes, in time that depends only on their sizes (CRYPTO_memcmp):
+// for comparing MACs.
+bool same_bytes_constant_time(std::string_view a, std::string_view b);
 
 }  // namespace gh

@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 
 #include "audit/audit_log.h"
+#include "cli/auth_options.h"
 #include "core/error.h"
 #include "policy/exclusions.h"
 #include "policy/scope.h"
@@ -285,6 +286,7 @@ ParsedScan parse_scan_args(const std::vector<std::string>& raw_args, bool raw_al
   ServiceArgs service_args;
   service_args.add(app);
   app.add_option("targets", targets, "Targets to scan");
+  add_auth_options(app, c);  // --owner-key, --require-signed, --announce (src/auth)
 
   try {
     std::vector<std::string> reversed(args.rbegin(), args.rend());
@@ -385,6 +387,7 @@ ParsedScan parse_scan_args(const std::vector<std::string>& raw_args, bool raw_al
                                            std::getenv("HOME"));
   if (pol.clip_to_scope && pol.scope_file.empty())
     throw UsageError("--clip-to-scope needs --scope FILE");
+  finish_auth_options(c);
 
   if (shard >= shards)
     throw UsageError(fmt::format("--shard {} is out of range: with --shards {} it is 0 to {}",

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "auth/watch_auth.h"
 #include "core/error.h"
 #include "detect/watch.h"
 
@@ -147,6 +148,13 @@ int run_watch_command(int argc, char** argv) {
   app.add_option("--stats", stats, "Print the counters every interval (e.g. 60s)");
   app.add_flag("--promisc", o.live.promiscuous, "Capture in promiscuous mode");
   app.add_option("--filter", o.filter, "BPF filter replacing the default one");
+  // Announced scans (src/auth, docs/AUTHORIZATION.md).
+  std::vector<std::string> owner_keys, scopes;
+  app.add_option("--owner-key", owner_keys,
+                 "This network owner's public key (PEM), or a directory of them: recognize "
+                 "scans announced under the scopes it signed (repeatable)");
+  app.add_option("--scope", scopes,
+                 "A scope signed with --owner-key, or a directory of *.toml (repeatable)");
 
   try {
     try {
@@ -205,6 +213,8 @@ int run_watch_command(int argc, char** argv) {
             "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") != std::string::npos)
       throw UsageError("--nft-table: use letters, digits and '_' only");
     d.max_pending = std::max<size_t>(d.max_pending, 1);
+    if (!owner_keys.empty() || !scopes.empty())
+      o.engagements = auth::load_watched_scopes(scopes, owner_keys);
     return detect::run_watch(std::move(o));
   } catch (const UsageError& e) {
     fmt::print(stderr, "glasshouse watch: {}\n", e.what());

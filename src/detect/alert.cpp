@@ -165,6 +165,16 @@ std::string to_json(const Alert& a) {
     fmt::format_to(out, R"(,"tool":{{"name":"{}","guess":true,"evidence":"{}"}})",
                    gh::json_escape(a.tool->name), gh::json_escape(a.tool->evidence));
   }
+  if (!a.authorization.empty()) {
+    fmt::format_to(out, R"(,"authorization":{{"verdict":"{}","evidence":"{}","counts":"{}")",
+                   gh::json_escape(a.authorization), gh::json_escape(a.auth_evidence),
+                   gh::json_escape(a.auth_counts));
+    if (!a.engagement.empty())
+      fmt::format_to(out, R"(,"engagement":"{}","authorized_by":"{}","contact":"{}","signer":"{}")",
+                     gh::json_escape(a.engagement), gh::json_escape(a.authorized_by),
+                     gh::json_escape(a.contact), gh::json_escape(a.signer));
+    o += "}";
+  }
   if (a.by_type[static_cast<size_t>(ProbeType::Udp)] > 0)
     fmt::format_to(out, R"(,"udp":{{"class":"{}","answered":{},"refused":{},"unanswered":{}}})",
                    udp_class(a), a.udp_answered, a.udp_refused, a.udp_unanswered);
@@ -192,6 +202,9 @@ std::string to_text(const Alert& a) {
   s += fmt::format(" (score {:.3g}, by {}", a.score, rules_to_string(a.detected_by, '+'));
   if (a.tool) s += fmt::format(", likely {}: {}", a.tool->name, a.tool->evidence);
   s += ")";
+  if (!a.authorization.empty())
+    s += fmt::format(" [{}{}: {}]", a.authorization,
+                     a.engagement.empty() ? "" : ", engagement " + a.engagement, a.auth_evidence);
   if (a.blocked)
     s += " [blocked]";
   else if (!a.block_note.empty())

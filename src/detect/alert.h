@@ -92,6 +92,10 @@ struct Alert {
   // Filled by whoever blocks, not by the detector.
   bool blocked = false;
   std::string block_note;  // why it was or was not blocked, when --block is on
+  // Filled by the authorization monitor (watch --owner-key: auth/watch_auth.h), not the
+  // detector: "authorized", "replayed", "forged" or "violation"; empty when no tag was seen.
+  std::string authorization;
+  std::string engagement, authorized_by, contact, signer, auth_evidence, auth_counts;
 };
 
 // One JSON object, no trailing newline.

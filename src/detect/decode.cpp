@@ -2,6 +2,7 @@
 
 #include <span>
 
+#include "net/announce_option.h"
 #include "net/packet.h"
 
 namespace gh::detect {
@@ -97,6 +98,7 @@ Decode make_event(const uint8_t* frame, size_t len, int link_type, int64_t ts_us
     out.options.window_scale = o.has_wscale;
     out.options.malformed = o.malformed;
     out.options.count = count_options(o);
+    out.has_announce = net::find_announce_option(o.raw.data(), o.len, out.announce);
     out.payload_len = p.payload_len;
     return Decode::Ok;
   }

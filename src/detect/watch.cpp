@@ -1,5 +1,6 @@
 #include "detect/watch.h"
 
+#include <fcntl.h>
 #include <net/if.h>
 #include <poll.h>
 #include <signal.h>
@@ -9,8 +10,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <memory>
 #include <optional>
 
@@ -33,30 +36,57 @@ int64_t wall_now_us() {
       .count();
 }
 
-// --alerts: JSON Lines appended, flushed after every record, reopened on SIGHUP.
+// --alerts: JSON Lines appended, each record with one write(2), reopened on SIGHUP. A record that
+// cannot be written whole (a full disk) is cut off again, so the file holds only whole lines; the
+// first failure of a run of them is said once on stderr, with the reason, and a recovery too.
+// Every failed record is counted (the stats line).
 class AlertFile {
  public:
   explicit AlertFile(std::string path) : path_(std::move(path)) { open(); }
   ~AlertFile() {
-    if (f_) std::fclose(f_);
+    if (fd_ >= 0) ::close(fd_);
   }
+  AlertFile(const AlertFile&) = delete;
+  AlertFile& operator=(const AlertFile&) = delete;
   void open() {
     if (path_.empty()) return;
-    std::FILE* f = std::fopen(path_.c_str(), "a");
-    if (!f) throw system_error(errno, "cannot open alerts file " + path_);
-    if (f_) std::fclose(f_);
-    f_ = f;
+    int fd = ::open(path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) throw system_error(errno, "cannot open alerts file " + path_);
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = fd;
   }
   void write(const std::string& line) {
-    if (!f_) return;
-    if (std::fputs(line.c_str(), f_) < 0 || std::fputc('\n', f_) < 0 || std::fflush(f_) != 0)
-      ++errors_;
+    if (fd_ < 0) return;
+    std::string rec = line + '\n';
+    off_t before = ::lseek(fd_, 0, SEEK_END);
+    ssize_t n = 0;
+    do {
+      n = ::write(fd_, rec.data(), rec.size());
+    } while (n < 0 && errno == EINTR);
+    if (n == static_cast<ssize_t>(rec.size())) {
+      if (failing_)
+        std::fprintf(stderr, "glasshouse watch: writing alerts to %s again\n", path_.c_str());
+      failing_ = false;
+      return;
+    }
+    int err = n < 0 ? errno : ENOSPC;
+    if (n > 0 && before >= 0 && ::ftruncate(fd_, before) != 0) {
+      // Cannot cut the partial record off: end it, so the next record starts on its own line.
+      (void)!::write(fd_, "\n", 1);
+    }
+    ++errors_;
+    if (!failing_)
+      std::fprintf(stderr,
+                   "glasshouse watch: cannot write alerts to %s: %s (lost records are counted)\n",
+                   path_.c_str(), std::strerror(err));
+    failing_ = true;
   }
   uint64_t errors() const { return errors_; }
 
  private:
   std::string path_;
-  std::FILE* f_ = nullptr;
+  int fd_ = -1;
+  bool failing_ = false;
   uint64_t errors_ = 0;
 };
 
@@ -108,6 +138,7 @@ class Watch {
   void handle_signal(int sig);
   void print_stats(const char* what);
   void feed(const uint8_t* data, size_t len, int64_t ts);
+  void on_authorization(const auth::AuthRecord& r);
 
   WatchOptions opt_;
   std::optional<Capture> cap_;
@@ -117,6 +148,7 @@ class Watch {
   std::optional<PacketSocket> challenge_sock_;
   std::unique_ptr<Challenger> challenger_;
   std::unique_ptr<Responder> responder_;
+  std::unique_ptr<auth::AuthMonitor> auth_;  // --owner-key: announced scans (src/auth)
   Counters c_;
   bool stop_ = false;
   int64_t now_us_ = 0;
@@ -129,6 +161,7 @@ void Watch::feed(const uint8_t* data, size_t len, int64_t ts) {
     ++c_.undecodable;
     return;
   }
+  if (auth_) auth_->on_packet(ev);  // before the detector, so its alerts see the verdict
   if (challenger_) {
     IpAddress proven;
     Answer ans = challenger_->on_packet(ev, proven);
@@ -142,12 +175,29 @@ void Watch::feed(const uint8_t* data, size_t len, int64_t ts) {
 
 void Watch::on_alert(const Alert& in) {
   Alert a = in;
-  if (responder_) responder_->on_alert(a, opt_.read_file.empty() ? wall_now_us() : a.last_seen_us);
+  if (auth_) auth_->annotate(a);
+  if (a.authorization == "authorized") {
+    // A scan the owner signed for, inside its scope: reported, never challenged nor blocked.
+    a.blocked = false;
+    if (blocker_)
+      a.block_note = fmt::format("authorized: engagement {}, signed by {}", a.engagement, a.signer);
+  } else if (responder_) {
+    responder_->on_alert(a, opt_.read_file.empty() ? wall_now_us() : a.last_seen_us);
+  }
   alerts_->write(to_json(a));
   std::string line = to_text(a);
   if (!opt_.quiet) fmt::print(stderr, "glasshouse watch: {}\n", line);
   if (opt_.syslog)
     syslog(a.event == AlertEvent::New ? LOG_WARNING : LOG_NOTICE, "%s", line.c_str());
+}
+
+void Watch::on_authorization(const auth::AuthRecord& r) {
+  alerts_->write(auth::to_json(r));
+  std::string line = auth::to_text(r);
+  if (!opt_.quiet) fmt::print(stderr, "glasshouse watch: {}\n", line);
+  if (opt_.syslog)
+    syslog(r.verdict == auth::AuthVerdict::Authorized ? LOG_NOTICE : LOG_WARNING, "%s",
+           line.c_str());
 }
 
 void Watch::print_stats(const char* what) {
@@ -251,6 +301,14 @@ int Watch::run() {
 
   det_ =
       std::make_unique<Detector>(opt_.detect, opt_.local, [this](const Alert& a) { on_alert(a); });
+  if (!opt_.engagements.empty()) {
+    for (const auto& e : opt_.engagements)
+      fmt::print(stderr, "glasshouse watch: recognizing engagement {} ({}, signed by {})\n",
+                 e.scope.engagement.id, e.scope.source, e.signer);
+    auth_ = std::make_unique<auth::AuthMonitor>(
+        std::move(opt_.engagements), opt_.local,
+        [this](const auth::AuthRecord& r) { on_authorization(r); });
+  }
   SignalChannel signals;
   fmt::print(
       stderr, "glasshouse watch: {} {}; protecting {}; up to {} sources ({:.1f} MiB at most){}\n",

@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <string>
 
+#include "auth/watch_auth.h"
 #include "detect/blocker.h"
 #include "detect/capture.h"
 #include "detect/challenge.h"
@@ -41,6 +42,8 @@ struct WatchOptions {
   int64_t stats_interval_us = 0;
   LiveOptions live;    // filter, snaplen, promiscuous (interface copied from `interface`)
   std::string filter;  // --filter: replaces the default BPF filter (live and offline)
+  // watch --owner-key --scope (auth/watch_auth.h): the owner's signed scopes; empty: none.
+  std::vector<auth::WatchedEngagement> engagements;
 };
 
 // Runs until the input ends (file) or a stop signal (live). Returns the exit code. Throws

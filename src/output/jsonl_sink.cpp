@@ -1,7 +1,13 @@
 #include "output/jsonl_sink.h"
 #include "output/service_format.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 
 #include "core/error.h"
 #include "output/json.h"
@@ -15,10 +21,54 @@ JsonlSink::JsonlSink(std::ostream& out, JsonlOptions opts) : out_(out), opts_(st
 JsonlSink::JsonlSink(std::unique_ptr<std::ostream> out, JsonlOptions opts)
     : owned_(std::move(out)), out_(*owned_), opts_(std::move(opts)) {
   if (!opts_.service_name) opts_.service_name = default_service_names();
+  // Opened now: a root scan may have become another user by the time a write fails.
+  if (!opts_.path.empty()) repair_fd_ = ::open(opts_.path.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+}
+
+namespace {
+
+// Cuts the regular file open as `fd` back to just after its last newline (a record a failed
+// write left half-written goes; whole records stay). Best effort: the write error is what gets
+// reported.
+void cut_to_last_line(int fd) {
+  struct stat st {};
+  if (fd < 0 || ::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) return;
+  off_t end = st.st_size;
+  char buf[4096];
+  while (end > 0) {
+    off_t start = end > static_cast<off_t>(sizeof buf) ? end - static_cast<off_t>(sizeof buf) : 0;
+    ssize_t n = ::pread(fd, buf, static_cast<size_t>(end - start), start);
+    if (n <= 0) break;
+    const void* nl = ::memrchr(buf, '\n', static_cast<size_t>(n));
+    if (nl != nullptr) {
+      end = start + (static_cast<const char*>(nl) - buf) + 1;
+      break;
+    }
+    end = start;
+  }
+  if (end < st.st_size && ::ftruncate(fd, end) == 0) ::fsync(fd);
+}
+
+}  // namespace
+
+JsonlSink::~JsonlSink() {
+  if (repair_fd_ < 0) return;
+  // The run may end on another sink's error with records still buffered here: the last flush
+  // can fail half-way too (the same full disk).
+  owned_->flush();
+  if (!*owned_) failed_ = true;
+  owned_.reset();
+  if (failed_) cut_to_last_line(repair_fd_);
+  ::close(repair_fd_);
 }
 
 void JsonlSink::check() {
-  if (!out_) throw RuntimeError("writing " + opts_.name + " failed");
+  if (out_) return;
+  int err = errno;
+  failed_ = true;
+  cut_to_last_line(repair_fd_);
+  throw RuntimeError("writing " + opts_.name + " failed" +
+                     (err != 0 ? std::string(": ") + std::strerror(err) : std::string()));
 }
 
 void JsonlSink::write_line(std::string line) {

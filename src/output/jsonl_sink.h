@@ -90,6 +90,10 @@ struct JsonlOptions {
   ServiceNameFn service_name;                        // empty: default_service_names()
   std::string name = "JSON Lines output";            // for error messages, e.g. the -oJ path
   std::optional<JsonlResume> resume = std::nullopt;  // set: a "resume" record, not "scan"
+  // The regular file the stream writes, if any (used by the constructor that owns the stream):
+  // after a failed write (a full disk) the sink cuts it back to its last whole line, so what was
+  // written stays a valid JSON Lines document.
+  std::string path = {};
 };
 
 class JsonlSink : public Sink {
@@ -98,6 +102,10 @@ class JsonlSink : public Sink {
   explicit JsonlSink(std::ostream& out, JsonlOptions opts = {});
   // Writes to a stream the sink owns (an opened std::ofstream for -oJ).
   explicit JsonlSink(std::unique_ptr<std::ostream> out, JsonlOptions opts = {});
+  // Closes an owned stream; after a failed write, cuts opts.path back to its last whole line.
+  ~JsonlSink() override;
+  JsonlSink(const JsonlSink&) = delete;
+  JsonlSink& operator=(const JsonlSink&) = delete;
 
   void begin(const ScanInfo& info) override;
   void port(const PortResult& r) override;
@@ -116,6 +124,8 @@ class JsonlSink : public Sink {
   JsonlOptions opts_;
   ScanInfo info_;
   uint64_t ports_written_ = 0;
+  bool failed_ = false;
+  int repair_fd_ = -1;  // opts.path, opened read-write by the owning constructor
 };
 
 }  // namespace gh

@@ -46,6 +46,7 @@ std::unique_ptr<Sink> make_jsonl(std::unique_ptr<std::ostream> file, const SinkR
   JsonlOptions j;
   j.show = req.out.show;
   j.name = req.path;
+  j.path = req.path;  // a failed write cuts the file back to whole records
   j.resume = req.resume;
   return std::make_unique<JsonlSink>(std::move(file), j);
 }

@@ -4,7 +4,9 @@
 
 #include <algorithm>
 #include <array>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <ctime>
 #include <iterator>
 #include <map>
@@ -95,14 +97,20 @@ std::string TextSink::format_time(WallClock::time_point t, const char* fmt) cons
   return out;
 }
 
+void TextSink::throw_write_error() const {
+  int err = errno;
+  throw RuntimeError("writing " + opts_.name + " failed" +
+                     (err != 0 ? std::string(": ") + std::strerror(err) : std::string()));
+}
+
 void TextSink::write(std::string_view text) {
   out_.write(text.data(), static_cast<std::streamsize>(text.size()));
-  if (!out_) throw RuntimeError("writing " + opts_.name + " failed");
+  if (!out_) throw_write_error();
 }
 
 void TextSink::flush() {
   out_.flush();
-  if (!out_) throw RuntimeError("writing " + opts_.name + " failed");
+  if (!out_) throw_write_error();
 }
 
 void TextSink::begin(const ScanInfo& info) {

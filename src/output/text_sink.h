@@ -91,6 +91,7 @@ class TextSink : public Sink {
   bool list_all_hosts() const;
   std::string format_time(WallClock::time_point t, const char* fmt) const;
   void write(std::string_view text);
+  [[noreturn]] void throw_write_error() const;
 
   std::unique_ptr<std::ostream> owned_;
   std::ostream& out_;

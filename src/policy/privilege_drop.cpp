@@ -1,7 +1,6 @@
 #include "policy/privilege_drop.h"
 
 #include <dirent.h>
-#include <grp.h>
 #include <linux/capability.h>
 #include <pwd.h>
 #include <sys/prctl.h>
@@ -16,6 +15,7 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
+#include "io/privilege.h"
 
 namespace gh {
 namespace {
@@ -73,29 +73,16 @@ PrivilegeDrop drop_privileges(const std::string& user) {
   bool root = ruid == 0 || euid == 0 || suid == 0;
 
   if (root) {
-    std::vector<char> buf(16384);
-    passwd pw{};
-    passwd* found = nullptr;
-    int err = ::getpwnam_r(user.c_str(), &pw, buf.data(), buf.size(), &found);
-    if (found == nullptr)
-      throw UsageError(err != 0 ? fmt::format("cannot look up user \"{}\"", user)
-                                : fmt::format("no user \"{}\" to run the scan as (--user)", user));
-    if (pw.pw_uid == 0 || pw.pw_gid == 0)
-      throw UsageError(
-          fmt::format("--user {}: the scan must drop to an unprivileged user, not to "
-                      "uid/gid 0",
-                      user));
-    d.user = pw.pw_name;
-    d.uid = pw.pw_uid;
-    d.gid = pw.pw_gid;
+    UnprivilegedUser u = lookup_unprivileged_user(user);
+    d.user = u.name;
+    d.uid = u.uid;
+    d.gid = u.gid;
     // While CAP_SETPCAP is still ours: empty the bounding set.
     for (int cap = 0; cap <= last_cap(); ++cap)
       if (::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL)
         throw system_error(errno, "prctl(PR_CAPBSET_DROP)");
-    // glibc applies these to every thread of the process.
-    if (::setgroups(0, nullptr) != 0) throw system_error(errno, "setgroups");
-    if (::setresgid(d.gid, d.gid, d.gid) != 0) throw system_error(errno, "setresgid");
-    if (::setresuid(d.uid, d.uid, d.uid) != 0) throw system_error(errno, "setresuid");
+    const char* step = nullptr;
+    if (int err = switch_to_user(d.uid, d.gid, &step); err != 0) throw system_error(err, step);
     d.switched_user = true;
   } else {
     d.uid = ruid;

@@ -33,12 +33,13 @@ class ScopeParser {
     }
     Scope s;
     s.source = std::string(source_);
-    only_keys(root, "", {"engagement", "targets", "limits"});
+    only_keys(root, "", {"engagement", "targets", "limits", "announce"});
     const toml::table& eng = required_table(root, "engagement");
     const toml::table& tgt = required_table(root, "targets");
     engagement(eng, s.engagement);
     targets(tgt, s);
     if (const toml::node* lim = root.get("limits")) limits(table_of(*lim, "limits"), s.limits);
+    if (const toml::node* an = root.get("announce")) announce(table_of(*an, "announce"), s);
     return s;
   }
 
@@ -185,6 +186,26 @@ class ScopeParser {
     l.max_host_rate = rate("max_host_rate");
   }
 
+  void announce(const toml::table& t, Scope& s) const {
+    only_keys(t, "announce", {"secret", "uri"});
+    ScopeAnnounce a;
+    const toml::node* sec = t.get("secret");
+    if (sec == nullptr) fail(t, "[announce] has no secret (glasshouse scope sign adds one)");
+    std::string hex = string_of(*sec, "announce.secret");
+    if (hex.size() != 64 || hex.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos)
+      fail(*sec, "announce.secret must be 64 hex digits (32 random bytes)");
+    for (size_t i = 0; i < 64; i += 2)
+      a.secret.push_back(static_cast<uint8_t>(std::stoul(hex.substr(i, 2), nullptr, 16)));
+    if (const toml::node* u = t.get("uri")) {
+      a.uri = string_of(*u, "announce.uri");
+      if (a.uri.rfind("https://", 0) != 0 && a.uri.rfind("http://", 0) != 0 &&
+          a.uri.rfind("mailto:", 0) != 0)
+        fail(*u, "announce.uri must be an http(s):// or mailto: URI (RFC 9511)");
+      if (a.uri.size() > 200) fail(*u, "announce.uri is longer than 200 characters");
+    }
+    s.announce = std::move(a);
+  }
+
   std::string_view text_;
   std::string_view source_;
 };
@@ -270,6 +291,7 @@ Scope load_scope(const std::string& path) {
   std::string text = buf.str();
   Scope s = parse_scope(text, path);
   s.sha256 = sha256_hex(text);
+  s.text = std::move(text);
   return s;
 }
 

@@ -14,6 +14,9 @@
 //   [limits]                                   # optional
 //   max_rate = 10000                           # packets per second, whole scan
 //   max_host_rate = 500                        # packets per second to any one address
+//   [announce]                                 # optional (scan --announce, docs/AUTHORIZATION.md)
+//   secret = "<64 hex digits>"                 # per-engagement secret; `scope sign` adds one
+//   uri = "https://acme.example/scan.txt"      # optional RFC 9511 probe description URI
 //
 // The file is strict: unknown tables or keys, host names (a scope names addresses, it does not
 // depend on DNS), empty lists and non-positive limits are refused, each with the file and line.
@@ -55,14 +58,22 @@ struct ScopeLimits {
   double max_host_rate = 0;  // packets/s to any one address, 0 = no ceiling
 };
 
+// [announce]: what `scan --announce` keys its probe tags with (auth/announce.h).
+struct ScopeAnnounce {
+  std::vector<uint8_t> secret;  // 32 bytes
+  std::string uri;              // RFC 9511 probe description URI, optional
+};
+
 struct Scope {
   std::string source;  // file name, for messages
+  std::string text;    // the file's bytes (load_scope), for the signature check (auth/)
   std::string sha256;  // of the file's bytes, for the audit log (empty when parsed from text)
   Engagement engagement;
   TargetSet authorized;           // include minus exclude: the addresses that may be probed
   std::optional<PortList> ports;  // nullopt: every port
   std::string ports_text;         // as written, for messages
   ScopeLimits limits;
+  std::optional<ScopeAnnounce> announce;
 };
 
 // Parses a scope file's text. `source` names it in errors. Throws ScopeRefused naming

@@ -15,6 +15,7 @@
 
 #include "core/error.h"
 #include "core/paths.h"
+#include "io/privilege.h"
 #include "output/json.h"
 #include "scan/probe_registry.h"
 

@@ -14,6 +14,7 @@
 #include "audit/audit_log.h"
 #include "audit/run_record.h"
 #include "audit/sha256.h"
+#include "auth/scan_auth.h"
 #include "core/error.h"
 #include "core/signals.h"
 #include "io/fd.h"
@@ -176,6 +177,14 @@ void hash_outputs(const std::vector<OutputFile>& files, RunOutcome& outcome) {
                                  f.fd ? sha256_of_fd(f.fd.get()) : std::optional<std::string>{});
 }
 
+void note_signature(RunFacts& facts, const auth::ScopeAuthorization& a, bool announce) {
+  static constexpr const char* kNames[] = {"unsigned", "verified", "unknown-key", "invalid"};
+  facts.scope_signature = kNames[static_cast<int>(a.check.status)];
+  facts.scope_signer = a.check.signer;
+  facts.scope_signer_key = a.check.signer_key;
+  facts.announce = a.announcer != nullptr && announce;
+}
+
 int exit_status_of(const std::exception& e) {
   return dynamic_cast<const UsageError*>(&e) != nullptr ? kExitUsage : kExitRuntime;
 }
@@ -201,7 +210,8 @@ JsonlResume jsonl_resume(const CheckpointSession& cp, const std::string& run_id)
 // Stages 2 to 5 of a run that policy allowed; fills `outcome` as it goes. `checkpoints` (null:
 // none) saves the progress of a -sS scan and knows what a resumed one continues.
 int scan_stages(const ScanConfig& config, PolicyPlan& plan, const std::string& engagement_id,
-                const std::string& run_id, CheckpointSession* checkpoints, RunOutcome& outcome) {
+                const std::string& run_id, CheckpointSession* checkpoints,
+                const auth::ProbeAnnouncer* announcer, RunOutcome& outcome) {
   // Least privilege: a root scan becomes config.policy.user, and every capability goes, once the
   // engine's sockets are open (both engines call ctx.after_sockets_open before their first probe
   // and before starting any thread). The status line starts afterwards: capabilities belong to
@@ -309,6 +319,7 @@ int scan_stages(const ScanConfig& config, PolicyPlan& plan, const std::string& e
     for (auto& s : sinks) s->service(r);
   };
   ctx.gate = &gate;
+  ctx.announce = announcer;
   ctx.after_sockets_open = ready;
   if (checkpoints != nullptr) {
     ctx.resume = checkpoints->engine_resume();
@@ -431,6 +442,7 @@ int run_scan(const ScanConfig& config, const ScanOrigin& origin) {
   std::optional<Scope> scope;
   PolicyPlan plan;
   std::unique_ptr<CheckpointSession> checkpoints;
+  auth::ScopeAuthorization authorization;
   try {
     if (!config.policy.scope_file.empty()) {
       scope = load_scope(config.policy.scope_file);
@@ -441,6 +453,15 @@ int run_scan(const ScanConfig& config, const ScanOrigin& origin) {
       facts.scope_file = scope->source;
       facts.scope_sha256 = scope->sha256;
       facts.window = format_window(e);
+      // The owner's signature (src/auth): checked against the trusted keys; the signer goes
+      // into the audit record, also when the check refuses the scan.
+      try {
+        auth::authorize_scope(*scope, config.auth, authorization);
+      } catch (...) {
+        note_signature(facts, authorization, config.auth.announce);
+        throw;
+      }
+      note_signature(facts, authorization, config.auth.announce);
     }
     plan = apply_policy(effective, scope ? &*scope : nullptr, WallClock::now());
     if (scan_type_entry(effective.type).needs_raw && !effective.dry_run && !can_open_raw_sockets())
@@ -467,6 +488,7 @@ int run_scan(const ScanConfig& config, const ScanOrigin& origin) {
   facts.excluded = pol.default_excluded + pol.system_excluded;
   facts.max_rate = effective.timing.max_rate;
   facts.max_host_rate = pol.max_host_rate;
+  for (const auto& note : authorization.notes) std::cerr << "glasshouse: note: " << note << '\n';
   for (const auto& note : plan.notes) std::cerr << "glasshouse: note: " << note << '\n';
   if (scan_type_entry(effective.type).engine != EngineKind::List && !plan.exclusion_note.empty())
     std::cerr << "glasshouse: note: " << plan.exclusion_note << '\n';
@@ -476,7 +498,7 @@ int run_scan(const ScanConfig& config, const ScanOrigin& origin) {
   int status = kExitOk;
   try {
     status = scan_stages(effective, plan, scope ? scope->engagement.id : std::string(),
-                         facts.run_id, checkpoints.get(), outcome);
+                         facts.run_id, checkpoints.get(), authorization.announcer.get(), outcome);
   } catch (const std::exception& e) {
     outcome.exit_reason = e.what();
     outcome.status = exit_status_of(e);

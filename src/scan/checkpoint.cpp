@@ -1,9 +1,6 @@
 #include "scan/checkpoint.h"
 
 #include <fcntl.h>
-#include <grp.h>
-#include <openssl/evp.h>
-#include <pwd.h>
 #include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -25,6 +22,7 @@
 
 #include "core/error.h"
 #include "core/paths.h"
+#include "io/privilege.h"
 #include "scan/probe_registry.h"
 #include "targets/probe_space.h"
 #include "targets/slice.h"
@@ -103,75 +101,28 @@ class Reader {
   size_t pos_ = 0;
 };
 
-// --- SHA-256 and HMAC-SHA-256, streamed ---------------------------------------------------------
+// --- SHA-256 and HMAC-SHA-256 (audit/sha256.h, OpenSSL) ----------------------------------------
 
-struct CtxFree {
-  void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
-};
-
-class Sha256Stream {
- public:
-  Sha256Stream() : ctx_(EVP_MD_CTX_new()) {
-    if (!ctx_ || EVP_DigestInit_ex(ctx_.get(), EVP_sha256(), nullptr) != 1)
-      throw RuntimeError("OpenSSL: cannot initialize SHA-256");
-  }
-  void update(std::string_view d) {
-    if (EVP_DigestUpdate(ctx_.get(), d.data(), d.size()) != 1)
-      throw RuntimeError("OpenSSL: SHA-256 failed");
-  }
-  Sha256Digest finish() {
-    Sha256Digest d{};
-    unsigned len = 0;
-    if (EVP_DigestFinal_ex(ctx_.get(), d.data(), &len) != 1 || len != d.size())
-      throw RuntimeError("OpenSSL: SHA-256 failed");
-    return d;
-  }
-
- private:
-  std::unique_ptr<EVP_MD_CTX, CtxFree> ctx_;
-};
-
-// The checksum and the HMAC (RFC 2104 over SHA-256, 64-byte blocks) of the same bytes.
+// The checksum and the HMAC of the same bytes.
 class Sealer {
  public:
-  explicit Sealer(const CheckpointKey& key) {
-    std::array<uint8_t, 64> pad{};
-    std::copy(key.begin(), key.end(), pad.begin());
-    for (size_t i = 0; i < pad.size(); ++i) {
-      ipad_[i] = static_cast<char>(pad[i] ^ 0x36);
-      opad_[i] = static_cast<char>(pad[i] ^ 0x5c);
-    }
-    inner_.update({ipad_.data(), ipad_.size()});
-  }
+  explicit Sealer(const CheckpointKey& key) : mac_(key) {}
   void update(std::string_view d) {
     plain_.update(d);
-    inner_.update(d);
+    mac_.update(d);
   }
   // SHA-256, then HMAC: the 64 trailer bytes.
   std::string trailer() {
     std::string out;
     put_bytes(out, plain_.finish());
-    Sha256Digest inner = inner_.finish();
-    Sha256Stream outer;
-    outer.update({opad_.data(), opad_.size()});
-    outer.update({reinterpret_cast<const char*>(inner.data()), inner.size()});
-    put_bytes(out, outer.finish());
+    put_bytes(out, mac_.finish());
     return out;
   }
 
  private:
-  std::array<char, 64> ipad_{}, opad_{};
-  Sha256Stream plain_, inner_;
+  Sha256Stream plain_;
+  HmacSha256Stream mac_;
 };
-
-// Constant-time comparison (the HMAC).
-bool same_bytes(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  unsigned diff = 0;
-  for (size_t i = 0; i < a.size(); ++i)
-    diff |= static_cast<unsigned>(static_cast<uint8_t>(a[i]) ^ static_cast<uint8_t>(b[i]));
-  return diff == 0;
-}
 
 uint8_t type_code(ScanType t) {
   return scan_type_entry(t).checkpoint_code;
@@ -213,12 +164,6 @@ int try_create_in(const std::string& dir) {
 }
 
 }  // namespace
-
-bool running_as_root() {
-  uid_t r = 0, e = 0, s = 0;
-  if (::getresuid(&r, &e, &s) != 0) return ::geteuid() == 0;
-  return r == 0 || e == 0 || s == 0;
-}
 
 // --- fingerprint ------------------------------------------------------------------------------
 
@@ -385,7 +330,7 @@ Checkpoint decode_checkpoint(std::string_view bytes, const CheckpointKey& key,
   std::string_view trailer = bytes.substr(body_size);
   if (trailer.substr(0, 32) != std::string_view(expect).substr(0, 32))
     throw bad("is damaged (checksum mismatch)");
-  if (!same_bytes(trailer.substr(32), std::string_view(expect).substr(32)))
+  if (!same_bytes_constant_time(trailer.substr(32), std::string_view(expect).substr(32)))
     throw bad(
         "was not written by a glasshouse scan of this user on this host, or was altered "
         "(authentication failed)");
@@ -597,18 +542,8 @@ CheckpointKey load_checkpoint_key(const std::string& path, bool create) {
 
 std::optional<FileWriter> checkpoint_writer(const std::string& drop_user) {
   if (!running_as_root()) return std::nullopt;
-  std::vector<char> buf(16384);
-  passwd pw{};
-  passwd* found = nullptr;
-  int err = ::getpwnam_r(drop_user.c_str(), &pw, buf.data(), buf.size(), &found);
-  if (found == nullptr)
-    throw UsageError(err != 0
-                         ? fmt::format("cannot look up user \"{}\"", drop_user)
-                         : fmt::format("no user \"{}\" to run the scan as (--user)", drop_user));
-  if (pw.pw_uid == 0 || pw.pw_gid == 0)
-    throw UsageError(fmt::format(
-        "--user {}: the scan must drop to an unprivileged user, not to uid/gid 0", drop_user));
-  return FileWriter{pw.pw_name, pw.pw_uid, pw.pw_gid};
+  UnprivilegedUser u = lookup_unprivileged_user(drop_user);
+  return FileWriter{u.name, u.uid, u.gid};
 }
 
 void prepare_checkpoint_dir(const std::string& dir, bool create,
@@ -633,9 +568,7 @@ void prepare_checkpoint_dir(const std::string& dir, bool create,
     pid_t pid = ::fork();
     if (pid < 0) throw system_error(errno, "fork");
     if (pid == 0) {
-      if (::setgroups(0, nullptr) != 0 || ::setresgid(writer->gid, writer->gid, writer->gid) != 0 ||
-          ::setresuid(writer->uid, writer->uid, writer->uid) != 0)
-        ::_exit(255);
+      if (switch_to_user(writer->uid, writer->gid) != 0) ::_exit(255);
       ::_exit(try_create_in(dir) & 0xff);
     }
     int status = 0;

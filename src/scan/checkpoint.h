@@ -179,10 +179,6 @@ void lock_jsonl(int fd, const std::string& path);
 // SHA-256 of the first line of what `fd` holds (read with pread), newline included.
 std::optional<Sha256Digest> first_line_digest(int fd);
 
-// Whether any of this process's user ids is root (a root scan keeps its checkpoints under
-// /var/lib/glasshouse and writes them as the drop user).
-bool running_as_root();
-
 // `path` with every character a POSIX shell would interpret quoted ('...'), for the
 // "continue with:" line.
 std::string shell_quote(std::string_view path);

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "auth/auth_spec.h"
 #include "output/show_filter.h"
 #include "targets/ports.h"
 #include "targets/target_set.h"
@@ -111,6 +112,8 @@ struct ScanConfig {
   CheckpointSpec checkpoint;
   int send_threads = 1;  // --send-threads
   StoreSpec store;
+  // Signed scopes and announced probes (src/auth, docs/AUTHORIZATION.md).
+  auth::AuthSpec auth;
   ServiceSpec service;
 };
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <exception>
 #include <limits>
 #include <mutex>
 #include <random>
@@ -124,7 +125,26 @@ class Driver {
   double expected_missed_now() const;
   void finish_report();
   void report_unanswered();
-  bool stopping() const { return ctx_.stop.load(std::memory_order_relaxed); }
+  bool stopping() const {
+    return ctx_.stop.load(std::memory_order_relaxed) || failed_.load(std::memory_order_relaxed);
+  }
+  // An error in a send or receive thread (the interface gone: ENETDOWN) must not terminate the
+  // process: the thread records it and the scan stops; run() saves a checkpoint and throws it
+  // from the calling thread once every thread has ended, so the run layer reports it (one line,
+  // exit 1) and closes the outputs (lab test_faults, part 2).
+  template <class Fn>
+  void guarded(Fn fn) noexcept {
+    try {
+      fn();
+    } catch (...) {
+      std::lock_guard lock(error_mu_);
+      if (!error_) error_ = std::current_exception();
+      failed_.store(true, std::memory_order_relaxed);
+    }
+  }
+  std::mutex error_mu_;
+  std::exception_ptr error_;
+  std::atomic<bool> failed_{false};
   uint64_t total_sent() const {
     uint64_t n = 0;
     for (const auto& s : senders_) n += s->tx->counters().sent.load(std::memory_order_relaxed);
@@ -373,7 +393,10 @@ void Driver::run_pass(const std::vector<uint64_t>* todo) {
   std::vector<std::thread> threads;
   for (size_t t = 0; t < senders_.size(); ++t) {
     senders_[t]->finished = false;
-    threads.emplace_back([this, t, todo] { send_work(*senders_[t], t, todo); });
+    threads.emplace_back([this, t, todo] {
+      guarded([&] { send_work(*senders_[t], t, todo); });
+      senders_[t]->finished.store(true, std::memory_order_release);  // also after an error
+    });
   }
   struct Joiner {
     std::vector<std::thread>& ts;
@@ -541,7 +564,7 @@ EngineReport Driver::run() {
   if (cfg_.timing.host_timeout) host_expired_.assign(space_.targets(), false);
   last_checkpoint_ = SteadyClock::now();
 
-  std::thread receiver([this] { receive_loop(); });
+  std::thread receiver([this] { guarded([this] { receive_loop(); }); });
   struct Joiner {
     std::atomic<bool>& flag;
     std::thread& t;
@@ -602,6 +625,10 @@ EngineReport Driver::run() {
   receiving_ = false;
   receiver.join();
   settle();
+  if (failed_.load()) {
+    if (ctx_.checkpoint) checkpoint_now();  // what was answered so far can be resumed
+    std::rethrow_exception(error_);
+  }
   report_.interrupted = stopping();
   if (report_.interrupted && ctx_.checkpoint) checkpoint_now();
   finish_report();

@@ -20,6 +20,9 @@
 #include "targets/probe_space.h"
 
 namespace gh {
+namespace auth {
+class ProbeAnnouncer;
+}
 
 // Live counters for the status line; written by the engine, read by the status thread.
 struct EngineCounters {
@@ -71,6 +74,8 @@ struct EngineContext {
   std::function<void(const EngineProgress&)> checkpoint = nullptr;
   // SYN engine only: continue from a checkpoint instead of starting at pass 0, position 0.
   const EngineResume* resume = nullptr;
+  // SYN engine only, with --announce: tags every probe (auth/announce.h); null: no tag.
+  const auth::ProbeAnnouncer* announce = nullptr;
   // Raw engine only: the MACs of on-link hosts, learnt from their ARP/NDP replies by host
   // discovery (scan/mac_table.h). When set, frames to on-link targets take their MAC from it
   // (no kernel neighbour-table round trip, no limit on the number of hosts), and a target

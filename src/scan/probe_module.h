@@ -90,6 +90,9 @@
 #include "targets/probe_space.h"
 
 namespace gh {
+namespace auth {
+class ProbeAnnouncer;
+}
 
 using SteadyTime = std::chrono::steady_clock::time_point;
 
@@ -183,6 +186,11 @@ class ProbeModule {
   virtual bool prepare(const PathInfo& path) = 0;
   virtual size_t build(std::span<uint8_t> out, const Probe& probe, const BuildArgs& args) const = 0;
   virtual bool classify(const RxFrame& frame, ProbeVerdict& out) const = 0;
+  // --announce (auth/announce.h, docs/AUTHORIZATION.md): called before prepare() with the
+  // scan's announcer (outliving the module), or null. A module that can carry the tag puts it in
+  // every probe it builds; the default carries none (the CLI refuses --announce for scan types
+  // whose module cannot: only -sS so far).
+  virtual void set_announcer(const auth::ProbeAnnouncer* /*announcer*/) {}
   // --dry-run: one line for a frame build() wrote. The default parses it as an IP packet
   // (net/describe.h); modules whose frames are not IP (ARP) override it.
   virtual std::string describe(std::span<const uint8_t> frame, LinkFraming framing) const;

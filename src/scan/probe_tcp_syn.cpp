@@ -49,6 +49,12 @@ bool TcpSynProbe::prepare(const PathInfo& path) {
   params.dst_mac = path.dst_mac;
   params.ttl = 64;
   params.window = 1024;  // nmap's SYN window; small, as a probe never carries data
+  if (announcer_ != nullptr) {
+    // MSS (4 bytes), then the tag option (18): it starts at an even offset, 24.
+    announce_offset_ = sizeof(net::TcpHeader) + params.tcp_options.size();
+    std::vector<uint8_t> tag = announcer_->option_bytes();
+    params.tcp_options.insert(params.tcp_options.end(), tag.begin(), tag.end());
+  }
   if (path.source.is_v4()) {
     v4_.emplace(params);
     src_v4_ = path.source;
@@ -70,7 +76,10 @@ size_t TcpSynProbe::build(std::span<uint8_t> out, const Probe& probe, const Buil
   const IpAddress& src = probe.addr.is_v4() ? src_v4_ : src_v6_;
   uint16_t sport = cookie_.source_port(probe.addr, probe.port, kPortBase, kPortRange, args.attempt);
   uint32_t seq = cookie_.tcp_seq(src, probe.addr, sport, probe.port);
-  return t->build(out, probe.addr, sport, probe.port, seq, args.ip_id);
+  size_t len = t->build(out, probe.addr, sport, probe.port, seq, args.ip_id);
+  if (len != 0 && announcer_ != nullptr)
+    announcer_->stamp(out.data() + t->tcp_offset(), announce_offset_, src, probe.addr, probe.port);
+  return len;
 }
 
 bool TcpSynProbe::classify(const RxFrame& frame, ProbeVerdict& out) const {

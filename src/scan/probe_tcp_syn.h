@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 
+#include "auth/announce.h"
 #include "net/cookie.h"
 #include "net/tcp_template.h"
 #include "scan/probe_module.h"
@@ -20,6 +21,8 @@ class TcpSynProbe : public ProbeModule {
   static constexpr uint16_t kPortRange = 20000;
 
   explicit TcpSynProbe(const ModuleKeys& keys) : cookie_(keys.k0, keys.k1) {}
+  // --announce (auth/announce.h): every probe carries the tag option after MSS.
+  void set_announcer(const auth::ProbeAnnouncer* a) override { announcer_ = a; }
   std::string_view name() const override { return "tcp_syn"; }
   Protocol protocol() const override { return Protocol::Tcp; }
   FrameKind frame_kind() const override { return FrameKind::Ip; }
@@ -35,6 +38,8 @@ class TcpSynProbe : public ProbeModule {
   net::Cookie cookie_;
   std::optional<net::TcpSynTemplate> v4_, v6_;
   IpAddress src_v4_, src_v6_;
+  const auth::ProbeAnnouncer* announcer_ = nullptr;
+  size_t announce_offset_ = 0;  // the tag option's offset in the TCP header
 };
 
 // nmap's reading of an ICMP error that answers a TCP probe: (state, reason).

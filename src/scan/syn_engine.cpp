@@ -19,6 +19,7 @@ uint64_t random_key() {
 EngineReport run_syn_scan(EngineContext& ctx) {
   auto module = make_probe_module(scan_type_entry(ctx.config.type).port_module,
                                   ModuleKeys{random_key(), random_key()});
+  module->set_announcer(ctx.announce);  // --announce: the tag option (src/auth), before prepare()
   PacketTransportOptions opt;
   opt.interface = ctx.config.interface;
   opt.resolve_timeout = ctx.config.timing.initial_rtt;

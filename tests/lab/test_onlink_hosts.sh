@@ -9,6 +9,7 @@
 # for -sT, as the kernel decides), and nothing else is reported.
 #
 #   bash tests/lab/test_onlink_hosts.sh /path/to/glasshouse     (LAB_SEED=N to repeat a run)
+# ctest-labels: sanitize
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 

@@ -6,9 +6,9 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <linux/capability.h>
-#include <sys/syscall.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -455,8 +455,7 @@ TEST_F(CheckpointFiles, UnwritableDirectory) {
   without_file_capabilities([&] {
     CheckpointMeta m = test_meta(f);
     m.jsonl_offset = 1;
-    EXPECT_THROW(write_checkpoint_file(path, m, test_progress(f).view(), test_key()),
-                 RuntimeError);
+    EXPECT_THROW(write_checkpoint_file(path, m, test_progress(f).view(), test_key()), RuntimeError);
     EXPECT_EQ(read_checkpoint_file(path, test_key()).meta.jsonl_offset, 4321u);
     EXPECT_THROW(prepare_checkpoint_dir(dir_, false, std::nullopt), UsageError);
   });

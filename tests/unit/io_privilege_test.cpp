@@ -3,10 +3,12 @@
 #include <linux/capability.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
 
+#include <cerrno>
 #include <string>
 #include <thread>
 
@@ -64,6 +66,65 @@ TEST(Privilege, RaiseFdLimitReachesTheHardLimit) {
     EXPECT_EQ(after.rlim_cur, before.rlim_max);
   }
   EXPECT_EQ(raise_fd_limit(), now);  // idempotent
+}
+
+}  // namespace
+}  // namespace gh
+
+namespace gh {
+namespace {
+
+// The one user lookup of the project (the scan's drop and the checkpoint directory check): an
+// ordinary user is found, root and unknown users are refused with the reason.
+TEST(UnprivilegedUser, LookupRefusesRootAndUnknownUsers) {
+  UnprivilegedUser nobody = lookup_unprivileged_user("nobody");
+  EXPECT_EQ(nobody.name, "nobody");
+  EXPECT_NE(nobody.uid, 0u);
+  EXPECT_NE(nobody.gid, 0u);
+  try {
+    lookup_unprivileged_user("root");
+    ADD_FAILURE() << "root accepted as the drop user";
+  } catch (const UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find("not to uid/gid 0"), std::string::npos) << e.what();
+  }
+  try {
+    lookup_unprivileged_user("gh-no-such-user");
+    ADD_FAILURE() << "an unknown user accepted";
+  } catch (const UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find("no user \"gh-no-such-user\""), std::string::npos)
+        << e.what();
+  }
+}
+
+TEST(UnprivilegedUser, SwitchRefusesIdZeroWithoutTouchingAnything) {
+  const char* step = nullptr;
+  EXPECT_EQ(switch_to_user(0, 65534, &step), EINVAL);
+  EXPECT_EQ(switch_to_user(65534, 0, &step), EINVAL);
+  EXPECT_EQ(::geteuid(), ::getuid());
+}
+
+// In a child (the switch is for good): root becomes nobody, and cannot come back.
+TEST(UnprivilegedUser, SwitchInAChildBecomesTheUser) {
+  UnprivilegedUser nobody = lookup_unprivileged_user("nobody");
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    if (::geteuid() == 0) {
+      if (switch_to_user(nobody.uid, nobody.gid) != 0) ::_exit(2);
+      uid_t r = 0, e = 0, s = 0;
+      if (::getresuid(&r, &e, &s) != 0 || r != nobody.uid || e != nobody.uid || s != nobody.uid)
+        ::_exit(3);
+      if (::setuid(0) == 0) ::_exit(4);
+      if (::getgroups(0, nullptr) != 0) ::_exit(5);
+    } else if (switch_to_user(nobody.uid, nobody.gid) != EPERM) {
+      ::_exit(6);  // an ordinary user cannot switch
+    }
+    ::_exit(0);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
 }
 
 }  // namespace

@@ -1,0 +1,92 @@
+#include "auth/announce.h"
+
+#include <time.h>
+
+#include <array>
+#include <cstring>
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include "core/error.h"
+#include "net/bytes.h"
+#include "net/siphash.h"
+
+namespace gh::auth {
+namespace {
+
+constexpr std::string_view kKeyLabel = "glasshouse announce v1";
+
+uint64_t le64(const uint8_t* p) {
+  uint64_t v = 0;
+  for (int i = 7; i >= 0; --i) v = v << 8 | p[i];
+  return v;
+}
+
+// An address as two words (its family goes into the last word).
+void address_words(const IpAddress& a, uint64_t* w) {
+  w[0] = static_cast<uint64_t>(a.value);
+  w[1] = static_cast<uint64_t>(a.value >> 64);
+}
+
+}  // namespace
+
+AnnounceKey AnnounceKey::derive(std::span<const uint8_t> secret, const std::string& body_sha256) {
+  std::string msg(kKeyLabel);
+  for (size_t i = 0; i + 1 < body_sha256.size(); i += 2)
+    msg += static_cast<char>(std::stoul(body_sha256.substr(i, 2), nullptr, 16));
+  std::array<uint8_t, 32> k{};
+  unsigned len = 0;
+  if (HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
+           reinterpret_cast<const unsigned char*>(msg.data()), msg.size(), k.data(),
+           &len) == nullptr ||
+      len != k.size())
+    throw RuntimeError("OpenSSL cannot compute HMAC-SHA-256");
+  AnnounceKey key;
+  key.k0 = le64(k.data());
+  key.k1 = le64(k.data() + 8);
+  key.handle = net::load_be32(k.data() + 16);
+  return key;
+}
+
+uint64_t AnnounceKey::tag(const IpAddress& src, const IpAddress& dst, uint8_t proto, uint16_t dport,
+                          uint32_t epoch) const {
+  uint64_t w[5];
+  address_words(src, w);
+  address_words(dst, w + 2);
+  const uint64_t families = uint64_t{src.is_v6()} << 1 | uint64_t{dst.is_v6()};
+  w[4] = uint64_t{proto} << 56 | families << 48 | uint64_t{dport} << 32 | epoch;
+  return net::SipHash24(k0, k1).words(w, 5);
+}
+
+uint32_t epoch_of(int64_t unix_seconds) {
+  return static_cast<uint32_t>(unix_seconds / kEpochSeconds);
+}
+
+uint32_t nearest_epoch(uint8_t lo, uint32_t now_epoch) {
+  uint32_t base = now_epoch & ~uint32_t{0xff};
+  uint32_t best = base | lo;
+  for (int64_t d : {-256, 256}) {
+    int64_t cand = static_cast<int64_t>(base | lo) + d;
+    if (cand < 0) continue;
+    auto dist = [&](int64_t e) { return e > now_epoch ? e - now_epoch : now_epoch - e; };
+    if (dist(cand) < dist(best)) best = static_cast<uint32_t>(cand);
+  }
+  return best;
+}
+
+std::vector<uint8_t> ProbeAnnouncer::option_bytes() const {
+  auto o = net::announce_option_template(key_.handle);
+  return {o.begin(), o.end()};
+}
+
+void ProbeAnnouncer::stamp(uint8_t* tcp, size_t option_offset, const IpAddress& src,
+                           const IpAddress& dst, uint16_t dport) const {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME_COARSE, &ts);
+  uint32_t epoch = epoch_of(ts.tv_sec);
+  net::stamp_announce(tcp, option_offset, static_cast<uint8_t>(epoch),
+                      key_.tag(src, dst, 6, dport, epoch));
+}
+
+}  // namespace gh::auth

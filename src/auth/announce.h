@@ -1,0 +1,70 @@
+// The authentication tag of an announced probe (scan --announce; docs/AUTHORIZATION.md).
+//
+// Keys. The owner's signed scope holds a per-engagement secret ([announce] secret, 32 random
+// bytes added by `scope sign`). Both sides hold that scope: the operator to scan, the owner's
+// `watch` to recognize the scan. Neither needs the other's private key:
+//
+//   K      = HMAC-SHA-256(secret, "glasshouse announce v1" || SHA-256(signed scope body))
+//   key    = K[0..16)        a SipHash-2-4 key
+//   handle = be32(K[16..20)) names the engagement in the clear, so `watch` finds its key at once
+//
+// Binding the key to the hash of the signed body ties every tag to that exact scope (its
+// engagement id, targets, ports, window and limits): a tag made under another scope, even one
+// with the same secret, does not verify.
+//
+// Tag. For one probe: SipHash-2-4 under `key` of (source address, destination address, protocol,
+// destination port, epoch), where epoch = floor(unix time / kEpochSeconds). 64 bits. A tag is
+// therefore valid for one source, one target, one port and one minute; replayed for another
+// target, port or engagement, or after its epoch, it fails. `watch` accepts epochs within
+// kEpochSlack of its own clock (clock skew between the operator's machine and the watcher).
+//
+// Cost: one SipHash over 40 bytes per probe (about 20 ns), chosen over a truncated HMAC-SHA-256
+// (about 1 us with OpenSSL's per-call overhead) so that tagged probes stay at line rate
+// (docs/BENCHMARKS.md, "announce").
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "core/address.h"
+#include "net/announce_option.h"
+
+namespace gh::auth {
+
+inline constexpr int64_t kEpochSeconds = 60;
+inline constexpr int64_t kEpochSlack = 2;  // epochs either side of the watcher's clock
+
+struct AnnounceKey {
+  uint64_t k0 = 0, k1 = 0;  // SipHash key
+  uint32_t handle = 0;
+
+  // secret: 32 bytes from the scope; body_sha256: hex SHA-256 of the signed scope body.
+  static AnnounceKey derive(std::span<const uint8_t> secret, const std::string& body_sha256);
+
+  uint64_t tag(const IpAddress& src, const IpAddress& dst, uint8_t proto, uint16_t dport,
+               uint32_t epoch) const;
+};
+
+uint32_t epoch_of(int64_t unix_seconds);
+// The epoch whose low byte is `lo` nearest to `now_epoch`.
+uint32_t nearest_epoch(uint8_t lo, uint32_t now_epoch);
+
+// What the TCP SYN probe module needs to tag its probes: the option's constant bytes, then a
+// stamp per probe. Thread-safe (const after construction); the wall clock is read per probe
+// (CLOCK_REALTIME_COARSE).
+class ProbeAnnouncer {
+ public:
+  explicit ProbeAnnouncer(const AnnounceKey& key) : key_(key) {}
+  std::vector<uint8_t> option_bytes() const;
+  // Stamps the option at tcp[option_offset] of a built SYN from src to (dst, dport).
+  void stamp(uint8_t* tcp, size_t option_offset, const IpAddress& src, const IpAddress& dst,
+             uint16_t dport) const;
+  const AnnounceKey& key() const { return key_; }
+
+ private:
+  AnnounceKey key_;
+};
+
+}  // namespace gh::auth

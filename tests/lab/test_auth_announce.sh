@@ -1,0 +1,181 @@
+#!/usr/bin/env bash
+# Announced scans seen by the owner (docs/AUTHORIZATION.md): `glasshouse watch --owner-key
+# --scope` on the target, `scan --announce` from the scanner namespace, each case from its own
+# source address (a host route's `src`, or tests/lab/announce_probe.py's raw SYNs):
+#   198.18.0.1   glasshouse -sS --announce, in scope           -> "authorized", never challenged
+#                nor blocked: it can still connect afterwards
+#   198.18.0.20  glasshouse -sS, no --announce                  -> an ordinary alert, no verdict
+#   198.18.0.21  valid tags (Python), then ports outside scope  -> "violation", with evidence
+#   198.18.0.22  glasshouse -sS --announce, scope signed by another key -> "forged", blocked
+#   198.18.0.23  .24's valid tag replayed to other ports        -> "replayed", blocked
+#   198.18.0.25  --announce, the option stripped on the way (nft `reset tcp option 253` at the
+#                scanner's egress, a middlebox's doing)         -> an ordinary alert, no verdict
+# Also checks that announce_probe.py's independent tag (Python) verifies in watch, and that the
+# tagged SYNs carry option 253 with ExID 0x4748 on the wire.
+#
+#   bash tests/lab/test_auth_announce.sh /path/to/glasshouse
+set -uo pipefail
+. "$(dirname "$0")/watch_lib.sh"
+lab_require_root
+lab_require_cmd nft tcpdump
+lab_init "$@"
+watch_lab_up
+lab_listen 22 80 150 151 152
+T=$LAB_V4_TARGET
+AUDIT="$LAB_WORK/audit.jsonl"
+
+"$GH" scope keygen -o owner.key >/dev/null || lab_fail "scope keygen"
+"$GH" scope keygen -o stranger.key >/dev/null || lab_fail "scope keygen"
+cat >scope.toml <<EOF
+[engagement]
+id = "LAB-ANNOUNCE"
+authorized_by = "Lab Owner, CISO"
+contact = "soc@lab.example"
+not_before = $(date -u -d '-1 day' +%Y-%m-%d)
+not_after = $(date -u -d '+1 day' +%Y-%m-%d)
+[targets]
+include = ["$T"]
+ports = "1-200"
+EOF
+cp scope.toml forged.toml
+"$GH" scope sign scope.toml --key owner.key >/dev/null || lab_fail "scope sign"
+"$GH" scope sign forged.toml --key stranger.key >/dev/null || lab_fail "scope sign (stranger)"
+
+# The wire: every SYN to the target, for the option check.
+CAP="$LAB_WORK/syn.pcap"
+lab_ns_prefix "$LAB_NS_TARGET"
+"${LAB_PREFIX[@]}" tcpdump -i "$LAB_IF_TARGET" -Q in -nn -U -w "$CAP" \
+  'tcp[tcpflags] & (tcp-syn|tcp-ack) == tcp-syn' 2>"$LAB_WORK/tcpdump.err" &
+LAB_PIDS+=("$!")
+for _ in $(seq 100); do grep -q 'listening on' "$LAB_WORK/tcpdump.err" 2>/dev/null && break; sleep 0.1; done
+
+watch_start auth --owner-key owner.pub --scope scope.toml --block --block-for 60s --nft-table gh_auth_lab
+grep -q "recognizing engagement LAB-ANNOUNCE" "$WATCH_LOG" || lab_failed "watch does not name the engagement"
+
+from() {  # from SRC: the scanner's probes to the target leave from SRC
+  ip -n "$LAB_NS_SCAN" route replace "$T/32" dev "$LAB_IF_SCAN" src "$1"
+  lab_assert_isolated "$LAB_NS_SCAN"
+}
+probe() {  # probe SRC ARGS...: announce_probe.py in the scanner namespace
+  lab_assert_isolated "$LAB_NS_SCAN"
+  ip netns exec "$LAB_NS_SCAN" python3 "$LAB_DIR/announce_probe.py" scope.toml "$1" "$T" "${@:2}" ||
+    lab_failed "announce_probe.py $*"
+}
+handshake() {  # handshake SRC: complete connections to ports in scope that were not scanned.
+  # Watch blocks the attackers after its challenge (src/detect/README.md) whether or not these
+  # succeed; the authorized source must still get through.
+  ip netns exec "$LAB_NS_SCAN" python3 "$LAB_DIR/watch_client.py" "$1" "$T" 3 150 151 152 >/dev/null
+}
+SCAN=(-sS -n -T4 --max-retries 1 -p 1-100 "$T" --audit-log "$AUDIT")
+
+from 198.18.0.1
+lab_scan "$LAB_NS_SCAN" announced "${SCAN[@]}" --scope scope.toml --owner-key owner.pub --announce ||
+  lab_failed "announced scan"
+sleep 1
+handshake 198.18.0.1 || lab_failed "the authorized scanner 198.18.0.1 cannot connect after its scan"
+from 198.18.0.20
+lab_scan "$LAB_NS_SCAN" unannounced "${SCAN[@]}" || lab_failed "unannounced scan"
+probe 198.18.0.21 22 80
+probe 198.18.0.21 $(seq 300 330)
+handshake 198.18.0.21 || true
+from 198.18.0.22
+lab_scan "$LAB_NS_SCAN" forged "${SCAN[@]}" --scope forged.toml --owner-key stranger.pub --announce ||
+  lab_failed "scan with a scope signed by another key"
+handshake 198.18.0.22 || true
+probe 198.18.0.24 50
+probe 198.18.0.23 $(seq 51 90) --mode=replay-from=198.18.0.24:50
+handshake 198.18.0.23 || true
+
+# A middlebox that strips the option: nftables at the scanner's egress, for .25 only.
+ip netns exec "$LAB_NS_SCAN" nft -f - <<EOF || lab_failed "nft egress strip rule could not be loaded"
+table netdev gh_strip {
+  chain out {
+    type filter hook egress device "$LAB_IF_SCAN" priority 0; policy accept;
+    ip saddr 198.18.0.25 tcp option 253 exists reset tcp option 253
+  }
+}
+EOF
+from 198.18.0.25
+lab_scan "$LAB_NS_SCAN" stripped "${SCAN[@]}" --scope scope.toml --owner-key owner.pub --announce ||
+  lab_failed "announced scan through the stripping middlebox"
+ip -n "$LAB_NS_SCAN" route del "$T/32"
+sleep 1
+
+ip netns exec "$LAB_NS_TARGET" nft list set inet gh_auth_lab blocked4 >set.txt 2>&1
+for ip in 198.18.0.21 198.18.0.22 198.18.0.23; do
+  grep -q "${ip//./\\.}" set.txt || lab_failed "$ip (violation/forged/replayed) not blocked: $(cat set.txt)"
+done
+grep -Eq '198\.18\.0\.1[,} ]' set.txt && lab_failed "the authorized scanner 198.18.0.1 was blocked"
+watch_stop
+
+python3 - "$WATCH_ALERTS" <<'EOF' || lab_failed "watch's records do not match (see $WATCH_ALERTS)"
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+auth = {}
+for r in recs:
+    if r.get("kind") == "authorization":
+        auth.setdefault(r["src"], []).append(r)
+alerts = {}
+for r in recs:
+    if r.get("kind") != "authorization":
+        alerts.setdefault(r["src"], []).append(r)
+def verdicts(src):
+    return [r["verdict"] for r in auth.get(src, [])]
+errors = []
+def check(cond, what):
+    if not cond:
+        errors.append(what)
+a1 = auth.get("198.18.0.1", [])
+check(verdicts("198.18.0.1") == ["authorized"], f".1 verdicts {verdicts('198.18.0.1')}")
+if a1:
+    r = a1[0]
+    check(r.get("engagement") == "LAB-ANNOUNCE" and r.get("authorized_by") == "Lab Owner, CISO"
+          and r.get("contact") == "soc@lab.example" and r.get("signer", "").startswith("sha256:"), f".1 record {r}")
+al1 = alerts.get("198.18.0.1", [])
+check(al1, ".1: no detector alert")
+check(all(a.get("authorization", {}).get("verdict") == "authorized" for a in al1), f".1 alerts {al1}")
+check(not any(a["blocked"] for a in al1), ".1 blocked")
+check(any("authorized" in a.get("block_note", "") for a in al1), ".1: no 'authorized' block note")
+check("198.18.0.20" not in auth, f".20 has verdicts {verdicts('198.18.0.20')}")
+check(alerts.get("198.18.0.20") and all("authorization" not in a for a in alerts["198.18.0.20"]), ".20: no plain alert")
+check("violation" in verdicts("198.18.0.21"), f".21 verdicts {verdicts('198.18.0.21')}")
+check(verdicts("198.18.0.21")[:1] == ["authorized"], ".21: the Python tag did not verify first")
+check(any("outside the signed ports" in r["evidence"] for r in auth.get("198.18.0.21", [])), ".21 evidence")
+check(verdicts("198.18.0.22") == ["forged"], f".22 verdicts {verdicts('198.18.0.22')}")
+check(verdicts("198.18.0.24") == ["authorized"], f".24 verdicts {verdicts('198.18.0.24')}")
+check(verdicts("198.18.0.23") == ["replayed"], f".23 verdicts {verdicts('198.18.0.23')}")
+check(any("198.18.0.24" in r["evidence"] for r in auth.get("198.18.0.23", [])), ".23 evidence names .24")
+for src in ("198.18.0.22", "198.18.0.23"):
+    check(any(a["blocked"] for a in alerts.get(src, [])), f"{src}: no blocked alert")
+check("198.18.0.25" not in auth, f".25 (stripped) has verdicts {verdicts('198.18.0.25')}")
+check(alerts.get("198.18.0.25"), ".25: no plain alert")
+for e in errors:
+    print("  -", e, file=sys.stderr)
+sys.exit(1 if errors else 0)
+EOF
+
+# On the wire: the announced scan's SYNs carry option 253 / ExID 0x4748; the stripped ones not.
+python3 - "$CAP" <<'EOF' || lab_failed "tagged SYNs on the wire"
+import struct, sys
+data = open(sys.argv[1], "rb").read()
+off, tagged, plain = 24, {}, {}
+linktype = struct.unpack("<I", data[20:24])[0]
+while off + 16 <= len(data):
+    incl = struct.unpack("<I", data[off + 8:off + 12])[0]
+    pkt = data[off + 16:off + 16 + incl]
+    off += 16 + incl
+    ip = pkt[14:] if linktype == 1 else pkt
+    if len(ip) < 20 or ip[0] >> 4 != 4:
+        continue
+    src = ".".join(map(str, ip[12:16]))
+    tcp = ip[(ip[0] & 15) * 4:]
+    opts = tcp[20:(tcp[12] >> 4) * 4]
+    has = any(opts[i] == 253 and opts[i + 2:i + 4] == b"GH" for i in range(len(opts) - 3))
+    (tagged if has else plain)[src] = (tagged if has else plain).get(src, 0) + 1
+print("tagged", tagged, "plain", plain)
+ok = tagged.get("198.18.0.1", 0) >= 100
+ok &= tagged.get("198.18.0.22", 0) >= 100 and "198.18.0.20" not in tagged
+ok &= "198.18.0.25" not in tagged and plain.get("198.18.0.25", 0) >= 100
+sys.exit(0 if ok else 1)
+EOF
+lab_finish
