@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 
 #include "audit/audit_log.h"
+#include "cli/discovery_options.h"
 #include "cli/auth_options.h"
 #include "core/error.h"
 #include "policy/exclusions.h"
@@ -106,6 +107,10 @@ std::vector<std::string> normalize_nmap_args(const std::vector<std::string>& arg
       out.push_back(a);
       continue;
     }
+    if (auto d = normalize_discovery_arg(a)) {  // -sn, -Pn, -P* (cli/discovery_options.h)
+      out.insert(out.end(), d->begin(), d->end());
+      continue;
+    }
     if (const ScanTypeEntry* t = a.rfind("-s", 0) == 0 ? scan_type_by_flag(a) : nullptr)
       out.push_back(std::string(t->long_flag));
     else if (a == "-sV")
@@ -120,12 +125,6 @@ std::vector<std::string> normalize_nmap_args(const std::vector<std::string>& arg
           "detection)");
     else if (a.rfind("-s", 0) == 0 && a.size() > 2)
       throw UsageError("scan type " + a + " is not supported: use -sS, -sT or -sL");
-    else if (a == "-Pn")
-      out.push_back("--no-ping");
-    else if (a.rfind("-P", 0) == 0)
-      throw UsageError("host discovery (" + a +
-                       ") is not supported yet: every host is treated "
-                       "as up, as with -Pn");
     else if (a == "-oN")
       takes_value("--output-normal");
     else if (a == "-oJ")
@@ -179,8 +178,10 @@ ParsedScan parse_scan_args(const std::vector<std::string>& raw_args, bool raw_al
       "Targets: addresses, CIDR blocks (198.18.0.0/24, 2001:db8::/120), octet ranges "
       "(198.18.0-3.1-254), dash ranges (198.18.0.1-198.18.0.50), host names.\n"
       "Ports: 22,80,443  1-1024  -p- (all)  1024-  http,ssh  T:22,U:53  worms.\n"
-      "Host discovery does not exist yet: every target is treated as up (as with -Pn).\n"
-      "nmap spellings: -sS -sT -sL -sV -A -O -Pn -oN FILE -oJ FILE -iL FILE -T0..-T5.\n"
+      "Host discovery first, as nmap: ARP/ND on the local network, else -PE -PS443 -PA80 -PP "
+      "(root) or connect() to 80 and 443; -Pn skips it, -sn stops after it.\n"
+      "nmap spellings: -sS -sT -sL -sn -Pn -PR -PE -PP -PM -PS -PA -PU -sV -A -O -oN FILE -oJ FILE "
+      "-iL FILE -T0..-T5.\n"
       "Never probed: " +
       std::string(default_exclusions_text()) +
       " (--no-default-excludes), and the ranges in /etc/glasshouse/exclude.conf.\n"
@@ -207,7 +208,9 @@ ParsedScan parse_scan_args(const std::vector<std::string>& raw_args, bool raw_al
     app.add_flag_callback(
         std::string(t.long_flag), [&type_chosen, i] { type_chosen[i] = 1; }, std::string(t.help));
   }
-  app.add_flag("--no-ping", c.no_ping, "-Pn: treat every host as up (always, for now)");
+  app.add_flag("--no-ping", c.no_ping, "-Pn: skip host discovery, treat every host as up");
+  DiscoveryArgs discovery_args;
+  add_discovery_options(app, discovery_args);
   app.add_flag("-n,--no-resolve", c.no_resolve, "Never do reverse DNS lookups");
   app.add_option("--ports", ports_spec, "-p: ports to scan (default: the 1,000 most common)");
   app.add_flag("-F", fast, "Fast mode: the 100 most common ports");
@@ -308,6 +311,8 @@ ParsedScan parse_scan_args(const std::vector<std::string>& raw_args, bool raw_al
     chosen = scan_types()[i].type;
   }
   c.type = chosen.value_or(raw_allowed ? ScanType::Syn : ScanType::Connect);
+
+  finish_discovery_options(discovery_args, chosen.has_value() && *chosen != ScanType::List, c);
 
   if (!output_all.empty()) {
     // -oA BASE: nmap's three formats; an explicit -oN/-oX/-oG beside it is a contradiction.

@@ -91,7 +91,14 @@ Capture::Next Capture::next(const uint8_t*& data, size_t& len, int64_t& ts_us) {
     ++records_;
     data = d;
     len = h->caplen;
-    ts_us = static_cast<int64_t>(h->ts.tv_sec) * 1000000 + h->ts.tv_usec;
+    // A hostile capture can carry any timestamp: clamp it to 0 .. 2^40 s (35,000 years), so
+    // that microseconds and the detector's windows added to them never overflow.
+    constexpr int64_t kMaxSeconds = int64_t{1} << 40;
+    int64_t sec = static_cast<int64_t>(h->ts.tv_sec);
+    int64_t usec = static_cast<int64_t>(h->ts.tv_usec);
+    sec = sec < 0 ? 0 : (sec > kMaxSeconds ? kMaxSeconds : sec);
+    usec = usec < 0 ? 0 : (usec > 999999 ? 999999 : usec);
+    ts_us = sec * 1000000 + usec;
     return Next::Packet;
   }
   if (rc == 0) return Next::None;

@@ -232,8 +232,9 @@ std::optional<IpAddress> pick_source(const std::vector<InterfaceAddress>& addres
 
 }  // namespace route_detail
 
-Route lookup_route(const IpAddress& dst, std::string_view iface,
-                   std::chrono::milliseconds resolve_timeout) {
+namespace {
+Route lookup(const IpAddress& dst, std::string_view iface,
+             std::chrono::milliseconds resolve_timeout, bool resolve_on_link) {
   if (!iface.empty() && iface.size() >= IFNAMSIZ)
     throw UsageError("interface name too long: '" + std::string(iface) + "'");
   NetlinkSocket nl;
@@ -263,11 +264,22 @@ Route lookup_route(const IpAddress& dst, std::string_view iface,
 
   if (route.loopback) {
     route.next_hop_mac = MacAddress{};
-  } else if (link.type == ARPHRD_ETHER) {
+  } else if (link.type == ARPHRD_ETHER && (resolve_on_link || rt.gateway)) {
     IpAddress next_hop = rt.gateway.value_or(dst);
     route.next_hop_mac = resolve_next_hop(nl, link, next_hop, resolve_timeout);
   }
   return route;
+}
+}  // namespace
+
+Route lookup_route(const IpAddress& dst, std::string_view iface,
+                   std::chrono::milliseconds resolve_timeout) {
+  return lookup(dst, iface, resolve_timeout, true);
+}
+
+Route lookup_path(const IpAddress& dst, std::string_view iface,
+                  std::chrono::milliseconds resolve_timeout) {
+  return lookup(dst, iface, resolve_timeout, false);
 }
 
 std::vector<InterfaceAddress> interface_addresses(int ifindex) {

@@ -59,6 +59,12 @@ struct Route {
 Route lookup_route(const IpAddress& dst, std::string_view iface = {},
                    std::chrono::milliseconds resolve_timeout = std::chrono::milliseconds(1000));
 
+// Steps 1 to 3 of lookup_route, and step 4 only when the next hop is a gateway: for an on-link
+// destination next_hop_mac stays nullopt and nothing is solicited (host discovery finds the
+// on-link MACs itself, from its own ARP/NDP replies: scan/discovery.h).
+Route lookup_path(const IpAddress& dst, std::string_view iface = {},
+                  std::chrono::milliseconds resolve_timeout = std::chrono::milliseconds(1000));
+
 struct InterfaceAddress {
   int ifindex = 0;
   IpAddress address;   // the local address (the local end for point-to-point links)

@@ -9,6 +9,8 @@
 #include <chrono>
 #include <cstring>
 
+#include <fmt/format.h>
+
 #include "core/error.h"
 #include "output/json.h"
 
@@ -121,6 +123,36 @@ void JsonlSink::port(const PortResult& r) {
   if (!info_.engagement_id.empty()) o.str("engagement", info_.engagement_id);
   write_line(o.done());
   ++ports_written_;
+}
+
+void JsonlSink::host(const HostResult& h) {
+  JsonObject o;
+  o.str("type", "host")
+      .str("ip", h.addr.to_string())
+      .str("state", to_string(h.state))
+      .str("reason", to_string(h.reason));
+  if (h.mac) {
+    const auto& m = *h.mac;
+    o.str("mac", fmt::format("{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", m[0], m[1], m[2], m[3],
+                             m[4], m[5]));
+    o.str("vendor", h.vendor.empty() ? "Unknown" : h.vendor);
+  } else {
+    o.null("mac");
+    o.null("vendor");
+  }
+  if (h.latency) {
+    o.num("latency", std::chrono::duration<double>(*h.latency).count(), 6);
+  } else {
+    o.null("latency");
+  }
+  if (h.reason_ttl != 0) {
+    o.num("ttl", h.reason_ttl);
+  } else {
+    o.null("ttl");
+  }
+  o.str("time", utc_timestamp(h.seen));
+  if (!info_.engagement_id.empty()) o.str("engagement", info_.engagement_id);
+  write_line(o.done());
 }
 
 void JsonlSink::service(const ServiceInfo& s) {

@@ -109,6 +109,9 @@ class JsonlSink : public Sink {
 
   void begin(const ScanInfo& info) override;
   void port(const PortResult& r) override;
+  // {"type":"host","ip":...,"state":"up"|"down","reason":...,"mac":...,"vendor":...,
+  //  "latency":seconds|null,"ttl":...,"time":...}
+  void host(const HostResult& h) override;
   void service(const ServiceInfo& s) override;
   void end(const ResultTable& table, const ScanSummary& summary) override;
   void flush() override;

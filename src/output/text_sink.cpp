@@ -1,5 +1,7 @@
 #include "output/text_sink.h"
 
+#include <cmath>
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -204,7 +206,7 @@ std::string TextSink::host_report(const IpAddress& addr, const ResultTable::Host
     line(fmt::format("Glasshouse scan report for {}", ip));
   else
     line(fmt::format("Glasshouse scan report for {} ({})", host_name, ip));
-  if (host.answered) line("Host is up.");
+  if (host.answered) line(up_line(addr));
 
   // Not shown: N <state> <proto> port(s) (<reason>), ... ; largest state first.
   struct Segment {
@@ -314,11 +316,58 @@ std::string TextSink::host_report(const IpAddress& addr, const ResultTable::Host
   return out;
 }
 
+void TextSink::host(const HostResult& h) {
+  if (h.state == HostState::Up) {
+    discovered_[h.addr] = h;
+    answered_.insert(h.addr);
+    return;
+  }
+  std::string name = opts_.host_name ? opts_.host_name(h.addr) : std::string{};
+  write(fmt::format("Glasshouse scan report for {} [host down{}]\n",
+                    name.empty() ? h.addr.to_string() : name + " (" + h.addr.to_string() + ")",
+                    opts_.reason ? ", received " + std::string(to_string(h.reason)) : ""));
+}
+
+std::string TextSink::up_line(const IpAddress& addr) const {
+  auto it = discovered_.find(addr);
+  if (it == discovered_.end()) return "Host is up.";
+  const HostResult& h = it->second;
+  std::string received = opts_.reason || opts_.verbosity > 1
+                             ? ", received " + std::string(to_string(h.reason))
+                             : std::string{};
+  if (h.reason_ttl != 0 && !received.empty()) received += fmt::format(" ttl {}", h.reason_ttl);
+  if (!h.latency) return fmt::format("Host is up{}.", received);
+  // Two significant digits, never in exponent form: "0.00042s", "0.012s", "1.3s" (nmap's way).
+  const double l = std::max(std::chrono::duration<double>(*h.latency).count(), 1e-6);
+  const int decimals = std::max(0, 1 - static_cast<int>(std::floor(std::log10(l))));
+  return fmt::format("Host is up{} ({:.{}f}s latency).", received, l, decimals);
+}
+
+std::string TextSink::mac_line(const IpAddress& addr) const {
+  auto it = discovered_.find(addr);
+  if (it == discovered_.end() || !it->second.mac) return {};
+  const auto& m = *it->second.mac;
+  return fmt::format("MAC Address: {:02X}:{:02X}:{:02X}:{:02X}:{:02X}:{:02X} ({})\n", m[0], m[1],
+                     m[2], m[3], m[4], m[5],
+                     it->second.vendor.empty() ? "Unknown" : it->second.vendor);
+}
+
 void TextSink::end(const ResultTable& table, const ScanSummary& summary) {
   for (const auto& [addr, host] : table.hosts()) {
     if (!host.answered && !list_all_hosts()) continue;
+    if (table.ports_per_host() == 0 && !discovered_.empty()) {
+      // -sn: the host lines only, no port table (nmap's ping scan output).
+      std::string name = opts_.host_name ? opts_.host_name(addr) : std::string{};
+      write(fmt::format("Glasshouse scan report for {}\n{}\n{}",
+                        name.empty() ? addr.to_string() : name + " (" + addr.to_string() + ")",
+                        up_line(addr), mac_line(addr)));
+      continue;
+    }
     std::string block = host_report(addr, host, table);
-    if (!block.empty()) write(block);
+    if (block.empty()) continue;
+    std::string mac = mac_line(addr);
+    if (!mac.empty() && block.size() >= 2) block.insert(block.size() - 1, mac);
+    write(block);
   }
 
   const std::string prefix = opts_.file ? "# " : "";

@@ -76,6 +76,9 @@ class TextSink : public Sink {
   void service(const ServiceInfo& s) override;
   void end(const ResultTable& table, const ScanSummary& summary) override;
   void flush() override;
+  // Discovery verdicts: kept for the up hosts ("Host is up (0.00042s latency).", "MAC Address:"
+  // lines at the end); a down host (reported with -v only) is printed at once, as nmap -v does.
+  void host(const HostResult& h) override;
 
   // One host's block as end() prints it, ending with its blank line; empty when the host is not
   // printed (--open and nothing to list).
@@ -97,7 +100,11 @@ class TextSink : public Sink {
   std::ostream& out_;
   TextOptions opts_;
   ScanInfo info_;
+  // "Host is up, received arp-response (0.00042s latency)." for a host discovery found.
+  std::string up_line(const IpAddress& addr) const;
+  std::string mac_line(const IpAddress& addr) const;  // "" when no MAC is known
   std::unordered_set<IpAddress, IpAddressHash> answered_;
+  std::unordered_map<IpAddress, HostResult, IpAddressHash> discovered_;
   std::unordered_map<IpAddress, NoResponse, IpAddressHash> no_response_;
   std::map<std::pair<IpAddress, uint32_t>, ServiceInfo> services_;  // (addr, proto << 16 | port)
 };

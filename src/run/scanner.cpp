@@ -29,6 +29,7 @@
 #include "store/db_sink.h"
 #include "policy/privilege_drop.h"
 #include "scan/connect_engine.h"
+#include "scan/discovery.h"
 #include "scan/engine.h"
 #include "scan/probe_registry.h"
 #include "scan/syn_engine.h"
@@ -243,7 +244,15 @@ int scan_stages(const ScanConfig& config, PolicyPlan& plan, const std::string& e
     outcome.exit_reason = rc == kExitOk ? "done" : "interrupted";
     return rc;
   }
-  ProbeSpace space(config.targets, config.ports);
+  // Host discovery runs first unless -Pn (or a dry run, which sends nothing); its up hosts are
+  // the port scan's targets (scan/discovery.h).
+  const bool discover = !config.discovery.skip && !config.dry_run;
+  TargetSet up_hosts;
+  std::optional<ProbeSpace> space_store;
+  // ProbeSpace keeps a reference to its port list: both arms must outlive it (a `PortList{}`
+  // arm made the ternary a temporary copy, and every -sS/-sT scan read a dead list).
+  static const PortList kNoPorts;
+  space_store.emplace(config.targets, discover ? kNoPorts : config.ports);
 
   // Stage 3: outputs. Text goes to stdout (and -oN), JSON Lines to -oJ. They are opened before
   // privileges are dropped, and read back for their SHA-256 through descriptors opened now.
@@ -268,8 +277,8 @@ int scan_stages(const ScanConfig& config, PolicyPlan& plan, const std::string& e
   info.command_line = config.command_line;
   info.scan_type = scan_type_name(config.type);
   info.start = WallClock::now();
-  info.targets = space.targets();
-  info.ports = space.ports();
+  info.targets = config.targets.size();
+  info.ports = config.discovery.ping_only ? 0 : config.ports.size();
   info.engagement_id = engagement_id;
   info.tcp_ports = port_ranges(config.ports.tcp);
   info.udp_ports = port_ranges(config.ports.udp);
@@ -283,20 +292,69 @@ int scan_stages(const ScanConfig& config, PolicyPlan& plan, const std::string& e
     checkpoints->outputs_started();
   }
 
+  ResultTable table(config.discovery.ping_only ? 0 : config.ports.size());
+  PolicyGate gate(std::move(plan.gate));
+  std::mutex output_mu;
+  auto last_flush = std::chrono::steady_clock::now();
+  EngineReport report;
+  ScanSummary summary;
+  std::optional<DiscoveryReport> found;
+  if (discover) {
+    DiscoveryContext dctx{config, config.targets, config.seed, stop_requested(), true,
+                          false,  nullptr,        nullptr,     nullptr,          nullptr};
+    dctx.privileged = can_open_raw_sockets();
+    dctx.report_down = config.output.verbosity > 0;
+    dctx.gate = &gate;
+    dctx.counters = &counters;
+    counters.total = config.targets.size();
+    if (config.discovery.ping_only) dctx.after_sockets_open = ready;
+    dctx.on_host = [&](const HostResult& h) {
+      if (!ready_done && config.discovery.ping_only) start_status();
+      std::lock_guard lock(output_mu);
+      if (h.state == HostState::Up) up_hosts.add_range(AddressRange{h.addr, h.addr});
+      table.add_host(h);
+      for (auto& s : sinks) s->host(h);
+      auto now = std::chrono::steady_clock::now();
+      if (now - last_flush > std::chrono::seconds(1)) {
+        for (auto& s : sinks) s->flush();
+        last_flush = now;
+      }
+    };
+    try {
+      found = run_discovery(dctx);
+    } catch (const std::exception& e) {
+      summary.exit_reason = e.what();
+      summary.end = WallClock::now();
+      for (auto& s : sinks) s->end(table, summary);
+      std::cout.flush();
+      throw;
+    }
+    for (const auto& note : found->notes) std::cerr << "glasshouse: note: " << note << '\n';
+    space_store.emplace(up_hosts, config.ports);
+    counters.sent = 0;
+    counters.received = 0;
+    counters.open = 0;
+    counters.done = 0;
+  }
+  const ProbeSpace& space = *space_store;
+  // The engines read their targets from the config too: after discovery, the up hosts.
+  std::optional<ScanConfig> port_config;
+  if (discover) {
+    port_config.emplace(config);
+    port_config->targets = up_hosts;
+  }
+  const ScanConfig& engine_config = port_config ? *port_config : config;
+
   // Stage 4: run the engine behind the policy gate. Every verdict goes through the table first:
   // it is the last guard against reporting a port twice. A checkpoint sees the outputs flushed
   // with every verdict reported before it, and none after (output_mu).
-  ResultTable table(space.ports());
-  if (space.targets() <= 256)
+  if (!discover && space.targets() <= 256)
     for (uint64_t i = 0; i < space.targets(); ++i) table.note_host(config.targets.at(i));
   counters.total = space.size();
   counters.skipped = plan.skipped;
-  auto last_flush = std::chrono::steady_clock::now();
-  PolicyGate gate(std::move(plan.gate));
-  std::mutex output_mu;
   uint64_t open_reported = 0;
   EngineContext ctx{
-      config, space, config.seed, stop_requested(), counters, [&](const PortResult& r) {
+      engine_config, space, config.seed, stop_requested(), counters, [&](const PortResult& r) {
         if (!ready_done) start_status();  // an engine that never called after_sockets_open
         std::lock_guard lock(output_mu);
         if (!table.add(r)) return;
@@ -347,8 +405,6 @@ int scan_stages(const ScanConfig& config, PolicyPlan& plan, const std::string& e
     if (config.output.verbosity > 0) std::cerr << "glasshouse: -sV probes: " << loaded << '\n';
   }
 
-  EngineReport report;
-  ScanSummary summary;
   auto close_outputs = [&] {
     if (status) status->stop();
     status_ptr = nullptr;
@@ -371,7 +427,9 @@ int scan_stages(const ScanConfig& config, PolicyPlan& plan, const std::string& e
   };
   try {
     if (config.dry_run) ready();  // a dry run opens no socket and needs no privilege
-    if (type.engine == EngineKind::Raw)
+    if ((found && (found->interrupted || config.discovery.ping_only)) || space.size() == 0)
+      ready();  // no port scan: nothing (more) to open
+    else if (type.engine == EngineKind::Raw)
       report = run_syn_scan(ctx);
     else
       report = config.dry_run ? dry_run_connect(ctx) : run_connect_scan(ctx);
@@ -397,6 +455,14 @@ int scan_stages(const ScanConfig& config, PolicyPlan& plan, const std::string& e
   summary.probes_sent = report.probes_sent;
   summary.replies = report.replies;
   summary.interrupted = report.interrupted;
+  if (found) {
+    summary.probes_sent += found->probes_sent;
+    summary.replies += found->replies;
+    summary.interrupted = summary.interrupted || found->interrupted;
+    report.interrupted = summary.interrupted;
+    report.probes_sent = summary.probes_sent;
+    report.replies = summary.replies;
+  }
   summary.retries = report.completeness.retries;
   summary.passes = report.completeness.passes;
   summary.loss = report.completeness.loss;
@@ -471,7 +537,18 @@ int run_scan(const ScanConfig& config, const ScanOrigin& origin) {
           scan_type_entry(effective.type).flag));
     // Where progress goes; a resumed scan must still be the scan it was (the scope was
     // re-checked above: its window may have closed).
-    checkpoints = CheckpointSession::prepare(effective, origin, facts.run_id);
+    // Checkpoints cover the port scan of a -Pn run only, for now: a run with host discovery has
+    // a port-scan space (the up hosts) that a resume could not rebuild.
+    if (!effective.discovery.skip && effective.type == ScanType::Syn && !effective.dry_run) {
+      if (origin.resume != nullptr)
+        throw UsageError("cannot resume " + origin.resume_path +
+                         ": checkpoints cover -Pn scans only (this one ran host discovery)");
+      if (!effective.checkpoint.file.empty())
+        std::cerr << "glasshouse: note: no checkpoints with host discovery yet (add -Pn for "
+                     "--checkpoint)\n";
+    } else {
+      checkpoints = CheckpointSession::prepare(effective, origin, facts.run_id);
+    }
   } catch (const std::exception& e) {
     try {
       audit.append(refused_record(facts, e.what(), exit_status_of(e), WallClock::now()));

@@ -10,6 +10,7 @@
 
 #include "auth/auth_spec.h"
 #include "output/show_filter.h"
+#include "scan/discovery_config.h"
 #include "targets/ports.h"
 #include "targets/target_set.h"
 
@@ -102,7 +103,7 @@ struct ScanConfig {
   OutputSpec output;
   uint64_t seed = 0;  // --seed; random when not given
   bool seed_given = false;
-  bool no_ping = true;       // -Pn (host discovery does not exist yet: every host is up)
+  bool no_ping = false;      // -Pn: no host discovery, every host is up
   bool no_resolve = false;   // -n
   bool dry_run = false;      // --dry-run
   std::string interface;     // -e, empty = from the routing table
@@ -115,6 +116,7 @@ struct ScanConfig {
   // Signed scopes and announced probes (src/auth, docs/AUTHORIZATION.md).
   auth::AuthSpec auth;
   ServiceSpec service;
+  DiscoverySpec discovery;  // -sn, -P*, --send-ip (scan/discovery_config.h)
 };
 
 }  // namespace gh

@@ -143,6 +143,8 @@ struct RxFrame {
   SteadyTime at;                                // when the receive thread read it
 };
 
+// HostState (Down, Up) is in core/types.h: the result model's HostResult uses it too.
+
 // A reply turned into a verdict for one probe. Port modules fill a port verdict; host
 // (discovery) modules a host verdict; the driver reads `host` to tell them apart.
 struct ProbeVerdict {

@@ -23,8 +23,12 @@ struct Probe {
 
 class ProbeSpace {
  public:
-  // Throws UsageError if targets x ports exceeds 2^63 probes.
+  // Throws UsageError if targets x ports exceeds 2^63 probes. The space refers to both: they
+  // must outlive it, so temporaries are refused at compile time.
   ProbeSpace(const TargetSet& targets, const PortList& ports);
+  ProbeSpace(TargetSet&&, const PortList&) = delete;
+  ProbeSpace(const TargetSet&, PortList&&) = delete;
+  ProbeSpace(TargetSet&&, PortList&&) = delete;
   uint64_t size() const { return size_; }
   uint64_t targets() const { return n_targets_; }
   uint64_t ports() const { return n_ports_; }

@@ -391,12 +391,20 @@ EOF
 # Returns non-zero (after printing why) when it does not exit $LAB_EXPECT_RC (0; "any": any
 # status but a crash or timeout), times out, or
 # prints a crash marker. Sets LAB_SCAN_RC and LAB_SCAN_SECONDS.
+# Host discovery: the port-scan tests are about ports of hosts known to be up, so lab_scan adds
+# -Pn unless the arguments choose discovery themselves (-sn, -Pn or any -P*/--send-ip), or
+# LAB_DISCOVERY=1 asks for nmap's default discovery.
 lab_scan() {
   local ns=$1 name=$2
   shift 2
   lab_assert_isolated "$ns"
   local out="$LAB_WORK/$name.stdout" err="$LAB_WORK/$name.stderr"
-  local cmd=("$GH" scan "$@")
+  local a pn=(-Pn)
+  [[ ${LAB_DISCOVERY:-0} == 1 ]] && pn=()
+  for a in "$@"; do
+    case $a in -sn | -P* | --send-ip | --resume | --resume=*) pn=() ;; esac
+  done
+  local cmd=("$GH" scan "${pn[@]}" "$@")
   [[ $ns == - ]] || cmd=(ip netns exec "$ns" "${cmd[@]}")
   lab_log "$name: [${ns/#-/current namespace}] glasshouse scan $*"
   local t0 t1

@@ -88,7 +88,11 @@ start_scan() {
   lab_assert_isolated "$LAB_NS_SCAN"
   lab_ns_prefix "$LAB_NS_SCAN"
   lab_log "$name: [$LAB_NS_SCAN] glasshouse scan $* (background)"
-  "${LAB_PREFIX[@]}" "$GH" scan "$@" >"$LAB_WORK/$name.stdout" 2>"$LAB_WORK/$name.stderr" </dev/null &
+  # -Pn: checkpoints cover the port scan of -Pn runs (a run with host discovery has none yet);
+  # --resume takes no other option.
+  local pn=(-Pn)
+  [[ $1 == --resume ]] && pn=()
+  "${LAB_PREFIX[@]}" "$GH" scan "${pn[@]}" "$@" >"$LAB_WORK/$name.stdout" 2>"$LAB_WORK/$name.stderr" </dev/null &
   SCAN_PID=$!
   LAB_PIDS+=("$SCAN_PID")
 }

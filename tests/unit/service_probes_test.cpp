@@ -16,6 +16,13 @@
 namespace gh {
 namespace {
 
+// The bytes of a string literal with embedded NULs, its length taken from the array (a length
+// written by hand read past the literal's end: ASan).
+template <size_t N>
+std::string bytes(const char (&s)[N]) {
+  return std::string(s, N - 1);
+}
+
 ProbeDb nmap_db(const std::string& text) {
   std::istringstream in(text);
   return parse_nmap_probes(in, "test", DbSource::Nmap);
@@ -92,7 +99,7 @@ TEST(NmapProbes, ParsesProbesDirectivesAndMatchFields) {
   auto late_banner = db.match(*get, "SSH-2.0-OpenSSH_8.0\r\nProtocol mismatch.\n");
   ASSERT_TRUE(late_banner);
   EXPECT_EQ(late_banner->service, "ssh");
-  EXPECT_FALSE(db.match(*get, std::string("\0\xff\xfe", 3)));
+  EXPECT_FALSE(db.match(*get, bytes("\0\xff\xfe")));
 }
 
 TEST(NmapProbes, MalformedLinesNameTheLine) {
@@ -110,7 +117,7 @@ TEST(NmapProbes, MalformedLinesNameTheLine) {
 }
 
 TEST(NmapProbes, EscapesDecode) {
-  EXPECT_EQ(decode_escapes("\\0\\x41\\r\\n\\\\\\t"), std::string("\0A\r\n\\\t", 6));
+  EXPECT_EQ(decode_escapes("\\0\\x41\\r\\n\\\\\\t"), bytes("\0A\r\n\\\t"));
   EXPECT_EQ(decode_escapes("\\xZZ"), "xZZ");
 }
 
@@ -183,9 +190,8 @@ TEST(ShippedProbes, CompileAndNameTheBannersTheyWereWrittenFrom) {
        "imap", "Dovecot imapd", ""},
       {"NULL", "+OK Dovecot (Debian) ready.\r\n", "pop3", "Dovecot pop3d", ""},
       {"NULL",
-       std::string("\x59\0\0\0\x0a"
-                   "5.5.5-10.11.6-MariaDB-0+deb12u1\0\x08\0\0\0",
-                   45),
+       bytes("\x59\0\0\0\x0a"
+             "5.5.5-10.11.6-MariaDB-0+deb12u1\0\x08\0\0\0"),
        "mysql", "MariaDB", "10.11.6"},
       {"GetRequest", "HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\nDate: x\r\n\r\n<title>x</title>",
        "http", "nginx", "1.22.1"},
@@ -194,25 +200,21 @@ TEST(ShippedProbes, CompileAndNameTheBannersTheyWereWrittenFrom) {
        "redis_mode:standalone\r\n",
        "redis", "Redis key-value store", "7.0.15"},
       {"MemcachedVersion", "VERSION 1.6.18\r\n", "memcached", "Memcached", "1.6.18"},
-      {"PostgresStartup",
-       std::string("E\0\0\0\x60SFATAL\0VFATAL\0C28000\0Mno pg_hba.conf entry", 49), "postgresql",
-       "PostgreSQL DB", ""},
+      {"PostgresStartup", bytes("E\0\0\0\x60SFATAL\0VFATAL\0C28000\0Mno pg_hba.conf entry"),
+       "postgresql", "PostgreSQL DB", ""},
       {"MqttConnect",
-       std::string(" \x02\0\0\x90\x03\0\x01\0\x31\x2f\0\x13$SYS/broker/versionmosquitto version "
-                   "2.0.11",
-                   60),
+       bytes(" \x02\0\0\x90\x03\0\x01\0\x31\x2f\0\x13$SYS/broker/versionmosquitto version "
+             "2.0.11"),
        "mqtt", "Mosquitto", "2.0.11"},
       {"LdapRootDse",
-       std::string("0\x3b\x02\x01\x01\x64\x36\x04\0\x30\x32\x30\x30\x04\x0bobjectClass1!"
-                   "\x04\x03top\x04\x0fOpenLDAProotDSE",
-                   63),
+       bytes("0\x3b\x02\x01\x01\x64\x36\x04\0\x30\x32\x30\x30\x04\x0bobjectClass1!"
+             "\x04\x03top\x04\x0fOpenLDAProotDSE"),
        "ldap", "OpenLDAP", ""},
       {"DnsVersionBindTcp",
-       std::string("\0\x3b\xbe\xef\x85\x80\0\x01\0\x01\0\0\0\0\x07version\x04"
-                   "bind\0\0\x10\0\x03"
-                   "\xc0\x0c\0\x10\0\x03\0\0\0\0\0\x0d\x0c"
-                   "dnsmasq-2.90",
-                   57),
+       bytes("\0\x3b\xbe\xef\x85\x80\0\x01\0\x01\0\0\0\0\x07version\x04"
+             "bind\0\0\x10\0\x03"
+             "\xc0\x0c\0\x10\0\x03\0\0\0\0\0\x0d\x0c"
+             "dnsmasq-2.90"),
        "domain", "dnsmasq", "2.90"},
   };
   for (const Case& c : cases) {

@@ -1,0 +1,99 @@
+#include "output/mac_vendor.h"
+
+#include <cstdlib>
+#include <fstream>
+#include <vector>
+
+namespace gh {
+namespace {
+
+constexpr const char* kDefaultDir = "/usr/share/ieee-data";
+
+// Splits one CSV line (RFC 4180 quoting) into fields.
+std::vector<std::string> csv_fields(std::string_view line) {
+  std::vector<std::string> f(1);
+  bool quoted = false;
+  for (size_t i = 0; i < line.size(); ++i) {
+    char c = line[i];
+    if (quoted) {
+      if (c == '"' && i + 1 < line.size() && line[i + 1] == '"') {
+        f.back() += '"';
+        ++i;
+      } else if (c == '"') {
+        quoted = false;
+      } else {
+        f.back() += c;
+      }
+    } else if (c == '"') {
+      quoted = true;
+    } else if (c == ',') {
+      f.emplace_back();
+    } else if (c != '\r') {
+      f.back() += c;
+    }
+  }
+  return f;
+}
+
+uint64_t mac_value(const std::array<uint8_t, 6>& mac) {
+  uint64_t v = 0;
+  for (uint8_t b : mac) v = v << 8 | b;
+  return v;
+}
+
+}  // namespace
+
+bool MacVendors::parse_line(std::string_view line, uint64_t& key, std::string& name) {
+  auto f = csv_fields(line);
+  if (f.size() < 3) return false;
+  int bits = f[0] == "MA-L" ? 24 : f[0] == "MA-M" ? 28 : f[0] == "MA-S" ? 36 : 0;
+  if (bits == 0 || f[1].size() != static_cast<size_t>(bits / 4)) return false;
+  uint64_t prefix = 0;
+  for (char c : f[1]) {
+    int v = c >= '0' && c <= '9'   ? c - '0'
+            : c >= 'A' && c <= 'F' ? c - 'A' + 10
+            : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                                   : -1;
+    if (v < 0) return false;
+    prefix = prefix << 4 | static_cast<uint64_t>(v);
+  }
+  name = f[2];
+  while (!name.empty() && (name.back() == ' ' || name.back() == '\t')) name.pop_back();
+  if (name.empty()) return false;
+  key = uint64_t(bits) << 48 | prefix;
+  return true;
+}
+
+MacVendors::MacVendors(const std::string& dir) : dir_(dir) {
+  for (const char* file : {"oui.csv", "mam.csv", "oui36.csv"}) {
+    std::ifstream in(dir + "/" + file);
+    std::string line, name;
+    uint64_t key = 0;
+    while (std::getline(in, line))
+      if (parse_line(line, key, name)) blocks_.emplace(key, name);
+  }
+}
+
+const MacVendors& MacVendors::instance() {
+  static const MacVendors v([] {
+    const char* env = std::getenv("GLASSHOUSE_IEEE_DATA");
+    return std::string(env != nullptr && env[0] != '\0' ? env : kDefaultDir);
+  }());
+  return v;
+}
+
+std::string MacVendors::vendor(const std::array<uint8_t, 6>& mac) const {
+  const uint64_t v = mac_value(mac);
+  for (int bits : {36, 28, 24}) {
+    auto it = blocks_.find(uint64_t(bits) << 48 | v >> (48 - bits));
+    if (it != blocks_.end()) return it->second;
+  }
+  return "Unknown";
+}
+
+std::string MacVendors::missing_note() const {
+  return "MAC vendors are unknown: the IEEE registry was not found in " + dir_ +
+         " (apt-get install ieee-data)";
+}
+
+}  // namespace gh

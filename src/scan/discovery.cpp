@@ -1,0 +1,404 @@
+#include "scan/discovery.h"
+
+#include <linux/if_arp.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <random>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "core/error.h"
+#include "io/packet_socket.h"
+#include "io/route.h"
+#include "output/mac_vendor.h"
+#include "scan/connect_engine.h"
+#include "scan/discovery_probes.h"
+#include "scan/rate_limiter.h"
+#include "targets/permutation.h"
+
+namespace gh {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+enum class Where : uint8_t { OnLink, Routed, Local };
+
+// How each target range is reached (one route lookup per range, never per address).
+struct RangePlan {
+  uint64_t first_index = 0;  // index of the range's first address in the target set
+  Where where = Where::Routed;
+};
+
+class Bitmap {
+ public:
+  explicit Bitmap(uint64_t n) : words_((n + 63) / 64, 0) {}
+  bool test(uint64_t i) const { return words_[i >> 6] >> (i & 63) & 1; }
+  bool set(uint64_t i) {  // true if it was clear
+    uint64_t& w = words_[i >> 6];
+    const uint64_t bit = uint64_t{1} << (i & 63);
+    if (w & bit) return false;
+    w |= bit;
+    return true;
+  }
+
+ private:
+  std::vector<uint64_t> words_;
+};
+
+HostResult host_result(const IpAddress& addr, Reason reason) {
+  HostResult h;
+  h.addr = addr;
+  h.state = reason != Reason::NoResponse ? HostState::Up : HostState::Down;
+  h.reason = reason;
+  h.seen = WallClock::now();
+  return h;
+}
+
+// -- Unprivileged: connect() pings through the connect engine -----------------------------------
+
+DiscoveryReport connect_discovery(const DiscoveryContext& ctx, const DiscoveryPlan& plan) {
+  DiscoveryReport report;
+  report.targets = ctx.targets.size();
+  report.notes = plan.notes;
+  report.passes = 1;
+  ScanConfig cfg = ctx.config;
+  cfg.type = ScanType::Connect;
+  cfg.ports = PortList{};
+  cfg.ports.tcp = plan.connect_ports;
+  std::sort(cfg.ports.tcp.begin(), cfg.ports.tcp.end());
+  cfg.ports.tcp.erase(std::unique(cfg.ports.tcp.begin(), cfg.ports.tcp.end()), cfg.ports.tcp.end());
+  cfg.timing.max_retries = std::min(cfg.timing.max_retries, 1);
+  cfg.shards = ShardSpec{};
+  ProbeSpace space(ctx.targets, cfg.ports);
+  Bitmap up(ctx.targets.size());
+  EngineCounters local;
+  EngineCounters& counters = ctx.counters != nullptr ? *ctx.counters : local;
+  counters.total = space.size();
+  EngineContext ec{cfg, space, ctx.seed, ctx.stop, counters, [&](const PortResult& r) {
+                     // Open (connected) or closed (refused): either way something answered.
+                     if (r.state != PortState::Open && r.reason != Reason::ConnRefused) return;
+                     uint64_t i = ctx.targets.index_of(r.addr);
+                     if (i == UINT64_MAX || !up.set(i)) return;
+                     ++report.hosts_up;
+                     ++report.replies;
+                     HostResult h = host_result(
+                         r.addr, r.state == PortState::Open ? Reason::SynAck : Reason::ConnRefused);
+                     if (ctx.on_host) ctx.on_host(h);
+                   }};
+  ec.gate = ctx.gate;
+  ec.after_sockets_open = ctx.after_sockets_open;
+  EngineReport er = run_connect_scan(ec);
+  report.probes_sent = er.probes_sent;
+  report.refused = er.refused;
+  report.interrupted = er.interrupted;
+  if (ctx.report_down && !report.interrupted && ctx.on_host)
+    for (uint64_t i = 0; i < ctx.targets.size(); ++i)
+      if (!up.test(i)) ctx.on_host(host_result(ctx.targets.at(i), Reason::NoResponse));
+  return report;
+}
+
+// -- Privileged: raw frames -----------------------------------------------------------------------
+
+class RawDiscovery {
+ public:
+  explicit RawDiscovery(const DiscoveryContext& ctx)
+      : ctx_(ctx),
+        n_(ctx.targets.size()),
+        answered_(n_),
+        perm_(n_, ctx.seed ^ 0xd15c0be7d15c0be7ull) {}
+
+  DiscoveryReport run();
+
+ private:
+  void plan_routes();
+  Where where_of(uint64_t index) const;
+  void send_pass(unsigned pass);
+  void flush();
+  void drain(Clock::duration wait);
+  void on_frame(std::span<const uint8_t> frame);
+  void report_host(uint64_t index, const IpAddress& addr, const DiscoveryHit& hit);
+
+  const DiscoveryContext& ctx_;
+  uint64_t n_;
+  Bitmap answered_;
+  Permutation perm_;
+  DiscoveryReport report_;
+  std::vector<RangePlan> ranges_;
+  std::vector<IpAddress> local_;                            // our own addresses: up without a probe
+  std::optional<Route> onlink_route_[2], routed_route_[2];  // [0] IPv4, [1] IPv6
+  std::unique_ptr<DiscoveryProbes> probes_;
+  std::map<int, PacketSocket> sockets_;      // by ifindex
+  int ifindex_of_[2][2] = {{0, 0}, {0, 0}};  // [family][on_link]
+  // Frames waiting to be sent, per socket.
+  struct Pending {
+    std::vector<std::array<uint8_t, DiscoveryProbes::kMaxFrame>> frames;
+    std::vector<size_t> lengths;
+  };
+  std::map<int, Pending> pending_;
+  // Send time per pass and per 64 positions of the permutation; how far each pass got.
+  std::vector<std::vector<Clock::time_point>> sent_at_;
+  std::vector<uint64_t> sent_upto_;
+  Clock::duration slowest_ = Clock::duration::zero();
+  std::optional<RateLimiter> rate_;
+  uint16_t ip_id_ = 0;
+};
+
+void RawDiscovery::plan_routes() {
+  const std::string& iface = ctx_.config.interface;
+  for (const InterfaceAddress& ia : local_networks()) local_.push_back(ia.address);
+  std::sort(local_.begin(), local_.end());
+  uint64_t first = 0;
+  for (const AddressRange& r : ctx_.targets.ranges()) {
+    RangePlan rp;
+    rp.first_index = first;
+    const IpAddress a = r.first;
+    const int f = a.is_v4() ? 0 : 1;
+    Route route = lookup_path(a, iface);
+    if (route.loopback) {
+      rp.where = Where::Local;
+    } else if (!route.gateway && route.arp_type == ARPHRD_ETHER) {
+      rp.where = Where::OnLink;
+      if (!onlink_route_[f]) onlink_route_[f] = route;
+      ifindex_of_[f][1] = onlink_route_[f]->ifindex;
+    } else {
+      rp.where = Where::Routed;
+      if (!routed_route_[f]) routed_route_[f] = route;
+      ifindex_of_[f][0] = routed_route_[f]->ifindex;
+    }
+    ranges_.push_back(rp);
+    first += static_cast<uint64_t>(r.size());
+  }
+}
+
+Where RawDiscovery::where_of(uint64_t index) const {
+  if (!local_.empty() && std::binary_search(local_.begin(), local_.end(), ctx_.targets.at(index)))
+    return Where::Local;
+  auto it = std::upper_bound(ranges_.begin(), ranges_.end(), index,
+                             [](uint64_t i, const RangePlan& r) { return i < r.first_index; });
+  return std::prev(it)->where;
+}
+
+DiscoveryReport RawDiscovery::run() {
+  report_.targets = n_;
+  plan_routes();
+  const DiscoverySpec& spec = ctx_.config.discovery;
+  const bool any_onlink = onlink_route_[0] || onlink_route_[1];
+  const bool any_routed = routed_route_[0] || routed_route_[1];
+  DiscoveryPlan onlink = plan_discovery(spec, true, true);
+  DiscoveryPlan routed = plan_discovery(spec, false, true);
+  DiscoveryPlan merged = any_routed ? routed : onlink;
+  merged.arp = any_onlink && onlink.arp;
+  if (any_onlink) report_.notes = onlink.notes;
+  if (any_routed)
+    report_.notes.insert(report_.notes.end(), routed.notes.begin(), routed.notes.end());
+
+  std::random_device rd;
+  const uint64_t k0 = (uint64_t{rd()} << 32) ^ rd(), k1 = (uint64_t{rd()} << 32) ^ rd();
+  probes_ = std::make_unique<DiscoveryProbes>(merged, k0, k1);
+  for (int f = 0; f < 2; ++f) {
+    if (routed_route_[f]) probes_->prepare(*routed_route_[f], false);
+    if (onlink_route_[f]) probes_->prepare(*onlink_route_[f], true);
+  }
+  for (const auto& r : {onlink_route_[0], onlink_route_[1], routed_route_[0], routed_route_[1]}) {
+    if (!r || sockets_.contains(r->ifindex)) continue;
+    PacketSocketOptions o;
+    o.receive_buffer = 8 << 20;
+    sockets_.emplace(r->ifindex, PacketSocket::open(r->ifindex, o));
+  }
+  if (ctx_.after_sockets_open) ctx_.after_sockets_open();
+  if (ctx_.config.timing.max_rate > 0) rate_.emplace(ctx_.config.timing.max_rate);
+
+  // nmap's ping scan retries little: ARP twice more (a LAN loses almost nothing, but a first
+  // request may meet a busy host), IP probes once more.
+  const int retries = std::min(ctx_.config.timing.max_retries, any_onlink ? 2 : 1);
+  const auto initial =
+      std::max<Clock::duration>(ctx_.config.timing.initial_rtt, std::chrono::milliseconds(100));
+  for (int pass = 0; pass <= retries && !ctx_.stop.load(); ++pass) {
+    send_pass(static_cast<unsigned>(pass));
+    report_.passes = static_cast<uint32_t>(pass + 1);
+    // Wait for stragglers: twice the slowest reply seen (at least 50 ms), or the initial RTT
+    // timeout while nothing has answered.
+    Clock::duration wait = report_.replies == 0 ? initial
+                                                : std::max<Clock::duration>(
+                                                      2 * slowest_, std::chrono::milliseconds(50));
+    wait = std::min<Clock::duration>(wait, initial);
+    drain(wait);
+    if (report_.hosts_up == n_) break;
+  }
+  report_.interrupted = ctx_.stop.load();
+  if (ctx_.counters != nullptr) ctx_.counters->done = n_;
+  if (ctx_.report_down && !report_.interrupted && ctx_.on_host)
+    for (uint64_t i = 0; i < n_; ++i)
+      if (!answered_.test(i)) ctx_.on_host(host_result(ctx_.targets.at(i), Reason::NoResponse));
+  return report_;
+}
+
+void RawDiscovery::send_pass(unsigned pass) {
+  sent_at_.emplace_back((n_ + 63) / 64, Clock::time_point{});
+  sent_upto_.push_back(0);
+  uint8_t frames[16][DiscoveryProbes::kMaxFrame];
+  size_t lengths[16];
+  for (uint64_t pos = 0; pos < n_; ++pos) {
+    if ((pos & 63) == 0) {
+      if (ctx_.stop.load()) break;
+      sent_at_[pass][pos >> 6] = Clock::now();
+      drain(Clock::duration::zero());
+    }
+    sent_upto_[pass] = pos + 1;
+    const uint64_t index = perm_.at(pos);
+    if (answered_.test(index)) continue;
+    const IpAddress addr = ctx_.targets.at(index);
+    const Where where = where_of(index);
+    if (where == Where::Local) {
+      if (pass == 0) {
+        DiscoveryHit hit{addr, Reason::LocalhostResponse, std::nullopt, 0, std::nullopt};
+        report_host(index, addr, hit);
+      }
+      continue;
+    }
+    const bool on_link = where == Where::OnLink;
+    // The policy gate sees every probe, retries included, right before it is built.
+    bool refused = false;
+    if (ctx_.gate != nullptr) {
+      for (const Probe& p : probes_->gate_probes(addr, on_link)) {
+        std::chrono::nanoseconds later{0};
+        ProbeGate::Decision d;
+        while ((d = ctx_.gate->check(p, Clock::now(), &later)) == ProbeGate::Decision::Later) {
+          flush();
+          std::this_thread::sleep_for(
+              std::min<std::chrono::nanoseconds>(later, std::chrono::milliseconds(10)));
+          drain(Clock::duration::zero());
+        }
+        if (d == ProbeGate::Decision::Refuse) refused = true;
+      }
+    }
+    if (refused) {
+      ++report_.refused;
+      continue;
+    }
+    const size_t k = probes_->build(frames, lengths, addr, on_link, pass, ++ip_id_);
+    const int ifindex = ifindex_of_[addr.is_v4() ? 0 : 1][on_link ? 1 : 0];
+    Pending& q = pending_[ifindex];
+    for (size_t i = 0; i < k; ++i) {
+      q.frames.emplace_back();
+      std::copy(frames[i], frames[i] + lengths[i], q.frames.back().begin());
+      q.lengths.push_back(lengths[i]);
+    }
+    if (q.frames.size() >= 64) flush();
+  }
+  flush();
+}
+
+void RawDiscovery::flush() {
+  for (auto& [ifindex, q] : pending_) {
+    if (q.frames.empty()) continue;
+    PacketSocket& sock = sockets_.at(ifindex);
+    size_t done = 0;
+    while (done < q.frames.size()) {
+      size_t want = q.frames.size() - done;
+      if (rate_) {
+        uint64_t got;
+        while ((got = rate_->grant(want)) == 0) rate_->wait();
+        want = got;
+      }
+      std::vector<std::span<const uint8_t>> spans;
+      spans.reserve(want);
+      for (size_t i = done; i < done + want; ++i)
+        spans.emplace_back(q.frames[i].data(), q.lengths[i]);
+      auto r = sock.send_batch(spans);
+      done += r.sent;
+      report_.probes_sent += r.sent;
+      if (ctx_.counters != nullptr) ctx_.counters->sent += r.sent;
+      if (r.error != 0 && r.sent == 0) {
+        // A full device queue (ENOBUFS): let it drain, reading replies meanwhile.
+        if (r.error != ENOBUFS && r.error != EAGAIN) {
+          ++done;  // drop that frame; the retry pass will resend its probe
+          continue;
+        }
+        drain(std::chrono::microseconds(200));
+      }
+    }
+    q.frames.clear();
+    q.lengths.clear();
+  }
+}
+
+void RawDiscovery::drain(Clock::duration wait) {
+  const auto deadline = Clock::now() + wait;
+  std::array<uint8_t, 2048> buf;
+  std::vector<pollfd> fds;
+  for (auto& [ifindex, s] : sockets_) fds.push_back({s.fd(), POLLIN, 0});
+  while (true) {
+    bool any = false;
+    for (auto& [ifindex, s] : sockets_) {
+      for (int i = 0; i < 256; ++i) {
+        auto f = s.receive(buf, std::chrono::milliseconds(0));
+        if (!f) break;
+        any = true;
+        on_frame({buf.data(), f->length});
+      }
+    }
+    if (any) continue;
+    const auto now = Clock::now();
+    if (now >= deadline || ctx_.stop.load()) return;
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now).count();
+    for (auto& p : fds) p.revents = 0;
+    ::poll(fds.data(), fds.size(), static_cast<int>(std::clamp<int64_t>(left, 1, 50)));
+  }
+}
+
+void RawDiscovery::on_frame(std::span<const uint8_t> frame) {
+  auto is_target = [this](const IpAddress& a) { return ctx_.targets.contains(a); };
+  auto hit = probes_->classify(frame, is_target);
+  if (!hit) return;
+  const uint64_t index = ctx_.targets.index_of(hit->addr);
+  if (index == UINT64_MAX) return;
+  ++report_.replies;
+  if (ctx_.counters != nullptr) ++ctx_.counters->received;
+  report_host(index, hit->addr, *hit);
+}
+
+void RawDiscovery::report_host(uint64_t index, const IpAddress& addr, const DiscoveryHit& hit) {
+  if (!answered_.set(index)) return;
+  ++report_.hosts_up;
+  HostResult h = host_result(addr, hit.reason);
+  h.reason_ttl = hit.ttl;
+  if (hit.reason != Reason::LocalhostResponse) {
+    // Latency: from the send time of the pass the reply answers (the last pass that had sent
+    // this position, when the reply does not say).
+    const uint64_t pos = perm_.inverse(index);
+    int pass = static_cast<int>(sent_upto_.size()) - 1;
+    if (hit.attempt && *hit.attempt < sent_upto_.size()) pass = *hit.attempt;
+    while (pass > 0 && sent_upto_[pass] <= pos) --pass;
+    if (pass >= 0 && sent_upto_[pass] > pos) {
+      const auto rtt = Clock::now() - sent_at_[pass][pos >> 6];
+      slowest_ = std::max(slowest_, rtt);
+      h.latency = std::chrono::duration_cast<std::chrono::microseconds>(rtt);
+    }
+    if (where_of(index) == Where::OnLink && hit.mac) {
+      h.mac = *hit.mac;
+      h.vendor = MacVendors::instance().vendor(*hit.mac);
+    }
+  }
+  if (ctx_.counters != nullptr) ++ctx_.counters->open;
+  if (ctx_.on_host) ctx_.on_host(h);
+}
+
+}  // namespace
+
+DiscoveryReport run_discovery(const DiscoveryContext& ctx) {
+  if (!ctx.privileged) {
+    DiscoveryPlan plan = plan_discovery(ctx.config.discovery, false, false);
+    return connect_discovery(ctx, plan);
+  }
+  RawDiscovery d(ctx);
+  return d.run();
+}
+
+}  // namespace gh
