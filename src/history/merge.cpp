@@ -22,7 +22,30 @@ int rank(const std::string& state) {
   return 5;
 }
 
-// The command line without its --shard value (what every shard of one scan shares).
+// Options whose value is where a run writes, not what it scans: the shards of one Job differ
+// in them (each pod its own -oJ file and audit log).
+bool is_destination(std::string_view opt) {
+  static constexpr std::string_view kOpts[] = {"--shard",
+                                               "-oN",
+                                               "-oX",
+                                               "-oG",
+                                               "-oJ",
+                                               "-oA",
+                                               "--output-normal",
+                                               "--output-jsonl",
+                                               "--output-xml",
+                                               "--output-grepable",
+                                               "--output-all",
+                                               "--audit-log",
+                                               "--db",
+                                               "--checkpoint",
+                                               "--checkpoint-interval"};
+  for (auto o : kOpts)
+    if (opt == o) return true;
+  return false;
+}
+
+// The command line without --shard and the destinations (what every shard of one scan shares).
 std::string without_shard(const std::string& command) {
   std::istringstream in(command);
   std::string out, word;
@@ -32,11 +55,15 @@ std::string without_shard(const std::string& command) {
       skip = false;
       continue;
     }
-    if (word == "--shard") {
+    if (is_destination(word)) {
       skip = true;
       continue;
     }
-    if (word.starts_with("--shard=")) continue;
+    auto eq = word.find('=');
+    if (eq != std::string::npos && word.starts_with("--") && is_destination(word.substr(0, eq)))
+      continue;
+    if (word.size() > 3 && !word.starts_with("--") && is_destination(word.substr(0, 3)))
+      continue;  // -oJFILE
     out += (out.empty() ? "" : " ") + word;
   }
   return out;

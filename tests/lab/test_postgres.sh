@@ -5,6 +5,7 @@
 # /usr/lib/postgresql/*/bin), started in $LAB_WORK as the unprivileged `postgres` user (or
 # nobody), listening on a unix socket only (no TCP), stopped at the end. The target namespace
 # answers for 198.19.0.0/29 (8 addresses); 3 random ports listen, one more is closed, one dropped.
+#   0. six clients create the schema of an empty database at once: none fails;
 #   1. three shards of one -sS scan (--shards 3, same --seed) start at once against the empty
 #      database: the first to come creates the schema, the others wait (advisory lock); each
 #      writes its run and its -oJ;
@@ -38,9 +39,13 @@ mkdir -p "$PGDIR/sock"
 chown -R "$PGUSER_OS" "$PGDIR"
 as_pg() { setpriv --reuid="$PGUSER_OS" --regid="$(id -g "$PGUSER_OS")" --clear-groups "$@"; }
 PGPORT=$((20000 + RANDOM % 20000))
+# Keeps the exit status it was called with: lab_cleanup, run after it by the EXIT trap, exits
+# with $? (a failed step must not become a pass because the server stopped fine).
 pg_stop() {
-  [[ -f $PGDIR/data/postmaster.pid ]] || return 0
-  as_pg "$PGBIN/pg_ctl" -D "$PGDIR/data" -m immediate -w stop >/dev/null 2>&1 || true
+  local rc=$?
+  [[ -f $PGDIR/data/postmaster.pid ]] || return "$rc"
+  as_pg "$PGBIN/pg_ctl" -D "$PGDIR/data" -m immediate -w stop >/dev/null 2>&1
+  return "$rc"
 }
 trap 'pg_stop; lab_cleanup' EXIT
 
@@ -53,6 +58,20 @@ as_pg "$PGBIN/createdb" -h "$PGDIR/sock" -p "$PGPORT" -U glasshouse scans ||
   lab_fail "createdb failed"
 URL="postgresql://glasshouse@/scans?host=$PGDIR/sock&port=$PGPORT"
 lab_log "PostgreSQL $("$PGBIN/postgres" --version | awk '{print $3}') on $PGDIR/sock port $PGPORT (unix socket only)"
+
+# 0. Schema creation under contention: six clients at once against an empty database, each
+#    taking the advisory lock; the ones that waited must see the tables the first created (a
+#    cached catalog miss made them create the tables again: "relation already exists").
+as_pg "$PGBIN/createdb" -h "$PGDIR/sock" -p "$PGPORT" -U glasshouse race || lab_fail "createdb race failed"
+RACE_URL="postgresql://glasshouse@/race?host=$PGDIR/sock&port=$PGPORT"
+pids=()
+for ((i = 0; i < 6; i++)); do
+  "$GH" history --db "$RACE_URL" >/dev/null 2>"$LAB_WORK/race-$i.err" &
+  pids+=($!)
+done
+for ((i = 0; i < 6; i++)); do
+  wait "${pids[$i]}" || lab_failed "concurrent schema creation: client $i: $(cat "$LAB_WORK/race-$i.err")"
+done
 
 lab_create
 lab_local_block "$NET"
@@ -122,7 +141,7 @@ cmp -s <(grep '"type":"port"' "$LAB_WORK/merged.jsonl") <(grep '"type":"port"' "
   lab_failed "merging a shard twice changed the port records"
 
 # 5. The server goes away.
-pg_stop
+pg_stop || true
 lab_scan "$LAB_NS_SCAN" pg-down "${COMMON[@]}" --db "$URL" -oJ "$LAB_WORK/pg-down.jsonl" "$NET" ||
   lab_failed "a scan with the server down failed"
 lab_check_jsonl "$LAB_WORK/pg-down.jsonl" "${OPEN[*]}" "${FILTERED[*]}" "$PORTS" "$NET" --shown all \

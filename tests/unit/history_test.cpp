@@ -315,6 +315,10 @@ TEST(Merge, RefusesFilesOfDifferentScans) {
     EXPECT_NE(std::string(e.what()).find("not shards of one scan"), std::string::npos);
   }
   EXPECT_NO_THROW(merge_of({shard(0, {}), shard(1, {}, "open", " -T4")}, true));
+  // Where each shard writes is not what it scans: each pod has its own files.
+  EXPECT_NO_THROW(merge_of({shard(0, {}, "open", " -oJ /r/shard-0.jsonl --audit-log=/a/0"),
+                            shard(1, {}, "open", " -oJ /r/shard-1.jsonl --audit-log=/a/1"),
+                            shard(2, {}, "open", " -oJ/r/shard-2.jsonl --db postgresql://x")}));
   EXPECT_EQ(shard_of_command("glasshouse scan --shards 4 --shard 2 x"), std::pair(2u, 4u));
   EXPECT_EQ(shard_of_command("glasshouse scan --shards=4 --shard=3 x"), std::pair(3u, 4u));
   EXPECT_EQ(shard_of_command("glasshouse scan x"), std::pair(0u, 1u));
