@@ -5,7 +5,8 @@
 // two files (the same shard twice, or a retried pod) is kept once. When the records disagree the
 // most informative verdict wins (open, then closed, then the rest, as nmap ranks them) and a note
 // says so. The files must describe one scan: the same scan type, target and port counts, and the
-// same command line apart from --shard; otherwise UsageError naming the two files that differ
+// same command line apart from --shard and where the run writes (-oJ and the other
+// outputs, --audit-log, --db, --checkpoint); otherwise UsageError naming the two files that differ
 // (--allow-mixed joins them anyway). Shards missing from a --shards N set are named in a note.
 //
 // The result is written as our JSON Lines (output/jsonl_sink.h): one "scan" header (the first
