@@ -99,7 +99,7 @@ bad target-empty-label 'foo\.\.bar' scan -sT -p 80 foo..bar
 bad port-too-big '70000' scan -sT -p 70000 "$T"
 bad port-reversed '80-22' scan -sT -p 80-22 "$T"
 bad port-comma-only "[Pp]ort.*','|[Pp]ort.*\"?,\"?|-p.*," scan -sT -p , "$T"
-bad port-udp 'UDP ports (U:) need a UDP scan' scan -sT -p U:53 "$T"
+bad port-udp 'UDP ports \(U:\) need a UDP scan' scan -sT -p U:53 "$T"
 bad unknown-option '--no-such-option' scan --no-such-option -sT -p 80 "$T"
 bad missing-iL "no-such-dir/targets\.txt" scan -sT -p 80 -iL "$MISSING_LIST"
 bad bad-max-rate 'abc' scan -sT -p 80 --max-rate abc "$T"
