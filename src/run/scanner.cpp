@@ -514,7 +514,8 @@ int run_scan(const ScanConfig& config, const ScanOrigin& origin) {
     // re-checked above: its window may have closed).
     // Checkpoints cover the port scan of a -Pn run only, for now: a run with host discovery has
     // a port-scan space (the up hosts) that a resume could not rebuild.
-    if (!effective.discovery.skip && effective.type == ScanType::Syn && !effective.dry_run) {
+    if (!effective.discovery.skip && scan_type_entry(effective.type).checkpointed &&
+        !effective.dry_run) {
       if (origin.resume != nullptr)
         throw UsageError("cannot resume " + origin.resume_path +
                          ": checkpoints cover -Pn scans only (this one ran host discovery)");

@@ -17,8 +17,9 @@ uint64_t random_key() {
 }  // namespace
 
 EngineReport run_syn_scan(EngineContext& ctx) {
-  auto module = make_probe_module(scan_type_entry(ctx.config.type).port_module,
-                                  ModuleKeys{random_key(), random_key()});
+  auto module =
+      make_probe_module(raw_port_module(ctx.config), ModuleKeys{random_key(), random_key()});
+  if (ctx.config.scan_flags) module->set_tcp_flags(*ctx.config.scan_flags);  // --scanflags
   module->set_announcer(ctx.announce);  // --announce: the tag option (src/auth), before prepare()
   PacketTransportOptions opt;
   opt.interface = ctx.config.interface;
