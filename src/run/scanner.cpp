@@ -26,6 +26,7 @@
 #include "output/text_sink.h"
 #include "output/xml_sink.h"
 #include "policy/policy.h"
+#include "store/db_sink.h"
 #include "policy/privilege_drop.h"
 #include "scan/connect_engine.h"
 #include "scan/discovery.h"
@@ -103,6 +104,22 @@ std::vector<std::unique_ptr<Sink>> make_sinks(const OutputSpec& out, StatusLine*
     sinks.push_back(kind.make(open_output_file(path, kind.option, append), req));
   }
   return sinks;
+}
+
+// What the database sink records besides the results: what was scanned, the audit run id, the
+// shard.
+DbSinkOptions db_options(const ScanConfig& config, const std::string& run_id) {
+  DbSinkOptions o;
+  o.location = config.store.db;
+  o.show = config.output.show;
+  std::vector<std::string> ranges;
+  for (const AddressRange& r : config.targets.ranges())
+    ranges.push_back(r.first.to_string() + "-" + r.last.to_string());
+  o.targets_key = targets_key_of(ranges, config.ports.tcp, config.ports.udp);
+  o.audit_run = run_id;
+  o.shard = static_cast<uint32_t>(config.shards.index);
+  o.shards = static_cast<uint32_t>(config.shards.count);
+  return o;
 }
 
 // --dry-run of a connect scan: the connections it would open, in probe order, one per line.
@@ -246,6 +263,14 @@ int scan_stages(const ScanConfig& config, PolicyPlan& plan, const std::string& e
           ? std::vector<std::unique_ptr<Sink>>{}
           : make_sinks(config.output, status_ptr, config.no_resolve ? nullptr : &names,
                        resuming ? std::optional(jsonl_resume(*checkpoints, run_id)) : std::nullopt);
+  // The history database, opened now too (a failure to open it is one warning, not the end of
+  // the scan: store/db_sink.h).
+  if (!config.dry_run && config.store.enabled) {
+    if (config.store.db.empty())
+      std::cerr << "glasshouse: note: no history database (HOME is not set; --db names one)\n";
+    else
+      sinks.push_back(make_db_sink(db_options(config, run_id), std::cerr));
+  }
   std::vector<OutputFile> files =
       config.dry_run ? std::vector<OutputFile>{} : open_for_hashing(config.output);
   ScanInfo info;
