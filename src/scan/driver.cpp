@@ -81,8 +81,9 @@ struct Sender {
 
 class Driver {
  public:
-  Driver(EngineContext& ctx, Transport& transport, ProbeModule& module)
-      : ctx_(ctx),
+  Driver(EngineContext& ctx, Transport& transport, ProbeModule& module, bool opened)
+      : opened_(opened),
+        ctx_(ctx),
         cfg_(ctx.config),
         space_(ctx.space),
         transport_(transport),
@@ -151,6 +152,7 @@ class Driver {
     return n;
   }
 
+  bool opened_ = false;
   EngineContext& ctx_;
   const ScanConfig& cfg_;
   const ProbeSpace& space_;
@@ -509,7 +511,7 @@ void Driver::report_unanswered() {
 
 EngineReport Driver::run() {
   ProbeModule* modules[] = {&module_};
-  transport_.open(cfg_.targets, modules, cfg_.dry_run);
+  if (!opened_) transport_.open(cfg_.targets, modules, cfg_.dry_run);
   if (cfg_.dry_run) {
     dry_run();
     return report_;
@@ -638,8 +640,9 @@ EngineReport Driver::run() {
 
 }  // namespace
 
-EngineReport run_raw_driver(EngineContext& ctx, Transport& transport, ProbeModule& module) {
-  Driver driver(ctx, transport, module);
+EngineReport run_raw_driver(EngineContext& ctx, Transport& transport, ProbeModule& module,
+                            bool opened) {
+  Driver driver(ctx, transport, module, opened);
   return driver.run();
 }
 
