@@ -232,6 +232,20 @@ TEST(ResultFiles, TruncatedXmlIsOneClearLine) {
   EXPECT_THROW(read_nmap_xml("<?xml version=\"1.0\"?><other/>", "o.xml"), UsageError);
 }
 
+TEST(ResultFiles, XmlPortWithoutProtocolIsTcpAsInJsonLines) {
+  // Found by fuzz_diff_xml: a <port> without protocol= was keyed by "", which our JSON Lines
+  // reads back as tcp, so a merged file lost a port.
+  RunData r = read_nmap_xml(
+      "<nmaprun scanner=\"nmap\"><host><status state=\"up\"/><address addr=\"198.18.0.1\" "
+      "addrtype=\"ipv4\"/><ports><port portid=\"80\"><state state=\"open\"/></port><port "
+      "protocol=\"tcp\" portid=\"80\"><state state=\"closed\"/></port></ports></host>"
+      "</nmaprun>",
+      "p.xml");
+  ASSERT_EQ(r.ports.size(), 1u);
+  EXPECT_EQ(r.ports[0].proto, "tcp");
+  EXPECT_EQ(r.ports[0].state, "closed");  // the later record wins, as in JSON Lines
+}
+
 TEST(ResultFiles, XmlEntitiesAreNotExpanded) {
   // An external entity must not be read (XXE): the document is refused or the entity left out.
   std::string xxe =
