@@ -6,8 +6,9 @@
 
 Every (addr, udp port) of the --expect lists must appear once in OURS with that state. With
 --nmap, nmap's state for each port must be the same, except that nmap may say open|filtered where
-we say open with a udp-response (a reply to our payload is proof; nmap's payload for that port got
-none): such ports are listed, not failed. Exit 1 with a diff on any mismatch, 2 on bad usage.
+we say open with a udp-response or closed with a port-unreach (a validated reply is proof; nmap's
+payload got none, or nmap gave up under the target's ICMP limit): such ports are listed, not
+failed. Exit 1 with a diff on any mismatch, 2 on bad usage.
 """
 import argparse
 import json
@@ -83,15 +84,20 @@ def main():
                 if t is None:
                     bad.append(f"{addr} udp/{port}: nmap has no record")
                 elif t[0] != got[0]:
-                    if t[0] == "open|filtered" and got == ("open", "udp-response"):
-                        better.append(f"{addr} udp/{port}")
+                    if t[0] == "open|filtered" and got in (("open", "udp-response"),
+                                                           ("closed", "port-unreach")):
+                        # Our answer is a validated reply (checked against --expect above);
+                        # nmap's is silence: its payload got no answer, or it gave up on a
+                        # port whose port unreachable the target's ICMP limit held back.
+                        better.append(f"{addr} udp/{port} ({got[0]})")
                     else:
                         bad.append(f"{addr} udp/{port}: ours {got[0]} ({got[1]}), nmap {t[0]} ({t[1]})")
         extra = [k for k in mine if k[0] == addr and k[1] not in expect]
         for k in extra:
             bad.append(f"{addr} udp/{k[1]}: reported but not scanned")
     if better:
-        print(f"{args.name}: open here, open|filtered for nmap (its payload got no reply): "
+        print(f"{args.name}: answered here, open|filtered for nmap (no reply to its payload, or "
+              "it gave up under the ICMP limit): "
               + ", ".join(better))
     if bad:
         print(f"{args.name}: {len(bad)} mismatch(es):", file=sys.stderr)
