@@ -212,7 +212,7 @@ DiscoveryReport RawDiscovery::run() {
     sockets_.emplace(r->ifindex, PacketSocket::open(r->ifindex, o));
   }
   if (ctx_.after_sockets_open) ctx_.after_sockets_open();
-  if (ctx_.config.timing.max_rate > 0) rate_.emplace(ctx_.config.timing.max_rate);
+  if (ctx_.config.timing.discovery_rate() > 0) rate_.emplace(ctx_.config.timing.discovery_rate());
 
   // nmap's ping scan retries little: ARP twice more (a LAN loses almost nothing, but a first
   // request may meet a busy host), IP probes once more.
