@@ -77,6 +77,65 @@ t1=$(date +%s.%N)
 kill -USR1 "$WATCH_PID"
 sleep 0.5
 flood_stats=$(grep 'stats: packets' "$WATCH_LOG" | tail -1)
+
+# A realistic round trip: the scanner's link through a delay line of RTT_MS/2 each way (this
+# kernel has no netem): the scanner's veth end moves into a third namespace (no address, no
+# route), where delay_link.py forwards frames between it and a new veth pair whose other end,
+# under the same name, is the scanner's link now: FIFO, RTT_MS/2 later, each way. Raw-socket
+# scanners only, from fresh addresses (the target's neighbour cache knows the old link address).
+RTT_MS=${RTT_MS:-20}
+DELAY_NS="gh-delay-$$"
+bench_cleanup() {
+  local rc=$?
+  [[ -n ${DELAY_PID:-} ]] && kill "$DELAY_PID" 2>/dev/null && wait "$DELAY_PID" 2>/dev/null
+  ip netns del "$DELAY_NS" 2>/dev/null
+  (exit "$rc")
+  lab_cleanup
+}
+trap bench_cleanup EXIT
+ip netns add "$DELAY_NS"
+ip -n "$DELAY_NS" link set lo up
+ip -n "$LAB_NS_SCAN" link set "$LAB_IF_SCAN" netns "$DELAY_NS"
+ip -n "$LAB_NS_SCAN" link add "$LAB_IF_SCAN" type veth peer name gd1 netns "$DELAY_NS"
+ip -n "$DELAY_NS" link set "$LAB_IF_SCAN" up
+ip -n "$DELAY_NS" link set gd1 up
+ip -n "$LAB_NS_SCAN" link set "$LAB_IF_SCAN" up
+for i in $(seq 60 69) 250; do ip -n "$LAB_NS_SCAN" addr add "198.18.0.$i/24" dev "$LAB_IF_SCAN"; done
+ip -n "$LAB_NS_SCAN" route add 198.18.1.0/24 via "$T" dev "$LAB_IF_SCAN"
+ip -n "$DELAY_NS" route show table all | grep -q '^default' && lab_fail "the delay namespace has a default route"
+ip netns exec "$LAB_NS_SCAN" python3 "$HERE/delay_link.py" --no-csum-offload "$LAB_IF_SCAN"
+ip netns exec "$LAB_NS_TARGET" python3 "$HERE/delay_link.py" --no-csum-offload "$LAB_IF_TARGET"
+ip netns exec "$DELAY_NS" python3 "$HERE/delay_link.py" gd1 "$LAB_IF_SCAN" $((RTT_MS / 2)) \
+  >"$LAB_WORK/delay.out" 2>&1 &
+DELAY_PID=$!
+lab_assert_isolated "$LAB_NS_SCAN"
+sleep 1
+# The round trip of a TCP handshake to an open port over the delayed link (best of three).
+rtt_seen=$(ip netns exec "$LAB_NS_SCAN" python3 -c '
+import socket, sys, time
+best = None
+for _ in range(3):
+    t = time.monotonic()
+    socket.create_connection((sys.argv[1], 22), 3).close()
+    best = min(best or 9e9, time.monotonic() - t)
+print(f"{best * 1000:.1f}")' "$T" 2>&1) || lab_failed "the delayed link does not work: $rtt_seen"
+lab_log "delayed link: TCP handshake round trip $rtt_seen ms"
+n=60
+for kind in sS sF sU; do
+  src=198.18.0.$n; n=$((n + 1))
+  ports=(-p 1-1000); [[ $kind == sU ]] && ports=(-p 1-200)
+  case_add "nmap -$kind (rtt)" "$src" "nmap -$kind -T4 ${ports[*]}, RTT ${RTT_MS} ms"
+  watch_nmap "r$n" "-$kind" -T4 --max-retries 1 --host-timeout 8s -S "$src" -e "$LAB_IF_SCAN" "${ports[@]}" "$T"
+  pause
+done
+src=198.18.0.$n; n=$((n + 1))
+case_add "masscan (rtt)" "$src" "masscan 198.18.1.0/24 -p81 --rate 20000, RTT ${RTT_MS} ms"
+watch_masscan "m$n" "$src" 198.18.1.0/24 -p81 --rate 20000
+pause
+src=198.18.0.$n; n=$((n + 1))
+case_add "zmap (rtt)" "$src" "zmap -M tcp_synscan -p 81 198.18.1.0/24 -r 20000, RTT ${RTT_MS} ms"
+watch_zmap "z$n" "$src" -p 81 -r 20000 198.18.1.0/24
+pause
 watch_stop
 watch_capture_stop
 
@@ -90,8 +149,8 @@ def tcpdump(expr):
     out = subprocess.run(["tcpdump", "-tt", "-nn", "-S", "-r", f"{work}/bench.pcap", expr],
                          capture_output=True, text=True).stdout
     return [l for l in out.splitlines() if l.strip()]
-rows = ["| scanner | command | probes sent | answered before the block | at the decision | proof | challenge round trip | first probe to last answer |",
-        "|---|---|---|---|---|---|---|---|"]
+rows = ["| scanner | command | probes sent | answered before the block | at the decision | proof | challenge round trip | first probe to last answer | detecting probe to block: wait + challenge + answer wait + nft = total (us) |",
+        "|---|---|---|---|---|---|---|---|---|"]
 answered_all = []
 for name, src, desc in cases:
     probes = tcpdump(f"src host {src} and (tcp[tcpflags] & (tcp-syn|tcp-fin) != 0 and tcp[tcpflags] & tcp-ack == 0 or udp)")
@@ -123,12 +182,15 @@ for name, src, desc in cases:
     recs = [r for r in records if r["src"] == src]
     blk = next((r for r in recs if r.get("blocked")), None)
     rtt = f"{min(rtts):.0f} us" if rtts else "-"
+    lat = blk.get("block_latency_us") if blk else None
+    lat = (f"{lat['probe_wait']} + {lat['challenge_rtt']} + {lat['answer_wait']} + {lat['nft']} = {lat['total']}"
+           if lat else "-")
     if blk and probes and firsts:
         span = float(firsts[-1].split()[0]) - float(probes[0].split()[0])
-        rows.append(f"| {name} | `{desc}` | {sent} | {answered} | {blk['probes']} | {blk.get('proof', '-')} | {rtt} | {span * 1000:.1f} ms |")
+        rows.append(f"| {name} | `{desc}` | {sent} | {answered} | {blk['probes']} | {blk.get('proof', '-')} | {rtt} | {span * 1000:.1f} ms | {lat} |")
         answered_all.append((name, answered))
     else:
-        rows.append(f"| {name} | `{desc}` | {sent} | {answered} | not blocked | - | {rtt} | - |")
+        rows.append(f"| {name} | `{desc}` | {sent} | {answered} | not blocked | - | {rtt} | - | - |")
 def median(sel):
     v = [a for n, a in answered_all if sel(n)]
     return statistics.median(v) if v else None
@@ -138,7 +200,8 @@ m = {k: int(re.search(p, flood).group(1)) - int(re.search(p, pre).group(1)) for 
 budget = 20 + 100 * (float(t1) - float(t0))
 text = "\n".join(rows) + "\n\n"
 text += (f"Median probes answered before the block: {median(lambda n: '(100)' in n)} at 100 probes/s, "
-         f"{median(lambda n: '(full)' in n)} at full speed, {median(lambda n: True)} over all "
+         f"{median(lambda n: '(full)' in n)} at full speed, {median(lambda n: '(rtt)' in n)} at full "
+         f"speed over the delayed link, {median(lambda n: True)} over all "
          f"{len(answered_all)} blocked runs.\n\n")
 text += (f"Spoofed flood (100,000 sources, 118,000 SYNs to 3 open and 11 closed ports): "
          f"{m['alerts']} alerts, {m['blocks']} blocks, {m['challenges']} challenges sent "

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "cli/audit_command.h"
+#include "cli/history_command.h"
 #include "cli/scan_command.h"
 #include "cli/scope_command.h"
 #include "cli/watch_command.h"
@@ -25,6 +26,10 @@ constexpr std::string_view kUsage =
     "  watch   detect port scans on an interface or in a pcap file (watch --help)\n"
     "  audit   verify the scan audit log's hash chain, or show its runs (audit --help)\n"
     "  scope   sign scopes of authorization as the network's owner: keygen, sign, verify\n"
+    "  history list the scans recorded in the history database (history --help)\n"
+    "  diff    what changed between two scans: run ids, last, or result files (diff --help)\n"
+    "  report  one self-contained HTML page about a scan (report --help)\n"
+    "  merge   join the result files of a scan's shards, each port once (merge --help)\n"
     "\n"
     "  glasshouse --version   print the version\n";
 
@@ -48,8 +53,14 @@ int main(int argc, char** argv) {
     if (args[0] == "watch") return gh::run_watch_command(argc - 1, argv + 1);
     if (args[0] == "audit") return gh::run_audit_command({args.begin() + 1, args.end()});
     if (args[0] == "scope") return gh::run_scope_command({args.begin() + 1, args.end()});
+    // The history of scans (src/store, src/history).
+    if (args[0] == "history") return gh::run_history_command({args.begin() + 1, args.end()});
+    if (args[0] == "diff") return gh::run_diff_command({args.begin() + 1, args.end()});
+    if (args[0] == "report") return gh::run_report_command({args.begin() + 1, args.end()});
+    if (args[0] == "merge") return gh::run_merge_command({args.begin() + 1, args.end()});
     throw gh::UsageError("unknown command \"" + args[0] +
-                         "\": use scan, watch, audit or scope (glasshouse --help)");
+                         "\": use scan, watch, audit, scope, history, diff, report or merge "
+                         "(glasshouse --help)");
   } catch (const gh::UsageError& e) {
     std::fprintf(stderr, "glasshouse: %s\n", e.what());
     return gh::kExitUsage;

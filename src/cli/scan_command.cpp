@@ -10,6 +10,7 @@
 
 #include "cli/scan_options.h"
 #include "core/error.h"
+#include "store/sql.h"
 #include "io/privilege.h"
 #include "run/checkpoint_session.h"
 #include "run/scanner.h"
@@ -82,7 +83,9 @@ int run_scan_command(const std::vector<std::string>& args) {
   ParsedScan parsed = parse_scan_args(args, can_open_raw_sockets());
   if (parsed.help_shown) return kExitOk;
   std::string line = "glasshouse scan";
-  for (const auto& a : args) line += " " + a;
+  // A PostgreSQL URL's password stays out of the outputs, the audit log and the history.
+  for (const auto& a : args)
+    line += " " + (is_postgres_url(a) || a.starts_with("--db=") ? redact_url(a) : a);
   parsed.config.command_line = line;
   ScanOrigin origin;
   origin.argv = args;

@@ -21,6 +21,7 @@
 #include "policy/scope.h"
 #include "scan/probe_registry.h"
 #include "service/services.h"
+#include "store/store.h"
 
 namespace gh {
 
@@ -281,6 +282,12 @@ ParsedScan parse_scan_args(const std::vector<std::string>& raw_args, bool raw_al
   app.add_option("--checkpoint-interval", checkpoint_interval,
                  "-sS: how often to save progress (default 5s)");
   app.add_flag("--no-checkpoint", no_checkpoint, "Do not save progress");
+  // The history database (src/store).
+  bool no_db = false;
+  app.add_option("--db", c.store.db,
+                 "Record the scan in this history database: a file, or postgresql://... "
+                 "(default: ~/.local/share/glasshouse/history.db; root: /var/lib/glasshouse)");
+  app.add_flag("--no-db", no_db, "Do not record the scan in the history database");
   ServiceArgs service_args;
   service_args.add(app);
   app.add_option("targets", targets, "Targets to scan");
@@ -410,6 +417,9 @@ ParsedScan parse_scan_args(const std::vector<std::string>& raw_args, bool raw_al
         "--checkpoint and --checkpoint-interval are for -sS scans: a -sT scan is not "
         "checkpointed and cannot be resumed");
 
+  if (no_db && !c.store.db.empty()) throw UsageError("--no-db contradicts --db");
+  c.store.enabled = !no_db;
+  if (c.store.enabled && c.store.db.empty()) c.store.db = default_db_location();
   service_args.apply(c);
 
   if (seed >= 0) {

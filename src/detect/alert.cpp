@@ -185,6 +185,13 @@ std::string to_json(const Alert& a) {
   fmt::format_to(out, R"(,"blocked":{})", a.blocked);
   if (!a.block_note.empty())
     fmt::format_to(out, R"(,"block_note":"{}")", gh::json_escape(a.block_note));
+  if (a.block_latency) {
+    const Alert::Latency& l = *a.block_latency;
+    fmt::format_to(out,
+                   R"(,"block_latency_us":{{"probe_wait":{},"challenge_rtt":{},"answer_wait":{},)"
+                   R"("nft":{},"total":{}}})",
+                   l.probe_wait, l.challenge_rtt, l.answer_wait, l.nft, l.total);
+  }
   o += "}";
   return o;
 }

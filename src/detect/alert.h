@@ -92,6 +92,17 @@ struct Alert {
   // Filled by whoever blocks, not by the detector.
   bool blocked = false;
   std::string block_note;  // why it was or was not blocked, when --block is on
+  // Set (by watch.cpp, live) on the record that blocked the source: where the time from the
+  // detecting probe to the block in effect went, in microseconds (-1: not measured, e.g. no
+  // challenge for a handshake-proven source). JSON "block_latency_us".
+  struct Latency {
+    int64_t probe_wait = -1;     // detecting probe: kernel timestamp to handled in user space
+    int64_t challenge_rtt = -1;  // challenge handed to the kernel to its answer's timestamp
+    int64_t answer_wait = -1;    // the answer (or handshake proof): timestamp to handled
+    int64_t nft = -1;            // the set-element add, to its acknowledgement
+    int64_t total = -1;          // detecting probe's timestamp to the block in effect
+  };
+  std::optional<Latency> block_latency;
   // Filled by the authorization monitor (watch --owner-key: auth/watch_auth.h), not the
   // detector: "authorized", "replayed", "forged" or "violation"; empty when no tag was seen.
   std::string authorization;

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 
 #include <fmt/format.h>
@@ -114,6 +115,7 @@ void NftBlocker::start() {
   std::string err = run_nft(cfg_.nft, script);
   if (!err.empty()) throw RuntimeError("cannot create the nftables table inet " + t + ": " + err);
   started_ = true;
+  if (cfg_.nft == "nft") (void)netlink_.open();  // on failure, libnftables adds the elements
   if (!ctx_ && cfg_.nft == "nft") {
     ctx_ = nft_ctx_new(NFT_CTX_DEFAULT);
     if (ctx_) {
@@ -153,7 +155,11 @@ BlockDecision NftBlocker::consider(const Alert& a, int64_t now_us) {
                                    a.src.is_v4() ? "blocked4" : "blocked6", a.src.to_string(),
                                    std::max<int64_t>(1, cfg_.block_for_us / 1000000));
   std::string err;
-  if (ctx_) {
+  auto t0 = std::chrono::steady_clock::now();
+  if (netlink_.is_open()) {
+    err = netlink_.add(cfg_.table, a.src.is_v4() ? "blocked4" : "blocked6", a.src,
+                       static_cast<uint64_t>(std::max<int64_t>(1000, cfg_.block_for_us / 1000)));
+  } else if (ctx_) {
     if (nft_run_cmd_from_buffer(ctx_, script.c_str()) != 0) {
       err = nft_ctx_get_error_buffer(ctx_);
       while (!err.empty() && (err.back() == '\n' || err.back() == ' ')) err.pop_back();
@@ -164,6 +170,9 @@ BlockDecision NftBlocker::consider(const Alert& a, int64_t now_us) {
     err = run_nft(cfg_.nft, script);
   }
   if (!err.empty()) return {false, "nft failed: " + err};
+  last_add_us_ =
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0)
+          .count();
   until_[a.src] = now_us + cfg_.block_for_us;
   ++total_;
   return d;

@@ -1,6 +1,8 @@
 // Blocking detected sources with nftables, safely. The table is created and deleted by running
-// `nft -f -`; each block is one `add element` through libnftables in the process, since a block
-// is on the critical path: every millisecond is probes the scanner still gets answered.
+// `nft -f -`; each block is one set-element add, sent in the process as one netlink transaction
+// (nft_netlink.h: libnftnl + libmnl), since a block is on the critical path: every millisecond
+// is probes the scanner still gets answered. If that socket cannot be opened, libnftables (in
+// the process), and failing that `nft`, add the element instead.
 //
 // The blocker owns one nftables table (`inet glasshouse` by default), created at start (a stale
 // copy left by a killed run is replaced) and deleted at stop and by the destructor: two sets of
@@ -29,6 +31,7 @@
 
 #include "core/address.h"
 #include "detect/alert.h"
+#include "detect/nft_netlink.h"
 #include "detect/prefix_set.h"
 
 struct nft_ctx;  // libnftables
@@ -81,6 +84,8 @@ class NftBlocker {
   // Whether `src` is blocked now, and until when; no policy, no nft call.
   BlockDecision status(const IpAddress& src, int64_t now_us) const;
   uint64_t total_blocked() const { return total_; }
+  // How long the last successful block's element add took, to its acknowledgement (us).
+  int64_t last_add_us() const { return last_add_us_; }
   const BlockConfig& config() const { return cfg_; }
 
  private:
@@ -90,7 +95,9 @@ class NftBlocker {
   // Blocks go through libnftables in-process (the table's creation and removal through `nft`);
   // null when the library could not be set up, and then `nft` is run for blocks too.
   ::nft_ctx* ctx_ = nullptr;
+  NftSetWriter netlink_;  // the fast path: open when the table was created with the real `nft`
   uint64_t total_ = 0;
+  int64_t last_add_us_ = -1;
 };
 
 }  // namespace gh::detect

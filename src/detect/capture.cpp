@@ -1,7 +1,14 @@
 #include "detect/capture.h"
 
+#include <net/if.h>
 #include <pcap/pcap.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <cstring>
+
+#include <algorithm>
 #include <string>
 
 #include "core/error.h"
@@ -22,6 +29,17 @@ void apply_filter(pcap_t* p, const std::string& filter, bool live) {
   int rc = pcap_setfilter(p, &prog);
   pcap_freecode(&prog);
   if (rc != 0) throw RuntimeError(std::string("cannot install the BPF filter: ") + pcap_geterr(p));
+}
+
+// The interface's MTU, or 0 when it cannot be read.
+int interface_mtu(const std::string& name) {
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return 0;
+  ifreq ifr{};
+  std::strncpy(ifr.ifr_name, name.c_str(), IFNAMSIZ - 1);
+  int mtu = ioctl(fd, SIOCGIFMTU, &ifr) == 0 ? ifr.ifr_mtu : 0;
+  close(fd);
+  return mtu;
 }
 
 }  // namespace
@@ -52,12 +70,20 @@ Capture Capture::open_live(const LiveOptions& opt) {
   pcap_t* p = pcap_create(opt.interface.c_str(), err);
   if (!p) throw RuntimeError("cannot capture on " + opt.interface + ": " + err);
   Capture c(p, true);
-  pcap_set_snaplen(p, opt.snaplen);
+  int snaplen = opt.snaplen;
+  if (opt.immediate) {
+    // Immediate mode: libpcap uses TPACKET_V2, one slot of about snaplen bytes per frame (with
+    // offloads on, it does not shrink the slot to the MTU itself): size the slots by the MTU
+    // (+ Ethernet header, two VLAN tags, FCS), or 1,522 bytes if the MTU cannot be read.
+    int mtu = interface_mtu(opt.interface);
+    snaplen = std::min(snaplen, (mtu > 0 ? mtu : 1500) + 22);
+  }
+  pcap_set_snaplen(p, snaplen);
   pcap_set_promisc(p, opt.promiscuous ? 1 : 0);
-  // Not immediate mode: libpcap then uses TPACKET_V3, whose blocks pack frames by their real
-  // length (immediate mode's TPACKET_V2 reserves a snaplen-sized slot per frame: 128 frames in
-  // 8 MiB). The kernel hands over a block when it is full or after the timeout.
-  pcap_set_immediate_mode(p, 0);
+  // Without `immediate`, libpcap uses TPACKET_V3, whose blocks pack frames by their real length;
+  // the kernel hands over a block when it is full or after the timeout (rounded up to jiffies).
+  // With it, TPACKET_V2: the kernel wakes the reader for every frame.
+  pcap_set_immediate_mode(p, opt.immediate ? 1 : 0);
   pcap_set_timeout(p, opt.block_timeout_ms);
   pcap_set_buffer_size(p, opt.buffer_bytes);
   int rc = pcap_activate(p);

@@ -2,7 +2,8 @@
 // `watch -r FILE` runs exactly the code `watch -i IFACE` runs after the frame is in memory.
 //
 // Live capture uses libpcap: on Linux a TPACKET_V3 memory-mapped ring of AF_PACKET (16 MiB,
-// packets delivered in blocks, at most 50 ms late), non-blocking, with the kernel-side BPF filter
+// packets delivered in blocks, at most 50 ms late; or, with `immediate`, a TPACKET_V2 ring that
+// hands over every frame at once), non-blocking, with the kernel-side BPF filter
 // kDefaultFilter so that bulk data segments never reach user space, and whole packets (the
 // parser rejects a cut IP packet). Offline reading accepts pcap and pcapng files.
 #pragma once
@@ -34,6 +35,13 @@ struct LiveOptions {
   int buffer_bytes = 16 << 20;
   int block_timeout_ms = 50;  // the longest a captured packet waits in the kernel
   bool promiscuous = false;
+  // Immediate delivery (watch --block): every frame is handed over as soon as it is captured, a
+  // TPACKET_V2 ring with one fixed-size slot per frame instead of V3's blocks (whose retire
+  // timer counts in jiffies: 1 ms asked is 4 ms at HZ=250). The slots are sized by the
+  // interface's MTU (snaplen = MTU + 22, so a 16 MiB ring holds 8,192 frames, not the 128 of
+  // 64 KiB slots): a larger frame, i.e. a GRO/TSO aggregate of data segments, arrives cut and
+  // is counted undecodable; probes and their answers are single frames.
+  bool immediate = false;
 };
 
 class Capture {

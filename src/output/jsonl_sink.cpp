@@ -75,6 +75,7 @@ void JsonlSink::check() {
 
 void JsonlSink::write_line(std::string line) {
   line += '\n';
+  errno = 0;  // check() names errno only if this write set it
   out_.write(line.data(), static_cast<std::streamsize>(line.size()));
   check();
 }
@@ -188,6 +189,7 @@ void JsonlSink::end(const ResultTable&, const ScanSummary& summary) {
 }
 
 void JsonlSink::flush() {
+  errno = 0;
   out_.flush();
   check();
 }

@@ -26,10 +26,13 @@
 #include "output/text_sink.h"
 #include "output/xml_sink.h"
 #include "policy/policy.h"
+#include "store/db_sink.h"
 #include "policy/privilege_drop.h"
+#include "run/stage_plan.h"
 #include "scan/connect_engine.h"
 #include "scan/discovery.h"
 #include "scan/engine.h"
+#include "scan/port_stage.h"
 #include "scan/probe_registry.h"
 #include "scan/syn_engine.h"
 #include "service/version_scan.h"
@@ -103,6 +106,38 @@ std::vector<std::unique_ptr<Sink>> make_sinks(const OutputSpec& out, StatusLine*
     sinks.push_back(kind.make(open_output_file(path, kind.option, append), req));
   }
   return sinks;
+}
+
+// The policy gate, shared by a plan's stages: discovery's thread and the port stages' send
+// threads ask it at once (PolicyGate itself is for one thread at a time: its per-host buckets).
+class SharedGate : public ProbeGate {
+ public:
+  explicit SharedGate(ProbeGate& inner) : inner_(inner) {}
+  Decision check(const Probe& probe, std::chrono::steady_clock::time_point now,
+                 std::chrono::nanoseconds* retry_in) override {
+    std::lock_guard lock(mu_);
+    return inner_.check(probe, now, retry_in);
+  }
+
+ private:
+  ProbeGate& inner_;
+  std::mutex mu_;
+};
+
+// What the database sink records besides the results: what was scanned, the audit run id, the
+// shard.
+DbSinkOptions db_options(const ScanConfig& config, const std::string& run_id) {
+  DbSinkOptions o;
+  o.location = config.store.db;
+  o.show = config.output.show;
+  std::vector<std::string> ranges;
+  for (const AddressRange& r : config.targets.ranges())
+    ranges.push_back(r.first.to_string() + "-" + r.last.to_string());
+  o.targets_key = targets_key_of(ranges, config.ports.tcp, config.ports.udp);
+  o.audit_run = run_id;
+  o.shard = static_cast<uint32_t>(config.shards.index);
+  o.shards = static_cast<uint32_t>(config.shards.count);
+  return o;
 }
 
 // --dry-run of a connect scan: the connections it would open, in probe order, one per line.
@@ -227,15 +262,11 @@ int scan_stages(const ScanConfig& config, PolicyPlan& plan, const std::string& e
     outcome.exit_reason = rc == kExitOk ? "done" : "interrupted";
     return rc;
   }
-  // Host discovery runs first unless -Pn (or a dry run, which sends nothing); its up hosts are
-  // the port scan's targets (scan/discovery.h).
+  // Host discovery runs first unless -Pn (or a dry run, which sends nothing): a plan of stages
+  // (run/stage_plan.h) whose port stages scan the hosts discovery streams, group by group.
   const bool discover = !config.discovery.skip && !config.dry_run;
-  TargetSet up_hosts;
-  std::optional<ProbeSpace> space_store;
-  // ProbeSpace keeps a reference to its port list: both arms must outlive it (a `PortList{}`
-  // arm made the ternary a temporary copy, and every -sS/-sT scan read a dead list).
-  static const PortList kNoPorts;
-  space_store.emplace(config.targets, discover ? kNoPorts : config.ports);
+  std::optional<ProbeSpace> space_store;  // -Pn: the one probe space of the port scan
+  if (!discover) space_store.emplace(config.targets, config.ports);
 
   // Stage 3: outputs. Text goes to stdout (and -oN), JSON Lines to -oJ. They are opened before
   // privileges are dropped, and read back for their SHA-256 through descriptors opened now.
@@ -246,6 +277,14 @@ int scan_stages(const ScanConfig& config, PolicyPlan& plan, const std::string& e
           ? std::vector<std::unique_ptr<Sink>>{}
           : make_sinks(config.output, status_ptr, config.no_resolve ? nullptr : &names,
                        resuming ? std::optional(jsonl_resume(*checkpoints, run_id)) : std::nullopt);
+  // The history database, opened now too (a failure to open it is one warning, not the end of
+  // the scan: store/db_sink.h).
+  if (!config.dry_run && config.store.enabled) {
+    if (config.store.db.empty())
+      std::cerr << "glasshouse: note: no history database (HOME is not set; --db names one)\n";
+    else
+      sinks.push_back(make_db_sink(db_options(config, run_id), std::cerr));
+  }
   std::vector<OutputFile> files =
       config.dry_run ? std::vector<OutputFile>{} : open_for_hashing(config.output);
   ScanInfo info;
@@ -273,101 +312,58 @@ int scan_stages(const ScanConfig& config, PolicyPlan& plan, const std::string& e
   auto last_flush = std::chrono::steady_clock::now();
   EngineReport report;
   ScanSummary summary;
-  std::optional<DiscoveryReport> found;
-  if (discover) {
-    DiscoveryContext dctx{config, config.targets, config.seed, stop_requested(), true,
-                          false,  nullptr,        nullptr,     nullptr,          nullptr};
-    dctx.privileged = can_open_raw_sockets();
-    dctx.report_down = config.output.verbosity > 0;
-    dctx.gate = &gate;
-    dctx.counters = &counters;
-    counters.total = config.targets.size();
-    if (config.discovery.ping_only) dctx.after_sockets_open = ready;
-    dctx.on_host = [&](const HostResult& h) {
-      if (!ready_done && config.discovery.ping_only) start_status();
-      std::lock_guard lock(output_mu);
-      if (h.state == HostState::Up) up_hosts.add_range(AddressRange{h.addr, h.addr});
-      table.add_host(h);
-      for (auto& s : sinks) s->host(h);
-      auto now = std::chrono::steady_clock::now();
-      if (now - last_flush > std::chrono::seconds(1)) {
-        for (auto& s : sinks) s->flush();
-        last_flush = now;
-      }
-    };
-    try {
-      found = run_discovery(dctx);
-    } catch (const std::exception& e) {
-      summary.exit_reason = e.what();
-      summary.end = WallClock::now();
-      for (auto& s : sinks) s->end(table, summary);
-      std::cout.flush();
-      throw;
-    }
-    for (const auto& note : found->notes) std::cerr << "glasshouse: note: " << note << '\n';
-    space_store.emplace(up_hosts, config.ports);
-    counters.sent = 0;
-    counters.received = 0;
-    counters.open = 0;
-    counters.done = 0;
-  }
-  const ProbeSpace& space = *space_store;
-  // The engines read their targets from the config too: after discovery, the up hosts.
-  std::optional<ScanConfig> port_config;
-  if (discover) {
-    port_config.emplace(config);
-    port_config->targets = up_hosts;
-  }
-  const ScanConfig& engine_config = port_config ? *port_config : config;
+  std::optional<PlanReport> found;
+  SharedGate shared_gate(gate);  // discovery's thread and the port stages' send threads
 
   // Stage 4: run the engine behind the policy gate. Every verdict goes through the table first:
   // it is the last guard against reporting a port twice. A checkpoint sees the outputs flushed
   // with every verdict reported before it, and none after (output_mu).
-  if (!discover && space.targets() <= 256)
-    for (uint64_t i = 0; i < space.targets(); ++i) table.note_host(config.targets.at(i));
-  counters.total = space.size();
+  if (!discover && space_store->targets() <= 256)
+    for (uint64_t i = 0; i < space_store->targets(); ++i) table.note_host(config.targets.at(i));
   counters.skipped = plan.skipped;
   uint64_t open_reported = 0;
-  EngineContext ctx{
-      engine_config, space, config.seed, stop_requested(), counters, [&](const PortResult& r) {
-        if (!ready_done) start_status();  // an engine that never called after_sockets_open
-        std::lock_guard lock(output_mu);
-        if (!table.add(r)) return;
-        if (r.state == PortState::Open) ++open_reported;
-        for (auto& s : sinks) s->port(r);
-        auto now = std::chrono::steady_clock::now();
-        if (now - last_flush > std::chrono::seconds(1)) {
-          for (auto& s : sinks) s->flush();
-          last_flush = now;
-        }
-      }};
-  ctx.on_host = [&](const HostResult& h) {
-    std::lock_guard lock(output_mu);
-    table.add_host(h);
-    for (auto& s : sinks) s->host(h);
-  };
-  ctx.on_service = [&](const ServiceInfo& r) {
-    std::lock_guard lock(output_mu);
-    table.add_service(r);
-    for (auto& s : sinks) s->service(r);
-  };
-  ctx.gate = &gate;
-  ctx.announce = announcer;
-  ctx.after_sockets_open = ready;
-  if (checkpoints != nullptr) {
-    ctx.resume = checkpoints->engine_resume();
-    ctx.checkpoint = [&](const EngineProgress& progress) {
+  // An engine's context for one port scan: the whole -Pn scan, or one group of a plan.
+  auto engine_context = [&](const ScanConfig& engine_config, const ProbeSpace& space) {
+    EngineContext ctx{
+        engine_config, space, config.seed, stop_requested(), counters, [&](const PortResult& r) {
+          if (!ready_done) start_status();  // an engine that never called after_sockets_open
+          std::lock_guard lock(output_mu);
+          if (!table.add(r)) return;
+          if (r.state == PortState::Open) ++open_reported;
+          for (auto& s : sinks) s->port(r);
+          auto now = std::chrono::steady_clock::now();
+          if (now - last_flush > std::chrono::seconds(1)) {
+            for (auto& s : sinks) s->flush();
+            last_flush = now;
+          }
+        }};
+    ctx.on_host = [&](const HostResult& h) {
       std::lock_guard lock(output_mu);
-      try {
-        for (auto& s : sinks) s->flush();
-      } catch (const std::exception& e) {
-        std::cerr << "glasshouse: warning: no checkpoint: " << e.what() << '\n';
-        return;  // the outputs may lack records the bitmap says were written
-      }
-      checkpoints->save(progress, {open_reported, jsonl != nullptr ? jsonl->ports_written() : 0},
-                        stop_requested().load());
+      table.add_host(h);
+      for (auto& s : sinks) s->host(h);
     };
-  }
+    ctx.on_service = [&](const ServiceInfo& r) {
+      std::lock_guard lock(output_mu);
+      table.add_service(r);
+      for (auto& s : sinks) s->service(r);
+    };
+    ctx.gate = discover ? static_cast<ProbeGate*>(&shared_gate) : &gate;
+    ctx.announce = announcer;
+    ctx.after_sockets_open = ready;
+    return ctx;
+  };
+  // Progress of a -Pn scan: the engine's bitmap (scan/progress.h).
+  auto save_engine_checkpoint = [&](const EngineProgress& progress) {
+    std::lock_guard lock(output_mu);
+    try {
+      for (auto& s : sinks) s->flush();
+    } catch (const std::exception& e) {
+      std::cerr << "glasshouse: warning: no checkpoint: " << e.what() << '\n';
+      return;  // the outputs may lack records the bitmap says were written
+    }
+    checkpoints->save(progress, {open_reported, jsonl != nullptr ? jsonl->ports_written() : 0},
+                      stop_requested().load());
+  };
 
   if (config.service.os_hint)
     std::cerr << "glasshouse: note: -O/-A: no OS detection is done (nmap's -O fingerprinting is "
@@ -401,13 +397,76 @@ int scan_stages(const ScanConfig& config, PolicyPlan& plan, const std::string& e
     outcome.refused_probes = gate.stats().refused();
   };
   try {
-    if (config.dry_run) ready();  // a dry run opens no socket and needs no privilege
-    if ((found && (found->interrupted || config.discovery.ping_only)) || space.size() == 0)
-      ready();  // no port scan: nothing (more) to open
-    else if (type.engine == EngineKind::Raw)
-      report = run_syn_scan(ctx);
-    else
-      report = config.dry_run ? dry_run_connect(ctx) : run_connect_scan(ctx);
+    if (discover) {
+      DiscoveryContext dctx{config, config.targets, config.seed, stop_requested()};
+      dctx.privileged = can_open_raw_sockets();
+      dctx.report_down = config.output.verbosity > 0;
+      dctx.gate = &shared_gate;
+      EngineCounters discovery_counters;  // the status line shows the port stage's when it runs
+      dctx.counters = config.discovery.ping_only ? &counters : &discovery_counters;
+      counters.total = config.targets.size();
+      MacTable macs;
+      std::vector<std::unique_ptr<PortStage>> stages;
+      if (!config.discovery.ping_only)
+        stages.push_back(std::make_unique<PortStage>(config, &macs));  // one per scan type
+      PlanContext pc{config, dctx, macs};
+      for (auto& st : stages) pc.port_stages.push_back(st.get());
+      pc.announce = announcer;
+      pc.ready = ready;
+      pc.record_host = [&](const HostResult& h) {
+        if (!ready_done) start_status();
+        std::lock_guard lock(output_mu);
+        table.add_host(h);
+        for (auto& s : sinks) s->host(h);
+        auto now = std::chrono::steady_clock::now();
+        if (now - last_flush > std::chrono::seconds(1)) {
+          for (auto& s : sinks) s->flush();
+          last_flush = now;
+        }
+      };
+      pc.scan_group = [&](PortStage& stage, const ScanConfig& group, const ProbeSpace& space) {
+        EngineContext ctx = engine_context(group, space);
+        ctx.macs = &macs;
+        return stage.scan(ctx);
+      };
+      if (checkpoints != nullptr) {
+        if (checkpoints->resumed() != nullptr)
+          pc.finished = &checkpoints->engine_resume()->answered;
+        pc.checkpoint = [&](std::span<const uint64_t> finished, bool force) {
+          std::lock_guard lock(output_mu);
+          try {
+            for (auto& s : sinks) s->flush();
+          } catch (const std::exception& e) {
+            std::cerr << "glasshouse: warning: no checkpoint: " << e.what() << '\n';
+            return;
+          }
+          EngineProgress p;
+          p.slice_size = config.targets.size();
+          p.answered = finished;
+          checkpoints->save(p, {open_reported, jsonl != nullptr ? jsonl->ports_written() : 0},
+                            force);
+        };
+      }
+      found = run_stage_plan(pc);
+      for (const auto& note : found->discovery.notes)
+        std::cerr << "glasshouse: note: " << note << '\n';
+      report = found->ports;
+    } else {
+      const ProbeSpace& space = *space_store;
+      counters.total = space.size();
+      EngineContext ctx = engine_context(config, space);
+      if (checkpoints != nullptr) {
+        ctx.resume = checkpoints->engine_resume();
+        ctx.checkpoint = save_engine_checkpoint;
+      }
+      if (config.dry_run) ready();  // a dry run opens no socket and needs no privilege
+      if (space.size() == 0)
+        ready();  // nothing to open
+      else if (type.engine == EngineKind::Raw)
+        report = run_syn_scan(ctx);
+      else
+        report = config.dry_run ? dry_run_connect(ctx) : run_connect_scan(ctx);
+    }
     // Stage 4b: -sV on the open TCP ports (service/version_scan.h), behind the same gate.
     if (service_db && !report.interrupted) {
       for (auto& s : sinks) s->flush();
@@ -431,8 +490,8 @@ int scan_stages(const ScanConfig& config, PolicyPlan& plan, const std::string& e
   summary.replies = report.replies;
   summary.interrupted = report.interrupted;
   if (found) {
-    summary.probes_sent += found->probes_sent;
-    summary.replies += found->replies;
+    summary.probes_sent += found->discovery.probes_sent;
+    summary.replies += found->discovery.replies;
     summary.interrupted = summary.interrupted || found->interrupted;
     report.interrupted = summary.interrupted;
     report.probes_sent = summary.probes_sent;
@@ -513,18 +572,8 @@ int run_scan(const ScanConfig& config, const ScanOrigin& origin) {
           scan_type_entry(effective.type).flag));
     // Where progress goes; a resumed scan must still be the scan it was (the scope was
     // re-checked above: its window may have closed).
-    // Checkpoints cover the port scan of a -Pn run only, for now: a run with host discovery has
-    // a port-scan space (the up hosts) that a resume could not rebuild.
-    if (!effective.discovery.skip && effective.type == ScanType::Syn && !effective.dry_run) {
-      if (origin.resume != nullptr)
-        throw UsageError("cannot resume " + origin.resume_path +
-                         ": checkpoints cover -Pn scans only (this one ran host discovery)");
-      if (!effective.checkpoint.file.empty())
-        std::cerr << "glasshouse: note: no checkpoints with host discovery yet (add -Pn for "
-                     "--checkpoint)\n";
-    } else {
-      checkpoints = CheckpointSession::prepare(effective, origin, facts.run_id);
-    }
+    // A run with host discovery checkpoints one bit per target (run/stage_plan.h).
+    checkpoints = CheckpointSession::prepare(effective, origin, facts.run_id);
   } catch (const std::exception& e) {
     try {
       audit.append(refused_record(facts, e.what(), exit_status_of(e), WallClock::now()));

@@ -186,6 +186,13 @@ ScanFingerprint fingerprint_of(const ScanConfig& config) {
   f.shard_count = config.shards.count;
   f.shard_index = config.shards.index;
   f.probes = ProbeSpace(config.targets, config.ports).size();
+  if (!config.discovery.skip) {
+    // A plan with host discovery saves one bit per target, set once the host's records (host
+    // and ports) are written (run/stage_plan.h); the port scans of each group are redone.
+    f.probes = config.targets.size();
+    f.shard_count = 1;
+    f.shard_index = 0;
+  }
   std::string t;
   put_u64(t, config.targets.ranges().size());
   for (const AddressRange& r : config.targets.ranges()) {

@@ -85,6 +85,13 @@ struct CheckpointSpec {
   bool enabled = true;                       // false with --no-checkpoint
 };
 
+// The history of scans (src/store; README "History, diff and reports"): every scan is stored
+// unless --no-db.
+struct StoreSpec {
+  std::string db;       // --db FILE or postgresql://...; the default (store/store.h) when not given
+  bool enabled = true;  // false with --no-db
+};
+
 // Service and version detection (-sV, -A; src/service/version_scan.h).
 struct ServiceSpec {
   bool enabled = false;     // -sV (or -A)
@@ -112,6 +119,7 @@ struct ScanConfig {
   ShardSpec shards;
   CheckpointSpec checkpoint;
   int send_threads = 1;  // --send-threads
+  StoreSpec store;
   // Signed scopes and announced probes (src/auth, docs/AUTHORIZATION.md).
   auth::AuthSpec auth;
   ServiceSpec service;

@@ -113,6 +113,7 @@
 #include "core/error.h"
 #include "io/fd.h"
 #include "io/privilege.h"
+#include "scan/conn_runner.h"
 #include "scan/rate_limiter.h"
 #include "targets/permutation.h"
 #include "targets/slice.h"
@@ -240,17 +241,8 @@ constexpr uint32_t kNoPos = std::numeric_limits<uint32_t>::max();
 constexpr uint64_t kChunk = 64;    // permutation positions a worker claims at a time
 constexpr size_t kHandOver = 256;  // a helper worker's verdicts passed on together
 
-// The soft RLIMIT_NOFILE after raising it to the hard limit. A limit we cannot raise is not worth
-// failing the scan for: the in-flight cap just stays lower.
-uint64_t fd_limit() {
-  try {
-    return raise_fd_limit();
-  } catch (const RuntimeError&) {
-    rlimit rl{};
-    if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) return 1024;
-    return rl.rlim_cur == RLIM_INFINITY ? std::numeric_limits<uint64_t>::max() : rl.rlim_cur;
-  }
-}
+// The soft RLIMIT_NOFILE after raising it to the hard limit (shared with the -sV runner).
+uint64_t fd_limit() { return fd_budget(); }
 
 // ProbeSpace puts TCP ports before UDP ports (index = port_index * targets + target_index), so
 // TCP indices are [0, tcp_end). Binary search for the first UDP port index.
@@ -267,26 +259,8 @@ uint64_t tcp_index_end(const ProbeSpace& space) {
   return lo * space.targets();
 }
 
-bool is_v6_link_local(const IpAddress& a) {
-  return a.is_v6() && static_cast<uint16_t>((a.value >> 112) & 0xffc0) == 0xfe80;
-}
-
 socklen_t fill_sockaddr(const Probe& p, unsigned scope_id, sockaddr_storage& ss) {
-  std::memset(&ss, 0, sizeof ss);
-  if (p.addr.is_v4()) {
-    auto* sin = reinterpret_cast<sockaddr_in*>(&ss);
-    sin->sin_family = AF_INET;
-    sin->sin_port = htons(p.port);
-    sin->sin_addr.s_addr = htonl(p.addr.v4_value());
-    return sizeof(sockaddr_in);
-  }
-  auto* sin6 = reinterpret_cast<sockaddr_in6*>(&ss);
-  sin6->sin6_family = AF_INET6;
-  sin6->sin6_port = htons(p.port);
-  auto bytes = p.addr.bytes();
-  std::memcpy(&sin6->sin6_addr, bytes.data(), 16);
-  if (is_v6_link_local(p.addr)) sin6->sin6_scope_id = scope_id;
-  return sizeof(sockaddr_in6);
+  return gh::fill_sockaddr(p.addr, p.port, scope_id, ss);  // scan/conn_runner.h
 }
 
 bool same_endpoint(const sockaddr_storage& a, const sockaddr_storage& b) {

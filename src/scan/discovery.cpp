@@ -23,7 +23,8 @@
 #include "targets/permutation.h"
 
 namespace gh {
-namespace {
+// Not anonymous: RawDiscovery (declared in the header) has members of these types.
+namespace discovery_detail {
 
 using Clock = std::chrono::steady_clock;
 
@@ -60,6 +61,10 @@ HostResult host_result(const IpAddress& addr, Reason reason) {
   return h;
 }
 
+bool finished(const DiscoveryContext& ctx, uint64_t i) {
+  return ctx.finished != nullptr && ((*ctx.finished)[i >> 6] >> (i & 63) & 1) != 0;
+}
+
 // -- Unprivileged: connect() pings through the connect engine -----------------------------------
 
 DiscoveryReport connect_discovery(const DiscoveryContext& ctx, const DiscoveryPlan& plan) {
@@ -84,7 +89,7 @@ DiscoveryReport connect_discovery(const DiscoveryContext& ctx, const DiscoveryPl
                      // Open (connected) or closed (refused): either way something answered.
                      if (r.state != PortState::Open && r.reason != Reason::ConnRefused) return;
                      uint64_t i = ctx.targets.index_of(r.addr);
-                     if (i == UINT64_MAX || !up.set(i)) return;
+                     if (i == UINT64_MAX || finished(ctx, i) || !up.set(i)) return;
                      ++report.hosts_up;
                      ++report.replies;
                      HostResult h = host_result(
@@ -99,9 +104,14 @@ DiscoveryReport connect_discovery(const DiscoveryContext& ctx, const DiscoveryPl
   report.interrupted = er.interrupted;
   if (ctx.report_down && !report.interrupted && ctx.on_host)
     for (uint64_t i = 0; i < ctx.targets.size(); ++i)
-      if (!up.test(i)) ctx.on_host(host_result(ctx.targets.at(i), Reason::NoResponse));
+      if (!up.test(i) && !finished(ctx, i))
+        ctx.on_host(host_result(ctx.targets.at(i), Reason::NoResponse));
   return report;
 }
+
+}  // namespace discovery_detail
+
+using namespace discovery_detail;
 
 // -- Privileged: raw frames -----------------------------------------------------------------------
 
@@ -111,8 +121,18 @@ class RawDiscovery {
       : ctx_(ctx),
         n_(ctx.targets.size()),
         answered_(n_),
-        perm_(n_, ctx.seed ^ 0xd15c0be7d15c0be7ull) {}
+        perm_(n_, ctx.seed ^ 0xd15c0be7d15c0be7ull) {
+    // A resumed scan: the hosts a previous run finished count as answered (never probed again,
+    // never reported again).
+    if (ctx.finished != nullptr)
+      for (uint64_t w = 0; w < ctx.finished->size(); ++w)
+        for (uint64_t bits = (*ctx.finished)[w]; bits != 0; bits &= bits - 1) {
+          uint64_t i = (w << 6) + static_cast<uint64_t>(__builtin_ctzll(bits));
+          if (i < n_ && answered_.set(i)) ++finished_;
+        }
+  }
 
+  void open();
   DiscoveryReport run();
 
  private:
@@ -147,6 +167,8 @@ class RawDiscovery {
   Clock::duration slowest_ = Clock::duration::zero();
   std::optional<RateLimiter> rate_;
   uint16_t ip_id_ = 0;
+  uint64_t finished_ = 0;  // hosts a previous run finished (resume)
+  bool any_onlink_ = false;
 };
 
 void RawDiscovery::plan_routes() {
@@ -184,7 +206,7 @@ Where RawDiscovery::where_of(uint64_t index) const {
   return std::prev(it)->where;
 }
 
-DiscoveryReport RawDiscovery::run() {
+void RawDiscovery::open() {
   report_.targets = n_;
   plan_routes();
   const DiscoverySpec& spec = ctx_.config.discovery;
@@ -211,7 +233,11 @@ DiscoveryReport RawDiscovery::run() {
     o.receive_buffer = 8 << 20;
     sockets_.emplace(r->ifindex, PacketSocket::open(r->ifindex, o));
   }
-  if (ctx_.after_sockets_open) ctx_.after_sockets_open();
+  any_onlink_ = any_onlink;
+}
+
+DiscoveryReport RawDiscovery::run() {
+  const bool any_onlink = any_onlink_;
   if (ctx_.config.timing.discovery_rate() > 0) rate_.emplace(ctx_.config.timing.discovery_rate());
 
   // nmap's ping scan retries little: ARP twice more (a LAN loses almost nothing, but a first
@@ -219,7 +245,7 @@ DiscoveryReport RawDiscovery::run() {
   const int retries = std::min(ctx_.config.timing.max_retries, any_onlink ? 2 : 1);
   const auto initial =
       std::max<Clock::duration>(ctx_.config.timing.initial_rtt, std::chrono::milliseconds(100));
-  for (int pass = 0; pass <= retries && !ctx_.stop.load(); ++pass) {
+  for (int pass = 0; pass <= retries && !ctx_.stopping(); ++pass) {
     send_pass(static_cast<unsigned>(pass));
     report_.passes = static_cast<uint32_t>(pass + 1);
     // Wait for stragglers: twice the slowest reply seen (at least 50 ms), or the initial RTT
@@ -229,9 +255,9 @@ DiscoveryReport RawDiscovery::run() {
                                                       2 * slowest_, std::chrono::milliseconds(50));
     wait = std::min<Clock::duration>(wait, initial);
     drain(wait);
-    if (report_.hosts_up == n_) break;
+    if (report_.hosts_up + finished_ == n_) break;
   }
-  report_.interrupted = ctx_.stop.load();
+  report_.interrupted = ctx_.stopping();
   if (ctx_.counters != nullptr) ctx_.counters->done = n_;
   if (ctx_.report_down && !report_.interrupted && ctx_.on_host)
     for (uint64_t i = 0; i < n_; ++i)
@@ -246,7 +272,7 @@ void RawDiscovery::send_pass(unsigned pass) {
   size_t lengths[16];
   for (uint64_t pos = 0; pos < n_; ++pos) {
     if ((pos & 63) == 0) {
-      if (ctx_.stop.load()) break;
+      if (ctx_.stopping()) break;
       sent_at_[pass][pos >> 6] = Clock::now();
       drain(Clock::duration::zero());
     }
@@ -263,29 +289,30 @@ void RawDiscovery::send_pass(unsigned pass) {
       continue;
     }
     const bool on_link = where == Where::OnLink;
-    // The policy gate sees every probe, retries included, right before it is built.
-    bool refused = false;
+    // The policy gate sees every probe, retries included, right before it is built; a refused
+    // probe is dropped alone (a ping port outside the scope), the target's others still go.
+    uint32_t refused = 0;  // bit i: the i-th frame of build() was refused
     if (ctx_.gate != nullptr) {
-      for (const Probe& p : probes_->gate_probes(addr, on_link)) {
+      const std::vector<Probe> gp = probes_->gate_probes(addr, on_link);
+      for (size_t i = 0; i < gp.size(); ++i) {
         std::chrono::nanoseconds later{0};
         ProbeGate::Decision d;
-        while ((d = ctx_.gate->check(p, Clock::now(), &later)) == ProbeGate::Decision::Later) {
+        while ((d = ctx_.gate->check(gp[i], Clock::now(), &later)) == ProbeGate::Decision::Later) {
+          if (ctx_.stopping()) break;
           flush();
           std::this_thread::sleep_for(
               std::min<std::chrono::nanoseconds>(later, std::chrono::milliseconds(10)));
           drain(Clock::duration::zero());
         }
-        if (d == ProbeGate::Decision::Refuse) refused = true;
+        if (d != ProbeGate::Decision::Send && i < 32) refused |= uint32_t{1} << i;
+        if (d == ProbeGate::Decision::Refuse) ++report_.refused;
       }
-    }
-    if (refused) {
-      ++report_.refused;
-      continue;
     }
     const size_t k = probes_->build(frames, lengths, addr, on_link, pass, ++ip_id_);
     const int ifindex = ifindex_of_[addr.is_v4() ? 0 : 1][on_link ? 1 : 0];
     Pending& q = pending_[ifindex];
     for (size_t i = 0; i < k; ++i) {
+      if (i < 32 && (refused >> i & 1) != 0) continue;
       q.frames.emplace_back();
       std::copy(frames[i], frames[i] + lengths[i], q.frames.back().begin());
       q.lengths.push_back(lengths[i]);
@@ -346,7 +373,7 @@ void RawDiscovery::drain(Clock::duration wait) {
     }
     if (any) continue;
     const auto now = Clock::now();
-    if (now >= deadline || ctx_.stop.load()) return;
+    if (now >= deadline || ctx_.stopping()) return;
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now).count();
     for (auto& p : fds) p.revents = 0;
     ::poll(fds.data(), fds.size(), static_cast<int>(std::clamp<int64_t>(left, 1, 50)));
@@ -382,6 +409,7 @@ void RawDiscovery::report_host(uint64_t index, const IpAddress& addr, const Disc
       h.latency = std::chrono::duration_cast<std::chrono::microseconds>(rtt);
     }
     if (where_of(index) == Where::OnLink && hit.mac) {
+      if (ctx_.macs != nullptr) ctx_.macs->put(addr, *hit.mac);
       h.mac = *hit.mac;
       h.vendor = MacVendors::instance().vendor(*hit.mac);
     }
@@ -390,15 +418,28 @@ void RawDiscovery::report_host(uint64_t index, const IpAddress& addr, const Disc
   if (ctx_.on_host) ctx_.on_host(h);
 }
 
-}  // namespace
+DiscoveryStage::DiscoveryStage(const DiscoveryContext& ctx) : ctx_(ctx) {}
+DiscoveryStage::~DiscoveryStage() = default;
+
+void DiscoveryStage::open() {
+  if (!ctx_.privileged) return;  // connect() pings need no socket opened in advance
+  raw_ = std::make_unique<RawDiscovery>(ctx_);
+  raw_->open();
+}
+
+DiscoveryReport DiscoveryStage::run() {
+  if (!ctx_.privileged) {
+    DiscoveryPlan plan = plan_discovery(ctx_.config.discovery, false, false);
+    return connect_discovery(ctx_, plan);
+  }
+  return raw_->run();
+}
 
 DiscoveryReport run_discovery(const DiscoveryContext& ctx) {
-  if (!ctx.privileged) {
-    DiscoveryPlan plan = plan_discovery(ctx.config.discovery, false, false);
-    return connect_discovery(ctx, plan);
-  }
-  RawDiscovery d(ctx);
-  return d.run();
+  DiscoveryStage stage(ctx);
+  stage.open();
+  if (ctx.privileged && ctx.after_sockets_open) ctx.after_sockets_open();
+  return stage.run();
 }
 
 }  // namespace gh

@@ -30,12 +30,14 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "output/result.h"
 #include "scan/config.h"
 #include "scan/engine.h"
+#include "scan/mac_table.h"
 #include "targets/target_set.h"
 
 namespace gh {
@@ -49,10 +51,20 @@ struct DiscoveryContext {
   bool report_down = false;  // also report down hosts (at the end)
   ProbeGate* gate = nullptr;
   EngineCounters* counters = nullptr;  // sent / received / done, for the status line
-  std::function<void(const HostResult&)> on_host;
+  std::function<void(const HostResult&)> on_host = nullptr;
   // Called once the discovery's sockets are open, before the first probe: a -sn run drops its
   // privileges here (the port scan's engine does it otherwise). May be empty.
-  std::function<void()> after_sockets_open;
+  std::function<void()> after_sockets_open = nullptr;
+  // Each on-link ARP/NDP reply's MAC goes here before its host is reported: the port stage's
+  // transport frames that host's probes with it (scan/transport.h). May be null.
+  MacTable* macs = nullptr;
+  // A resumed scan: one bit per target index (as TargetSet::at), set for the hosts a previous
+  // run finished; they are neither probed nor reported. Null: none. Must hold
+  // (targets.size() + 63) / 64 words.
+  const std::vector<uint64_t>* finished = nullptr;
+  // A second stop flag (the plan's: the port stage failed), polled like `stop`. May be null.
+  const std::atomic<bool>* abort = nullptr;
+  bool stopping() const { return stop.load() || (abort != nullptr && abort->load()); }
 };
 
 struct DiscoveryReport {
@@ -66,8 +78,30 @@ struct DiscoveryReport {
   std::vector<std::string> notes;  // what plan_discovery said, once
 };
 
-// Throws RuntimeError when a socket cannot be opened or there is no route; never for a silent
-// address (that is a down host).
+class RawDiscovery;
+
+// Discovery as a stage of a scan plan (run/scanner.cpp) that runs beside the port stage:
+//   open()  on the thread that will drop privileges, before it does: route lookups and the
+//           sockets (nothing without privilege: connect pings need none). Sends nothing.
+//   run()   on any thread, once, after open(): the sweep; on_host is called from that thread.
+// ctx.after_sockets_open is not called by the stage (the plan calls it once every stage's
+// sockets are open). `ctx` must outlive the stage.
+class DiscoveryStage {
+ public:
+  explicit DiscoveryStage(const DiscoveryContext& ctx);
+  ~DiscoveryStage();
+  DiscoveryStage(const DiscoveryStage&) = delete;
+  DiscoveryStage& operator=(const DiscoveryStage&) = delete;
+  void open();
+  DiscoveryReport run();
+
+ private:
+  const DiscoveryContext& ctx_;
+  std::unique_ptr<RawDiscovery> raw_;
+};
+
+// open(), ctx.after_sockets_open, run(): discovery on its own. Throws RuntimeError when a socket
+// cannot be opened or there is no route; never for a silent address (that is a down host).
 DiscoveryReport run_discovery(const DiscoveryContext& ctx);
 
 }  // namespace gh

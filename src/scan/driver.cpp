@@ -82,8 +82,9 @@ struct Sender {
 
 class Driver {
  public:
-  Driver(EngineContext& ctx, Transport& transport, ProbeModule& module)
-      : ctx_(ctx),
+  Driver(EngineContext& ctx, Transport& transport, ProbeModule& module, bool opened)
+      : opened_(opened),
+        ctx_(ctx),
         cfg_(ctx.config),
         space_(ctx.space),
         transport_(transport),
@@ -157,6 +158,7 @@ class Driver {
     return n;
   }
 
+  bool opened_ = false;
   EngineContext& ctx_;
   const ScanConfig& cfg_;
   const ProbeSpace& space_;
@@ -259,8 +261,10 @@ uint64_t Driver::settle() {
         if (cc_ && r >= 0) cc_->rtt_sample(host_of(index_at(s.k)), r, s.at);
       }
       if (cc_) {
-        bool icmp = v.reason != Reason::SynAck && v.reason != Reason::Reset &&
-                    v.reason != Reason::UdpResponse;
+        // Unreachables from routers and firewalls (a UDP port's own "port unreachable" is an
+        // answer, not a signal).
+        bool icmp = v.reason == Reason::HostUnreach || v.reason == Reason::NetUnreach ||
+                    v.reason == Reason::AdminProhibited;
         cc_->replied(host_of(index_at(s.k)), icmp);
       }
       if (v.state == PortState::Open || v.state == PortState::Closed) {
@@ -584,7 +588,7 @@ void Driver::report_unanswered() {
 
 EngineReport Driver::run() {
   ProbeModule* modules[] = {&module_};
-  transport_.open(cfg_.targets, modules, cfg_.dry_run);
+  if (!opened_) transport_.open(cfg_.targets, modules, cfg_.dry_run);
   if (cfg_.dry_run) {
     dry_run();
     return report_;
@@ -722,8 +726,9 @@ EngineReport Driver::run() {
 
 }  // namespace
 
-EngineReport run_raw_driver(EngineContext& ctx, Transport& transport, ProbeModule& module) {
-  Driver driver(ctx, transport, module);
+EngineReport run_raw_driver(EngineContext& ctx, Transport& transport, ProbeModule& module,
+                            bool opened) {
+  Driver driver(ctx, transport, module, opened);
   return driver.run();
 }
 

@@ -34,6 +34,10 @@ namespace gh {
 // Runs one raw scan of ctx.space with `module` through `transport`: opens the transport (which
 // prepares the module), calls ctx.after_sockets_open, then sends, retries and reports. With
 // ctx.config.dry_run it prints one line per probe (module.describe) and sends nothing.
-EngineReport run_raw_driver(EngineContext& ctx, Transport& transport, ProbeModule& module);
+// `opened`: the transport was opened already (with a target set that covers ctx.space's targets,
+// and this module): a scan plan's port stage runs the driver once per group of hosts found up,
+// through one transport opened before the privilege drop (run/port_stage.h).
+EngineReport run_raw_driver(EngineContext& ctx, Transport& transport, ProbeModule& module,
+                            bool opened = false);
 
 }  // namespace gh

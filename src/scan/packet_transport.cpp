@@ -1,5 +1,7 @@
 #include "scan/packet_transport.h"
 
+#include <linux/if_arp.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <thread>
@@ -142,8 +144,14 @@ void PacketTransport::open(const TargetSet& targets, std::span<ProbeModule* cons
   for (Family f : {Family::V4, Family::V6}) {
     auto first = first_of_family(targets, f);
     if (!first) continue;
-    Route route =
-        dry_run ? dry_run_route(*first, opt_.interface) : lookup_route(*first, opt_.interface);
+    Route route = dry_run ? dry_run_route(*first, opt_.interface)
+                  : opt_.macs != nullptr
+                      // With discovery's MACs, an on-link first target (the network address,
+                      // silent) is not resolved: its MAC comes from the table like any other's.
+                      ? lookup_path(*first, opt_.interface)
+                      : lookup_route(*first, opt_.interface);
+    if (!route.next_hop_mac && !route.gateway && !route.loopback && route.arp_type == ARPHRD_ETHER)
+      route.next_hop_mac = MacAddress{};  // on-link: each frame gets its target's MAC
     if (!route.next_hop_mac)
       throw RuntimeError(fmt::format(
           "-sS sends Ethernet frames, and interface {} has no Ethernet framing: use -sT",

@@ -1,5 +1,7 @@
 #include "scan/syn_engine.h"
 
+#include <cinttypes>
+#include <cstdio>
 #include <random>
 
 #include "scan/driver.h"
@@ -17,8 +19,14 @@ uint64_t random_key() {
 }  // namespace
 
 EngineReport run_syn_scan(EngineContext& ctx) {
-  auto module = make_probe_module(scan_type_entry(ctx.config.type).port_module,
-                                  ModuleKeys{random_key(), random_key()});
+  const ModuleKeys keys{random_key(), random_key()};
+  // A dry run sends nothing, so its key protects nothing: `--dry-run -v` shows it so that the
+  // printed cookies can be checked against the probes (tests/lab/test_dry_run.sh recomputes
+  // them). A real scan's key is never written anywhere.
+  if (ctx.config.dry_run && ctx.config.output.verbosity > 0)
+    std::fprintf(stderr, "glasshouse: dry run: cookie key k0=%016" PRIx64 " k1=%016" PRIx64 "\n",
+                 keys.k0, keys.k1);
+  auto module = make_probe_module(scan_type_entry(ctx.config.type).port_module, keys);
   module->set_announcer(ctx.announce);  // --announce: the tag option (src/auth), before prepare()
   PacketTransportOptions opt;
   opt.interface = ctx.config.interface;

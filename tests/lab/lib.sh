@@ -91,6 +91,9 @@ lab_init() {
   lab_log "$(basename "$0"): binary $GH (a copy of $(readlink -f "$1")), work dir $LAB_WORK"
   lab_log "LAB_SEED=$LAB_SEED (rerun with LAB_SEED=$LAB_SEED to get the same ports)"
   cd "$LAB_WORK" || lab_fail "cannot enter $LAB_WORK"
+  # Scans record their results in a history database (src/store): this run's own, not the
+  # machine's /var/lib/glasshouse/history.db.
+  export GLASSHOUSE_DB="$LAB_WORK/history.db"
 }
 
 # lab_install_binary PATH: copy PATH to $LAB_WORK/bin/glasshouse and point $GH at the copy. The

@@ -53,7 +53,7 @@ as_nobody() {
   wrapper="$LAB_WORK/as-nobody-$(basename "$(dirname "$1")")"
   cat >"$wrapper" <<EOF
 #!/bin/sh
-exec setpriv --reuid=65534 --regid=65534 --clear-groups env -u XDG_STATE_HOME HOME="$NOBODY_HOME" "$1" "\$@"
+exec setpriv --reuid=65534 --regid=65534 --clear-groups env -u XDG_STATE_HOME -u XDG_DATA_HOME -u GLASSHOUSE_DB HOME="$NOBODY_HOME" "$1" "\$@"
 EOF
   chmod 755 "$wrapper"
   printf '%s' "$wrapper"

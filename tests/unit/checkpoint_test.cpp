@@ -44,6 +44,7 @@ ScanConfig test_config() {
   c.seed = 0x1234;
   c.shards.count = 3;
   c.shards.index = 1;
+  c.discovery.skip = true;  // -Pn: the checkpoint holds the port scan's bitmap
   return c;
 }
 
@@ -600,6 +601,16 @@ TEST(Checkpoint, JsonlResumeRecord) {
         "\"open_ports_before\":3", "\"probes_sent_before\":500", "\"replies_before\":40"})
     EXPECT_NE(line.find(part), std::string::npos) << part << " in " << line;
   EXPECT_EQ(line.find("\"type\":\"scan\""), std::string::npos);
+}
+
+TEST(Checkpoint, DiscoveryRunsSaveOneBitPerTarget) {
+  // With host discovery the plan saves one bit per target (run/stage_plan.h), whatever the ports.
+  ScanConfig c = test_config();
+  c.discovery.skip = false;
+  ScanFingerprint f = fingerprint_of(c);
+  EXPECT_EQ(f.probes, 256u);
+  EXPECT_EQ(f.shard_count, 1u);
+  EXPECT_NE(f.digest(), fingerprint_of(test_config()).digest());
 }
 
 }  // namespace

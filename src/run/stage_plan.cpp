@@ -1,0 +1,122 @@
+#include "run/stage_plan.h"
+
+#include <algorithm>
+#include <exception>
+#include <thread>
+
+namespace gh {
+namespace {
+
+class Bits {
+ public:
+  explicit Bits(uint64_t n, const std::vector<uint64_t>* from)
+      : words_(from != nullptr ? *from : std::vector<uint64_t>((n + 63) / 64, 0)) {
+    words_.resize((n + 63) / 64, 0);
+  }
+  void set(uint64_t i) { words_[i >> 6] |= uint64_t{1} << (i & 63); }
+  std::span<const uint64_t> words() const { return words_; }
+
+ private:
+  std::vector<uint64_t> words_;
+};
+
+}  // namespace
+
+PlanReport run_stage_plan(PlanContext& plan) {
+  PlanReport out;
+  HostStream stream;
+  std::atomic<bool> abort{false};
+  DiscoveryContext& d = plan.discovery;
+  d.macs = &plan.macs;
+  d.abort = &abort;
+  d.finished = plan.finished;
+  d.after_sockets_open = nullptr;  // the plan calls ready() once every stage is open
+  d.on_host = [&](const HostResult& h) {
+    if (h.state == HostState::Up)
+      stream.push(h);
+    else
+      plan.record_host(h);  // down hosts (-v) at the end of the sweep
+  };
+
+  // Every socket first, then the privilege drop, then the threads.
+  DiscoveryStage discovery(d);
+  discovery.open();
+  for (PortStage* p : plan.port_stages) p->open(plan.config.targets, plan.announce);
+  plan.ready();
+
+  std::exception_ptr discovery_error;
+  std::thread sweep([&] {
+    try {
+      out.discovery = discovery.run();
+    } catch (...) {
+      discovery_error = std::current_exception();
+    }
+    stream.close();
+  });
+  struct Joiner {
+    std::thread& t;
+    std::atomic<bool>& abort;
+    ~Joiner() {
+      abort = true;
+      if (t.joinable()) t.join();
+    }
+  } joiner{sweep, abort};
+
+  const TargetSet& all = plan.config.targets;
+  Bits finished(all.size(), plan.finished);
+  std::vector<HostResult> group;
+  bool mid_group = false;
+  const std::atomic<bool>& stop = d.stop;
+  while (stream.take(group, plan.max_group, stop)) {
+    mid_group = true;
+    for (const HostResult& h : group) plan.record_host(h);
+    bool stopped = false;
+    if (!plan.port_stages.empty()) {
+      std::vector<IpAddress> addrs;
+      addrs.reserve(group.size());
+      for (const HostResult& h : group) addrs.push_back(h.addr);
+      std::sort(addrs.begin(), addrs.end());
+      ScanConfig group_config = plan.config;
+      group_config.targets = TargetSet{};
+      for (const IpAddress& a : addrs) group_config.targets.add_range(AddressRange{a, a});
+      ProbeSpace space(group_config.targets, group_config.ports);
+      for (PortStage* p : plan.port_stages) {
+        EngineReport r = plan.scan_group(*p, group_config, space);
+        EngineReport& t = out.ports;
+        t.probes_sent += r.probes_sent;
+        t.replies += r.replies;
+        t.send_errors += r.send_errors;
+        t.refused += r.refused;
+        t.completeness.retries += r.completeness.retries;
+        if (r.completeness.passes >= t.completeness.passes) {
+          t.completeness.passes = r.completeness.passes;
+          t.completeness.loss = r.completeness.loss;
+          t.completeness.share = r.completeness.share;
+        }
+        if (r.interrupted) {
+          stopped = true;
+          break;
+        }
+      }
+    }
+    ++out.groups;
+    if (stopped) break;  // this group's hosts are not finished
+    for (const HostResult& h : group) {
+      uint64_t i = all.index_of(h.addr);
+      if (i != UINT64_MAX) finished.set(i);
+    }
+    mid_group = false;
+    if (plan.checkpoint) plan.checkpoint(finished.words(), !plan.port_stages.empty());
+    if (stop.load()) break;
+  }
+  abort = stop.load() || mid_group;
+  sweep.join();
+  if (discovery_error) std::rethrow_exception(discovery_error);
+  out.interrupted = stop.load() || out.discovery.interrupted || mid_group;
+  // The last checkpoint: what is finished now. A group cut short is not: its records went to
+  // the outputs after the previous checkpoint, which a resume cuts them back to.
+  if (plan.checkpoint && out.interrupted && !mid_group) plan.checkpoint(finished.words(), true);
+  return out;
+}
+
+}  // namespace gh
