@@ -14,9 +14,10 @@
 #include <fmt/format.h>
 
 #include "audit/audit_log.h"
-#include "cli/discovery_options.h"
 #include "cli/auth_options.h"
+#include "cli/discovery_options.h"
 #include "core/error.h"
+#include "net/tcp_flags.h"
 #include "policy/exclusions.h"
 #include "policy/scope.h"
 #include "scan/probe_registry.h"
@@ -96,6 +97,10 @@ std::chrono::milliseconds parse_time_spec(const std::string& text, const std::st
   return std::chrono::milliseconds(static_cast<int64_t>(value * scale));
 }
 
+namespace {
+std::string scan_type_flags_text();
+}  // namespace
+
 std::vector<std::string> normalize_nmap_args(const std::vector<std::string>& args) {
   std::vector<std::string> out;
   for (size_t i = 0; i < args.size(); ++i) {
@@ -126,7 +131,7 @@ std::vector<std::string> normalize_nmap_args(const std::vector<std::string>& arg
           "UDP scanning (-sU) is not supported yet, so neither is -sU -sV (UDP service "
           "detection)");
     else if (a.rfind("-s", 0) == 0 && a.size() > 2)
-      throw UsageError("scan type " + a + " is not supported: use -sS, -sT or -sL");
+      throw UsageError("scan type " + a + " is not supported: use " + scan_type_flags_text());
     else if (a == "-oN")
       takes_value("--output-normal");
     else if (a == "-oJ")
@@ -157,6 +162,13 @@ std::vector<std::string> normalize_nmap_args(const std::vector<std::string>& arg
 
 namespace {
 
+// "-sS, -sT, -sL, -sF, ...": every scan type of the registry.
+std::string scan_type_flags_text() {
+  std::string text;
+  for (const auto& t : scan_types()) text += (text.empty() ? "" : ", ") + std::string(t.flag);
+  return text;
+}
+
 void load_list(TargetSet& set, const std::string& path, const std::string& option) {
   if (path == "-") {
     set.add_stream(std::cin, "stdin");
@@ -182,7 +194,8 @@ ParsedScan parse_scan_args(const std::vector<std::string>& raw_args, bool raw_al
       "Ports: 22,80,443  1-1024  -p- (all)  1024-  http,ssh  T:22,U:53  worms.\n"
       "Host discovery first, as nmap: ARP/ND on the local network, else -PE -PS443 -PA80 -PP "
       "(root) or connect() to 80 and 443; -Pn skips it, -sn stops after it.\n"
-      "nmap spellings: -sS -sT -sL -sn -Pn -PR -PE -PP -PM -PS -PA -PU -sV -A -O -oN FILE -oJ FILE "
+      "nmap spellings: -sS -sT -sL -sF -sN -sX -sA -sW -sM --scanflags -sn -Pn -PR -PE -PP -PM -PS "
+      "-PA -PU -sV -A -O -oN FILE -oJ FILE "
       "-iL FILE -T0..-T5.\n"
       "Never probed: " +
       std::string(default_exclusions_text()) +
@@ -204,12 +217,17 @@ ParsedScan parse_scan_args(const std::vector<std::string>& raw_args, bool raw_al
   int64_t shards = 1, shard = 0;
   std::string checkpoint_interval;
   bool no_checkpoint = false;
+  std::string scanflags;
 
   for (size_t i = 0; i < scan_types().size(); ++i) {
     const ScanTypeEntry& t = scan_types()[i];
     app.add_flag_callback(
         std::string(t.long_flag), [&type_chosen, i] { type_chosen[i] = 1; }, std::string(t.help));
   }
+  CLI::Option* scanflags_opt =
+      app.add_option("--scanflags", scanflags,
+                     "TCP flags for the probes (URG,ACK,PSH,RST,SYN,FIN in any order, or 0-255), "
+                     "read as the scan type reads its replies (-sS when none is given)");
   app.add_flag("--no-ping", c.no_ping, "-Pn: skip host discovery, treat every host as up");
   DiscoveryArgs discovery_args;
   add_discovery_options(app, discovery_args);
@@ -309,10 +327,23 @@ ParsedScan parse_scan_args(const std::vector<std::string>& raw_args, bool raw_al
   std::optional<ScanType> chosen;
   for (size_t i = 0; i < scan_types().size(); ++i) {
     if (type_chosen[i] == 0) continue;
-    if (chosen) throw UsageError("choose one scan type: -sS, -sT or -sL");
+    if (chosen) throw UsageError("choose one scan type: " + scan_type_flags_text());
     chosen = scan_types()[i].type;
   }
   c.type = chosen.value_or(raw_allowed ? ScanType::Syn : ScanType::Connect);
+  if (scanflags_opt->count() > 0) {
+    c.scan_flags = net::parse_tcp_flags(scanflags);
+    if (!c.scan_flags)
+      throw UsageError("--scanflags \"" + scanflags +
+                       "\": unknown flags; use URG, ACK, PSH, RST, SYN, FIN (ECE, CWR) in any "
+                       "order, e.g. SYNFIN or URG,PSH,FIN, or a number 0-255");
+    if (!chosen) c.type = ScanType::Syn;  // nmap: --scanflags alone is read as a SYN scan
+    if (scan_type_entry(c.type).engine != EngineKind::Raw)
+      throw UsageError(
+          "--scanflags needs a raw TCP scan type (-sS, -sF, -sN, -sX, -sA, -sW or "
+          "-sM), not " +
+          std::string(scan_type_entry(c.type).flag));
+  }
 
   finish_discovery_options(discovery_args, chosen.has_value() && *chosen != ScanType::List, c);
 

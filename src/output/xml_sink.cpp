@@ -41,8 +41,11 @@ int64_t unix_seconds(WallClock::time_point t) {
   return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
 }
 
+// nmap.dtd's scaninfo types that Glasshouse's scan types are named after (probe_registry.cpp).
 std::string scan_type_attr(const std::string& t) {
-  return t == "syn" ? "syn" : "connect";
+  for (const char* known : {"syn", "connect", "fin", "null", "xmas", "ack", "window", "maimon"})
+    if (t == known) return t;
+  return "connect";
 }
 
 std::string tls_script(const TlsInfo& tls) {

@@ -16,7 +16,8 @@
 
 namespace gh {
 
-enum class ScanType { Syn, Connect, List };
+// Values are not persisted (resume files use the registry's checkpoint codes).
+enum class ScanType { Syn, Connect, List, Fin, Null, Xmas, Ack, Window, Maimon };
 
 // nmap -T0..-T5 and the explicit options that override them.
 struct Timing {
@@ -124,6 +125,9 @@ struct ScanConfig {
   auth::AuthSpec auth;
   ServiceSpec service;
   DiscoverySpec discovery;  // -sn, -P*, --send-ip (scan/discovery_config.h)
+  // --scanflags: the TCP flags of every probe of a raw TCP scan (net/tcp_flags.h), read by the
+  // scan type's rules (-sS's when no other type is given); nullopt: the type's own flags.
+  std::optional<uint8_t> scan_flags;
 };
 
 }  // namespace gh

@@ -193,6 +193,10 @@ class ProbeModule {
   // every probe it builds; the default carries none (the CLI refuses --announce for scan types
   // whose module cannot: only -sS so far).
   virtual void set_announcer(const auth::ProbeAnnouncer* /*announcer*/) {}
+  // --scanflags (nmap's): the TCP flags of every probe, set before prepare(). Modules that send
+  // TCP with settable flags (scan/probe_tcp_flags.h) honour it; the default ignores it (the CLI
+  // pairs --scanflags only with scan types whose module honours it).
+  virtual void set_tcp_flags(uint8_t /*flags*/) {}
   // --dry-run: one line for a frame build() wrote. The default parses it as an IP packet
   // (net/describe.h); modules whose frames are not IP (ARP) override it.
   virtual std::string describe(std::span<const uint8_t> frame, LinkFraming framing) const;

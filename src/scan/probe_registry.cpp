@@ -3,6 +3,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "scan/probe_tcp_flags.h"
 #include "scan/probe_tcp_syn.h"
 
 namespace gh {
@@ -17,6 +18,13 @@ std::unique_ptr<ProbeModule> make(const ModuleKeys& keys) {
 constexpr ModuleEntry kModules[] = {
     {"tcp_syn", "TCP SYN to each port: SYN-ACK open, RST closed, silence filtered (-sS)",
      &make<TcpSynProbe>},
+    {"tcp_fin", "TCP FIN: RST closed, silence open|filtered (-sF)", &make_tcp_fin},
+    {"tcp_null", "TCP without flags: RST closed, silence open|filtered (-sN)", &make_tcp_null},
+    {"tcp_xmas", "TCP FIN/PSH/URG: RST closed, silence open|filtered (-sX)", &make_tcp_xmas},
+    {"tcp_maimon", "TCP FIN/ACK: RST closed, silence open|filtered (-sM)", &make_tcp_maimon},
+    {"tcp_ack", "TCP ACK: RST unfiltered, silence filtered (-sA)", &make_tcp_ack},
+    {"tcp_window", "TCP ACK: RST open if its window > 0, else closed (-sW)", &make_tcp_window},
+    {"tcp_custom", "TCP with --scanflags, read as a SYN scan (-sS --scanflags)", &make_tcp_custom},
 };
 
 constexpr ScanTypeEntry kScanTypes[] = {
@@ -26,6 +34,19 @@ constexpr ScanTypeEntry kScanTypes[] = {
      "-sT: connect() scan (default otherwise; needs no privilege)"},
     {ScanType::List, "-sL", "--list", "list", 3, EngineKind::List, "", false, false,
      "-sL: list the targets and send nothing"},
+    // The TCP flag scans (scan/probe_tcp_flags.h): checkpoint codes 10-15.
+    {ScanType::Fin, "-sF", "--fin", "fin", 10, EngineKind::Raw, "tcp_fin", true, true,
+     "-sF: FIN scan (RST closed, silence open|filtered)"},
+    {ScanType::Null, "-sN", "--null", "null", 11, EngineKind::Raw, "tcp_null", true, true,
+     "-sN: NULL scan, no flags (RST closed, silence open|filtered)"},
+    {ScanType::Xmas, "-sX", "--xmas", "xmas", 12, EngineKind::Raw, "tcp_xmas", true, true,
+     "-sX: Xmas scan, FIN/PSH/URG (RST closed, silence open|filtered)"},
+    {ScanType::Ack, "-sA", "--ack", "ack", 13, EngineKind::Raw, "tcp_ack", true, true,
+     "-sA: ACK scan (RST unfiltered, silence filtered)"},
+    {ScanType::Window, "-sW", "--window", "window", 14, EngineKind::Raw, "tcp_window", true, true,
+     "-sW: Window scan (RST with a window open, without closed)"},
+    {ScanType::Maimon, "-sM", "--maimon", "maimon", 15, EngineKind::Raw, "tcp_maimon", true, true,
+     "-sM: Maimon scan, FIN/ACK (RST closed, silence open|filtered)"},
 };
 
 }  // namespace
@@ -44,6 +65,12 @@ std::unique_ptr<ProbeModule> make_probe_module(std::string_view name, const Modu
   const ModuleEntry* m = find_probe_module(name);
   if (m == nullptr) throw std::invalid_argument("no probe module named " + std::string(name));
   return m->make(keys);
+}
+
+std::string_view raw_port_module(const ScanConfig& config) {
+  const ScanTypeEntry& t = scan_type_entry(config.type);
+  if (config.scan_flags && t.port_module == "tcp_syn") return "tcp_custom";
+  return t.port_module;
 }
 
 std::span<const ScanTypeEntry> scan_types() {

@@ -57,5 +57,9 @@ std::span<const ScanTypeEntry> scan_types();
 const ScanTypeEntry& scan_type_entry(ScanType type);
 const ScanTypeEntry* scan_type_by_flag(std::string_view flag);  // "-sS" or "--syn"
 const ScanTypeEntry* scan_type_by_code(uint8_t code);
+// The port module a raw scan of `config` runs: its type's, except -sS with --scanflags, which runs
+// "tcp_custom" (the flags given, read as a SYN scan). The engine then passes config.scan_flags to
+// the module (ProbeModule::set_tcp_flags).
+std::string_view raw_port_module(const ScanConfig& config);
 
 }  // namespace gh

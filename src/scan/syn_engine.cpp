@@ -26,7 +26,8 @@ EngineReport run_syn_scan(EngineContext& ctx) {
   if (ctx.config.dry_run && ctx.config.output.verbosity > 0)
     std::fprintf(stderr, "glasshouse: dry run: cookie key k0=%016" PRIx64 " k1=%016" PRIx64 "\n",
                  keys.k0, keys.k1);
-  auto module = make_probe_module(scan_type_entry(ctx.config.type).port_module, keys);
+  auto module = make_probe_module(raw_port_module(ctx.config), keys);
+  if (ctx.config.scan_flags) module->set_tcp_flags(*ctx.config.scan_flags);  // --scanflags
   module->set_announcer(ctx.announce);  // --announce: the tag option (src/auth), before prepare()
   PacketTransportOptions opt;
   opt.interface = ctx.config.interface;

@@ -79,7 +79,7 @@ TEST(ProbeRegistry, FindsModulesAndScanTypes) {
   EXPECT_EQ(scan_type_by_flag("--syn"), syn);
   EXPECT_EQ(syn->engine, EngineKind::Raw);
   EXPECT_NE(find_probe_module(syn->port_module), nullptr);
-  EXPECT_EQ(scan_type_by_flag("-sX"), nullptr);
+  EXPECT_EQ(scan_type_by_flag("-sY"), nullptr);
   EXPECT_EQ(scan_type_entry(ScanType::Connect).engine, EngineKind::Connect);
   EXPECT_EQ(scan_type_entry(ScanType::List).engine, EngineKind::List);
   // Resume files name scan types by code: codes are unique and stable.

@@ -1,0 +1,175 @@
+#include "scan/probe_tcp_flags.h"
+
+#include "net/headers.h"
+#include "net/tcp_flags.h"
+#include "scan/probe_tcp_syn.h"
+
+namespace gh {
+
+using net::tcpflag::kAck;
+using net::tcpflag::kFin;
+using net::tcpflag::kPsh;
+using net::tcpflag::kSyn;
+using net::tcpflag::kUrg;
+
+TcpFlagProbe::TcpFlagProbe(FlagScanKind kind, const ModuleKeys& keys)
+    : kind_(kind), flags_(default_flags(kind)), cookie_(keys.k0, keys.k1) {}
+
+uint8_t TcpFlagProbe::default_flags(FlagScanKind kind) {
+  switch (kind) {
+    case FlagScanKind::Fin:
+      return kFin;
+    case FlagScanKind::Null:
+      return 0;
+    case FlagScanKind::Xmas:
+      return kFin | kPsh | kUrg;
+    case FlagScanKind::Maimon:
+      return kFin | kAck;
+    case FlagScanKind::Ack:
+    case FlagScanKind::Window:
+      return kAck;
+    case FlagScanKind::Custom:
+      return kSyn;
+  }
+  return 0;
+}
+
+std::string_view TcpFlagProbe::name() const {
+  switch (kind_) {
+    case FlagScanKind::Fin:
+      return "tcp_fin";
+    case FlagScanKind::Null:
+      return "tcp_null";
+    case FlagScanKind::Xmas:
+      return "tcp_xmas";
+    case FlagScanKind::Maimon:
+      return "tcp_maimon";
+    case FlagScanKind::Ack:
+      return "tcp_ack";
+    case FlagScanKind::Window:
+      return "tcp_window";
+    case FlagScanKind::Custom:
+      return "tcp_custom";
+  }
+  return "tcp_flags";
+}
+
+Silence TcpFlagProbe::silence() const {
+  switch (kind_) {
+    case FlagScanKind::Fin:
+    case FlagScanKind::Null:
+    case FlagScanKind::Xmas:
+    case FlagScanKind::Maimon:
+      return Silence::PortOpenFiltered;
+    case FlagScanKind::Ack:
+    case FlagScanKind::Window:
+    case FlagScanKind::Custom:
+      return Silence::PortFiltered;
+  }
+  return Silence::PortFiltered;
+}
+
+bool TcpFlagProbe::prepare(const PathInfo& path) {
+  net::SynTemplateParams params;
+  params.src = path.source;
+  params.ethernet = path.framing == LinkFraming::Ethernet;
+  params.src_mac = path.src_mac;
+  params.dst_mac = path.dst_mac;
+  params.ttl = 64;
+  params.window = 1024;  // nmap's window for every raw TCP probe
+  params.flags = flags_;
+  // nmap sends its MSS option with SYN probes only; the others carry no options.
+  if (!(flags_ & kSyn)) params.tcp_options.clear();
+  if (path.source.is_v4()) {
+    v4_.emplace(params);
+    src_v4_ = path.source;
+  } else {
+    v6_.emplace(params);
+    src_v6_ = path.source;
+  }
+  return true;
+}
+
+const net::TcpSynTemplate* TcpFlagProbe::template_for(Family f) const {
+  const auto& t = f == Family::V4 ? v4_ : v6_;
+  return t ? &*t : nullptr;
+}
+
+size_t TcpFlagProbe::build(std::span<uint8_t> out, const Probe& probe,
+                           const BuildArgs& args) const {
+  const net::TcpSynTemplate* t = template_for(probe.addr.family);
+  if (t == nullptr || probe.proto != Protocol::Tcp || out.size() < t->size()) return 0;
+  const IpAddress& src = probe.addr.is_v4() ? src_v4_ : src_v6_;
+  uint16_t sport = cookie_.source_port(probe.addr, probe.port, kPortBase, kPortRange, args.attempt);
+  uint32_t seq = cookie_.tcp_seq(src, probe.addr, sport, probe.port);
+  return t->build(out.data(), probe.addr, sport, probe.port, seq, args.ip_id,
+                  net::tcp_probe_ack(flags_, seq), nullptr);
+}
+
+bool TcpFlagProbe::classify(const RxFrame& frame, ProbeVerdict& out) const {
+  if (frame.ip == nullptr || !frame.ip->l4_parsed) return false;
+  const net::ParsedPacket& packet = *frame.ip;
+  Family family = packet.ip_version == 4 ? Family::V4 : Family::V6;
+  if (template_for(family) == nullptr) return false;
+  const IpAddress& ours = family == Family::V4 ? src_v4_ : src_v6_;
+  net::FlagReply reply;
+  if (!net::validate_tcp_flag_reply(cookie_, packet, ours, kPortBase, kPortRange, flags_, reply))
+    return false;
+  out.probe = Probe{reply.match.target, Protocol::Tcp, reply.match.target_port};
+  out.ttl = packet.ttl;
+  out.attempt = reply.match.attempt;
+  switch (reply.match.kind) {
+    case net::ReplyKind::SynAck:
+      out.state = PortState::Open;
+      out.reason = Reason::SynAck;
+      break;
+    case net::ReplyKind::Reset:
+      out.reason = Reason::Reset;
+      if (kind_ == FlagScanKind::Ack)
+        out.state = PortState::Unfiltered;
+      else if (kind_ == FlagScanKind::Window)
+        out.state = reply.window != 0 ? PortState::Open : PortState::Closed;
+      else
+        out.state = PortState::Closed;
+      break;
+    case net::ReplyKind::IcmpError: {
+      auto [state, reason] =
+          classify_icmp_error(packet.ip_version, reply.match.icmp_type, reply.match.icmp_code);
+      out.state = state;
+      out.reason = reason;
+      break;
+    }
+  }
+  return true;
+}
+
+namespace {
+template <FlagScanKind K>
+std::unique_ptr<ProbeModule> make_kind(const ModuleKeys& keys) {
+  return std::make_unique<TcpFlagProbe>(K, keys);
+}
+}  // namespace
+
+std::unique_ptr<ProbeModule> make_tcp_fin(const ModuleKeys& k) {
+  return make_kind<FlagScanKind::Fin>(k);
+}
+std::unique_ptr<ProbeModule> make_tcp_null(const ModuleKeys& k) {
+  return make_kind<FlagScanKind::Null>(k);
+}
+std::unique_ptr<ProbeModule> make_tcp_xmas(const ModuleKeys& k) {
+  return make_kind<FlagScanKind::Xmas>(k);
+}
+std::unique_ptr<ProbeModule> make_tcp_maimon(const ModuleKeys& k) {
+  return make_kind<FlagScanKind::Maimon>(k);
+}
+std::unique_ptr<ProbeModule> make_tcp_ack(const ModuleKeys& k) {
+  return make_kind<FlagScanKind::Ack>(k);
+}
+std::unique_ptr<ProbeModule> make_tcp_window(const ModuleKeys& k) {
+  return make_kind<FlagScanKind::Window>(k);
+}
+std::unique_ptr<ProbeModule> make_tcp_custom(const ModuleKeys& k) {
+  return make_kind<FlagScanKind::Custom>(k);
+}
+
+}  // namespace gh
