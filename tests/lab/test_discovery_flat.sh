@@ -15,7 +15,8 @@
 #      frames with the MACs of discovery's ARP replies (the kernel's neighbour-table path of -Pn
 #      refuses more than 512 on-link hosts).
 #   5. A scope whose ports are only OPEN: -sn and -sS (with discovery) of the /24 still find the
-#      live hosts (ARP is a port-less host probe), and the gate refuses nothing.
+#      live hosts (ARP is a port-less host probe), and the gate refuses nothing; the audit log's
+#      probe count of the -sn equals the ARP requests counted at the target (retries included).
 #   6. SIGINT during discovery of the /20 (-sn, and -sS with its port stage streaming), then
 #      --resume (the default checkpoint place): the union of the runs is exactly the
 #      uninterrupted result, nothing twice.
@@ -131,11 +132,26 @@ include = ["198.18.0.0/24"]
 ports = "${OPEN[0]}"
 EOF
 want24="$LAB_V4_TARGET,$LIVE24"
+# Every ARP request reaching the target is counted (nft's arp family); the audit log's end record
+# must count exactly those: discovery probes, retries included, are audited probes.
+ip netns exec "$LAB_NS_TARGET" nft -f - <<'NFT'
+table arp gh_arp {
+  chain in {
+    type filter hook input priority 0; policy accept;
+    arp operation request counter
+  }
+}
+NFT
 if lab_scan "$LAB_NS_SCAN" scope-sn -sn -n --scope "$SCOPE" --exclude "$LAB_V4_SCAN" \
-    -oJ "$LAB_WORK/scope-sn.jsonl" 198.18.0.0/24; then
+    --audit-log "$LAB_WORK/audit.jsonl" -oJ "$LAB_WORK/scope-sn.jsonl" 198.18.0.0/24; then
   python3 "$CHECK" hosts "$LAB_WORK/scope-sn.jsonl" "$want24" --reason arp-response ||
     lab_failed "scope -sn: not exactly the live set"
   ! grep -q "policy gate refused" "$LAB_WORK/scope-sn.stderr" || lab_failed "scope -sn: the gate refused probes"
+  wire=$(ip netns exec "$LAB_NS_TARGET" nft list table arp gh_arp | sed -n 's/.*counter packets \([0-9]*\).*/\1/p')
+  audited=$(python3 -c 'import json,sys; print([r for r in map(json.loads, open(sys.argv[1])) if r.get("event") == "end"][-1]["probes_sent"])' "$LAB_WORK/audit.jsonl")
+  lab_log "scope -sn: $wire ARP requests at the target, $audited probes in the audit log"
+  [[ $wire == "$audited" && $wire -ge 255 ]] ||
+    lab_failed "scope -sn: the audit log counts $audited probes, the wire $wire ARP requests"
 else
   lab_failed "scope -sn: scan failed"
 fi

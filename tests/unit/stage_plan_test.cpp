@@ -119,6 +119,30 @@ TEST(StagePlan, HostsAResumedRunFinishedAreNeitherProbedNorReported) {
   EXPECT_EQ(run.last_checkpoint[0], 0xffu);
 }
 
+TEST(StagePlan, ShardsKeepDisjointHostsWhoseUnionIsTheScan) {
+  // Groups form by timing, so a shard cannot slice each group's probes: it keeps the hosts of
+  // its shard (target index mod N) and scans them whole.
+  std::set<std::pair<std::string, uint16_t>> all;
+  std::set<std::string> hosts;
+  for (uint64_t shard = 0; shard < 3; ++shard) {
+    PlanRun run("127.0.0.1-8");
+    run.config.shards.count = 3;
+    run.config.shards.index = shard;
+    run.go();
+    for (const HostResult& h : run.hosts) {
+      uint64_t i = run.config.targets.index_of(h.addr);
+      EXPECT_EQ(i % 3, shard) << h.addr.to_string();
+      EXPECT_TRUE(hosts.insert(h.addr.to_string()).second) << "in two shards";
+    }
+    for (const auto& [key, n] : run.ports) {
+      EXPECT_EQ(n, 1);
+      EXPECT_TRUE(all.insert(key).second) << "in two shards: " << key.first << ":" << key.second;
+    }
+  }
+  EXPECT_EQ(hosts.size(), 8u);
+  EXPECT_EQ(all.size(), 16u);
+}
+
 TEST(HostStream, GroupsComeWhileHostsArePushedAndEndAtClose) {
   HostStream s;
   std::atomic<bool> stop{false};
