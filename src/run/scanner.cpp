@@ -539,6 +539,7 @@ int scan_stages(const ScanConfig& config, PolicyPlan& plan, const std::string& e
   close_outputs();
   outcome.probes_sent = report.probes_sent;
   outcome.replies = report.replies;
+  outcome.load = report.load;
   outcome.exit_reason = summary.exit_reason;
   const PolicyGate::Stats& st = gate.stats();
   if (st.refused() != 0)
