@@ -15,8 +15,9 @@
 //     bucket never fills (a full bucket wastes the refill) and slow enough not to flood it; a host
 //     that sent no ICMP error at all is not rate-limited by anything we know: 100/s;
 //   * a host is done when its ring is empty (everything answered) or after two whole cycles in a
-//     row with no new answer: what is left is open|filtered (the driver's silence()). Its limiter
-//     was then idle, so a closed port would have answered: only network loss can hide one.
+//     row with no new answer, each at least 1.1 s long (one refill of Linux's limiter): what is
+//     left is open|filtered (the driver's silence()). Its limiter was then idle, so a closed port
+//     would have answered: only network loss can hide one.
 // Answers are fed in as they are settled (answered()); the driver asks next() which host may send
 // now, and sleeps until due() otherwise. Single-threaded: the driver's thread only.
 #pragma once
@@ -69,7 +70,9 @@ class HostPacer {
     bool icmp_seen = false;
     std::deque<Clock::time_point> icmp;  // times of recent ICMP errors (the last 2 s)
     Clock::time_point next;
+    Clock::time_point cycle_start;
   };
+  static constexpr auto kMinCycle = std::chrono::milliseconds(1100);
   double rate(Host& h, Clock::time_point now) const;
   struct Due {
     Clock::time_point at;
@@ -90,6 +93,12 @@ std::optional<HostPacer::Send> HostPacer::next(Clock::time_point now, IsAnswered
     Host& h = hosts_[d.host];
     for (;;) {
       if (h.left_in_cycle == 0) {
+        // A cycle ends no sooner than kMinCycle after it began: a limiter that had no token
+        // when the cycle went out (the host answered nothing yet) has had one refill since.
+        if (h.cycle > 0 && now < h.cycle_start + kMinCycle) {
+          heap_.push(Due{h.cycle_start + kMinCycle, d.host});
+          goto next_host;
+        }
         // A cycle ended: was it silent?
         if (h.cycle > 0)
           h.silent_cycles = h.answers == h.answers_at_cycle ? h.silent_cycles + 1 : 0;
@@ -97,6 +106,7 @@ std::optional<HostPacer::Send> HostPacer::next(Clock::time_point now, IsAnswered
         ++h.cycle;
         if (h.cycle > max_cycle_) max_cycle_ = h.cycle;
         h.answers_at_cycle = h.answers;
+        h.cycle_start = now;
         h.left_in_cycle = h.ring.size();
       }
       uint64_t k = h.ring.front();
@@ -111,6 +121,7 @@ std::optional<HostPacer::Send> HostPacer::next(Clock::time_point now, IsAnswered
       return Send{d.host, k, h.cycle};
     }
     hosts_.erase(d.host);  // done: everything answered, or two silent cycles
+  next_host:;
   }
   return std::nullopt;
 }
