@@ -26,8 +26,8 @@
 #include "output/text_sink.h"
 #include "output/xml_sink.h"
 #include "policy/policy.h"
-#include "store/db_sink.h"
 #include "policy/privilege_drop.h"
+#include "run/os_hints.h"
 #include "run/stage_plan.h"
 #include "scan/connect_engine.h"
 #include "scan/discovery.h"
@@ -36,6 +36,7 @@
 #include "scan/probe_registry.h"
 #include "scan/syn_engine.h"
 #include "service/version_scan.h"
+#include "store/db_sink.h"
 #include "targets/permutation.h"
 #include "targets/slice.h"
 
@@ -331,6 +332,7 @@ int scan_stages(const ScanConfig& config, PolicyPlan& plan, const std::string& e
           if (!table.add(r)) return;
           if (r.state == PortState::Open) ++open_reported;
           for (auto& s : sinks) s->port(r);
+          if (config.service.os_hint) record_os_hint(r, table, sinks);  // -O/-A (run/os_hints.h)
           auto now = std::chrono::steady_clock::now();
           if (now - last_flush > std::chrono::seconds(1)) {
             for (auto& s : sinks) s->flush();
@@ -365,9 +367,7 @@ int scan_stages(const ScanConfig& config, PolicyPlan& plan, const std::string& e
                       stop_requested().load());
   };
 
-  if (config.service.os_hint)
-    std::cerr << "glasshouse: note: -O/-A: no OS detection is done (nmap's -O fingerprinting is "
-                 "not implemented); the SYN-ACK OS hint is not built yet either\n";
+  if (auto note = os_hint_note(config)) std::cerr << "glasshouse: note: " << *note << '\n';
   // -sV's databases are read before anything is sent: a bad --service-probes file is bad input.
   std::optional<ProbeDb> service_db;
   if (config.service.enabled) {
