@@ -116,6 +116,18 @@ std::string end_record(const RunFacts& f, const RunOutcome& r, WallClock::time_p
   }
   outputs += ']';
   o.raw("outputs", outputs);
+  if (r.load.measured) {
+    const LoadEvidence& e = r.load;
+    JsonObject l;
+    l.num("max_rate", e.max_rate, 0).num("max_host_rate", e.max_host_rate, 0);
+    l.num("max_rtt_inflation", e.max_rtt_inflation, 2);
+    l.num("max_rtt_inflation_ms", e.max_rtt_inflation_ms, 2);
+    l.num("backoffs", e.backoffs()).num("backoffs_loss", e.backoffs_loss);
+    l.num("backoffs_rtt", e.backoffs_rtt).num("backoffs_icmp", e.backoffs_icmp);
+    l.num("backoffs_kernel", e.backoffs_kernel).num("hosts_backed_off", e.hosts_backed_off);
+    l.num("hosts_impaired", e.hosts_impaired).boolean("impairment", e.hosts_impaired > 0);
+    o.raw("load", l.done());
+  }
   o.str("exit", r.exit_reason).num("status", r.status);
   return o.done();
 }
@@ -133,6 +145,7 @@ std::string audit_runs_table(std::string_view contents) {
                                                                result = "no end record", command;
   };
   std::vector<Row> rows;
+  std::vector<std::string> loads;  // one line per run with load evidence
   std::map<std::string, size_t> by_run;
   size_t pos = 0;
   while (pos < contents.size()) {
@@ -169,6 +182,20 @@ std::string audit_runs_table(std::string_view contents) {
       r.sent = text_of(*rec, "probes_sent");
       r.open = text_of(*rec, "open_ports");
       r.result = text_of(*rec, "exit");
+      if (const JsonValue* l = rec->get("load"); l != nullptr && l->type == JsonValue::Type::Object)
+        loads.push_back(fmt::format(
+            "load: run {} ({}): highest rate {} pps, to one host {} pps; largest RTT inflation "
+            "{}x (+{} ms); back-offs {} (loss {}, RTT {}, ICMP {}, kernel {}); hosts backed off "
+            "{}; {}",
+            run, r.started, text_of(*l, "max_rate"), text_of(*l, "max_host_rate"),
+            text_of(*l, "max_rtt_inflation"), text_of(*l, "max_rtt_inflation_ms"),
+            text_of(*l, "backoffs"), text_of(*l, "backoffs_loss"), text_of(*l, "backoffs_rtt"),
+            text_of(*l, "backoffs_icmp"), text_of(*l, "backoffs_kernel"),
+            text_of(*l, "hosts_backed_off"),
+            text_of(*l, "impairment") == "true"
+                ? text_of(*l, "hosts_impaired") + " host(s) still showed signs of load after "
+                                                  "backing off"
+                : "no host showed impairment"));
     }
   }
   std::vector<std::array<std::string, 10>> cells;
@@ -196,6 +223,7 @@ std::string audit_runs_table(std::string_view contents) {
     out += line + '\n';
   }
   if (rows.empty()) out += "(no runs)\n";
+  for (const std::string& l : loads) out += cell(l, 400) + '\n';
   return out;
 }
 

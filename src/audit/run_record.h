@@ -19,6 +19,11 @@
 //   privileges     what the process kept (end records)
 //   probes_sent replies open_ports refused_probes                    what was done (end)
 //   outputs        [{"file":..., "sha256":...}] for -oN / -oJ (end)
+//   load           the evidence of non-impairment (end, -sS at -T3/-T4; core/load_evidence.h):
+//                  {"max_rate", "max_host_rate" (pps over one control period), "max_rtt_inflation"
+//                  (ratio to the host's baseline RTT), "max_rtt_inflation_ms", "backoffs" and
+//                  "backoffs_loss|rtt|icmp|kernel", "hosts_backed_off", "hosts_impaired",
+//                  "impairment" (true when a host's signal persisted after its back-off)}
 //   exit status    why it ended ("done", "interrupted", an error, the refusal) and the exit status
 #pragma once
 
@@ -30,6 +35,7 @@
 #include <vector>
 
 #include "core/address.h"
+#include "core/load_evidence.h"
 #include "output/result.h"
 
 namespace gh {
@@ -72,6 +78,7 @@ struct RunOutcome {
   uint64_t refused_probes = 0;
   std::vector<std::pair<std::string, std::optional<std::string>>> outputs;  // file, sha256
   std::string privileges;
+  LoadEvidence load;  // written when load.measured
   std::string exit_reason;
   int status = 0;
 };
@@ -83,8 +90,9 @@ std::string refused_record(const RunFacts& f, std::string_view reason, int statu
                            WallClock::time_point now);
 
 // `glasshouse audit show`: the runs in a log as a table, one row per run (its start, or its
-// refusal), completed by its end record. Lines that are not records are skipped (verify names
-// them).
+// refusal), completed by its end record; then, for each run whose end record has load evidence,
+// one "load:" line saying what it measured. Lines that are not records are skipped (verify
+// names them).
 std::string audit_runs_table(std::string_view contents);
 
 }  // namespace gh

@@ -30,10 +30,10 @@ Timing Timing::for_level(int level) {
   using std::chrono::milliseconds;
   Timing t;
   t.level = level;
-  // nmap's templates (man nmap, "Timing and Performance"), plus a probe-rate ceiling of our own
-  // for the SYN engine, which adapts its rate below it (scan/rate_controller.h) rather than
-  // keeping nmap's per-probe congestion window: 20,000 pps at -T3 (the default, polite on any
-  // link), 250,000 at -T4 (about 170 Mbit/s of SYNs), none at -T5.
+  // nmap's templates (man nmap, "Timing and Performance"). -T3 (the default) and -T4 have no
+  // fixed rate: the SYN engine's congestion control ramps up and backs off per path and per
+  // host (scan/congestion.h). -T0..-T2 keep their fixed polite pacing; -T5 sends as fast as
+  // this machine can, backing off only on its own kernel's drops.
   switch (level) {
     case 0:
       t.scan_delay = milliseconds(300000);
@@ -56,13 +56,15 @@ Timing Timing::for_level(int level) {
     case 3:
       t.initial_rtt = milliseconds(1000);
       t.max_retries = 10;
-      t.max_rate = 20000;
+      t.max_rate = 0;
+      t.adaptive = true;
       break;
     case 4:
       t.initial_rtt = milliseconds(500);
       t.max_rtt = milliseconds(1250);
       t.max_retries = 6;
-      t.max_rate = 250000;
+      t.max_rate = 0;
+      t.adaptive = true;
       break;
     case 5:
       t.initial_rtt = milliseconds(250);

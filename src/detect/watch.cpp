@@ -34,29 +34,6 @@ namespace gh::detect {
 
 namespace {
 
-// Asks the scheduler for a short time slice (EEVDF, Linux 6.12+: sched_attr.sched_runtime of a
-// SCHED_OTHER task): a task with a shorter slice gets an earlier deadline, so when a packet wakes
-// it, it preempts a busy task at once instead of waiting out that task's slice (milliseconds on a
-// loaded host). It gets no more CPU time than before (its weight, i.e. nice, is unchanged), so
-// nothing is starved. Older kernels ignore the field or refuse: nothing changes then.
-bool request_short_slice(uint64_t slice_ns) {
-  struct {
-    uint32_t size, policy;
-    uint64_t flags;
-    int32_t nice;
-    uint32_t priority;
-    uint64_t runtime, deadline, period;
-  } attr{};
-  attr.size = sizeof attr;  // SCHED_ATTR_SIZE_VER0
-  attr.policy = SCHED_OTHER;
-  errno = 0;
-  int nice = getpriority(PRIO_PROCESS, 0);
-  if (errno != 0) return false;
-  attr.nice = nice;
-  attr.runtime = slice_ns;
-  return syscall(SYS_sched_setattr, 0, &attr, 0) == 0;
-}
-
 int64_t wall_now_us() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -187,7 +164,6 @@ class Watch {
   };
   static constexpr size_t kMaxTimings = 4096;
   bool timing_ = false;
-  bool short_slice_ = false;
   int64_t cur_ts_ = 0, cur_wall_ = 0;
   std::unordered_map<IpAddress, Timing, IpAddressHash> timings_;
 };
@@ -339,8 +315,6 @@ int Watch::run() {
       blocker_ = std::make_unique<NftBlocker>(opt_.block_cfg);
       blocker_->start();
       timing_ = true;
-      // A packet that brings a block closer should not wait for a CPU (see request_short_slice).
-      short_slice_ = request_short_slice(100'000);
     }
     if (opt_.challenge) {
       uint64_t key[2];
@@ -382,9 +356,8 @@ int Watch::run() {
       opt_.local.to_string(), opt_.detect.max_sources,
       static_cast<double>(det_->memory_bound() + (challenger_ ? challenger_->memory_bound() : 0)) /
           (1 << 20),
-      blocker_     ? fmt::format("; blocking into nftables table inet {}{}{}", opt_.block_cfg.table,
-                             challenger_ ? ", challenging unverified sources" : "",
-                             short_slice_ ? " (short scheduler slice)" : "")
+      blocker_     ? fmt::format("; blocking into nftables table inet {}{}", opt_.block_cfg.table,
+                             challenger_ ? ", challenging unverified sources" : "")
       : responder_ ? std::string("; --block dry run (nothing blocked or sent)")
                    : std::string());
 

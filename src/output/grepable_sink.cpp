@@ -1,6 +1,7 @@
 #include "output/grepable_sink.h"
 
 #include <algorithm>
+#include <charconv>
 
 #include <fmt/format.h>
 
@@ -45,12 +46,39 @@ void GrepableSink::flush() {
   if (!*out_) throw RuntimeError(fmt::format("cannot write {}", opts_.name));
 }
 
+namespace {
+
+// How many ports "22,80,1000-2000" names.
+uint64_t ports_in(std::string_view ranges) {
+  uint64_t n = 0;
+  while (!ranges.empty()) {
+    size_t comma = ranges.find(',');
+    std::string_view r = ranges.substr(0, comma);
+    ranges = comma == std::string_view::npos ? std::string_view() : ranges.substr(comma + 1);
+    size_t dash = r.find('-');
+    unsigned lo = 0, hi = 0;
+    std::from_chars(r.data(), r.data() + (dash == std::string_view::npos ? r.size() : dash), lo);
+    hi = lo;
+    if (dash != std::string_view::npos)
+      std::from_chars(r.data() + dash + 1, r.data() + r.size(), hi);
+    if (hi >= lo) n += hi - lo + 1;
+  }
+  return n;
+}
+
+}  // namespace
+
 void GrepableSink::begin(const ScanInfo& info) {
   info_ = info;
   std::string cmd = info.command_line;
   std::replace(cmd.begin(), cmd.end(), '\n', ' ');
   std::string x = fmt::format("# Glasshouse {} scan initiated {} as: {}\n", GLASSHOUSE_VERSION,
                               nmap_time(info.start), cmd);
+  // nmap writes the scanned ports with -v: "# Ports scanned: TCP(3;22,80,443) UDP(0;) ...".
+  if (opts_.verbosity > 0)
+    x += fmt::format("# Ports scanned: TCP({};{}) UDP({};{}) SCTP(0;) PROTOCOLS(0;)\n",
+                     ports_in(info.tcp_ports), info.tcp_ports, ports_in(info.udp_ports),
+                     info.udp_ports);
   write(x);
   flush();
 }

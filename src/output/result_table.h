@@ -120,6 +120,9 @@ class ResultTable {
   // says up makes the host answered (counted in hosts_up()); one that says down does not undo a
   // reply that already came.
   void add_host(const HostResult& h);
+  // Notes that more no-response ports came for a host than it keeps listed (Host::silent): a
+  // restored table (output/table_codec.h) says so as the saved one did.
+  void note_silent_overflow(const IpAddress& a) { hosts_[a].silent_overflow = true; }
   // Records the service on a port (replacing an earlier one for the same port). The port need not
   // have a stored verdict (a producer may know the service first).
   void add_service(const ServiceInfo& s);

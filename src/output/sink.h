@@ -43,6 +43,21 @@ class Sink {
   virtual void end(const ResultTable& table, const ScanSummary& summary) = 0;
   // Push buffered bytes to the OS now (called periodically and from the signal path).
   virtual void flush() = 0;
+
+  // Resuming a paused scan (run/checkpoint_session.h). At each checkpoint, after flush(), the
+  // run layer saves mark() of every sink with a resume_key(), with the result table. A resumed
+  // run calls rewind(mark) on the sink with the same key before begin(): the sink drops what it
+  // wrote after the mark, and returns true when it wants the restored table's records passed
+  // again (host() and port() right after begin()). Without a key (the default), nothing is
+  // saved: the text, XML and grepable sinks write their files whole in end() from the table,
+  // which the resumed run restores, so their files are simply rewritten (SinkKind); -oJ is cut
+  // back to the checkpoint's jsonl_offset by the session itself (scan/checkpoint.h).
+  virtual std::string_view resume_key() const { return {}; }
+  virtual uint64_t mark() { return 0; }
+  virtual bool rewind(uint64_t mark) {
+    (void)mark;
+    return false;
+  }
 };
 
 }  // namespace gh

@@ -52,7 +52,7 @@ std::unique_ptr<Sink> make_jsonl(std::unique_ptr<std::ostream> file, const SinkR
 }
 
 constexpr std::array kKinds{
-    SinkKind{"normal", "-oN", &OutputSpec::normal_file, true, make_normal},
+    SinkKind{"normal", "-oN", &OutputSpec::normal_file, false, make_normal},
     SinkKind{"xml", "-oX", &OutputSpec::xml_file, false, make_xml},
     SinkKind{"grepable", "-oG", &OutputSpec::grepable_file, false, make_grepable},
     SinkKind{"jsonl", "-oJ", &OutputSpec::jsonl_file, true, make_jsonl},

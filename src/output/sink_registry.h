@@ -26,7 +26,7 @@ struct SinkRequest {
   // The host's reverse-DNS name at the end of the scan, "" when none; empty function with -n.
   std::function<std::string(const IpAddress&)> host_name;
   // A resumed run (run/checkpoint_session.h): -oJ begins with this "resume" record and the
-  // files of kinds that append are appended to.
+  // files of kinds that append are appended to (the others are rewritten).
   std::optional<JsonlResume> resume;
 };
 
@@ -34,7 +34,9 @@ struct SinkKind {
   std::string_view name;          // "normal", "xml", "grepable", "jsonl"
   std::string_view option;        // "-oN"
   std::string OutputSpec::*path;  // where the OutputSpec holds its file name
-  bool appends_on_resume;         // a resumed run appends to its file (else: rewrites it)
+  // A resumed run appends to its file (-oJ, cut back to the checkpoint first); else the file is
+  // rewritten whole from the restored table (run/checkpoint_session.h).
+  bool appends_on_resume;
   std::unique_ptr<Sink> (*make)(std::unique_ptr<std::ostream> file, const SinkRequest& req);
 };
 

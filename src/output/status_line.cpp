@@ -24,6 +24,8 @@ StatusSnapshot snapshot_of(const EngineCounters& c) {
   s.skipped = c.skipped.load(std::memory_order_relaxed);
   s.drops = c.drops.load(std::memory_order_relaxed);
   s.pass = c.pass.load(std::memory_order_relaxed);
+  s.rate = c.rate.load(std::memory_order_relaxed);
+  s.rate_note = c.rate_note();
   return s;
 }
 
@@ -118,6 +120,10 @@ std::string format_status(const StatusSnapshot& s, const StatusRates& rates,
       fmt::format("{:.1f}% done", pct),  format_left(left) + " left",
       "found " + format_count(s.open),
   };
+  const size_t rate = parts.size();
+  const std::string rate_plain = s.rate > 0 ? "rate " + format_rate(s.rate) : "";
+  parts.push_back(rate_plain.empty() || s.rate_note.empty() ? rate_plain
+                                                            : rate_plain + ": " + s.rate_note);
   const size_t retries = parts.size();
   parts.push_back("retries " + format_count(s.retries));
   const std::string pass = s.pass > 0 ? fmt::format(" (pass {})", s.pass) : "";
@@ -143,6 +149,14 @@ std::string format_status(const StatusSnapshot& s, const StatusRates& rates,
   }
   if (line.size() > kStatusWidth) {
     parts[drops].clear();
+    line = join(parts);
+  }
+  if (line.size() > kStatusWidth) {
+    parts[rate] = rate_plain;
+    line = join(parts);
+  }
+  if (line.size() > kStatusWidth) {
+    parts[rate].clear();
     line = join(parts);
   }
   return line;

@@ -18,6 +18,9 @@
 //               retry passes are not in it. Before a send rate is known, the first pass is
 //               extrapolated from the time so far; "-:--:--" when nothing can be said.
 //   found       open ports
+//   rate        the rate the engine aims at and why, when it says (-sS at -T3/-T4: "ramping",
+//               "backing off for 198.18.0.5: unanswered probes", "host budget for ...",
+//               "capped by --max-rate/scope")
 //   retries     probes sent again, with the retry pass under way ("(pass N)", N >= 1) once there
 //               is one
 //   drops       replies the kernel dropped before the engine read them (-sS), when any
@@ -25,8 +28,8 @@
 //
 // Counts of 100,000 and more are shortened to three digits ("123k", "1.23M"). The line is kept to
 // kStatusWidth columns: when it would be longer, "skipped", then "(pass N)", then "retries",
-// then "drops" are left out, in that order (the first five fields always fit), and the redraw
-// also cuts it to the terminal's width.
+// then "drops", then the rate's reason, then the rate are left out, in that order (the first
+// five fields always fit), and the redraw also cuts it to the terminal's width.
 //
 // Threading: the redraw thread reads the counters through the snapshot function, which must be
 // safe to call from that thread (EngineCounters are atomics) and must outlive the StatusLine.
@@ -59,9 +62,11 @@ struct StatusSnapshot {
   uint64_t done = 0;
   uint64_t total = 0;
   uint64_t open = 0;
-  uint64_t skipped = 0;  // addresses the exclusions removed; shown when not zero
-  uint64_t drops = 0;    // replies the kernel dropped (-sS); shown when not zero
-  uint64_t pass = 0;     // retry pass under way, 0 = the first pass
+  uint64_t skipped = 0;   // addresses the exclusions removed; shown when not zero
+  uint64_t drops = 0;     // replies the kernel dropped (-sS); shown when not zero
+  uint64_t pass = 0;      // retry pass under way, 0 = the first pass
+  double rate = 0;        // the rate the engine aims at, pps; 0 = not said
+  std::string rate_note;  // why (scan/congestion.h): "ramping", "backing off for 198.18.0.5: ..."
 };
 
 // Per-second rates over the sliding window.

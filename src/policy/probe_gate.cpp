@@ -9,7 +9,7 @@ PolicyGate::PolicyGate(PolicyGateOptions opts) : opts_(std::move(opts)) {
 }
 
 bool PolicyGate::port_allowed(const Probe& probe) const {
-  if (!opts_.ports) return true;
+  if (!opts_.ports || probe.portless) return true;
   const auto& list = probe.proto == Protocol::Udp ? opts_.ports->udp : opts_.ports->tcp;
   return std::binary_search(list.begin(), list.end(), probe.port);
 }

@@ -5,6 +5,9 @@
 //   the engagement window has closed (scope not_after)           -> Refuse
 //   address outside the scope's authorized set                   -> Refuse
 //   port outside the scope's ports                               -> Refuse
+//     (a port-less host-discovery probe, Probe::portless: ARP, NDP, ICMP, has no port to
+//     check: a scope that authorizes an address for some ports authorizes finding out whether
+//     it is up. TCP and UDP pings are probes of their port and must be in the scope's ports.)
 //   the address's per-host bucket is empty (--max-host-rate)     -> Later, with the wait
 //   otherwise                                                    -> Send
 //

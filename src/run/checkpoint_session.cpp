@@ -17,6 +17,7 @@
 #include "core/paths.h"
 #include "io/privilege.h"
 #include "output/json.h"
+#include "output/table_codec.h"
 #include "scan/probe_registry.h"
 
 namespace gh {
@@ -89,15 +90,6 @@ std::unique_ptr<CheckpointSession> CheckpointSession::prepare(const ScanConfig& 
     return nullptr;
   }
 
-  // -oX and -oG are written whole at the end from the run's table, which a resumed run does not
-  // have yet: rather than lose what the first run found, such a scan saves no checkpoints.
-  if (!config.output.xml_file.empty() || !config.output.grepable_file.empty()) {
-    std::string why =
-        "-oX/-oG/-oA cannot be continued by --resume yet, so this scan saves no checkpoints";
-    if (named) throw UsageError(why);
-    std::cerr << "glasshouse: warning: " << why << '\n';
-    return nullptr;
-  }
   ScanFingerprint now = fingerprint_of(config);
   CheckpointMeta& m = s->meta_;
   if (resume != nullptr) {
@@ -155,12 +147,38 @@ std::unique_ptr<CheckpointSession> CheckpointSession::prepare(const ScanConfig& 
   return s;
 }
 
-void CheckpointSession::outputs_started() {
-  if (!jsonl_ || origin_.resume != nullptr) return;
+void CheckpointSession::outputs_started(WallClock::time_point start) {
+  if (origin_.resume != nullptr) return;
+  meta_.start_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(start.time_since_epoch()).count();
+  if (!jsonl_) return;
   if (auto d = first_line_digest(jsonl_.get())) meta_.jsonl_head = *d;
 }
 
-void CheckpointSession::save(const EngineProgress& progress, const Counts& counts, bool last) {
+WallClock::time_point CheckpointSession::first_start() const {
+  return WallClock::time_point(std::chrono::milliseconds(meta_.start_ms));
+}
+
+std::vector<Sink*> CheckpointSession::restore_outputs(
+    ResultTable& table, const std::vector<std::unique_ptr<Sink>>& sinks) const {
+  std::vector<Sink*> replay;
+  if (origin_.resume == nullptr) return replay;
+  const CheckpointMeta& saved = origin_.resume->meta;
+  decode_table(saved.table, table, path_);
+  for (const auto& s : sinks) {
+    std::string_view key = s->resume_key();
+    if (key.empty()) continue;
+    uint64_t mark = 0;
+    for (const auto& [k, v] : saved.marks)
+      if (k == key) mark = v;
+    if (s->rewind(mark)) replay.push_back(s.get());
+  }
+  return replay;
+}
+
+void CheckpointSession::save(const EngineProgress& progress, const Counts& counts, bool last,
+                             const ResultTable& table,
+                             const std::vector<std::unique_ptr<Sink>>& sinks) {
   // A large bitmap takes a while to write, and the engine's thread waits for it: keep that under
   // a tenth of its time. The last checkpoint (stopping) is always written.
   auto start = std::chrono::steady_clock::now();
@@ -176,6 +194,10 @@ void CheckpointSession::save(const EngineProgress& progress, const Counts& count
       meta_.ports_written = base_.ports_written + counts.ports_written;
     }
     meta_.open_ports = base_.open_ports + counts.open_ports;
+    meta_.marks.clear();
+    for (const auto& s : sinks)
+      if (!s->resume_key().empty()) meta_.marks.emplace_back(s->resume_key(), s->mark());
+    meta_.table = encode_table(table);
     write_checkpoint_file(path_, meta_, progress, key_);
     saved_ = true;
     last_end_ = std::chrono::steady_clock::now();

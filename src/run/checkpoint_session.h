@@ -9,6 +9,8 @@
 #include <vector>
 
 #include "io/fd.h"
+#include "output/result_table.h"
+#include "output/sink.h"
 #include "scan/checkpoint.h"
 #include "scan/config.h"
 #include "scan/progress.h"
@@ -27,8 +29,10 @@ struct ScanOrigin {
 //
 //   prepare()          stage 1, before the audit start record: key, directory, the fingerprint
 //                      check of a resumed scan, the -oJ file locked (and, resuming, cut back)
+//   restore_outputs()  a resumed run, before the sinks' begin(): the table and the sinks' marks
 //   outputs_started()  after the sinks' begin(): a fresh run notes the -oJ header's digest
-//   save()             from the engine's thread (EngineContext::checkpoint), outputs flushed
+//   save()             from the engine's thread (EngineContext::checkpoint), outputs flushed,
+//                      with the result table and the sinks' marks
 //   completed()        the scan finished: its resume file is removed
 //   stopped()          SIGINT/SIGTERM: "glasshouse: paused; continue with: ..." on stderr
 class CheckpointSession {
@@ -54,10 +58,19 @@ class CheckpointSession {
   const EngineResume* engine_resume() const {
     return origin_.resume != nullptr ? &resume_progress_ : nullptr;
   }
-  void outputs_started();
+  // After the sinks' begin(): a fresh run notes the -oJ header's digest and its start time.
+  void outputs_started(WallClock::time_point start);
+  // The first run's start: what a resumed run's outputs give as the scan's start.
+  WallClock::time_point first_start() const;
   // `last`: the scan is stopping (always written). Otherwise skipped while the time since the
-  // previous write is under ten times what that write took (a huge bitmap).
-  void save(const EngineProgress& progress, const Counts& counts, bool last);
+  // previous write is under ten times what that write took (a huge bitmap or table). The table
+  // and the sinks' marks (Sink::mark, by resume_key) go in with the progress.
+  void save(const EngineProgress& progress, const Counts& counts, bool last,
+            const ResultTable& table, const std::vector<std::unique_ptr<Sink>>& sinks);
+  // A resumed run, before the sinks' begin(): their rewind() to the saved marks, and the saved
+  // table into `table`. Returns the sinks that want the table's records passed again.
+  std::vector<Sink*> restore_outputs(ResultTable& table,
+                                     const std::vector<std::unique_ptr<Sink>>& sinks) const;
   void completed();
   void stopped();
   // The run failed: when a resume file exists, says how to continue from it.

@@ -43,7 +43,6 @@
 namespace gh {
 namespace {
 
-// A resumed scan appends to the outputs of the run it continues (scan/checkpoint.h).
 // -sL and --dry-run write a line per target or probe to stdout, possibly billions: a reader
 // that went away (`| head`) must end the run, not leave it writing into a closed pipe (SIGPIPE is
 // ignored, so a write just fails).
@@ -227,6 +226,35 @@ JsonlResume jsonl_resume(const CheckpointSession& cp, const std::string& run_id)
   return r;
 }
 
+// A resumed run's restored table, passed again to the sinks that asked for it (Sink::rewind):
+// each host's record, its stored verdicts, its kept no-response ports.
+void replay_table(const ResultTable& table, const std::vector<Sink*>& sinks) {
+  auto now = WallClock::now();
+  for (const auto& [addr, host] : table.hosts()) {
+    if (host.record)
+      for (Sink* s : sinks) s->host(*host.record);
+    PortResult r;
+    r.addr = addr;
+    r.seen = now;
+    for (const ResultTable::Entry& e : host.entries) {
+      r.port = e.port;
+      r.proto = e.proto;
+      r.state = e.state;
+      r.reason = e.reason;
+      r.reply_ttl = e.reply_ttl;
+      for (Sink* s : sinks) s->port(r);
+    }
+    r.state = PortState::Filtered;
+    r.reason = Reason::NoResponse;
+    r.reply_ttl = 0;
+    for (auto [proto, port] : host.silent_ports()) {
+      r.proto = proto;
+      r.port = port;
+      for (Sink* s : sinks) s->port(r);
+    }
+  }
+}
+
 // Stages 2 to 5 of a run that policy allowed; fills `outcome` as it goes. `checkpoints` (null:
 // none) saves the progress of a -sS scan and knows what a resumed one continues.
 int scan_stages(const ScanConfig& config, PolicyPlan& plan, const std::string& engagement_id,
@@ -288,10 +316,16 @@ int scan_stages(const ScanConfig& config, PolicyPlan& plan, const std::string& e
   }
   std::vector<OutputFile> files =
       config.dry_run ? std::vector<OutputFile>{} : open_for_hashing(config.output);
+  // The result model's memory. A resumed run starts from the checkpoint's table, and the sinks
+  // go back to their marks (run/checkpoint_session.h): -oN, -oX and -oG are then written whole
+  // from it at the end, and the database run gets its records again.
+  ResultTable table(config.discovery.ping_only ? 0 : config.ports.size());
+  std::vector<Sink*> replay;
+  if (resuming) replay = checkpoints->restore_outputs(table, sinks);
   ScanInfo info;
   info.command_line = config.command_line;
   info.scan_type = scan_type_name(config.type);
-  info.start = WallClock::now();
+  info.start = resuming ? checkpoints->first_start() : WallClock::now();
   info.targets = config.targets.size();
   info.ports = config.discovery.ping_only ? 0 : config.ports.size();
   info.engagement_id = engagement_id;
@@ -299,15 +333,15 @@ int scan_stages(const ScanConfig& config, PolicyPlan& plan, const std::string& e
   info.udp_ports = port_ranges(config.ports.udp);
   info.verbosity = config.output.verbosity;
   for (auto& s : sinks) s->begin(info);
+  if (!replay.empty()) replay_table(table, replay);
   JsonlSink* jsonl = nullptr;
   for (auto& s : sinks)
     if (auto* j = dynamic_cast<JsonlSink*>(s.get())) jsonl = j;
   if (checkpoints != nullptr) {
     for (auto& s : sinks) s->flush();
-    checkpoints->outputs_started();
+    checkpoints->outputs_started(info.start);
   }
 
-  ResultTable table(config.discovery.ping_only ? 0 : config.ports.size());
   PolicyGate gate(std::move(plan.gate));
   std::mutex output_mu;
   auto last_flush = std::chrono::steady_clock::now();
@@ -364,7 +398,7 @@ int scan_stages(const ScanConfig& config, PolicyPlan& plan, const std::string& e
       return;  // the outputs may lack records the bitmap says were written
     }
     checkpoints->save(progress, {open_reported, jsonl != nullptr ? jsonl->ports_written() : 0},
-                      stop_requested().load());
+                      stop_requested().load(), table, sinks);
   };
 
   if (auto note = os_hint_note(config)) std::cerr << "glasshouse: note: " << *note << '\n';
@@ -444,7 +478,7 @@ int scan_stages(const ScanConfig& config, PolicyPlan& plan, const std::string& e
           p.slice_size = config.targets.size();
           p.answered = finished;
           checkpoints->save(p, {open_reported, jsonl != nullptr ? jsonl->ports_written() : 0},
-                            force);
+                            force, table, sinks);
         };
       }
       found = run_stage_plan(pc);
@@ -505,6 +539,7 @@ int scan_stages(const ScanConfig& config, PolicyPlan& plan, const std::string& e
   close_outputs();
   outcome.probes_sent = report.probes_sent;
   outcome.replies = report.replies;
+  outcome.load = report.load;
   outcome.exit_reason = summary.exit_reason;
   const PolicyGate::Stats& st = gate.stats();
   if (st.refused() != 0)

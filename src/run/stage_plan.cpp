@@ -27,6 +27,16 @@ PlanReport run_stage_plan(PlanContext& plan) {
   HostStream stream;
   std::atomic<bool> abort{false};
   DiscoveryContext& d = plan.discovery;
+  const TargetSet& all = plan.config.targets;
+  // --shards N --shard I: every shard sweeps every target, and keeps the hosts of its shard (the
+  // target index mod N is I): the shards' groups are disjoint and their union is every up host,
+  // whatever the timing of each machine's sweep. A group is then scanned whole.
+  const ShardSpec shards = plan.config.shards;
+  auto mine = [&](const IpAddress& a) {
+    if (shards.count <= 1) return true;
+    uint64_t i = all.index_of(a);
+    return i != UINT64_MAX && i % shards.count == shards.index;
+  };
   d.macs = &plan.macs;
   d.abort = &abort;
   d.finished = plan.finished;
@@ -34,7 +44,7 @@ PlanReport run_stage_plan(PlanContext& plan) {
   d.on_host = [&](const HostResult& h) {
     if (h.state == HostState::Up)
       stream.push(h);
-    else
+    else if (mine(h.addr))
       plan.record_host(h);  // down hosts (-v) at the end of the sweep
   };
 
@@ -62,12 +72,13 @@ PlanReport run_stage_plan(PlanContext& plan) {
     }
   } joiner{sweep, abort};
 
-  const TargetSet& all = plan.config.targets;
   Bits finished(all.size(), plan.finished);
   std::vector<HostResult> group;
   bool mid_group = false;
   const std::atomic<bool>& stop = d.stop;
   while (stream.take(group, plan.max_group, stop)) {
+    std::erase_if(group, [&](const HostResult& h) { return !mine(h.addr); });
+    if (group.empty()) continue;
     mid_group = true;
     for (const HostResult& h : group) plan.record_host(h);
     bool stopped = false;
@@ -77,6 +88,7 @@ PlanReport run_stage_plan(PlanContext& plan) {
       for (const HostResult& h : group) addrs.push_back(h.addr);
       std::sort(addrs.begin(), addrs.end());
       ScanConfig group_config = plan.config;
+      group_config.shards = ShardSpec{};
       group_config.targets = TargetSet{};
       for (const IpAddress& a : addrs) group_config.targets.add_range(AddressRange{a, a});
       ProbeSpace space(group_config.targets, group_config.ports);

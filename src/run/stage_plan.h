@@ -108,6 +108,9 @@ struct PlanReport {
   bool interrupted = false;
 };
 
+// With --shards N --shard I, every shard sweeps every target and keeps (reports, port-scans)
+// only the hosts whose target index mod N is I, each group scanned whole: the shards' results
+// are disjoint and their union is the whole scan, whatever each machine's timing.
 // Opens every stage (discovery's sockets, each port stage's transport), calls ready(), then runs
 // discovery on a thread of its own while this thread scans the ports of each group of hosts it
 // streams. Throws what a stage threw (after stopping and joining the other).

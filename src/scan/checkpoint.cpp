@@ -36,6 +36,7 @@ constexpr size_t kTrailerSize = 64;  // SHA-256, HMAC-SHA-256
 constexpr uint32_t kMaxArgs = 1 << 16;
 constexpr uint32_t kMaxString = 1 << 20;
 constexpr uint32_t kMaxPasses = 1 << 16;
+constexpr uint32_t kMaxMarks = 64;
 
 // --- little-endian encoding --------------------------------------------------------------------
 
@@ -84,6 +85,7 @@ class Reader {
     if (n > kMaxString) fail(fmt::format("{} is {} bytes long", what, n));
     return std::string(take(n));
   }
+  std::string bytes(size_t n) { return std::string(take(n)); }
   size_t left() const { return data_.size() - pos_; }
   [[noreturn]] void fail(std::string_view what) const {
     throw UsageError(fmt::format("resume file {} is malformed: {}", name_, what));
@@ -262,6 +264,14 @@ void encode_checkpoint(const CheckpointMeta& meta, const EngineProgress& progres
   put_bytes(head, meta.jsonl_head);
   put_u64(head, meta.open_ports);
   put_u64(head, meta.ports_written);
+  put_u64(head, static_cast<uint64_t>(meta.start_ms));
+  put_u32(head, static_cast<uint32_t>(meta.marks.size()));
+  for (const auto& [k, v] : meta.marks) {
+    put_str(head, k);
+    put_u64(head, v);
+  }
+  put_u64(head, meta.table.size());
+  head.append(meta.table);
   put_u64(head, progress.slice_size);
   put_u32(head, progress.pass);
   put_u64(head, progress.cursor);
@@ -375,6 +385,16 @@ Checkpoint decode_checkpoint(std::string_view bytes, const CheckpointKey& key,
   m.ports_written = r.u64();
   if (!m.has_jsonl && (m.jsonl_offset != 0 || m.ports_written != 0))
     r.fail("-oJ counts without an -oJ file");
+  m.start_ms = static_cast<int64_t>(r.u64());
+  uint32_t nmarks = r.u32();
+  if (nmarks > kMaxMarks) r.fail(fmt::format("{} output marks", nmarks));
+  for (uint32_t i = 0; i < nmarks; ++i) {
+    std::string k = r.str("an output's name");
+    m.marks.emplace_back(std::move(k), r.u64());
+  }
+  uint64_t table = r.u64();
+  if (table > r.left()) r.fail(fmt::format("a result table of {} bytes", table));
+  m.table = r.bytes(static_cast<size_t>(table));
 
   c.slice_size = r.u64();
   if (c.slice_size != Slice::shard(f.probes, f.shard_count, f.shard_index).size())

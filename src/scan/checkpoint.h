@@ -15,7 +15,10 @@
 //   * the size of the -oJ file when the checkpoint was taken (outputs flushed first), and the
 //     SHA-256 of its first line: resuming truncates the file back to that size and appends, so the
 //     records written after the checkpoint, whose probes the saved bitmap will redo, are dropped;
-//   * the engine's progress: slice size, pass, cursor, per-pass counts, the answered bitmap.
+//   * the engine's progress: slice size, pass, cursor, per-pass counts, the answered bitmap;
+//   * for the other outputs: the first run's start time, each resumable sink's mark (the
+//     database run it writes) and the result table (output/table_codec.h), from which a resumed
+//     run writes -oN, -oX and -oG whole and the database run again.
 //
 // Why any checkpoint of a scan is a safe place to continue from: when it is taken, every set bit's
 // verdict has already been passed to the sinks and flushed, and the -oJ size recorded then holds
@@ -24,12 +27,13 @@
 // SIGKILL or a crash (the last checkpoint is at most one interval old), and for an older
 // checkpoint of the same scan as well.
 //
-// Format (version 1, every integer little-endian):
+// Format (version 2, every integer little-endian; version 1 had no start, marks or table):
 //
 //   "GHRESUME" | u32 version | u32 0 | u64 length of the whole file
 //   str first_run | str run | i64 saved (Unix ms) | str cwd | u32 argc | str argv[argc]
 //   u8 scan type | u64 seed | u64 shards | u64 shard | u64 probes | [32] targets | [32] ports
 //   u8 has_jsonl | u64 jsonl_offset | [32] jsonl_head | u64 open_ports | u64 ports_written
+//   i64 start (Unix ms) | u32 nmarks | nmarks x (str key, u64 mark) | u64 n | [n] table
 //   u64 slice_size | u32 pass | u64 cursor | u32 npasses | npasses x (u64 sent, u64 settled)
 //   u64 nwords | nwords x u64 answered
 //   [32] SHA-256 of everything before | [32] HMAC-SHA-256 of everything before
@@ -64,7 +68,7 @@
 
 namespace gh {
 
-inline constexpr uint32_t kCheckpointVersion = 1;
+inline constexpr uint32_t kCheckpointVersion = 2;
 
 // What defines a scan's probes and their order.
 struct ScanFingerprint {
@@ -98,6 +102,11 @@ struct CheckpointMeta {
   Sha256Digest jsonl_head{};   // SHA-256 of its first line, newline included
   uint64_t open_ports = 0;     // open verdicts reported before the checkpoint, all runs
   uint64_t ports_written = 0;  // port records in the -oJ file before jsonl_offset
+  // Version 2: what the other outputs need to survive a resume (run/checkpoint_session.h).
+  int64_t start_ms = 0;  // when the first run started (Unix ms): the outputs' start time
+  // Sink::mark() of each sink that has one, by Sink::resume_key() ("db": the database run).
+  std::vector<std::pair<std::string, uint64_t>> marks;
+  std::string table;  // the result table as output/table_codec.h encodes it
 };
 
 struct Checkpoint {

@@ -28,7 +28,14 @@ struct Timing {
   std::chrono::milliseconds scan_delay{0};  // between probes to one host (-T0/-T1)
   std::optional<std::chrono::milliseconds> host_timeout;
   double min_rate = 0;  // packets/s floor, 0 = none
-  double max_rate = 0;  // packets/s cap, 0 = none (-T5)
+  double max_rate = 0;  // packets/s cap, 0 = none
+  // -T3/-T4: the raw engine's congestion control (scan/congestion.h) sets the rate, per path
+  // and per host, below max_rate and above min_rate. Otherwise a fixed rate: max_rate or the
+  // --scan-delay pacing, lowered only on our own kernel's drops (scan/rate_controller.h).
+  bool adaptive = false;
+  // Host discovery's probe rate: max_rate, or with the adaptive defaults (which have no fixed
+  // ceiling) the 20,000 pps it has always had there; 0 = none.
+  double discovery_rate() const { return max_rate > 0 ? max_rate : adaptive ? 20000 : 0; }
   // Fills the fields from a -T level (before explicit options are applied on top).
   static Timing for_level(int level);
 };

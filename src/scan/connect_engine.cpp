@@ -177,7 +177,7 @@ bool socket_reusable(int err) {
 }
 
 size_t workers_for(const Timing& timing, uint64_t tcp_probes, unsigned cores) {
-  if (cores < 2 || timing.level < 4) return 1;
+  if (cores < 2 || timing.level < 3) return 1;
   // Per-host pacing is serial by nature, and a host timeout clock shared by threads is not worth
   // its locking: those scans are slow anyway.
   if (timing.scan_delay.count() > 0) return 1;

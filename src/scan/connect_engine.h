@@ -33,10 +33,10 @@ struct Stats;
 // socket family the kernel refuses, an interface SO_BINDTODEVICE rejects, no usable source
 // address); never for fd exhaustion, which it waits out.
 //
-// Fast scans (-T4, -T5) of many ports on a machine with several cores run two workers, the
-// calling thread and one more (connect_detail::workers_for): on a fast network (loopback, a LAN)
-// the kernel's own work per connect() is what bounds the scan, and two threads do it on two
-// cores. Each worker has its own sockets, epoll set, in-flight share, retries and timeout
+// Scans at -T3 (the default) and faster of many ports on a machine with several cores run two
+// workers, the calling thread and one more (connect_detail::workers_for): on a fast network
+// (loopback, a LAN) the kernel's own work per connect() is what bounds the scan, and two threads do
+// it on two cores. Each worker has its own sockets, epoll set, in-flight share, retries and timeout
 // estimate, and claims chunks of the permutation as it goes (so a worker that gets less CPU does
 // less of the scan); the gate, the rate limiter and the host timeout clock are shared under one
 // lock; verdicts are still reported from the calling thread only. `workers` (tests) overrides
@@ -80,7 +80,7 @@ bool connect_pending(int err);
 // connected one (open port, 0) must be closed (with RST).
 bool socket_reusable(int err);
 
-// How many workers (threads) a connect scan uses: 2 for -T4/-T5 scans of at least
+// How many workers (threads) a connect scan uses: 2 for -T3/-T4/-T5 scans of at least
 // 2 * kMinProbesPerWorker TCP probes when there are 2 or more cores, without --scan-delay or
 // --host-timeout; 1 otherwise.
 constexpr uint64_t kMinProbesPerWorker = 4096;

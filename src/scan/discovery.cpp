@@ -238,7 +238,7 @@ void RawDiscovery::open() {
 
 DiscoveryReport RawDiscovery::run() {
   const bool any_onlink = any_onlink_;
-  if (ctx_.config.timing.max_rate > 0) rate_.emplace(ctx_.config.timing.max_rate);
+  if (ctx_.config.timing.discovery_rate() > 0) rate_.emplace(ctx_.config.timing.discovery_rate());
 
   // nmap's ping scan retries little: ARP twice more (a LAN loses almost nothing, but a first
   // request may meet a busy host), IP probes once more.

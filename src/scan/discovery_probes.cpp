@@ -94,13 +94,14 @@ size_t DiscoveryProbes::frames_per_target(bool on_link) const {
 }
 
 std::vector<Probe> DiscoveryProbes::gate_probes(const IpAddress& addr, bool on_link) const {
-  // ARP and ICMP have no port: the gate sees them as port 0 of TCP.
+  // ARP, NDP and ICMP have no port: the gate checks them as port-less host probes.
   std::vector<Probe> out;
-  if (on_link && plan_.arp) return {Probe{addr, Protocol::Tcp, 0}};
+  const Probe host{addr, Protocol::Tcp, 0, true};
+  if (on_link && plan_.arp) return {host};
   const Side& s = side(addr.family);
-  if (s.echo) out.push_back({addr, Protocol::Tcp, 0});
-  if (s.timestamp) out.push_back({addr, Protocol::Tcp, 0});
-  if (s.mask) out.push_back({addr, Protocol::Tcp, 0});
+  if (s.echo) out.push_back(host);
+  if (s.timestamp) out.push_back(host);
+  if (s.mask) out.push_back(host);
   for (uint16_t p : plan_.syn_ports) out.push_back({addr, Protocol::Tcp, p});
   for (uint16_t p : plan_.ack_ports) out.push_back({addr, Protocol::Tcp, p});
   for (uint16_t p : plan_.udp_ports) out.push_back({addr, Protocol::Udp, p});

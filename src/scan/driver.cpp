@@ -15,6 +15,7 @@
 
 #include "core/error.h"
 #include "scan/answered_set.h"
+#include "scan/congestion.h"
 #include "scan/rate_controller.h"
 #include "scan/rate_limiter.h"
 #include "scan/retry_tracking.h"
@@ -118,6 +119,11 @@ class Driver {
   // Asks ctx.gate (one send thread at a time); waits out "later". False if refused: then the
   // position is closed without a verdict, never retried, never reported.
   bool admit(Sender& s, uint64_t k, const Probe& probe);
+  // The congestion control's per-host pacing (-T3/-T4); waits like admit. False when stopping.
+  bool pace_host(Sender& s, uint64_t k, uint64_t host);
+  // The rate the senders aim at now, and the status line's account of it.
+  double current_rate() const { return cc_ ? cc_->rate() : control_->rate(); }
+  void publish_rate();
   // Feeds the rate controller, publishes counters, writes a checkpoint when due.
   void tick();
   void checkpoint_now();
@@ -163,7 +169,11 @@ class Driver {
   AnsweredSet answered_;  // one bit per position of slice_
   VerdictQueue queue_;
   std::atomic<bool> receiving_{true};
-  std::unique_ptr<RateController> control_;
+  std::unique_ptr<RateController> control_;  // -T0..-T2, -T5: fixed rate, own drops only
+  std::unique_ptr<CongestionControl> cc_;    // -T3/-T4: per path and per host
+  CongestionControl::IsAnswered is_answered_;
+  CongestionControl::Why shown_why_{};
+  uint64_t shown_host_ = ~uint64_t{0};
   std::vector<std::unique_ptr<Sender>> senders_;
   std::mutex gate_mu_;  // the gate and --host-timeout's table are shared by the send threads
   std::vector<Settled> drained_;
@@ -246,7 +256,17 @@ uint64_t Driver::settle() {
       // The reply names the attempt it answers (its own source port): a late answer to an
       // earlier pass counts for that pass, and times only the attempt that was timed.
       ++passes_[std::min<size_t>(v.attempt, passes_.size() - 1)].settled;
-      if (RttSampler::sampled(s.k) && v.attempt == pass_) rtt_.replied(s.k, s.at);
+      if (RttSampler::sampled(s.k) && v.attempt == pass_) {
+        double r = rtt_.replied(s.k, s.at);
+        if (cc_ && r >= 0) cc_->rtt_sample(host_of(index_at(s.k)), r, s.at);
+      }
+      if (cc_) {
+        // Unreachables from routers and firewalls (a UDP port's own "port unreachable" is an
+        // answer, not a signal).
+        bool icmp = v.reason == Reason::HostUnreach || v.reason == Reason::NetUnreach ||
+                    v.reason == Reason::AdminProhibited;
+        cc_->replied(host_of(index_at(s.k)), icmp);
+      }
       if (v.state == PortState::Open || v.state == PortState::Closed) {
         ++responsive_;
         if (hosts_) hosts_->add(host_of(index_at(s.k)));
@@ -283,6 +303,7 @@ bool Driver::send_one(Sender& s, uint64_t k) {
   Probe probe = space_.at(index);
   if (probe.proto != module_.protocol() || !transport_.framing(probe.addr.family)) return false;
   if (ctx_.gate != nullptr && !admit(s, k, probe)) return false;
+  if (cc_ && !pace_host(s, k, host_of(index))) return false;
   std::span<uint8_t> slot = s.tx->slot();
   uint8_t attempt = static_cast<uint8_t>(std::min<uint32_t>(pass_, 255));
   size_t len = module_.build(slot, probe, BuildArgs{static_cast<uint16_t>(s.rng()), attempt});
@@ -337,6 +358,57 @@ bool Driver::admit(Sender& s, uint64_t k, const Probe& probe) {
     flush(s);  // the wire spacing follows the gate's
     std::this_thread::sleep_for(std::min<std::chrono::nanoseconds>(retry_in, milliseconds(50)));
   }
+}
+
+bool Driver::pace_host(Sender& s, uint64_t k, uint64_t host) {
+  for (;;) {
+    auto wait = cc_->admit(host, k, SteadyClock::now());
+    if (wait == SteadyClock::duration::zero()) return true;
+    if (stopping()) return false;
+    flush(s);  // what the host may have goes now; the wire spacing follows the pacing
+    std::this_thread::sleep_for(std::min<SteadyClock::duration>(wait, milliseconds(50)));
+  }
+}
+
+void Driver::publish_rate() {
+  double rate = current_rate();
+  ctx_.counters.rate.store(rate, std::memory_order_relaxed);
+  if (!cc_) return;
+  auto why = cc_->why();
+  uint64_t host = cc_->why_host();
+  if (why == shown_why_ && host == shown_host_) return;
+  shown_why_ = why;
+  shown_host_ = host;
+  std::string who = host < space_.targets() ? " for " + space_.at(host).addr.to_string() : "";
+  using W = CongestionControl::Why;
+  std::string note;
+  switch (why) {
+    case W::Ramping:
+      note = "ramping";
+      break;
+    case W::BackoffLoss:
+      note = "backing off" + who + ": unanswered probes";
+      break;
+    case W::BackoffRtt:
+      note = "backing off" + who + ": RTT inflation";
+      break;
+    case W::BackoffIcmp:
+      note = "backing off: ICMP errors";
+      break;
+    case W::BackoffKernel:
+      note = "backing off: kernel drops";
+      break;
+    case W::HostBudget:
+      note = "host budget" + who;
+      break;
+    case W::CappedMax:
+      note = "capped by --max-rate/scope";
+      break;
+    case W::Floor:
+      note = "held at --min-rate";
+      break;
+  }
+  ctx_.counters.set_rate_note(std::move(note));
 }
 
 void Driver::send_work(Sender& s, size_t part, const std::vector<uint64_t>* todo) {
@@ -429,8 +501,12 @@ void Driver::tick() {
   }
   ctx_.counters.sent.store(sent, std::memory_order_relaxed);
   passes_.back().sent = sent - pass_sent_base_;
-  control_->observe(sent, drops, stalls);
-  double per_thread = control_->rate() / static_cast<double>(senders_.size());
+  if (cc_)
+    cc_->tick(now, sent, drops, stalls, is_answered_);
+  else
+    control_->observe(sent, drops, stalls);
+  publish_rate();
+  double per_thread = current_rate() / static_cast<double>(senders_.size());
   for (auto& s : senders_) s->target_rate.store(per_thread, std::memory_order_relaxed);
   ctx_.counters.drops.store(drops, std::memory_order_relaxed);
   if (ctx_.checkpoint && now - last_checkpoint_ >= cfg_.checkpoint.interval) checkpoint_now();
@@ -495,6 +571,7 @@ void Driver::finish_report() {
     c.retries += s->retries.load();
   }
   ctx_.counters.sent.store(report_.probes_sent, std::memory_order_relaxed);
+  if (cc_) report_.load = cc_->evidence();
 }
 
 void Driver::report_unanswered() {
@@ -527,11 +604,19 @@ EngineReport Driver::run() {
   ro.max_rate = rate;
   ro.min_rate = cfg_.timing.min_rate;
   control_ = std::make_unique<RateController>(ro);
+  if (cfg_.timing.adaptive) {
+    CongestionControl::Options co;
+    co.min_rate = cfg_.timing.min_rate;
+    co.max_rate = rate;
+    co.max_host_rate = cfg_.policy.max_host_rate;
+    cc_ = std::make_unique<CongestionControl>(co, SteadyClock::now());
+    is_answered_ = [this](uint64_t k) { return answered_.test(k); };
+  }
   size_t threads = static_cast<size_t>(std::max(1, cfg_.send_threads));
   for (size_t t = 0; t < threads; ++t) {
     auto s = std::make_unique<Sender>();
     s->tx = transport_.sender(module_.max_frame());
-    double share = control_->rate() / static_cast<double>(threads);
+    double share = current_rate() / static_cast<double>(threads);
     s->limiter = std::make_unique<RateLimiter>(share);
     s->target_rate = share;
     s->rng.seed(ctx_.seed ^ 0x5bd1e995u ^ (cfg_.shards.index * 0x9e3779b97f4a7c15ull) ^ (t << 48));
@@ -615,10 +700,11 @@ EngineReport Driver::run() {
     passes_.emplace_back();
     ctx_.counters.pass.store(pass_, std::memory_order_relaxed);
     rtt_.new_pass();
+    if (cc_) cc_->new_pass();
     std::shuffle(todo.begin(), todo.end(), senders_[0]->rng);
     run_pass(&todo);
     wait_for_stragglers(cfg_.timing.initial_rtt);
-    if (auto q = LossModel::loss(passes_)) control_->end_pass(*q);
+    if (auto q = LossModel::loss(passes_); q && !cc_) control_->end_pass(*q);
   }
   // Probes still unanswered are about to be reported filtered: give late replies (a loaded
   // machine, a slow receive thread) a last, longer chance.

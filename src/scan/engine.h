@@ -11,7 +11,10 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <mutex>
+#include <string>
 
+#include "core/load_evidence.h"
 #include "output/result.h"
 #include "scan/completeness.h"
 #include "scan/config.h"
@@ -35,6 +38,21 @@ struct EngineCounters {
   std::atomic<uint64_t> skipped{0};  // target addresses the exclusions removed (never probed)
   std::atomic<uint64_t> drops{0};    // replies the kernel dropped before we read them (-sS)
   std::atomic<uint64_t> pass{0};     // retry pass under way (0: the first pass)
+  // The send rate the engine aims at and why (-sS at -T3/-T4: scan/congestion.h), e.g.
+  // "ramping", "backing off for 198.18.0.5"; 0 and empty when the engine does not say.
+  std::atomic<double> rate{0};
+  void set_rate_note(std::string note) {
+    std::lock_guard lock(note_mu_);
+    rate_note_ = std::move(note);
+  }
+  std::string rate_note() const {
+    std::lock_guard lock(note_mu_);
+    return rate_note_;
+  }
+
+ private:
+  mutable std::mutex note_mu_;
+  std::string rate_note_;
 };
 
 // Every probe passes the gate right before it is built, retries included: the scope of
@@ -92,6 +110,7 @@ struct EngineReport {
   uint64_t refused = 0;      // probes the gate refused (never sent, never reported)
   bool interrupted = false;
   Completeness completeness;  // SYN engine: loss, estimated share found, passes, retries
+  LoadEvidence load;          // SYN engine at -T3/-T4: what the congestion control measured
 };
 
 }  // namespace gh

@@ -21,7 +21,9 @@ uint64_t random_key() {
 PortStage::PortStage(const ScanConfig& config, const MacTable* macs) {
   const ScanTypeEntry& type = scan_type_entry(config.type);
   if (type.engine != EngineKind::Raw) return;
-  module_ = make_probe_module(type.port_module, ModuleKeys{random_key(), random_key()});
+  // The same module run_syn_scan makes (scan/syn_engine.cpp): the scan type's, its flags.
+  module_ = make_probe_module(raw_port_module(config), ModuleKeys{random_key(), random_key()});
+  if (config.scan_flags) module_->set_tcp_flags(*config.scan_flags);  // --scanflags
   PacketTransportOptions opt;
   opt.interface = config.interface;
   opt.resolve_timeout = config.timing.initial_rtt;

@@ -28,13 +28,14 @@ class RttSampler {
     s.t.store(t.time_since_epoch().count(), std::memory_order_relaxed);
     s.k.store(k, std::memory_order_release);
   }
-  // From the thread that settles replies (one thread).
-  void replied(uint64_t k, std::chrono::steady_clock::time_point at) {
+  // From the thread that settles replies (one thread). Returns the sample in seconds, or -1
+  // when the slot no longer holds this probe's send time.
+  double replied(uint64_t k, std::chrono::steady_clock::time_point at) {
     const Slot& s = slots_[(k >> 4) & (kSlots - 1)];
-    if (s.k.load(std::memory_order_acquire) != k) return;
+    if (s.k.load(std::memory_order_acquire) != k) return -1;
     std::chrono::steady_clock::time_point sent_at{
         std::chrono::steady_clock::duration(s.t.load(std::memory_order_relaxed))};
-    if (at < sent_at) return;
+    if (at < sent_at) return -1;
     double r = std::chrono::duration<double>(at - sent_at).count();
     if (samples_++ == 0) {
       srtt_ = r;
@@ -44,6 +45,7 @@ class RttSampler {
       srtt_ = 0.875 * srtt_ + 0.125 * r;
     }
     pass_max_ = std::max(pass_max_, r);
+    return r;
   }
   void new_pass() { pass_max_ = 0; }
   uint64_t samples() const { return samples_; }

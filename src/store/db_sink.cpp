@@ -45,9 +45,8 @@ void DbSink::begin(const ScanInfo& info) {
   if (!store_) return;
   try {
     store_->connection().set_busy_timeout(kFinalWaitMs);
-    if (opts_.resume) {
+    if (opts_.resume && store_->has_run(opts_.resume->first)) {
       run_ = opts_.resume->first;
-      store_->load(run_);  // the run must still be there
       store_->truncate_ports(run_, opts_.resume->second);
       written_ = opts_.resume->second;
     } else {
@@ -57,6 +56,11 @@ void DbSink::begin(const ScanInfo& info) {
     run_ = 0;
     give_up(e, "this run is not recorded in it");
   }
+}
+
+bool DbSink::rewind(uint64_t mark) {
+  if (mark != 0) opts_.resume = std::pair(static_cast<int64_t>(mark), uint64_t{0});
+  return true;
 }
 
 void DbSink::port(const PortResult& r) {

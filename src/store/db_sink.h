@@ -49,6 +49,13 @@ class DbSink : public Sink {
   void port(const PortResult& r) override;
   void end(const ResultTable& table, const ScanSummary& summary) override;
   void flush() override;
+  // Resuming: the mark is the run being written (0: none); rewind(run) continues that run with
+  // its ports dropped and asks for the restored table's records, so the run ends up holding
+  // every port of the scan once, whatever was written or still pending when it stopped. A run
+  // that is gone (or 0) starts a new run that gets the same records.
+  std::string_view resume_key() const override { return "db"; }
+  uint64_t mark() override { return static_cast<uint64_t>(run_); }
+  bool rewind(uint64_t mark) override;
 
   // The run being written (0 before begin() or when the database failed).
   int64_t run_id() const { return run_; }

@@ -285,6 +285,10 @@ void Store::truncate_ports(int64_t run, uint64_t keep) {
   });
 }
 
+bool Store::has_run(int64_t run) {
+  return !conn_->query("SELECT 1 FROM runs WHERE id = ?", {run}).empty();
+}
+
 std::vector<RunMeta> Store::runs(size_t limit) {
   std::string sql = fmt::format("SELECT {} FROM runs ORDER BY id DESC", kRunColumns);
   if (limit != 0) sql += fmt::format(" LIMIT {}", limit);

@@ -52,6 +52,8 @@ class Store {
   // Removes a run's ports written after the `keep` first ones in write order (a resumed scan
   // redoes them), so the run continues where its checkpoint was.
   void truncate_ports(int64_t run, uint64_t keep);
+  // Whether the store holds that run.
+  bool has_run(int64_t run);
 
   // Runs, newest first; `limit` 0 for all.
   std::vector<RunMeta> runs(size_t limit = 0);

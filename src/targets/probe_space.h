@@ -19,6 +19,10 @@ struct Probe {
   IpAddress addr;
   Protocol proto = Protocol::Tcp;
   uint16_t port = 0;
+  // A host-discovery probe that targets no port (ARP, NDP, ICMP/ICMPv6 echo, timestamp, mask):
+  // proto and port mean nothing. The policy gate checks its address, window, exclusions and
+  // per-host cap, and no port (policy/probe_gate.h).
+  bool portless = false;
 };
 
 class ProbeSpace {

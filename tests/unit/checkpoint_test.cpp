@@ -84,6 +84,9 @@ CheckpointMeta test_meta(const ScanFingerprint& f) {
   m.jsonl_head = sha256("{\"type\":\"scan\"}\n");
   m.open_ports = 17;
   m.ports_written = 99;
+  m.start_ms = 1790000000000;
+  m.marks = {{"db", 42}};
+  m.table = std::string("GHTABLE1\0\x01", 10);
   return m;
 }
 
@@ -119,6 +122,9 @@ TEST(Checkpoint, RoundTrip) {
   EXPECT_EQ(c.meta.jsonl_head, m.jsonl_head);
   EXPECT_EQ(c.meta.open_ports, 17u);
   EXPECT_EQ(c.meta.ports_written, 99u);
+  EXPECT_EQ(c.meta.start_ms, m.start_ms);
+  EXPECT_EQ(c.meta.marks, m.marks);
+  EXPECT_EQ(c.meta.table, m.table);
   EXPECT_EQ(c.slice_size, p.slice_size);
   EXPECT_EQ(c.slice_size, 427u);  // positions 1, 4, 7, ... of 1280
   EXPECT_EQ(c.progress.pass, 1u);
@@ -208,8 +214,11 @@ TEST(Checkpoint, SaysWhatIsWrong) {
   reseal_checkpoint(forged, test_key(99));
   EXPECT_NE(rejection(forged).find("authentication failed"), std::string::npos);
   std::string newer = bytes;
-  newer[8] = 2;
-  EXPECT_NE(rejection(newer).find("format version 2"), std::string::npos);
+  newer[8] = 3;
+  EXPECT_NE(rejection(newer).find("format version 3"), std::string::npos);
+  std::string older = bytes;  // version 1 had no table: its -oX/-oG could not be rebuilt
+  older[8] = 1;
+  EXPECT_NE(rejection(older).find("format version 1"), std::string::npos);
   std::string longer = bytes;
   longer[16] ^= 8;
   EXPECT_NE(rejection(longer).find("header says"), std::string::npos);

@@ -5,8 +5,10 @@
 #include <sstream>
 #include <string>
 
+#include "core/error.h"
 #include "output/grepable_sink.h"
 #include "output/port_listing.h"
+#include "output/table_codec.h"
 #include "output/xml_sink.h"
 
 namespace gh {
@@ -141,6 +143,78 @@ TEST(GrepableSink, OneStatusAndOnePortsLinePerHost) {
       std::string::npos)
       << g;
   EXPECT_NE(g.find("# Glasshouse done at "), std::string::npos);
+}
+
+TEST(GrepableSink, PortsScannedLineWithVerbose) {
+  // nmap -v -oG: "# Ports scanned: TCP(N;ranges) UDP(0;) SCTP(0;) PROTOCOLS(0;)" after the header.
+  Fixture f;
+  f.info.tcp_ports = "22,80,1000-1009";
+  for (int v : {0, 1}) {
+    auto out = std::make_unique<std::ostringstream>();
+    auto* raw = out.get();
+    GrepableOptions o;
+    o.verbosity = v;
+    GrepableSink sink(std::move(out), o);
+    sink.begin(f.info);
+    bool has = raw->str().find(
+                   "\n# Ports scanned: TCP(12;22,80,1000-1009) UDP(0;) SCTP(0;) "
+                   "PROTOCOLS(0;)\n") != std::string::npos;
+    EXPECT_EQ(has, v > 0) << raw->str();
+  }
+}
+
+TEST(TableCodec, RestoresWhatTheOutputsWrite) {
+  // The resume file's table: the restored one gives the same grepable file (services are not
+  // kept: -sV probes again on resume) and the same counts.
+  Fixture f;
+  f.table.add(PortResult{
+      ip("2001:db8::7"), Protocol::Udp, 53, PortState::Open, Reason::UdpResponse, 63, {}});
+  f.table.note_host(ip("198.18.0.9"));
+  std::string bytes = encode_table(f.table);
+  ResultTable back(30);
+  decode_table(bytes, back, "r.resume");
+  EXPECT_EQ(encode_table(back), bytes);
+  EXPECT_EQ(back.hosts().size(), 3u);
+  EXPECT_EQ(back.hosts_up(), f.table.hosts_up());
+  EXPECT_EQ(back.entries(), f.table.entries());
+  EXPECT_EQ(back.count(PortState::Open), 2u);
+  const ResultTable::Host& h = back.hosts().at(ip("198.18.0.5"));
+  EXPECT_EQ(h.silent_ports().size(), 28u);
+  ASSERT_TRUE(h.record);
+  EXPECT_EQ(h.record->vendor, "QEMU & <friends>");
+  EXPECT_EQ(h.record->srtt, std::chrono::microseconds(420));
+  EXPECT_FALSE(h.record->latency);
+  ASSERT_EQ(h.record->hostnames.size(), 1u);
+  EXPECT_EQ(h.record->hostnames[0].name, "target.example");
+  auto grepable = [&](const ResultTable& t) {
+    auto out = std::make_unique<std::ostringstream>();
+    auto* raw = out.get();
+    GrepableSink sink(std::move(out), GrepableOptions{});
+    sink.begin(f.info);
+    sink.end(t, f.summary);
+    std::string g = raw->str();
+    return g.substr(g.find('\n'));  // the header names the time it was written
+  };
+  ResultTable no_services(30);
+  decode_table(encode_table(f.table), no_services, "r");
+  EXPECT_EQ(grepable(back), grepable(no_services));
+  EXPECT_NE(grepable(back).find("Ports: 22/open/tcp//ssh///, 23/closed/tcp//telnet///"),
+            std::string::npos)
+      << grepable(back);
+}
+
+TEST(TableCodec, DamagedBytesAreOneUsageError) {
+  Fixture f;
+  std::string bytes = encode_table(f.table);
+  for (size_t n = 0; n < bytes.size(); ++n) {
+    ResultTable t(30);
+    EXPECT_THROW(decode_table(bytes.substr(0, n), t, "r"), UsageError) << n;
+  }
+  ResultTable other(31);  // another scan's ports
+  EXPECT_THROW(decode_table(bytes, other, "r"), UsageError);
+  std::string longer = bytes + "x";
+  ResultTable t(30);
+  EXPECT_THROW(decode_table(longer, t, "r"), UsageError);
 }
 
 TEST(PortListing, FewSilentPortsAreListed) {

@@ -143,6 +143,26 @@ TEST(PolicyGate, RefusesEverythingOutsideTheScope) {
   EXPECT_EQ(g.check(Probe{ip("198.19.0.1"), Protocol::Udp, 80}, Clock::now(), &retry), D::Refuse);
 }
 
+TEST(PolicyGate, PortlessHostProbesNeedOnlyTheAddress) {
+  // ARP/NDP/ICMP discovery probes have no port: a scope with ports still lets its addresses be
+  // pinged; the address, the exclusions and the window still apply, and a TCP ping is a probe
+  // of its port.
+  PolicyGate g(scope_options());
+  using D = ProbeGate::Decision;
+  nanoseconds retry{0};
+  auto host = [&](const char* a) {
+    return g.check(Probe{ip(a), Protocol::Tcp, 0, true}, Clock::now(), &retry);
+  };
+  EXPECT_EQ(host("198.19.0.1"), D::Send);
+  EXPECT_EQ(host("2001:db8::5"), D::Send);
+  EXPECT_EQ(host("198.19.0.128"), D::Refuse);          // carved out of the scope
+  EXPECT_EQ(host("224.0.0.1"), D::Refuse);             // excluded
+  EXPECT_EQ(check(g, "198.19.0.1", 0), D::Refuse);     // a TCP probe of port 0 is not port-less
+  EXPECT_EQ(check(g, "198.19.0.1", 8080), D::Refuse);  // -PS8080 outside the scope's ports
+  EXPECT_EQ(g.stats().refused_scope, 3u);
+  EXPECT_EQ(g.stats().refused_excluded, 1u);
+}
+
 TEST(PolicyGate, ExclusionsHoldWithoutAScope) {
   PolicyGateOptions o;
   o.never.add_spec("240.0.0.0/4", nullptr);
