@@ -153,6 +153,24 @@ void JsonlSink::host(const HostResult& h) {
   }
   o.str("time", utc_timestamp(h.seen));
   if (!info_.engagement_id.empty()) o.str("engagement", info_.engagement_id);
+  if (h.os_hint) {
+    // -O/-A: a labelled hint with its evidence (scan/os_hint.h), not an OS fingerprint.
+    const SynAckFacts& f = h.os_hint->facts;
+    JsonObject hint;
+    hint.str("name", h.os_hint->name).str("evidence", h.os_hint->evidence);
+    hint.num("ttl", f.ttl).num("window", f.window).num("port", f.port);
+    if (f.mss != 0) {
+      hint.num("mss", f.mss);
+    } else {
+      hint.null("mss");
+    }
+    if (f.wscale >= 0) {
+      hint.num("wscale", static_cast<int>(f.wscale));
+    } else {
+      hint.null("wscale");
+    }
+    o.raw("os_hint", hint.done());
+  }
   write_line(o.done());
 }
 

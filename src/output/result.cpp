@@ -9,4 +9,9 @@ std::string format_mac(const MacBytes& mac) {
                      mac[4], mac[5]);
 }
 
+std::string os_hint_text(const OsHint& h) {
+  return fmt::format("OS hint: {} (evidence: {}; SYN-ACK from port {})", h.name, h.evidence,
+                     h.facts.port);
+}
+
 }  // namespace gh

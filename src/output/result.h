@@ -79,6 +79,30 @@ struct ServiceInfo {
   std::string note;   // why probing stopped early (budget, hostile bytes...), else empty
 };
 
+// ---- the SYN-ACK and the OS hint (-O, -A: scan/os_hint.h) ---------------------------------------
+
+// What a SYN-ACK showed of the stack that sent it: the evidence of an OS hint.
+struct SynAckFacts {
+  uint8_t ttl = 0;  // as received (the initial TTL minus the hops)
+  uint16_t window = 0;
+  uint16_t mss = 0;    // 0: no MSS option
+  int8_t wscale = -1;  // -1: no window scale option
+  uint8_t option_count = 0;
+  std::array<uint8_t, 20> options{};  // the option kinds in the order sent (NOP 1 and EOL 0 too)
+  uint16_t port = 0;                  // the port that answered
+};
+
+// A labelled guess at a host's OS from one SYN-ACK (a small table of our own: scan/os_hint.cpp),
+// with its evidence. A hint, not nmap's OS fingerprinting.
+struct OsHint {
+  std::string name;      // "Linux 2.6+", "Windows", ... or "unknown"
+  std::string evidence;  // "initial TTL 64, window 65160, options MSS,SACK,TS,NOP,WS, wscale 7"
+  SynAckFacts facts;
+};
+// "OS hint: Linux 2.6+ (evidence: initial TTL 64, window 65160, options MSS,SACK,TS,NOP,WS, MSS
+// 1460, wscale 7; SYN-ACK from port 22)": the text and XML outputs' line.
+std::string os_hint_text(const OsHint& h);
+
 // ---- ports -------------------------------------------------------------------------------------
 
 // One port's verdict. Produced once per (address, proto, port): the engine never repeats one.
@@ -92,6 +116,7 @@ struct PortResult {
   uint8_t reply_ttl = 0;                              // TTL / hop limit of the reply, 0 when none
   WallClock::time_point seen;                         // when the verdict was reached
   std::optional<ServiceInfo> service = std::nullopt;  // when known with the verdict (see above)
+  std::optional<SynAckFacts> syn_ack = std::nullopt;  // -sS: the SYN-ACK that said open
 };
 
 // ---- hosts -------------------------------------------------------------------------------------
@@ -125,7 +150,8 @@ struct HostResult {
   std::optional<std::chrono::microseconds> rttvar;
   std::optional<std::chrono::microseconds> timeout;
   std::vector<Hostname> hostnames;
-  WallClock::time_point seen;  // when the verdict was reached
+  WallClock::time_point seen;     // when the verdict was reached
+  std::optional<OsHint> os_hint;  // -O/-A: from the host's first SYN-ACK (scan/os_hint.h)
 };
 
 // ---- the run -----------------------------------------------------------------------------------

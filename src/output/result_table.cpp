@@ -147,6 +147,7 @@ void ResultTable::add_host(const HostResult& r) {
     if (!merged.srtt) merged.srtt = old.srtt;
     if (!merged.rttvar) merged.rttvar = old.rttvar;
     if (!merged.timeout) merged.timeout = old.timeout;
+    if (!merged.os_hint) merged.os_hint = old.os_hint;
     for (const Hostname& n : old.hostnames)
       if (std::find(merged.hostnames.begin(), merged.hostnames.end(), n) == merged.hostnames.end())
         merged.hostnames.push_back(n);

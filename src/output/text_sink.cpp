@@ -312,6 +312,7 @@ std::string TextSink::host_report(const IpAddress& addr, const ResultTable::Host
     if (row_service[k] != nullptr)
       for (const auto& d : service_details(*row_service[k])) line(d);
   }
+  if (host.record && host.record->os_hint) line(os_hint_text(*host.record->os_hint));
   line("");
   return out;
 }

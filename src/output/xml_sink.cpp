@@ -296,6 +296,12 @@ std::string XmlSink::host_element(const IpAddress& addr, const ResultTable::Host
     }
     x += "</ports>\n";
   }
+  if (rec != nullptr && rec->os_hint) {
+    // -O/-A: a hint, not nmap's OS detection, so not an <os><osmatch> (which readers take for a
+    // fingerprint match): a host script, as nmap writes facts a script found.
+    x += "<hostscript><script" + attr("id", "os-hint") +
+         attr("output", os_hint_text(*rec->os_hint)) + "/></hostscript>\n";
+  }
   if (rec != nullptr && rec->srtt) {
     auto us = [](std::chrono::microseconds v) { return std::to_string(v.count()); };
     x += "<times" + attr("srtt", us(*rec->srtt)) +

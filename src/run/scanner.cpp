@@ -27,6 +27,7 @@
 #include "output/xml_sink.h"
 #include "policy/policy.h"
 #include "policy/privilege_drop.h"
+#include "run/os_hints.h"
 #include "run/stage_plan.h"
 #include "scan/connect_engine.h"
 #include "scan/discovery.h"
@@ -365,6 +366,7 @@ int scan_stages(const ScanConfig& config, PolicyPlan& plan, const std::string& e
           if (!table.add(r)) return;
           if (r.state == PortState::Open) ++open_reported;
           for (auto& s : sinks) s->port(r);
+          if (config.service.os_hint) record_os_hint(r, table, sinks);  // -O/-A (run/os_hints.h)
           auto now = std::chrono::steady_clock::now();
           if (now - last_flush > std::chrono::seconds(1)) {
             for (auto& s : sinks) s->flush();
@@ -399,9 +401,7 @@ int scan_stages(const ScanConfig& config, PolicyPlan& plan, const std::string& e
                       stop_requested().load(), table, sinks);
   };
 
-  if (config.service.os_hint)
-    std::cerr << "glasshouse: note: -O/-A: no OS detection is done (nmap's -O fingerprinting is "
-                 "not implemented); the SYN-ACK OS hint is not built yet either\n";
+  if (auto note = os_hint_note(config)) std::cerr << "glasshouse: note: " << *note << '\n';
   // -sV's databases are read before anything is sent: a bad --service-probes file is bad input.
   std::optional<ProbeDb> service_db;
   if (config.service.enabled) {

@@ -294,8 +294,10 @@ uint64_t Driver::settle() {
       if (v.state == PortState::Open) ctx_.counters.open.fetch_add(1, std::memory_order_relaxed);
       ++report_.replies;
     }
-    ctx_.on_result(PortResult{v.probe.addr, v.probe.proto, v.probe.port, v.state, v.reason, v.ttl,
-                              WallClock::now()});
+    PortResult r{v.probe.addr, v.probe.proto, v.probe.port,    v.state,
+                 v.reason,     v.ttl,         WallClock::now()};
+    r.syn_ack = v.syn_ack;  // the OS hint's evidence (scan/os_hint.h)
+    ctx_.on_result(r);
   }
   return fresh;
 }

@@ -24,6 +24,7 @@ PortStage::PortStage(const ScanConfig& config, const MacTable* macs) {
   // The same module run_syn_scan makes (scan/syn_engine.cpp): the scan type's, its flags.
   module_ = make_probe_module(raw_port_module(config), ModuleKeys{random_key(), random_key()});
   if (config.scan_flags) module_->set_tcp_flags(*config.scan_flags);  // --scanflags
+  module_->set_offer_options(config.service.os_hint);  // -O/-A (scan/os_hint.h)
   PacketTransportOptions opt;
   opt.interface = config.interface;
   opt.resolve_timeout = config.timing.initial_rtt;

@@ -87,6 +87,7 @@
 #include "io/bpf.h"
 #include "io/route.h"
 #include "net/packet.h"
+#include "output/result.h"
 #include "targets/probe_space.h"
 
 namespace gh {
@@ -161,6 +162,9 @@ struct ProbeVerdict {
   // Round-trip time when the module can tell it from the reply (a timestamp it echoes); zero
   // when unknown: the driver then fills in what it measured, if anything.
   std::chrono::nanoseconds latency{0};
+  // A SYN-ACK's window, TTL and options (port modules that see SYN-ACKs: the -O hint's evidence,
+  // scan/os_hint.h); empty otherwise.
+  std::optional<SynAckFacts> syn_ack;
 };
 
 // The scan's secret keys (random per scan; shared by the send and receive sides).
@@ -197,6 +201,10 @@ class ProbeModule {
   // TCP with settable flags (scan/probe_tcp_flags.h) honour it; the default ignores it (the CLI
   // pairs --scanflags only with scan types whose module honours it).
   virtual void set_tcp_flags(uint8_t /*flags*/) {}
+  // -O/-A: offer the TCP options a stack answers in its own order (SACK, timestamps, window
+  // scale besides MSS), so that the SYN-ACK carries the OS hint's evidence (scan/os_hint.h). Set
+  // before prepare(); modules that send no SYN ignore it.
+  virtual void set_offer_options(bool /*offer*/) {}
   // --dry-run: one line for a frame build() wrote. The default parses it as an IP packet
   // (net/describe.h); modules whose frames are not IP (ARP) override it.
   virtual std::string describe(std::span<const uint8_t> frame, LinkFraming framing) const;

@@ -2,6 +2,7 @@
 
 #include "core/error.h"
 #include "net/headers.h"
+#include "scan/os_hint.h"
 
 namespace gh {
 
@@ -49,6 +50,30 @@ bool TcpSynProbe::prepare(const PathInfo& path) {
   params.dst_mac = path.dst_mac;
   params.ttl = 64;
   params.window = 1024;  // nmap's SYN window; small, as a probe never carries data
+  if (offer_options_) {
+    // A stack answers only the options a SYN offers: offer them all, as an OS's own SYN does
+    // (MSS 1460, SACK permitted, timestamp 1/0, NOP, window scale 7: 20 bytes).
+    params.tcp_options = {net::tcpopt::kMss,
+                          4,
+                          0x05,
+                          0xB4,
+                          net::tcpopt::kSackPermitted,
+                          2,
+                          net::tcpopt::kTimestamp,
+                          10,
+                          0,
+                          0,
+                          0,
+                          1,
+                          0,
+                          0,
+                          0,
+                          0,
+                          net::tcpopt::kNop,
+                          net::tcpopt::kWScale,
+                          3,
+                          7};
+  }
   if (announcer_ != nullptr) {
     // MSS (4 bytes), then the tag option (18): it starts at an even offset, 24.
     announce_offset_ = sizeof(net::TcpHeader) + params.tcp_options.size();
@@ -93,10 +118,12 @@ bool TcpSynProbe::classify(const RxFrame& frame, ProbeVerdict& out) const {
   out.probe = Probe{reply.target, Protocol::Tcp, reply.target_port};
   out.ttl = packet.ttl;
   out.attempt = reply.attempt;
+  out.syn_ack.reset();
   switch (reply.kind) {
     case net::ReplyKind::SynAck:
       out.state = PortState::Open;
       out.reason = Reason::SynAck;
+      out.syn_ack = syn_ack_facts(packet, reply.target_port);
       break;
     case net::ReplyKind::Reset:
       out.state = PortState::Closed;

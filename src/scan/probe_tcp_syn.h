@@ -23,6 +23,8 @@ class TcpSynProbe : public ProbeModule {
   explicit TcpSynProbe(const ModuleKeys& keys) : cookie_(keys.k0, keys.k1) {}
   // --announce (auth/announce.h): every probe carries the tag option after MSS.
   void set_announcer(const auth::ProbeAnnouncer* a) override { announcer_ = a; }
+  // -O/-A: MSS, SACK permitted, timestamps, NOP, window scale (Linux's own SYN), not MSS alone.
+  void set_offer_options(bool offer) override { offer_options_ = offer; }
   std::string_view name() const override { return "tcp_syn"; }
   Protocol protocol() const override { return Protocol::Tcp; }
   FrameKind frame_kind() const override { return FrameKind::Ip; }
@@ -39,7 +41,8 @@ class TcpSynProbe : public ProbeModule {
   std::optional<net::TcpSynTemplate> v4_, v6_;
   IpAddress src_v4_, src_v6_;
   const auth::ProbeAnnouncer* announcer_ = nullptr;
-  size_t announce_offset_ = 0;  // the tag option's offset in the TCP header
+  size_t announce_offset_ = 0;
+  bool offer_options_ = false;  // the tag option's offset in the TCP header
 };
 
 // nmap's reading of an ICMP error that answers a TCP probe: (state, reason).

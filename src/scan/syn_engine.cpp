@@ -28,6 +28,7 @@ EngineReport run_syn_scan(EngineContext& ctx) {
                  keys.k0, keys.k1);
   auto module = make_probe_module(raw_port_module(ctx.config), keys);
   if (ctx.config.scan_flags) module->set_tcp_flags(*ctx.config.scan_flags);  // --scanflags
+  module->set_offer_options(ctx.config.service.os_hint);  // -O/-A (scan/os_hint.h)
   module->set_announcer(ctx.announce);  // --announce: the tag option (src/auth), before prepare()
   PacketTransportOptions opt;
   opt.interface = ctx.config.interface;

@@ -106,6 +106,29 @@ for row in "${SCANS[@]}"; do
   done
 done
 
+# -O (issue 11's OS hint): the Linux target is hinted Linux from its SYN-ACK, in the text, -oJ and
+# -oX (valid against nmap's DTD); -sT -O says it has no SYN-ACK to read.
+for addr in "$LAB_V4_TARGET" "$LAB_V6_TARGET"; do
+  if lab_scan "$LAB_NS_SCAN" os-hint -sS -O -p "$ALL" -n -oJ "$LAB_WORK/os.jsonl" \
+      -oX "$LAB_WORK/os.xml" "$addr"; then
+    grep -q "^OS hint: Linux 2.6+ (evidence: initial TTL 64, window [0-9]*, options MSS,SACK,TS,NOP,WS, MSS [0-9]*, wscale [0-9]*; SYN-ACK from port [0-9]*)$" \
+      "$LAB_WORK/os-hint.stdout" || lab_failed "-O $addr: no Linux hint line: $(grep -i 'os hint' "$LAB_WORK/os-hint.stdout")"
+    grep -q '"os_hint":{"name":"Linux 2.6+"' "$LAB_WORK/os.jsonl" || lab_failed "-O $addr: no os_hint in -oJ"
+    grep -q '<script id="os-hint" output="OS hint: Linux 2.6+' "$LAB_WORK/os.xml" || lab_failed "-O $addr: no os-hint in -oX"
+    xmllint --noout --dtdvalid /usr/share/nmap/nmap.dtd "$LAB_WORK/os.xml" 2>/dev/null ||
+      lab_failed "-O $addr: -oX not valid against nmap's DTD"
+    [[ $(grep -c 'not nmap.s OS detection' "$LAB_WORK/os-hint.stderr") -eq 1 ]] || lab_failed "-O: no note line"
+  else
+    lab_failed "-O $addr: scan failed"
+  fi
+done
+if lab_scan "$LAB_NS_SCAN" os-connect -sT -O -p "$ALL" -n "$LAB_V4_TARGET"; then
+  grep -q 'no OS hint with -sT' "$LAB_WORK/os-connect.stderr" || lab_failed "-sT -O: no note"
+  ! grep -q 'OS hint:' "$LAB_WORK/os-connect.stdout" || lab_failed "-sT -O: a hint without a SYN-ACK"
+else
+  lab_failed "-sT -O: scan failed"
+fi
+
 # Bad --scanflags: one line on stderr, exit 2, nothing scanned.
 for bad in SYNFOO "" 256 --scanflags=ACK,BOGUS; do
   arg="--scanflags=$bad"
