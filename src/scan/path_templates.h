@@ -7,8 +7,22 @@
 #include <optional>
 
 #include "core/address.h"
+#include "scan/probe_module.h"
 
 namespace gh {
+
+// The path's part of a template's parameters (net::SynTemplateParams, net::UdpDatagramParams):
+// our address, the framing and its MACs, TTL/hop limit 64. The module adds its own fields.
+template <class Params>
+Params path_params(const PathInfo& path) {
+  Params p;
+  p.src = path.source;
+  p.ethernet = path.framing == LinkFraming::Ethernet;
+  p.src_mac = path.src_mac;
+  p.dst_mac = path.dst_mac;
+  p.ttl = 64;
+  return p;
+}
 
 template <class Template>
 class PathTemplates {

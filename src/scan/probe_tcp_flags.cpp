@@ -70,12 +70,7 @@ Silence TcpFlagProbe::silence() const {
 }
 
 bool TcpFlagProbe::prepare(const PathInfo& path) {
-  net::SynTemplateParams params;
-  params.src = path.source;
-  params.ethernet = path.framing == LinkFraming::Ethernet;
-  params.src_mac = path.src_mac;
-  params.dst_mac = path.dst_mac;
-  params.ttl = 64;
+  auto params = path_params<net::SynTemplateParams>(path);
   params.window = 1024;  // nmap's window for every raw TCP probe
   params.flags = flags_;
   // nmap sends its MSS option with SYN probes only; the others carry no options.

@@ -43,12 +43,7 @@ std::pair<PortState, Reason> classify_icmp_error(uint8_t ip_version, uint8_t typ
 }
 
 bool TcpSynProbe::prepare(const PathInfo& path) {
-  net::SynTemplateParams params;
-  params.src = path.source;
-  params.ethernet = path.framing == LinkFraming::Ethernet;
-  params.src_mac = path.src_mac;
-  params.dst_mac = path.dst_mac;
-  params.ttl = 64;
+  auto params = path_params<net::SynTemplateParams>(path);
   params.window = 1024;  // nmap's SYN window; small, as a probe never carries data
   if (offer_options_) {
     // A stack answers only the options a SYN offers: offer them all, as an OS's own SYN does

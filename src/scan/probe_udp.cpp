@@ -14,12 +14,7 @@ UdpProbe::UdpProbe(const ModuleKeys& keys, const net::UdpPayloads& payloads)
     : cookie_(keys.k0, keys.k1), payloads_(payloads) {}
 
 bool UdpProbe::prepare(const PathInfo& path) {
-  net::UdpDatagramParams params;
-  params.src = path.source;
-  params.ethernet = path.framing == LinkFraming::Ethernet;
-  params.src_mac = path.src_mac;
-  params.dst_mac = path.dst_mac;
-  params.ttl = 64;
+  auto params = path_params<net::UdpDatagramParams>(path);
   paths_.emplace(path.source, params);
   return true;
 }
