@@ -70,36 +70,20 @@ Silence TcpFlagProbe::silence() const {
 }
 
 bool TcpFlagProbe::prepare(const PathInfo& path) {
-  net::SynTemplateParams params;
-  params.src = path.source;
-  params.ethernet = path.framing == LinkFraming::Ethernet;
-  params.src_mac = path.src_mac;
-  params.dst_mac = path.dst_mac;
-  params.ttl = 64;
+  auto params = path_params<net::SynTemplateParams>(path);
   params.window = 1024;  // nmap's window for every raw TCP probe
   params.flags = flags_;
   // nmap sends its MSS option with SYN probes only; the others carry no options.
   if (!(flags_ & kSyn)) params.tcp_options.clear();
-  if (path.source.is_v4()) {
-    v4_.emplace(params);
-    src_v4_ = path.source;
-  } else {
-    v6_.emplace(params);
-    src_v6_ = path.source;
-  }
+  paths_.emplace(path.source, params);
   return true;
-}
-
-const net::TcpSynTemplate* TcpFlagProbe::template_for(Family f) const {
-  const auto& t = f == Family::V4 ? v4_ : v6_;
-  return t ? &*t : nullptr;
 }
 
 size_t TcpFlagProbe::build(std::span<uint8_t> out, const Probe& probe,
                            const BuildArgs& args) const {
   const net::TcpSynTemplate* t = template_for(probe.addr.family);
   if (t == nullptr || probe.proto != Protocol::Tcp || out.size() < t->size()) return 0;
-  const IpAddress& src = probe.addr.is_v4() ? src_v4_ : src_v6_;
+  const IpAddress& src = paths_.source(probe.addr.family);
   uint16_t sport = cookie_.source_port(probe.addr, probe.port, kPortBase, kPortRange, args.attempt);
   uint32_t seq = cookie_.tcp_seq(src, probe.addr, sport, probe.port);
   return t->build(out.data(), probe.addr, sport, probe.port, seq, args.ip_id,
@@ -111,7 +95,7 @@ bool TcpFlagProbe::classify(const RxFrame& frame, ProbeVerdict& out) const {
   const net::ParsedPacket& packet = *frame.ip;
   Family family = packet.ip_version == 4 ? Family::V4 : Family::V6;
   if (template_for(family) == nullptr) return false;
-  const IpAddress& ours = family == Family::V4 ? src_v4_ : src_v6_;
+  const IpAddress& ours = paths_.source(family);
   net::FlagReply reply;
   if (!net::validate_tcp_flag_reply(cookie_, packet, ours, kPortBase, kPortRange, flags_, reply))
     return false;

@@ -23,6 +23,7 @@
 
 #include "net/cookie.h"
 #include "net/tcp_template.h"
+#include "scan/path_templates.h"
 #include "scan/probe_module.h"
 
 namespace gh {
@@ -55,12 +56,11 @@ class TcpFlagProbe : public ProbeModule {
   uint8_t tcp_flags() const { return flags_; }
 
  private:
-  const net::TcpSynTemplate* template_for(Family f) const;
+  const net::TcpSynTemplate* template_for(Family f) const { return paths_.get(f); }
   FlagScanKind kind_;
   uint8_t flags_;
   net::Cookie cookie_;
-  std::optional<net::TcpSynTemplate> v4_, v6_;
-  IpAddress src_v4_, src_v6_;
+  PathTemplates<net::TcpSynTemplate> paths_;
 };
 
 // The registry's factories (scan/probe_registry.cpp).

@@ -43,12 +43,7 @@ std::pair<PortState, Reason> classify_icmp_error(uint8_t ip_version, uint8_t typ
 }
 
 bool TcpSynProbe::prepare(const PathInfo& path) {
-  net::SynTemplateParams params;
-  params.src = path.source;
-  params.ethernet = path.framing == LinkFraming::Ethernet;
-  params.src_mac = path.src_mac;
-  params.dst_mac = path.dst_mac;
-  params.ttl = 64;
+  auto params = path_params<net::SynTemplateParams>(path);
   params.window = 1024;  // nmap's SYN window; small, as a probe never carries data
   if (offer_options_) {
     // A stack answers only the options a SYN offers: offer them all, as an OS's own SYN does
@@ -80,25 +75,14 @@ bool TcpSynProbe::prepare(const PathInfo& path) {
     std::vector<uint8_t> tag = announcer_->option_bytes();
     params.tcp_options.insert(params.tcp_options.end(), tag.begin(), tag.end());
   }
-  if (path.source.is_v4()) {
-    v4_.emplace(params);
-    src_v4_ = path.source;
-  } else {
-    v6_.emplace(params);
-    src_v6_ = path.source;
-  }
+  paths_.emplace(path.source, params);
   return true;
-}
-
-const net::TcpSynTemplate* TcpSynProbe::template_for(Family f) const {
-  const auto& t = f == Family::V4 ? v4_ : v6_;
-  return t ? &*t : nullptr;
 }
 
 size_t TcpSynProbe::build(std::span<uint8_t> out, const Probe& probe, const BuildArgs& args) const {
   const net::TcpSynTemplate* t = template_for(probe.addr.family);
   if (t == nullptr || probe.proto != Protocol::Tcp) return 0;
-  const IpAddress& src = probe.addr.is_v4() ? src_v4_ : src_v6_;
+  const IpAddress& src = paths_.source(probe.addr.family);
   uint16_t sport = cookie_.source_port(probe.addr, probe.port, kPortBase, kPortRange, args.attempt);
   uint32_t seq = cookie_.tcp_seq(src, probe.addr, sport, probe.port);
   size_t len = t->build(out, probe.addr, sport, probe.port, seq, args.ip_id);
@@ -112,7 +96,7 @@ bool TcpSynProbe::classify(const RxFrame& frame, ProbeVerdict& out) const {
   const net::ParsedPacket& packet = *frame.ip;
   Family family = packet.ip_version == 4 ? Family::V4 : Family::V6;
   if (template_for(family) == nullptr) return false;
-  const IpAddress& ours = family == Family::V4 ? src_v4_ : src_v6_;
+  const IpAddress& ours = paths_.source(family);
   net::ProbeReply reply;
   if (!cookie_.validate_tcp_reply(packet, ours, kPortBase, kPortRange, reply)) return false;
   out.probe = Probe{reply.target, Protocol::Tcp, reply.target_port};

@@ -9,6 +9,7 @@
 #include "auth/announce.h"
 #include "net/cookie.h"
 #include "net/tcp_template.h"
+#include "scan/path_templates.h"
 #include "scan/probe_module.h"
 
 namespace gh {
@@ -36,10 +37,9 @@ class TcpSynProbe : public ProbeModule {
   bool classify(const RxFrame& frame, ProbeVerdict& out) const override;
 
  private:
-  const net::TcpSynTemplate* template_for(Family f) const;
+  const net::TcpSynTemplate* template_for(Family f) const { return paths_.get(f); }
   net::Cookie cookie_;
-  std::optional<net::TcpSynTemplate> v4_, v6_;
-  IpAddress src_v4_, src_v6_;
+  PathTemplates<net::TcpSynTemplate> paths_;
   const auth::ProbeAnnouncer* announcer_ = nullptr;
   size_t announce_offset_ = 0;
   bool offer_options_ = false;  // the tag option's offset in the TCP header

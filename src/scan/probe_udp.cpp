@@ -14,25 +14,9 @@ UdpProbe::UdpProbe(const ModuleKeys& keys, const net::UdpPayloads& payloads)
     : cookie_(keys.k0, keys.k1), payloads_(payloads) {}
 
 bool UdpProbe::prepare(const PathInfo& path) {
-  net::UdpDatagramParams params;
-  params.src = path.source;
-  params.ethernet = path.framing == LinkFraming::Ethernet;
-  params.src_mac = path.src_mac;
-  params.dst_mac = path.dst_mac;
-  params.ttl = 64;
-  if (path.source.is_v4()) {
-    v4_.emplace(params);
-    src_v4_ = path.source;
-  } else {
-    v6_.emplace(params);
-    src_v6_ = path.source;
-  }
+  auto params = path_params<net::UdpDatagramParams>(path);
+  paths_.emplace(path.source, params);
   return true;
-}
-
-const net::UdpDatagramTemplate* UdpProbe::template_for(Family f) const {
-  const auto& t = f == Family::V4 ? v4_ : v6_;
-  return t ? &*t : nullptr;
 }
 
 std::array<uint8_t, 8> UdpProbe::echo_bytes(const IpAddress& src, const IpAddress& dst,
@@ -46,7 +30,7 @@ std::array<uint8_t, 8> UdpProbe::echo_bytes(const IpAddress& src, const IpAddres
 size_t UdpProbe::build(std::span<uint8_t> out, const Probe& probe, const BuildArgs& args) const {
   const net::UdpDatagramTemplate* t = template_for(probe.addr.family);
   if (t == nullptr || probe.proto != Protocol::Udp) return 0;
-  const IpAddress& src = probe.addr.is_v4() ? src_v4_ : src_v6_;
+  const IpAddress& src = paths_.source(probe.addr.family);
   uint16_t sport = cookie_.source_port(probe.addr, probe.port, kPortBase, kPortRange, args.attempt);
   const net::UdpPayload* p = payloads_.pick(probe.port, args.attempt);
   std::span<const uint8_t> payload;
@@ -68,7 +52,7 @@ bool UdpProbe::classify(const RxFrame& frame, ProbeVerdict& out) const {
   Family family = packet.ip_version == 4 ? Family::V4 : Family::V6;
   const net::UdpDatagramTemplate* t = template_for(family);
   if (t == nullptr) return false;
-  const IpAddress& ours = family == Family::V4 ? src_v4_ : src_v6_;
+  const IpAddress& ours = paths_.source(family);
   if (packet.dst != ours) return false;
 
   if (packet.is_udp()) {

@@ -22,6 +22,7 @@
 #include "net/cookie.h"
 #include "net/udp_datagram.h"
 #include "net/udp_payloads.h"
+#include "scan/path_templates.h"
 #include "scan/probe_module.h"
 
 namespace gh {
@@ -53,11 +54,10 @@ class UdpProbe : public ProbeModule {
   // payload uses the first echo_len.
   std::array<uint8_t, 8> echo_bytes(const IpAddress& src, const IpAddress& dst, uint16_t sport,
                                     uint16_t dport) const;
-  const net::UdpDatagramTemplate* template_for(Family f) const;
+  const net::UdpDatagramTemplate* template_for(Family f) const { return paths_.get(f); }
   net::Cookie cookie_;
   const net::UdpPayloads& payloads_;
-  std::optional<net::UdpDatagramTemplate> v4_, v6_;
-  IpAddress src_v4_, src_v6_;
+  PathTemplates<net::UdpDatagramTemplate> paths_;
 };
 
 }  // namespace gh

@@ -6,9 +6,10 @@
 
 Every (addr, udp port) of the --expect lists must appear once in OURS with that state. With
 --nmap, nmap's state for each port must be the same, except that nmap may say open|filtered where
-we say open with a udp-response or closed with a port-unreach (a validated reply is proof; nmap's
-payload got none, or nmap gave up under the target's ICMP limit): such ports are listed, not
-failed. Exit 1 with a diff on any mismatch, 2 on bad usage.
+we say open with a udp-response, closed with a port-unreach or filtered with an admin-prohibited
+(a validated reply is proof; nmap's payload got none, or nmap gave up under the target's ICMP
+limit, which holds back nft's reject unreachables as much as the kernel's own): such ports are
+listed, not failed. Exit 1 with a diff on any mismatch, 2 on bad usage.
 """
 import argparse
 import json
@@ -85,10 +86,12 @@ def main():
                     bad.append(f"{addr} udp/{port}: nmap has no record")
                 elif t[0] != got[0]:
                     if t[0] == "open|filtered" and got in (("open", "udp-response"),
-                                                           ("closed", "port-unreach")):
+                                                           ("closed", "port-unreach"),
+                                                           ("filtered", "admin-prohibited")):
                         # Our answer is a validated reply (checked against --expect above);
                         # nmap's is silence: its payload got no answer, or it gave up on a
-                        # port whose port unreachable the target's ICMP limit held back.
+                        # port whose unreachable (port or admin-prohibited) the target's ICMP
+                        # limit held back.
                         better.append(f"{addr} udp/{port} ({got[0]})")
                     else:
                         bad.append(f"{addr} udp/{port}: ours {got[0]} ({got[1]}), nmap {t[0]} ({t[1]})")
