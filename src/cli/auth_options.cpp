@@ -37,8 +37,8 @@ void finish_auth_options(ScanConfig& c) {
     throw UsageError("--announce needs --scope with a signed scope: the tags are derived from it");
   if (c.auth.announce && c.type != ScanType::Syn && c.type != ScanType::Udp)
     throw UsageError(
-        "--announce needs -sS or -sU: the kernel's connect() and the flag scans do not carry the "
-        "tag");
+        "--announce needs -sS or -sU (or both): the kernel's connect() and the flag scans do not "
+        "carry the tag");
 }
 
 }  // namespace gh
