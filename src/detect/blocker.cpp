@@ -160,10 +160,14 @@ bool NftBlocker::stop() noexcept {
 
 size_t NftBlocker::active(int64_t now_us) {
   std::erase_if(until_, [now_us](const auto& kv) { return kv.second <= now_us; });
+  return until_.size();
+}
+
+size_t NftBlocker::armed_count(int64_t now_us) {
   std::erase_if(armed_, [this, now_us](const auto& kv) {
     return kv.second <= now_us || until_.count(kv.first) != 0;
   });
-  return until_.size() + armed_.size();
+  return armed_.size();
 }
 
 bool NftBlocker::armed(const IpAddress& src, int64_t now_us) const {
@@ -225,22 +229,21 @@ std::string NftBlocker::expect_answer(const ChallengePacket& p, int64_t timeout_
   return err;
 }
 
-BlockDecision NftBlocker::arm(const Alert& a, int64_t now_us) {
+BlockDecision NftBlocker::arm(const Alert& a, int64_t now_us, int64_t life_us) {
   if (BlockDecision s = status(a.src, now_us); s.block) return s;
   if (armed(a.src, now_us)) return {false, "armed"};
   if (auto why = block_exemption(cfg_, a)) return {false, *why};
   if (!netlink_.is_open()) return {false, "no netlink socket"};
-  if (active(now_us) >= cfg_.max_blocked)
+  if (active(now_us) + armed_count(now_us) >= cfg_.max_blocked)
     return {false, fmt::format("--max-blocked {} reached", cfg_.max_blocked)};
   auto t0 = std::chrono::steady_clock::now();
-  std::string err =
-      netlink_.add(cfg_.table, a.src.is_v4() ? "armed4" : "armed6", a.src,
-                   static_cast<uint64_t>(std::max<int64_t>(1000, cfg_.block_for_us / 1000)));
+  std::string err = netlink_.add(cfg_.table, a.src.is_v4() ? "armed4" : "armed6", a.src,
+                                 static_cast<uint64_t>(std::max<int64_t>(1000, life_us / 1000)));
   if (!err.empty()) return {false, "nft failed: " + err};
   last_arm_us_ =
       std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0)
           .count();
-  armed_[a.src] = now_us + cfg_.block_for_us;
+  armed_[a.src] = now_us + life_us;
   return {false, "armed"};
 }
 

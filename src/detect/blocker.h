@@ -17,11 +17,12 @@
 // the four-tuple alone. A rule in the prerouting chain takes the FIRST RST on a tried four-tuple:
 // it deletes the try element (one guess per challenge: a second RST finds nothing), and if the
 // RST also matches `chal`, adds its source to `proven4`/`proven6` (timeout --block-for). A
-// detected source that is not proven yet is armed (arm(): `armed4`/`armed6`, timeout
-// --block-for): the chain drops a source that is both armed and proven, so the block takes
-// effect as the answer passes the hook, without waiting for this process to read it. Proven
-// alone never drops anything (a proof before detection, from an early challenge, is only kept);
-// armed alone neither (a detected source that cannot answer: a spoofed one).
+// detected source that is not proven yet is armed (arm(): `armed4`/`armed6`, for as long as its
+// challenge can be answered): the chain drops a source that is both armed and proven, so the
+// block takes effect as the answer passes the hook, without waiting for this process to read it;
+// this process then blocks it (consider(), `blocked4`/`blocked6`) when it sees the answer too.
+// Proven alone never drops anything (a proof before detection, from an early challenge, is only
+// kept); armed alone neither (a detected source that cannot answer: a spoofed one).
 //
 // Policy (block_decision): a source is blocked only if
 //   - it is not in --allow, not a gateway of this host, not one of the protected addresses;
@@ -100,14 +101,17 @@ class NftBlocker {
   // Applies the policy to an alert record and blocks its source if it passes. Sources already
   // blocked are reported as blocked (until their timeout) without another nft call.
   BlockDecision consider(const Alert& a, int64_t now_us);
-  size_t active(int64_t now_us);  // blocked and armed sources
+  size_t active(int64_t now_us);       // blocked sources
+  size_t armed_count(int64_t now_us);  // armed sources, not blocked (yet)
 
   // The kernel's check of a challenge's answer (above): adds its elements; "" on success. Called
   // before the challenge is sent.
   std::string expect_answer(const ChallengePacket& p, int64_t timeout_us);
-  // Arms a detected, unproven source whose challenge is out (above), within --max-blocked (armed
-  // sources count); the policy of block_decision but for the proof. Already armed: nothing done.
-  BlockDecision arm(const Alert& a, int64_t now_us);
+  // Arms a detected, unproven source whose challenge is out (above) for `life_us` (the time its
+  // challenge can still be answered), if blocked + armed sources stay within --max-blocked; the
+  // policy of block_decision but for the proof. Already armed: nothing done. Note "armed" when
+  // armed (now or before).
+  BlockDecision arm(const Alert& a, int64_t now_us, int64_t life_us);
   bool armed(const IpAddress& src, int64_t now_us) const;
   // How long the last successful kernel add of arm() or expect_answer() took (us).
   int64_t last_arm_us() const { return last_arm_us_; }

@@ -68,7 +68,7 @@ void Responder::on_alert(Alert& a, int64_t now_us) {
   a.challenge = std::string(to_string(i));
   const char* early = out ? " early" : "";
   if (i == Issue::Sent && blocker_ && blocker_->kernel_proof()) {
-    BlockDecision d = blocker_->arm(a, now_us);
+    BlockDecision d = blocker_->arm(a, now_us, challenger_->config().timeout_us);
     if (d.note == "armed") {
       a.block_note =
           fmt::format("unverified: challenged{}, armed: blocked when the answer comes", early);

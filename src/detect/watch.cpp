@@ -304,8 +304,8 @@ void Watch::print_stats(const char* what) {
       what, c_.frames, c_.undecodable, k.dropped + k.if_dropped, d.sources, d.sources_evicted,
       d.pending, d.pending_dropped, d.probes, d.alerts, d.updates);
   if (blocker_)
-    line += fmt::format(", blocks {} (active {})", blocker_->total_blocked(),
-                        blocker_->active(wall_now_us()));
+    line += fmt::format(", blocks {} (active {}, armed {})", blocker_->total_blocked(),
+                        blocker_->active(wall_now_us()), blocker_->armed_count(wall_now_us()));
   if (challenger_) {
     ChallengeStats cs = challenger_->stats();
     line += fmt::format(
