@@ -62,18 +62,22 @@ void Responder::on_alert(Alert& a, int64_t now_us) {
     return;
   }
   // An early challenge still out is this record's challenge (its answer proves the source).
+  // Armed before a new challenge leaves: its answer can come back before send() returns.
   const bool out = challenger_->outstanding(a.src, now_us);
+  const bool kernel = blocker_ && blocker_->kernel_proof() && !challenger_->config().simulate;
+  bool armed = false;
+  if (kernel && !out)
+    armed = blocker_->arm(a, now_us, challenger_->config().timeout_us).note == "armed";
   Issue i = out ? (challenger_->config().simulate ? Issue::Simulated : Issue::Sent)
                 : challenger_->challenge(target_of(a), now_us);
   a.challenge = std::string(to_string(i));
   const char* early = out ? " early" : "";
-  if (i == Issue::Sent && blocker_ && blocker_->kernel_proof()) {
-    BlockDecision d = blocker_->arm(a, now_us, challenger_->config().timeout_us);
-    if (d.note == "armed") {
-      a.block_note =
-          fmt::format("unverified: challenged{}, armed: blocked when the answer comes", early);
-      return;
-    }
+  if (kernel && out)
+    armed = blocker_->arm(a, now_us, challenger_->config().timeout_us).note == "armed";
+  if (i == Issue::Sent && armed) {
+    a.block_note =
+        fmt::format("unverified: challenged{}, armed: blocked when the answer comes", early);
+    return;
   }
   switch (i) {
     case Issue::Sent:

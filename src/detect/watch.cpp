@@ -20,6 +20,7 @@
 #include <memory>
 #include <optional>
 #include <unordered_map>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -165,6 +166,7 @@ class Watch {
  private:
   void on_alert(const Alert& a);
   void on_suspect(const Alert& a);
+  void flush_suspects();
   void handle_signal(int sig);
   void print_stats(const char* what);
   void feed(const uint8_t* data, size_t len, int64_t ts);
@@ -180,6 +182,11 @@ class Watch {
   std::unique_ptr<Responder> responder_;
   std::unique_ptr<auth::AuthMonitor> auth_;  // --owner-key: announced scans (src/auth)
   Counters c_;
+  // Live: suspects found while reading a batch of frames, challenged once the batch is read, so
+  // that a detecting probe in the same batch is not kept waiting behind the challenge's netlink
+  // add and send (the detection then challenges it itself, armed at once). Bounded.
+  std::vector<Alert> suspects_;
+  static constexpr size_t kMaxSuspects = 256;
   bool stop_ = false;
   int64_t now_us_ = 0;
   // Latency of blocks (live --block only): the packet being handled (its kernel timestamp and
@@ -283,7 +290,16 @@ void Watch::on_suspect(const Alert& in) {
     auth_->annotate(a);
     if (a.authorization == "authorized") return;
   }
-  responder_->on_suspect(a, opt_.read_file.empty() ? wall_now_us() : a.last_seen_us);
+  if (!opt_.read_file.empty()) {
+    responder_->on_suspect(a, a.last_seen_us);
+  } else if (suspects_.size() < kMaxSuspects) {
+    suspects_.push_back(std::move(a));
+  }
+}
+
+void Watch::flush_suspects() {
+  for (const Alert& a : suspects_) responder_->on_suspect(a, wall_now_us());
+  suspects_.clear();
 }
 
 void Watch::on_authorization(const auth::AuthRecord& r) {
@@ -476,6 +492,7 @@ int Watch::run() {
       if (n != Capture::Next::Packet) break;
       feed(data, len, ts);
     }
+    if (!suspects_.empty()) flush_suspects();
     now_us_ = wall_now_us();
     det_->advance(now_us_);
     if (next_stats && now_us_ >= next_stats) {

@@ -6,7 +6,9 @@
 # (--challenge-rate 50: at most 20 + 50 per second of the run), the
 # source table stays at --max-sources 1000 and the memory within the bound, and a real scan
 # afterwards is still detected and blocked. Also the daemon's signals: SIGHUP reopens --alerts
-# (after a log rotation), SIGUSR1 and --stats print the counters. About 25 s.
+# (after a log rotation), SIGUSR1 and --stats print the counters. Then forged answers to
+# challenges (watch_forge.py): guesses prove nothing, the kernel's check takes one guess per
+# challenge, the right answer is proven by the kernel. About 30 s.
 set -uo pipefail
 . "$(dirname "$0")/watch_lib.sh"
 lab_require_root
@@ -69,6 +71,26 @@ lab_log "watch peak RSS ${hwm} KiB: +${growth} MiB over the start (bound of the 
 # The tables may fill up to their bound; 8 MiB more for the capture ring and the allocator.
 limit=$(awk -v b="$bound_mib" 'BEGIN { printf "%d", b + 8 }')
 ((growth <= limit)) || lab_failed "memory grew by ${growth} MiB, more than the bound ${bound_mib} MiB + 8"
+
+# Forged answers (watch_forge.py), from three more unowned addresses past the flood's range: a
+# forger off the path guessing (never proven, never blocked); an on-path one whose first RST is
+# wrong (the kernel's check takes one guess per challenge: not proven there; watch's own check
+# allows 8 and blocks it); the right answer at once (proven by the kernel, and blocked).
+kset() { ip netns exec "$LAB_NS_TARGET" nft list set inet gh_flood_lab "$1"; }
+for m in guess:198.19.200.1 late:198.19.200.2 right:198.19.200.3; do
+  lab_assert_isolated "$LAB_NS_SCAN"
+  out=$(ip netns exec "$LAB_NS_SCAN" python3 "$LAB_DIR/watch_forge.py" "$T" "$LAB_IF_SCAN" \
+    "${m#*:}" "${m%%:*}" 2>&1) || lab_failed "watch_forge.py ${m%%:*}: $out"
+  lab_log "forged answers, ${m%%:*} from ${m#*:}: $out"
+done
+sleep 0.5
+proven4=$(kset proven4)
+blocked4=$(kset blocked4)
+! grep -q '198.19.200.1\b' <<<"$proven4$blocked4" || lab_failed "the guessing forger was proven or blocked: $proven4 $blocked4"
+! grep -q '198.19.200.2\b' <<<"$proven4" || lab_failed "the kernel took a second guess: $proven4"
+grep -q '198.19.200.2\b' <<<"$blocked4" || lab_failed "watch's own check did not block the late right answer: $blocked4"
+grep -q '198.19.200.3\b' <<<"$proven4" || lab_failed "the kernel did not prove the right answer: $proven4"
+grep -q '198.19.200.3\b' <<<"$blocked4" || lab_failed "the right answer was not blocked: $blocked4"
 
 # Log rotation: move the file away, SIGHUP, and the next alert lands in a new file.
 mv "$WATCH_ALERTS" "$WATCH_ALERTS.1"
