@@ -47,7 +47,7 @@ struct ChallengeConfig {
   double rate = 100;                // challenges per second overall (token bucket)...
   double burst = 20;                // ...holding at most this many
   uint32_t max_wrong = 8;           // wrong answers after which a challenge is void
-  uint32_t early_after = 2;         // challenge a suspect at this failed first contact (0: never)
+  uint32_t early_after = 0;         // challenge a suspect at this failed first contact (0: never)
   double early_reserve = 0.5;       // share of the bucket an early challenge must leave
   size_t max_sources = 32768;
   bool simulate = false;  // count, never send (-r)

@@ -38,8 +38,9 @@ struct WatchOptions {
   BlockConfig block_cfg;  // allow, block_for, max_blocked, block_internal (local, self and
                           // gateways are filled in)
   // --cpu-reserve: with --block (live), the share of one CPU reserved for the packet loop under
-  // SCHED_DEADLINE (runtime per 1 ms period); 0: an ordinary task.
-  double cpu_reserve = 0.5;
+  // SCHED_DEADLINE (runtime per 1 ms period); 0: an ordinary task (the default: no measured gain,
+  // docs/BENCHMARKS.md).
+  double cpu_reserve = 0;
   bool challenge = true;  // with --block: challenge unverified sources (--no-challenge: never)
   ChallengeConfig challenge_cfg;
   int64_t stats_interval_us = 0;

@@ -20,7 +20,7 @@ T=$LAB_V4_TARGET
 
 t0=$(date +%s.%N)
 watch_start flood --max-sources 1000 --max-pending 2000 --stats 1s --block --challenge-rate 50 \
-  --nft-table gh_flood_lab
+  --challenge-early 2 --nft-table gh_flood_lab
 rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$WATCH_PID/status"; }
 hwm_kb() { awk '/^VmHWM/ {print $2}' "/proc/$WATCH_PID/status"; }
 bound_mib=$(grep -o '([0-9.]* MiB at most)' "$WATCH_LOG" | grep -o '[0-9.]*' | head -1)

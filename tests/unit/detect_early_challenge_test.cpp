@@ -79,8 +79,14 @@ struct Sent {
 
 // The detector, the challenger and the responder wired as watch.cpp wires them (dry of a
 // blocker: decisions are described, not applied).
+ChallengeConfig early2() {
+  ChallengeConfig c;
+  c.early_after = 2;
+  return c;
+}
+
 struct Pipeline {
-  explicit Pipeline(ChallengeConfig ccfg = {})
+  explicit Pipeline(ChallengeConfig ccfg = early2())
       : chal(ccfg, 1, 2, sent.sender()),
         resp(block_cfg(), nullptr, &chal),
         det({}, local_net(), [this](const Alert& a) {
