@@ -36,6 +36,8 @@ void finish_auth_options(ScanConfig& c) {
     throw UsageError("--announce needs --scope with a signed scope: the tags are derived from it");
   if (c.auth.announce && c.type != ScanType::Syn)
     throw UsageError("--announce needs -sS: the kernel's connect() cannot carry the tag option");
+  if (c.auth.announce && c.also_udp)
+    throw UsageError("--announce needs -sS alone: a UDP probe cannot carry the tag option");
 }
 
 }  // namespace gh

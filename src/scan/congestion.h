@@ -19,11 +19,13 @@
 //   * the ceiling (--max-rate, --scan-delay, the scope) and the floor (--min-rate) always hold.
 //
 // Each host (the load budget): its own rate, paced per probe (admit; bursts of at most 200 us
-// worth), starting at kHostInitialRate and growing x 1.25 per clean window (32 probes resolved,
-// all sent at the current rate) while it is used and the host shows no signal. A host whose
-// answered share drops is backed off (x 0.5) and gets a budget: 0.6 x the rate at which it
-// showed the loss, never exceeded again in this scan (it creeps back up to the budget
-// additively). A host whose RTT inflates is backed off (x 0.5) without a budget (a queue
+// worth), starting at kHostInitialRate; its baseline is learnt on its first 32 resolved probes,
+// then the rate doubles per clean window (32 probes resolved, all sent at the current rate; at
+// most once per control period) while it is used and the host shows no signal (slow start). A
+// host whose answered share drops is backed off (x 0.5) and gets a budget: 0.6 x the rate at
+// which it showed the loss, and at most 0.75 x the last rate that was clean (slow start may
+// overshoot the host's limit by up to x 2), never exceeded again in this scan (it creeps back up
+// to the budget additively). A host whose RTT inflates is backed off (x 0.5) without a budget (a queue
 // drains). After a back-off, none again for an RTT (the signals still arriving were sent
 // before it). A host that shows its signal three back-offs in a row is counted impaired in the
 // evidence. --max-host-rate and the scope's max_host_rate cap it too (the probe gate enforces
@@ -87,6 +89,9 @@ class CongestionControl {
   // Send thread: may a probe (slice position k) go to `host` (its target index) now? Zero: yes,
   // and it is counted; otherwise how long to wait before asking again (nothing is counted).
   Clock::duration admit(uint64_t host, uint64_t k, Clock::time_point now);
+  // Send thread: how long until admit() would say yes for `host` (zero: now). Counts and changes
+  // nothing: a send thread asks it first and goes on with another host's probe meanwhile.
+  Clock::duration due_in(uint64_t host, Clock::time_point now) const;
   // Driver thread: a reply was read for `host`; icmp: it was an ICMP error.
   void replied(uint64_t host, bool icmp);
   // Driver thread: an RTT sample (seconds) of a probe to `host`, whose reply was read at
@@ -118,8 +123,9 @@ class CongestionControl {
       answered = lost = 0;
       since = now;
     }
-    // Adds the window to the baseline or reports a drop from it. Call when n() is large enough.
-    bool drop();
+    // Adds the window to the baseline or reports a drop from it. Call when n() is large enough;
+    // first_n: the size of the window the baseline was first learnt on (its noise).
+    bool drop(uint32_t first_n);
     uint32_t n() const { return answered + lost; }
   };
   struct Rtt {
@@ -136,6 +142,7 @@ class CongestionControl {
     int64_t tat = 0;  // GCRA theoretical arrival time, ns
     double rate = kHostInitialRate;
     double budget = 0;
+    double clean = 0;  // slow start: the rate before the last increase (its window was clean)
     bool slow = true;
     uint32_t sent = 0;  // this period
     LossWindow loss;
