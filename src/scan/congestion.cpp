@@ -1,6 +1,7 @@
 #include "scan/congestion.h"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 
 namespace gh {
@@ -61,7 +62,11 @@ void CongestionControl::Rtt::add(double s) {
 }
 
 CongestionControl::CongestionControl(Options opts, Clock::time_point now)
-    : opts_(opts), hosts_(kHostSlots), ring_(kRingSize), period_start_(now) {
+    : opts_(opts),
+      hosts_(opts.hosts > 0 ? std::min<uint64_t>(opts.hosts, kHostSlots) : kHostSlots),
+      ring_(opts.probes > 0 ? std::clamp<size_t>(std::bit_ceil(opts.probes), 1024, kRingSize)
+                            : kRingSize),
+      period_start_(now) {
   rate_ = clamp(kPathInitialRate);
 }
 
@@ -80,9 +85,11 @@ double CongestionControl::host_cap(const Host& h) const {
 }
 
 uint32_t CongestionControl::slot_of(uint64_t host) const {
+  if (opts_.hosts > 0 && opts_.hosts <= kHostSlots && host < hosts_.size())
+    return static_cast<uint32_t>(host);  // one slot per host
   uint64_t x = host * 0x9e3779b97f4a7c15ull;
   x ^= x >> 29;
-  return static_cast<uint32_t>(x % kHostSlots);
+  return static_cast<uint32_t>(x % hosts_.size());
 }
 
 CongestionControl::Host& CongestionControl::claim(uint64_t host) {
@@ -124,8 +131,8 @@ CongestionControl::Clock::duration CongestionControl::admit(uint64_t host, uint6
   if (t < h.tat - tolerance) return nanoseconds(h.tat - tolerance - t);
   h.tat = std::max(h.tat, t) + interval;
   ++h.sent;
-  if (ring_size_ < kRingSize) {
-    ring_[(ring_head_ + ring_size_) % kRingSize] =
+  if (ring_size_ < ring_.size()) {
+    ring_[(ring_head_ + ring_size_) % ring_.size()] =
         Pending{k, static_cast<uint32_t>(&h - hosts_.data()), t};
     ++ring_size_;
   }
@@ -164,7 +171,7 @@ void CongestionControl::tick(Clock::time_point now, uint64_t sent, uint64_t drop
     // Each window judges the rate in force: probes sent before its last change are not in it.
     if (p.at >= h.loss.since) (a ? h.loss.answered : h.loss.lost)++;
     if (p.at >= loss_.since) (a ? loss_.answered : loss_.lost)++;
-    ring_head_ = (ring_head_ + 1) % kRingSize;
+    ring_head_ = (ring_head_ + 1) % ring_.size();
     --ring_size_;
   }
   if (!primed_) {

@@ -25,8 +25,8 @@
 // host whose answered share drops is backed off (x 0.5) and gets a budget: 0.6 x the rate at
 // which it showed the loss, and at most 0.75 x the last rate that was clean (slow start may
 // overshoot the host's limit by up to x 2), never exceeded again in this scan (it creeps back up
-// to the budget additively). A host whose RTT inflates is backed off (x 0.5) without a budget (a queue
-// drains). After a back-off, none again for an RTT (the signals still arriving were sent
+// to the budget additively). A host whose RTT inflates is backed off (x 0.5) without a budget (a
+// queue drains). After a back-off, none again for an RTT (the signals still arriving were sent
 // before it). A host that shows its signal three back-offs in a row is counted impaired in the
 // evidence. --max-host-rate and the scope's max_host_rate cap it too (the probe gate enforces
 // them as well).
@@ -37,10 +37,13 @@
 // samples say which send times were answered), or lost after 500 ms with nothing later
 // answered. A receive thread that falls behind delays the verdicts instead of faking losses.
 //
-// Bounded state: hosts live in a fixed table of kHostSlots slots keyed by a hash of the host's
-// index in the probe space. A slot idle for two periods is reused by the next host that hashes
-// to it; two hosts active at once in one slot share its budget (conservative: they are paced
-// together). Scans of a /8 therefore use the same memory as scans of one host.
+// Bounded state: hosts live in a fixed table of at most kHostSlots slots. A scan of at most that
+// many hosts (Options::hosts) gets one slot per host, its index in the probe space, and no more
+// (one host: one slot). A wider scan gets kHostSlots slots keyed by a hash of the index: a slot
+// idle for two periods is reused by the next host that hashes to it; two hosts active at once in
+// one slot share its budget (conservative: they are paced together). Scans of a /8 therefore
+// use the same memory as scans of 8,192 hosts. The ring of probes awaiting their verdict is
+// likewise sized to the scan (Options::probes), at most 65,536.
 //
 // Time comes only from the arguments (no clock is read here): unit tests drive simulated paths.
 // Thread safety: admit() from any send thread and every other call from the driver's thread;
@@ -70,6 +73,8 @@ class CongestionControl {
     double min_rate = 0;       // pps floor of the path, 0 = none
     double max_rate = 0;       // pps ceiling of the path, 0 = none
     double max_host_rate = 0;  // pps ceiling of each host, 0 = none
+    uint64_t hosts = 0;        // target hosts of the scan (sizes the table), 0 = unknown
+    uint64_t probes = 0;       // probes of one pass (sizes the ring), 0 = unknown
   };
   // Why the rate is what it is (the status line).
   enum class Why : uint8_t {
@@ -111,7 +116,7 @@ class CongestionControl {
   double host_rate(uint64_t host) const;           // the host's current rate (tests)
   double host_budget(uint64_t host) const;         // its budget, 0 = none yet (tests)
   LoadEvidence evidence() const;
-  size_t slots() const { return hosts_.size(); }  // fixed: kHostSlots
+  size_t slots() const { return hosts_.size(); }  // fixed: min(hosts, kHostSlots)
 
  private:
   // The answered share of resolved probes, against its baseline.
@@ -168,7 +173,7 @@ class CongestionControl {
   mutable std::mutex mu_;  // hosts_, active_, ring_
   std::vector<Host> hosts_;
   std::vector<uint32_t> active_;  // slots used in the period under way
-  std::vector<Pending> ring_;
+  std::vector<Pending> ring_;     // fixed size: a power of two
   size_t ring_head_ = 0, ring_size_ = 0;
   uint64_t period_ = 1;
   Clock::time_point period_start_;

@@ -250,7 +250,8 @@ void Driver::receive_loop() {
     batch.push_back(Settled{*k, v, frame.at});
   };
   while (receiving_.load(std::memory_order_relaxed)) {
-    transport_.receive(milliseconds(10), on_frame);
+    // A short poll: the scan waits for this thread to notice the end (receiving_) at exit.
+    transport_.receive(milliseconds(2), on_frame);
     queue_.push_all(batch);
   }
 }
@@ -755,6 +756,8 @@ EngineReport Driver::run() {
     co.min_rate = cfg_.timing.min_rate;
     co.max_rate = rate;
     co.max_host_rate = cfg_.policy.max_host_rate;
+    co.hosts = space_.targets();
+    co.probes = slice_.size();
     cc_ = std::make_unique<CongestionControl>(co, SteadyClock::now());
     is_answered_ = [this](uint64_t k) { return answered_.test(k); };
   }
