@@ -80,11 +80,27 @@ std::vector<uint8_t> ProbeAnnouncer::option_bytes() const {
   return {o.begin(), o.end()};
 }
 
-void ProbeAnnouncer::stamp(uint8_t* tcp, size_t option_offset, const IpAddress& src,
-                           const IpAddress& dst, uint16_t dport) const {
+uint32_t ProbeAnnouncer::now_epoch() {
   timespec ts{};
   clock_gettime(CLOCK_REALTIME_COARSE, &ts);
-  uint32_t epoch = epoch_of(ts.tv_sec);
+  return epoch_of(ts.tv_sec);
+}
+
+net::AnnounceBlock ProbeAnnouncer::block_at(const IpAddress& src, const IpAddress& dst,
+                                            uint8_t proto, uint16_t dport, uint32_t epoch) const {
+  net::AnnounceBlock b = net::announce_option_template(key_.handle);
+  net::fill_announce(b, static_cast<uint8_t>(epoch), key_.tag(src, dst, proto, dport, epoch));
+  return b;
+}
+
+net::AnnounceBlock ProbeAnnouncer::block(const IpAddress& src, const IpAddress& dst, uint8_t proto,
+                                         uint16_t dport) const {
+  return block_at(src, dst, proto, dport, now_epoch());
+}
+
+void ProbeAnnouncer::stamp(uint8_t* tcp, size_t option_offset, const IpAddress& src,
+                           const IpAddress& dst, uint16_t dport) const {
+  uint32_t epoch = now_epoch();
   net::stamp_announce(tcp, option_offset, static_cast<uint8_t>(epoch),
                       key_.tag(src, dst, 6, dport, epoch));
 }

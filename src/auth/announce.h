@@ -51,20 +51,32 @@ uint32_t epoch_of(int64_t unix_seconds);
 // The epoch whose low byte is `lo` nearest to `now_epoch`.
 uint32_t nearest_epoch(uint8_t lo, uint32_t now_epoch);
 
-// What the TCP SYN probe module needs to tag its probes: the option's constant bytes, then a
-// stamp per probe. Thread-safe (const after construction); the wall clock is read per probe
-// (CLOCK_REALTIME_COARSE).
+// What the probe modules need to tag their probes. Thread-safe (const after construction); the
+// wall clock is read per probe (CLOCK_REALTIME_COARSE).
+//   TCP: option_bytes() (the option's constant bytes, for the template), then stamp() per probe.
+//   UDP: block() per probe: the same 18 bytes, filled, as the datagram's trailer
+//        (net/announce_option.h, "UDP"); uri() is the scope's RFC 9511 probe-description URI
+//        ([announce] uri, may be empty), which a datagram with no protocol payload carries first.
 class ProbeAnnouncer {
  public:
-  explicit ProbeAnnouncer(const AnnounceKey& key) : key_(key) {}
+  explicit ProbeAnnouncer(const AnnounceKey& key, std::string uri = {})
+      : key_(key), uri_(std::move(uri)) {}
   std::vector<uint8_t> option_bytes() const;
   // Stamps the option at tcp[option_offset] of a built SYN from src to (dst, dport).
   void stamp(uint8_t* tcp, size_t option_offset, const IpAddress& src, const IpAddress& dst,
              uint16_t dport) const;
+  // The filled block for a probe of `proto` from src to (dst, dport): now, or in a given epoch.
+  net::AnnounceBlock block(const IpAddress& src, const IpAddress& dst, uint8_t proto,
+                           uint16_t dport) const;
+  net::AnnounceBlock block_at(const IpAddress& src, const IpAddress& dst, uint8_t proto,
+                              uint16_t dport, uint32_t epoch) const;
+  static uint32_t now_epoch();
   const AnnounceKey& key() const { return key_; }
+  const std::string& uri() const { return uri_; }
 
  private:
   AnnounceKey key_;
+  std::string uri_;
 };
 
 }  // namespace gh::auth

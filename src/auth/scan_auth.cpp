@@ -95,8 +95,8 @@ void authorize_scope(const Scope& scope, const AuthSpec& spec, ScopeAuthorizatio
         "refused: --announce needs an [announce] secret in the signed scope {} (glasshouse scope "
         "sign adds one); nothing was sent",
         file));
-  out.announcer =
-      std::make_shared<ProbeAnnouncer>(AnnounceKey::derive(scope.announce->secret, c.body_sha256));
+  out.announcer = std::make_shared<ProbeAnnouncer>(
+      AnnounceKey::derive(scope.announce->secret, c.body_sha256), scope.announce->uri);
   out.notes.push_back(
       fmt::format("--announce: every probe carries a tag of engagement {} (handle {:08x})",
                   scope.engagement.id, out.announcer->key().handle));

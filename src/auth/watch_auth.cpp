@@ -39,9 +39,15 @@ WallClock::time_point wall_of(int64_t ts_us) {
       std::chrono::duration_cast<WallClock::duration>(std::chrono::microseconds(ts_us)));
 }
 
-std::string probe_text(const IpAddress& dst, uint16_t port) {
-  return dst.is_v4() ? fmt::format("{}:{}", dst.to_string(), port)
-                     : fmt::format("[{}]:{}", dst.to_string(), port);
+// "198.18.0.2:22", "[2001:db8::2]:22"; UDP probes end in "/udp".
+std::string probe_text(const IpAddress& dst, uint16_t port, uint8_t proto = detect::kProtoTcp) {
+  const char* suffix = proto == detect::kProtoUdp ? "/udp" : "";
+  return dst.is_v4() ? fmt::format("{}:{}{}", dst.to_string(), port, suffix)
+                     : fmt::format("[{}]:{}{}", dst.to_string(), port, suffix);
+}
+
+std::string probe_text(const detect::PacketEvent& ev) {
+  return probe_text(ev.dst, ev.dport, ev.proto);
 }
 
 }  // namespace
@@ -96,7 +102,7 @@ std::string to_json(const AuthRecord& r) {
   JsonObject o;
   o.str("kind", "authorization").str("verdict", to_string(r.verdict));
   o.str("time", detect::format_time(r.ts_us)).str("src", r.src.to_string());
-  o.str("probe", probe_text(r.dst, r.dport));
+  o.str("probe", probe_text(r.dst, r.dport, r.proto));
   if (const WatchedEngagement* e = r.engagement) {
     const Engagement& g = e->scope.engagement;
     o.str("engagement", g.id).str("authorized_by", g.authorized_by);
@@ -148,7 +154,7 @@ void AuthMonitor::remember(uint64_t tag, const detect::PacketEvent& ev) {
     tags_.erase(tag_order_.front());
     tag_order_.pop_front();
   }
-  tags_[tag] = SeenTag{ev.src, ev.dst, ev.dport, ev.ts_us};
+  tags_[tag] = SeenTag{ev.src, ev.dst, ev.dport, ev.proto, ev.ts_us};
   tag_order_.push_back(tag);
 }
 
@@ -156,11 +162,14 @@ std::string AuthMonitor::strays(Source& s, const detect::PacketEvent& ev,
                                 const WatchedEngagement& e) {
   const Scope& sc = e.scope;
   if (!sc.authorized.contains(ev.dst))
-    return fmt::format("{} is outside the signed targets of engagement {}",
-                       probe_text(ev.dst, ev.dport), sc.engagement.id);
-  if (sc.ports && !std::binary_search(sc.ports->tcp.begin(), sc.ports->tcp.end(), ev.dport))
-    return fmt::format("port {} ({}) is outside the signed ports {}", ev.dport,
-                       probe_text(ev.dst, ev.dport), sc.ports_text);
+    return fmt::format("{} is outside the signed targets of engagement {}", probe_text(ev),
+                       sc.engagement.id);
+  if (sc.ports) {
+    const std::vector<uint16_t>& signed_ports = ev.is_udp() ? sc.ports->udp : sc.ports->tcp;
+    if (!std::binary_search(signed_ports.begin(), signed_ports.end(), ev.dport))
+      return fmt::format("{} port {} ({}) is outside the signed ports {}",
+                         ev.is_udp() ? "UDP" : "TCP", ev.dport, probe_text(ev), sc.ports_text);
+  }
   auto t = wall_of(ev.ts_us);
   const Engagement& g = sc.engagement;
   if ((g.not_before && t < *g.not_before) || (g.not_after && t > *g.not_after))
@@ -193,11 +202,13 @@ void AuthMonitor::judge(Source& s, const detect::PacketEvent& ev, AuthVerdict v,
   if ((s.reported & bit) != 0) return;
   s.reported |= bit;
   if (listener_)
-    listener_(AuthRecord{v, ev.ts_us, ev.src, ev.dst, ev.dport, e, std::move(evidence)});
+    listener_(AuthRecord{v, ev.ts_us, ev.src, ev.dst, ev.dport, e, std::move(evidence), ev.proto});
 }
 
 void AuthMonitor::on_packet(const detect::PacketEvent& ev) {
-  if (!ev.is_tcp() || !ev.has(detect::tcpf::kSyn) || ev.has(detect::tcpf::kAck)) return;
+  // Probes: TCP SYNs (no ACK), and UDP datagrams.
+  if (!ev.is_udp() && (!ev.is_tcp() || !ev.has(detect::tcpf::kSyn) || ev.has(detect::tcpf::kAck)))
+    return;
   if (!local_.contains(ev.dst) || local_.contains(ev.src)) return;
   auto it = sources_.find(ev.src);
   if (!ev.has_announce) {
@@ -228,26 +239,26 @@ void AuthMonitor::on_packet(const detect::PacketEvent& ev) {
     judge(s, ev, AuthVerdict::Forged, nullptr,
           fmt::format("tag on {} names engagement handle {:08x}, which no scope signed by this "
                       "owner has (another key)",
-                      probe_text(ev.dst, ev.dport), o.handle));
+                      probe_text(ev), o.handle));
     return;
   }
   const int64_t now_s = ev.ts_us / 1'000'000;
   const uint32_t now_epoch = epoch_of(now_s);
   const uint32_t epoch = nearest_epoch(o.epoch_lo, now_epoch);
-  const uint64_t expect = e->key.tag(ev.src, ev.dst, detect::kProtoTcp, ev.dport, epoch);
+  const uint64_t expect = e->key.tag(ev.src, ev.dst, ev.proto, ev.dport, epoch);
   if (o.tag != expect) {
     ++s.view.invalid;
     auto seen = tags_.find(o.tag);
     if (seen != tags_.end()) {
       const SeenTag& t = seen->second;
       judge(s, ev, AuthVerdict::Replayed, e,
-            fmt::format("tag on {} is the one {} sent to {} at {} (engagement {})",
-                        probe_text(ev.dst, ev.dport), t.src.to_string(), probe_text(t.dst, t.dport),
+            fmt::format("tag on {} is the one {} sent to {} at {} (engagement {})", probe_text(ev),
+                        t.src.to_string(), probe_text(t.dst, t.dport, t.proto),
                         detect::format_time(t.ts_us), e->scope.engagement.id));
     } else {
       judge(s, ev, AuthVerdict::Forged, e,
-            fmt::format("tag on {} does not verify under the key of engagement {}",
-                        probe_text(ev.dst, ev.dport), e->scope.engagement.id));
+            fmt::format("tag on {} does not verify under the key of engagement {}", probe_text(ev),
+                        e->scope.engagement.id));
     }
     return;
   }
@@ -257,7 +268,7 @@ void AuthMonitor::on_packet(const detect::PacketEvent& ev) {
     judge(s, ev, AuthVerdict::Replayed, e,
           fmt::format("tag on {} was made for minute {} and seen at minute {}: out of its time "
                       "window",
-                      probe_text(ev.dst, ev.dport), epoch, now_epoch));
+                      probe_text(ev), epoch, now_epoch));
     return;
   }
   remember(o.tag, ev);
@@ -269,7 +280,7 @@ void AuthMonitor::on_packet(const detect::PacketEvent& ev) {
     return;
   }
   judge(s, ev, AuthVerdict::Authorized, e,
-        fmt::format("valid tag on {}, inside the signed scope", probe_text(ev.dst, ev.dport)));
+        fmt::format("valid tag on {}, inside the signed scope", probe_text(ev)));
 }
 
 void AuthMonitor::annotate(detect::Alert& a) const {

@@ -6,8 +6,9 @@
 // that has no [announce] secret: watch trusts only what the owner signed. From each it derives
 // the engagement's tag key (auth/announce.h).
 //
-// AuthMonitor sees every inbound TCP SYN to a protected address (PacketEvent, with the tag
-// option decoded by detect/decode.cpp) and judges its source:
+// AuthMonitor sees every inbound TCP SYN and UDP datagram to a protected address (PacketEvent,
+// with the tag, a TCP option or a UDP trailer, decoded by detect/decode.cpp) and judges its
+// source (a UDP probe against the scope's UDP ports, a TCP one against its TCP ports):
 //   authorized  a tag that verifies (its engagement, source, target, port, minute) for a probe
 //               inside the signed scope: targets, ports, window, rate. Never blocked.
 //   forged      a tag that does not verify: an unknown engagement handle (another key), or a
@@ -66,6 +67,7 @@ struct AuthRecord {
   uint16_t dport = 0;
   const WatchedEngagement* engagement = nullptr;  // null for an unknown handle
   std::string evidence;
+  uint8_t proto = detect::kProtoTcp;  // of the probe: TCP or UDP
 };
 std::string to_json(const AuthRecord& r);
 std::string to_text(const AuthRecord& r);
@@ -79,7 +81,8 @@ class AuthMonitor {
   AuthMonitor(std::vector<WatchedEngagement> engagements, detect::PrefixSet local,
               Listener listener);
 
-  // Every decoded packet; only inbound SYNs (no ACK) to a protected address are looked at.
+  // Every decoded packet; only inbound SYNs (no ACK) and UDP datagrams to a protected address
+  // are looked at.
   void on_packet(const detect::PacketEvent& ev);
 
   struct SourceView {
@@ -103,6 +106,7 @@ class AuthMonitor {
   struct SeenTag {
     IpAddress src, dst;
     uint16_t dport = 0;
+    uint8_t proto = 0;
     int64_t ts_us = 0;
   };
   void judge(Source& s, const detect::PacketEvent& ev, AuthVerdict v, const WatchedEngagement* e,

@@ -14,8 +14,9 @@ void add_auth_options(CLI::App& app, ScanConfig& c) {
   app.add_flag("--require-signed", c.auth.require_signed,
                "Refuse a --scope that is not signed by a trusted owner key");
   app.add_flag("--announce", c.auth.announce,
-               "-sS: tag every probe with the signed engagement (a TCP option), so that the "
-               "owner's `glasshouse watch --owner-key` recognizes the scan");
+               "-sS/-sU: tag every probe with the signed engagement (a TCP option, a UDP "
+               "payload trailer), so that the owner's `glasshouse watch --owner-key` recognizes "
+               "the scan");
 }
 
 void finish_auth_options(ScanConfig& c) {
@@ -34,8 +35,10 @@ void finish_auth_options(ScanConfig& c) {
                      " requires a scope signed by the network's owner: give --scope FILE");
   if (c.auth.announce && c.policy.scope_file.empty())
     throw UsageError("--announce needs --scope with a signed scope: the tags are derived from it");
-  if (c.auth.announce && c.type != ScanType::Syn)
-    throw UsageError("--announce needs -sS: the kernel's connect() cannot carry the tag option");
+  if (c.auth.announce && c.type != ScanType::Syn && c.type != ScanType::Udp)
+    throw UsageError(
+        "--announce needs -sS or -sU (or both): the kernel's connect() and the flag scans do not "
+        "carry the tag");
 }
 
 }  // namespace gh

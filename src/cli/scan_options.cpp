@@ -325,13 +325,29 @@ ParsedScan parse_scan_args(const std::vector<std::string>& raw_args, bool raw_al
     throw UsageError(msg);
   }
 
+  // One scan type, or -sU beside one TCP type (nmap's -sS -sU): a TCP and a UDP port stage.
   std::optional<ScanType> chosen;
+  bool udp_chosen = false;
   for (size_t i = 0; i < scan_types().size(); ++i) {
     if (type_chosen[i] == 0) continue;
-    if (chosen) throw UsageError("choose one scan type: " + scan_type_flags_text());
+    if (scan_types()[i].type == ScanType::Udp) {
+      udp_chosen = true;
+      continue;
+    }
+    if (chosen)
+      throw UsageError("choose one scan type (and -sU beside a TCP one): " +
+                       scan_type_flags_text());
     chosen = scan_types()[i].type;
   }
+  if (udp_chosen && chosen == ScanType::List)
+    throw UsageError("-sL lists the targets: it does not go with -sU");
+  if (udp_chosen && !chosen)
+    chosen = ScanType::Udp;
+  else if (udp_chosen)
+    c.also_udp = true;
   c.type = chosen.value_or(raw_allowed ? ScanType::Syn : ScanType::Connect);
+  if (scanflags_opt->count() > 0 && c.type == ScanType::Udp)
+    throw UsageError("--scanflags sets TCP flags: add a TCP scan type beside -sU (-sS -sU)");
   if (scanflags_opt->count() > 0) {
     c.scan_flags = net::parse_tcp_flags(scanflags);
     if (!c.scan_flags)
@@ -411,8 +427,12 @@ ParsedScan parse_scan_args(const std::vector<std::string>& raw_args, bool raw_al
   int port_choices = !ports_spec.empty() + fast + (top_n > 0);
   if (port_choices > 1) throw UsageError("choose one of -p, -F and --top-ports");
   pol.ports_given = port_choices > 0;
-  const bool udp_scan = c.type == ScanType::Udp;
-  const PortProtocols protocols = udp_scan ? PortProtocols::Udp : PortProtocols::Tcp;
+  // -p without T:/U: and --top-ports apply to every protocol scanned (nmap: -sS -sU -p 53 scans
+  // TCP and UDP 53; --top-ports 100 the 100 most common of each).
+  const bool udp_scan = c.type == ScanType::Udp || c.also_udp;
+  const PortProtocols protocols = c.also_udp ? PortProtocols::Both
+                                  : udp_scan ? PortProtocols::Udp
+                                             : PortProtocols::Tcp;
   if (!ports_spec.empty())
     c.ports = parse_port_spec(ports_spec, services, protocols);
   else if (fast)
@@ -421,7 +441,7 @@ ParsedScan parse_scan_args(const std::vector<std::string>& raw_args, bool raw_al
     c.ports = top_ports(top_n > 0 ? static_cast<size_t>(top_n) : 1000, services, protocols);
   if (!c.ports.udp.empty() && !udp_scan && c.type != ScanType::List)
     throw UsageError("UDP ports (U:) need a UDP scan: add -sU");
-  if (udp_scan && c.ports.udp.empty())
+  if (udp_scan && !c.also_udp && c.ports.udp.empty())
     throw UsageError("-sU: no UDP port to scan (T: ports need a TCP scan type)");
   if (!udp_payloads.empty() && !udp_scan) throw UsageError("--udp-payloads needs -sU");
   if (udp_scan) net::UdpPayloads::configure(udp_payloads);  // a bad file: exit 2 here
@@ -454,6 +474,10 @@ ParsedScan parse_scan_args(const std::vector<std::string>& raw_args, bool raw_al
     throw UsageError(
         "--checkpoint and --checkpoint-interval are for -sS scans: a -sT scan is not "
         "checkpointed and cannot be resumed");
+  if (c.also_udp && c.no_ping && (!c.checkpoint.file.empty() || !checkpoint_interval.empty()))
+    throw UsageError(
+        "--checkpoint and --checkpoint-interval: a -Pn scan with -sU beside a TCP scan type is "
+        "not checkpointed (without -Pn it is)");
 
   if (no_db && !c.store.db.empty()) throw UsageError("--no-db contradicts --db");
   c.store.enabled = !no_db;

@@ -7,7 +7,7 @@ namespace gh {
 
 void ServiceArgs::add(CLI::App& app) {
   app.add_flag("--service-version", version,
-               "-sV: name the service and version behind each open TCP port");
+               "-sV: name the service and version behind each open TCP (and, with -sU, UDP) port");
   app.add_flag("--aggressive", aggressive, "-A: -sV and the OS hint (-O)");
   app.add_flag("--os-hint", os,
                "-O: an OS hint from the SYN-ACKs of -sS (TTL, window, options); a hint, "

@@ -106,6 +106,10 @@ Decode make_event(const uint8_t* frame, size_t len, int link_type, int64_t ts_us
     out.sport = p.udp.sport;
     out.dport = p.udp.dport;
     out.payload_len = p.payload_len;
+    // An announced UDP probe's tag ends its payload (net/announce_option.h, "UDP").
+    if (p.payload_offset + p.payload_len <= len)
+      out.has_announce =
+          net::find_announce_trailer(frame + p.payload_offset, p.payload_len, out.announce);
     return Decode::Ok;
   }
   if (p.is_icmp()) {

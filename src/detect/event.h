@@ -55,7 +55,7 @@ struct PacketEvent {
   uint16_t window = 0;
   uint32_t seq = 0, ack = 0;
   TcpOptionSummary options;
-  bool has_announce = false;     // the announced-scan tag option (net/announce_option.h)
+  bool has_announce = false;  // the announced-scan tag: TCP option, UDP trailer (announce_option.h)
   net::AnnounceOption announce;  // its fields, when has_announce
   uint32_t payload_len =
       0;  // bytes after the transport header (as captured or as claimed, the less)

@@ -4,14 +4,20 @@
 
 namespace gh::net {
 
-std::array<uint8_t, kAnnounceLen> announce_option_template(uint32_t handle) {
-  std::array<uint8_t, kAnnounceLen> o{};
+AnnounceBlock announce_option_template(uint32_t handle) {
+  AnnounceBlock o{};
   o[0] = kAnnounceKind;
   o[1] = kAnnounceLen;
   store_be16(o.data() + 2, kAnnounceExId);
   o[4] = kAnnounceVersion;
   store_be32(o.data() + 6, handle);
   return o;
+}
+
+void fill_announce(AnnounceBlock& b, uint8_t epoch_lo, uint64_t tag) {
+  b[5] = epoch_lo;
+  store_be32(b.data() + 10, static_cast<uint32_t>(tag >> 32));
+  store_be32(b.data() + 14, static_cast<uint32_t>(tag));
 }
 
 void stamp_announce(uint8_t* tcp, size_t off, uint8_t epoch_lo, uint64_t tag) {
@@ -51,6 +57,14 @@ bool find_announce_option(const uint8_t* o, size_t len, AnnounceOption& out) {
     i += l;
   }
   return false;
+}
+
+bool find_announce_trailer(const uint8_t* p, size_t len, AnnounceOption& out) {
+  if (len < kAnnounceLen) return false;
+  const uint8_t* b = p + len - kAnnounceLen;
+  if (b[0] != kAnnounceKind || b[1] != kAnnounceLen || load_be16(b + 2) != kAnnounceExId)
+    return false;
+  return find_announce_option(b, kAnnounceLen, out);
 }
 
 }  // namespace gh::net

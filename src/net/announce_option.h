@@ -6,6 +6,11 @@
 //   253    18     0x4748 "GH" 1        low byte   engagement  64-bit keyed tag (auth/announce.h)
 //                                      of epoch   handle
 //
+// UDP (scan -sU --announce): the same 18 bytes are the last 18 bytes of the datagram's payload,
+// a trailer: after the protocol payload where the protocol ignores trailing bytes
+// (net/udp_payloads.h, UdpPayload::announce), or after the RFC 9511 probe-description URI and
+// its NUL (or alone) in a datagram with no protocol payload. find_announce_trailer() reads it.
+//
 // The option codec only: who computes the tag is auth/announce.h. stamp_announce() patches the
 // per-probe bytes (epoch_lo and tag) into a built SYN whose template already holds the constant
 // ones, and updates the TCP checksum incrementally (RFC 1624), so a probe costs one more keyed
@@ -30,8 +35,12 @@ struct AnnounceOption {
   uint64_t tag = 0;
 };
 
+using AnnounceBlock = std::array<uint8_t, kAnnounceLen>;
+
 // The option bytes with epoch_lo and tag zero (for a packet template).
-std::array<uint8_t, kAnnounceLen> announce_option_template(uint32_t handle);
+AnnounceBlock announce_option_template(uint32_t handle);
+// Writes epoch_lo and tag into a block (a UDP trailer; no checksum involved).
+void fill_announce(AnnounceBlock& b, uint8_t epoch_lo, uint64_t tag);
 
 // Writes epoch_lo and tag into the option that starts at tcp[option_offset] (counted from the
 // TCP header's first byte; the option's constant bytes are there already, its per-probe bytes
@@ -41,5 +50,9 @@ void stamp_announce(uint8_t* tcp, size_t option_offset, uint8_t epoch_lo, uint64
 // Finds our option in raw TCP option bytes (as ParsedPacket::TcpOptions::raw). False when there
 // is none, or it is malformed (wrong length, another ExID, truncated).
 bool find_announce_option(const uint8_t* options, size_t len, AnnounceOption& out);
+
+// Reads the block that ends a UDP payload of `len` bytes. False when the payload is shorter, or
+// its last 18 bytes are not our block (kind, length, ExID).
+bool find_announce_trailer(const uint8_t* payload, size_t len, AnnounceOption& out);
 
 }  // namespace gh::net

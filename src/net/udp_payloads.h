@@ -36,6 +36,13 @@ struct UdpPayload {
   uint16_t reply_at = 0;  // where the reply carries it back
   uint8_t echo_len = 0;   // 0: no echo field; else 2, 4 or 8
   std::string source;     // "glasshouse" or the file it was read from (docs, -v)
+  // scan --announce: the protocol's servers still answer with the 18-byte tag appended
+  // (net/announce_option.h, "UDP"); false: the probe is sent without a tag. Ours only, measured
+  // per protocol (udp_builtin_payloads.cpp); false for an nmap-payloads file's.
+  bool announce_trailer = false;
+  // Bytes that go between the payload and the tag block, where the protocol needs the tag
+  // wrapped to ignore it (NTP: an extension field's header and padding).
+  std::vector<uint8_t> announce_wrap;
 };
 
 class UdpPayloads {

@@ -53,6 +53,14 @@ std::unique_ptr<CheckpointSession> CheckpointSession::prepare(const ScanConfig& 
           fmt::format("cannot resume {}: only -sS scans are checkpointed", origin.resume_path));
     return nullptr;
   }
+  // -Pn with two stages (-sS -sU): each engine run's progress covers one stage; not saved.
+  if (config.also_udp && config.discovery.skip) {
+    if (resume != nullptr)
+      throw UsageError(
+          fmt::format("cannot resume {}: a -Pn scan with -sU beside a TCP type is not checkpointed",
+                      origin.resume_path));
+    return nullptr;
+  }
   if (resume == nullptr && !spec.enabled) return nullptr;
 
   std::unique_ptr<CheckpointSession> s(new CheckpointSession);

@@ -442,7 +442,8 @@ int scan_stages(const ScanConfig& config, PolicyPlan& plan, const std::string& e
       MacTable macs;
       std::vector<std::unique_ptr<PortStage>> stages;
       if (!config.discovery.ping_only)
-        stages.push_back(std::make_unique<PortStage>(config, &macs));  // one per scan type
+        for (const ScanConfig& sc : stage_configs(config))  // one per scan type (-sS -sU: two)
+          stages.push_back(std::make_unique<PortStage>(sc, &macs));
       PlanContext pc{config, dctx, macs};
       for (auto& st : stages) pc.port_stages.push_back(st.get());
       pc.announce = announcer;
@@ -486,20 +487,41 @@ int scan_stages(const ScanConfig& config, PolicyPlan& plan, const std::string& e
         std::cerr << "glasshouse: note: " << note << '\n';
       report = found->ports;
     } else {
-      const ProbeSpace& space = *space_store;
-      counters.total = space.size();
-      EngineContext ctx = engine_context(config, space);
-      if (checkpoints != nullptr) {
-        ctx.resume = checkpoints->engine_resume();
-        ctx.checkpoint = save_engine_checkpoint;
+      counters.total = space_store->size();
+      if (config.dry_run) ready();            // a dry run opens no socket and needs no privilege
+      if (space_store->size() == 0) ready();  // nothing to open
+      // One engine run per stage (-sS -sU: the TCP ports of every target, then the UDP ones).
+      // With two, every stage's sockets open before the privilege drop (scan/port_stage.h);
+      // such a run is not checkpointed (CheckpointSession::prepare): the engine's progress is
+      // one stage's.
+      const std::vector<ScanConfig> stage_list = stage_configs(config);
+      std::vector<std::unique_ptr<PortStage>> opened;
+      if (stage_list.size() > 1 && !config.dry_run && space_store->size() != 0) {
+        for (const ScanConfig& sc : stage_list) {
+          opened.push_back(std::make_unique<PortStage>(sc, nullptr));
+          opened.back()->open(sc.targets, announcer);
+        }
+        ready();
       }
-      if (config.dry_run) ready();  // a dry run opens no socket and needs no privilege
-      if (space.size() == 0)
-        ready();  // nothing to open
-      else if (type.engine == EngineKind::Raw)
-        report = run_syn_scan(ctx);
-      else
-        report = config.dry_run ? dry_run_connect(ctx) : run_connect_scan(ctx);
+      for (size_t i = 0; i < stage_list.size(); ++i) {
+        const ScanConfig& sc = stage_list[i];
+        ProbeSpace space(sc.targets, sc.ports);
+        if (space.size() == 0) continue;
+        EngineContext ctx = engine_context(sc, space);
+        if (checkpoints != nullptr) {
+          ctx.resume = checkpoints->engine_resume();
+          ctx.checkpoint = save_engine_checkpoint;
+        }
+        EngineReport r;
+        if (!opened.empty())
+          r = opened[i]->scan(ctx);
+        else if (scan_type_entry(sc.type).engine == EngineKind::Raw)
+          r = run_syn_scan(ctx);
+        else
+          r = config.dry_run ? dry_run_connect(ctx) : run_connect_scan(ctx);
+        add_report(report, r);
+        if (r.interrupted) break;
+      }
     }
     // Stage 4b: -sV on the open TCP ports (service/version_scan.h), behind the same gate.
     if (service_db && !report.interrupted) {
@@ -599,11 +621,13 @@ int run_scan(const ScanConfig& config, const ScanOrigin& origin) {
       note_signature(facts, authorization, config.auth.announce);
     }
     plan = apply_policy(effective, scope ? &*scope : nullptr, WallClock::now());
-    if (scan_type_entry(effective.type).needs_raw && !effective.dry_run && !can_open_raw_sockets())
+    if (stages_need_raw(effective) && !effective.dry_run && !can_open_raw_sockets())
       throw RuntimeError(fmt::format(
           "{} needs raw sockets: run as root, give the binary the capability "
           "(sudo setcap cap_net_raw,cap_net_admin+eip $(command -v glasshouse)), or use -sT",
-          scan_type_entry(effective.type).flag));
+          scan_type_entry(scan_type_entry(effective.type).needs_raw ? effective.type
+                                                                    : ScanType::Udp)
+              .flag));
     // Where progress goes; a resumed scan must still be the scan it was (the scope was
     // re-checked above: its window may have closed).
     // A run with host discovery checkpoints one bit per target (run/stage_plan.h).

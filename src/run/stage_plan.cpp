@@ -91,20 +91,16 @@ PlanReport run_stage_plan(PlanContext& plan) {
       group_config.shards = ShardSpec{};
       group_config.targets = TargetSet{};
       for (const IpAddress& a : addrs) group_config.targets.add_range(AddressRange{a, a});
-      ProbeSpace space(group_config.targets, group_config.ports);
       for (PortStage* p : plan.port_stages) {
-        EngineReport r = plan.scan_group(*p, group_config, space);
-        EngineReport& t = out.ports;
-        t.probes_sent += r.probes_sent;
-        t.replies += r.replies;
-        t.send_errors += r.send_errors;
-        t.refused += r.refused;
-        t.completeness.retries += r.completeness.retries;
-        if (r.completeness.passes >= t.completeness.passes) {
-          t.completeness.passes = r.completeness.passes;
-          t.completeness.loss = r.completeness.loss;
-          t.completeness.share = r.completeness.share;
-        }
+        // Each stage its own type and ports (-sS -sU: the TCP ports, then the UDP ones).
+        ScanConfig stage_config = group_config;
+        stage_config.type = p->type();
+        stage_config.also_udp = false;
+        stage_config.ports = p->ports();
+        if (stage_config.type == ScanType::Udp) stage_config.scan_flags.reset();
+        ProbeSpace space(stage_config.targets, stage_config.ports);
+        EngineReport r = plan.scan_group(*p, stage_config, space);
+        add_report(out.ports, r);
         if (r.interrupted) {
           stopped = true;
           break;

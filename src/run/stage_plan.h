@@ -81,15 +81,17 @@ struct PlanContext {
   // The discovery stage's context; the plan sets its on_host, macs and abort.
   DiscoveryContext& discovery;
   MacTable& macs;
-  // The port stages, in order, each run on every group (empty: -sn).
+  // The port stages, in order, each run on every group (empty: -sn; -sS -sU: the TCP stage,
+  // then the UDP one). A host is finished once every stage scanned it.
   std::vector<PortStage*> port_stages = {};
   const auth::ProbeAnnouncer* announce = nullptr;  // --announce, for the port stages' probes
   // Called once every stage's sockets are open, before any thread starts: the privilege drop.
   std::function<void()> ready = nullptr;
   // A host record to the table and the sinks (any thread; the callee locks).
   std::function<void(const HostResult&)> record_host = nullptr;
-  // Runs one port stage on one group: `group` is the config with targets = the group, `space`
-  // the group x the ports. The callee builds the EngineContext (its result callbacks, the gate).
+  // Runs one port stage on one group: `group` is the config with targets = the group and the
+  // stage's type and ports (PortStage::type(), ports()), `space` the group x those ports. The
+  // callee builds the EngineContext (its result callbacks, the gate).
   std::function<EngineReport(PortStage&, const ScanConfig& group, const ProbeSpace& space)>
       scan_group = nullptr;
   // Progress for checkpoints: one bit per target index, set once the host's records (host and

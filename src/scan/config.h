@@ -104,7 +104,12 @@ struct ServiceSpec {
 };
 
 struct ScanConfig {
+  // The scan type; with -sU beside a TCP type (-sS -sU, -sT -sU, -sF -sU...), the TCP one.
   ScanType type = ScanType::Connect;
+  // -sU beside a TCP scan type: a UDP port stage runs after the TCP one on every host (the UDP
+  // ports in ports.udp, the TCP ones in ports.tcp). stage_configs() (scan/probe_registry.h)
+  // splits such a config into one config per stage.
+  bool also_udp = false;
   TargetSet targets;  // after --exclude / --excludefile
   PortList ports;
   Timing timing;

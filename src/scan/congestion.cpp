@@ -1,6 +1,7 @@
 #include "scan/congestion.h"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 
 namespace gh {
@@ -10,12 +11,14 @@ using std::chrono::milliseconds;
 using std::chrono::nanoseconds;
 
 constexpr size_t kRingSize = size_t{1} << 16;
-constexpr double kHostGrowth = 1.25;      // per clean period, slow start
+constexpr double kHostGrowth = 2;         // per clean window, slow start
 constexpr double kHostBudgetShare = 0.6;  // of the rate at which a host showed a signal
+constexpr double kHostCleanShare = 0.75;  // of the last clean rate, after a slow-start overshoot
 constexpr double kHostMinRate = 20;
 constexpr uint32_t kHostWindow = 32;  // resolved probes before a host's share is judged
 constexpr uint32_t kPathWindow = 64;
-constexpr uint32_t kFirstWindow = 128;  // before a baseline is learnt
+constexpr uint32_t kFirstWindow = 128;     // before the path's baseline is learnt
+constexpr uint32_t kHostFirstWindow = 32;  // before a host's baseline is learnt
 // After a back-off, no second one for the RTT under load plus 5 ms: the signals of that time
 // come from probes sent before the first took effect (TCP reduces once per window likewise).
 int64_t hold_ns(double rtt_s) {
@@ -25,7 +28,7 @@ constexpr auto kTailLoss = std::chrono::milliseconds(500);
 
 }  // namespace
 
-bool CongestionControl::LossWindow::drop() {
+bool CongestionControl::LossWindow::drop(uint32_t first_n) {
   double n_d = static_cast<double>(n());
   double r = static_cast<double>(answered) / n_d;
   answered = lost = 0;
@@ -36,7 +39,7 @@ bool CongestionControl::LossWindow::drop() {
   // A drop clearly beyond the binomial noise of this window and of the baseline (3 sigma), and
   // by at least 3 points (a floor on the variance keeps a baseline of 1 or 0 from being brittle).
   double var = std::max(base * (1 - base), 0.0025);
-  bool dropped = r < base - 0.03 - 3 * std::sqrt(var / n_d + var / kFirstWindow);
+  bool dropped = r < base - 0.03 - 3 * std::sqrt(var / n_d + var / first_n);
   // The baseline is the best share the path or host showed: it rises quickly and falls slowly,
   // so that a share that worsens step by step is still seen as a drop.
   base = r > base  ? 0.75 * base + 0.25 * r
@@ -59,7 +62,11 @@ void CongestionControl::Rtt::add(double s) {
 }
 
 CongestionControl::CongestionControl(Options opts, Clock::time_point now)
-    : opts_(opts), hosts_(kHostSlots), ring_(kRingSize), period_start_(now) {
+    : opts_(opts),
+      hosts_(opts.hosts > 0 ? std::min<uint64_t>(opts.hosts, kHostSlots) : kHostSlots),
+      ring_(opts.probes > 0 ? std::clamp<size_t>(std::bit_ceil(opts.probes), 1024, kRingSize)
+                            : kRingSize),
+      period_start_(now) {
   rate_ = clamp(kPathInitialRate);
 }
 
@@ -78,9 +85,11 @@ double CongestionControl::host_cap(const Host& h) const {
 }
 
 uint32_t CongestionControl::slot_of(uint64_t host) const {
+  if (opts_.hosts > 0 && opts_.hosts <= kHostSlots && host < hosts_.size())
+    return static_cast<uint32_t>(host);  // one slot per host
   uint64_t x = host * 0x9e3779b97f4a7c15ull;
   x ^= x >> 29;
-  return static_cast<uint32_t>(x % kHostSlots);
+  return static_cast<uint32_t>(x % hosts_.size());
 }
 
 CongestionControl::Host& CongestionControl::claim(uint64_t host) {
@@ -97,6 +106,18 @@ CongestionControl::Host& CongestionControl::claim(uint64_t host) {
   return h;
 }
 
+CongestionControl::Clock::duration CongestionControl::due_in(uint64_t host,
+                                                             Clock::time_point now) const {
+  std::lock_guard lock(mu_);
+  const Host& h = hosts_[slot_of(host)];
+  // A slot another host holds is claimed afresh (or shared) by admit(): no wait to predict.
+  if (h.host != host) return Clock::duration::zero();
+  auto interval = static_cast<int64_t>(1e9 / host_cap(h));
+  int64_t tolerance = std::max<int64_t>(interval, 200'000);
+  int64_t t = ns(now);
+  return t < h.tat - tolerance ? nanoseconds(h.tat - tolerance - t) : Clock::duration::zero();
+}
+
 CongestionControl::Clock::duration CongestionControl::admit(uint64_t host, uint64_t k,
                                                             Clock::time_point now) {
   std::lock_guard lock(mu_);
@@ -110,8 +131,8 @@ CongestionControl::Clock::duration CongestionControl::admit(uint64_t host, uint6
   if (t < h.tat - tolerance) return nanoseconds(h.tat - tolerance - t);
   h.tat = std::max(h.tat, t) + interval;
   ++h.sent;
-  if (ring_size_ < kRingSize) {
-    ring_[(ring_head_ + ring_size_) % kRingSize] =
+  if (ring_size_ < ring_.size()) {
+    ring_[(ring_head_ + ring_size_) % ring_.size()] =
         Pending{k, static_cast<uint32_t>(&h - hosts_.data()), t};
     ++ring_size_;
   }
@@ -150,7 +171,7 @@ void CongestionControl::tick(Clock::time_point now, uint64_t sent, uint64_t drop
     // Each window judges the rate in force: probes sent before its last change are not in it.
     if (p.at >= h.loss.since) (a ? h.loss.answered : h.loss.lost)++;
     if (p.at >= loss_.since) (a ? loss_.answered : loss_.lost)++;
-    ring_head_ = (ring_head_ + 1) % kRingSize;
+    ring_head_ = (ring_head_ + 1) % ring_.size();
     --ring_size_;
   }
   if (!primed_) {
@@ -183,12 +204,12 @@ void CongestionControl::end_host_period(Host& h, double secs, int64_t now) {
     ev_.max_rtt_inflation_ms = std::max(ev_.max_rtt_inflation_ms, (h.rtt.avg - h.rtt.base) * 1000);
   }
   double cap = host_cap(h);
-  bool judged = h.loss.n() >= (h.loss.base < 0 ? kFirstWindow : kHostWindow);
+  bool judged = h.loss.n() >= (h.loss.base < 0 ? kHostFirstWindow : kHostWindow);
   if (judged && !judge_loss()) {
     judged = false;  // the loss is ours (kernel drops), or a retry pass's
     h.loss.answered = h.loss.lost = 0;
   }
-  bool lossy = judged && h.loss.drop();
+  bool lossy = judged && h.loss.drop(kHostFirstWindow);
   bool slow_rtt = h.rtt.inflated();
   h.rtt.fresh = 0;
   if ((lossy || slow_rtt) && now < h.hold_until) {
@@ -202,9 +223,14 @@ void CongestionControl::end_host_period(Host& h, double secs, int64_t now) {
     // Loss sets the budget (the host's own limit showed); RTT inflation only halves the
     // rate (a queue on the path, which drains).
     if (lossy) {
-      h.budget = h.budget > 0 ? std::min(h.budget, kHostBudgetShare * at) : kHostBudgetShare * at;
+      // Slow start doubles the rate, so the loss may show at up to twice the host's limit: the
+      // budget stays below the last rate that was clean as well.
+      double share = kHostBudgetShare * at;
+      if (h.clean > 0) share = std::min(share, kHostCleanShare * h.clean);
+      h.budget = h.budget > 0 ? std::min(h.budget, share) : share;
       h.budget = std::max(h.budget, kHostMinRate);
     }
+    h.clean = 0;
     h.rate = std::max(kHostMinRate, 0.5 * at);
     h.slow = false;
     if (!h.backed_off) ++ev_.hosts_backed_off;
@@ -223,6 +249,7 @@ void CongestionControl::end_host_period(Host& h, double secs, int64_t now) {
     if (judged) h.bad_periods = 0;
     bool used = h.sent >= 2 && sent_rate >= 0.5 * cap;
     if (used && judged) {
+      if (h.slow) h.clean = h.rate;
       h.rate = h.slow ? h.rate * kHostGrowth : h.rate + std::max(20.0, 0.05 * h.rate);
       h.loss.restart(now);
       if (h.budget > 0) h.rate = std::min(h.rate, h.budget);
@@ -257,7 +284,7 @@ void CongestionControl::end_period(Clock::time_point now, uint64_t sent, uint64_
     judged = false;
     loss_.answered = loss_.lost = 0;
   }
-  bool lossy = judged && loss_.drop();
+  bool lossy = judged && loss_.drop(kFirstWindow);
   bool slow_rtt = rtt_.inflated();
   rtt_.fresh = 0;
   bool icmp = false;

@@ -19,12 +19,14 @@
 //   * the ceiling (--max-rate, --scan-delay, the scope) and the floor (--min-rate) always hold.
 //
 // Each host (the load budget): its own rate, paced per probe (admit; bursts of at most 200 us
-// worth), starting at kHostInitialRate and growing x 1.25 per clean window (32 probes resolved,
-// all sent at the current rate) while it is used and the host shows no signal. A host whose
-// answered share drops is backed off (x 0.5) and gets a budget: 0.6 x the rate at which it
-// showed the loss, never exceeded again in this scan (it creeps back up to the budget
-// additively). A host whose RTT inflates is backed off (x 0.5) without a budget (a queue
-// drains). After a back-off, none again for an RTT (the signals still arriving were sent
+// worth), starting at kHostInitialRate; its baseline is learnt on its first 32 resolved probes,
+// then the rate doubles per clean window (32 probes resolved, all sent at the current rate; at
+// most once per control period) while it is used and the host shows no signal (slow start). A
+// host whose answered share drops is backed off (x 0.5) and gets a budget: 0.6 x the rate at
+// which it showed the loss, and at most 0.75 x the last rate that was clean (slow start may
+// overshoot the host's limit by up to x 2), never exceeded again in this scan (it creeps back up
+// to the budget additively). A host whose RTT inflates is backed off (x 0.5) without a budget (a
+// queue drains). After a back-off, none again for an RTT (the signals still arriving were sent
 // before it). A host that shows its signal three back-offs in a row is counted impaired in the
 // evidence. --max-host-rate and the scope's max_host_rate cap it too (the probe gate enforces
 // them as well).
@@ -35,10 +37,13 @@
 // samples say which send times were answered), or lost after 500 ms with nothing later
 // answered. A receive thread that falls behind delays the verdicts instead of faking losses.
 //
-// Bounded state: hosts live in a fixed table of kHostSlots slots keyed by a hash of the host's
-// index in the probe space. A slot idle for two periods is reused by the next host that hashes
-// to it; two hosts active at once in one slot share its budget (conservative: they are paced
-// together). Scans of a /8 therefore use the same memory as scans of one host.
+// Bounded state: hosts live in a fixed table of at most kHostSlots slots. A scan of at most that
+// many hosts (Options::hosts) gets one slot per host, its index in the probe space, and no more
+// (one host: one slot). A wider scan gets kHostSlots slots keyed by a hash of the index: a slot
+// idle for two periods is reused by the next host that hashes to it; two hosts active at once in
+// one slot share its budget (conservative: they are paced together). Scans of a /8 therefore
+// use the same memory as scans of 8,192 hosts. The ring of probes awaiting their verdict is
+// likewise sized to the scan (Options::probes), at most 65,536.
 //
 // Time comes only from the arguments (no clock is read here): unit tests drive simulated paths.
 // Thread safety: admit() from any send thread and every other call from the driver's thread;
@@ -68,6 +73,8 @@ class CongestionControl {
     double min_rate = 0;       // pps floor of the path, 0 = none
     double max_rate = 0;       // pps ceiling of the path, 0 = none
     double max_host_rate = 0;  // pps ceiling of each host, 0 = none
+    uint64_t hosts = 0;        // target hosts of the scan (sizes the table), 0 = unknown
+    uint64_t probes = 0;       // probes of one pass (sizes the ring), 0 = unknown
   };
   // Why the rate is what it is (the status line).
   enum class Why : uint8_t {
@@ -87,6 +94,9 @@ class CongestionControl {
   // Send thread: may a probe (slice position k) go to `host` (its target index) now? Zero: yes,
   // and it is counted; otherwise how long to wait before asking again (nothing is counted).
   Clock::duration admit(uint64_t host, uint64_t k, Clock::time_point now);
+  // Send thread: how long until admit() would say yes for `host` (zero: now). Counts and changes
+  // nothing: a send thread asks it first and goes on with another host's probe meanwhile.
+  Clock::duration due_in(uint64_t host, Clock::time_point now) const;
   // Driver thread: a reply was read for `host`; icmp: it was an ICMP error.
   void replied(uint64_t host, bool icmp);
   // Driver thread: an RTT sample (seconds) of a probe to `host`, whose reply was read at
@@ -106,7 +116,7 @@ class CongestionControl {
   double host_rate(uint64_t host) const;           // the host's current rate (tests)
   double host_budget(uint64_t host) const;         // its budget, 0 = none yet (tests)
   LoadEvidence evidence() const;
-  size_t slots() const { return hosts_.size(); }  // fixed: kHostSlots
+  size_t slots() const { return hosts_.size(); }  // fixed: min(hosts, kHostSlots)
 
  private:
   // The answered share of resolved probes, against its baseline.
@@ -118,8 +128,9 @@ class CongestionControl {
       answered = lost = 0;
       since = now;
     }
-    // Adds the window to the baseline or reports a drop from it. Call when n() is large enough.
-    bool drop();
+    // Adds the window to the baseline or reports a drop from it. Call when n() is large enough;
+    // first_n: the size of the window the baseline was first learnt on (its noise).
+    bool drop(uint32_t first_n);
     uint32_t n() const { return answered + lost; }
   };
   struct Rtt {
@@ -136,6 +147,7 @@ class CongestionControl {
     int64_t tat = 0;  // GCRA theoretical arrival time, ns
     double rate = kHostInitialRate;
     double budget = 0;
+    double clean = 0;  // slow start: the rate before the last increase (its window was clean)
     bool slow = true;
     uint32_t sent = 0;  // this period
     LossWindow loss;
@@ -161,7 +173,7 @@ class CongestionControl {
   mutable std::mutex mu_;  // hosts_, active_, ring_
   std::vector<Host> hosts_;
   std::vector<uint32_t> active_;  // slots used in the period under way
-  std::vector<Pending> ring_;
+  std::vector<Pending> ring_;     // fixed size: a power of two
   size_t ring_head_ = 0, ring_size_ = 0;
   uint64_t period_ = 1;
   Clock::time_point period_start_;

@@ -118,12 +118,13 @@ void ConnRunner::finish(Job& job) {
 }
 
 void ConnRunner::connect(Job& job, const IpAddress& addr, uint16_t port,
-                         std::chrono::nanoseconds timeout) {
+                         std::chrono::nanoseconds timeout, Protocol proto) {
   Slot& s = slots_.at(job.slot_);
   close(job);
   s.pending = true;
   s.addr = addr;
   s.port = port;
+  s.proto = proto;
   s.connect_timeout = timeout;
   s.not_before = {};
   pending_.push_back(job.slot_);
@@ -135,15 +136,19 @@ void ConnRunner::do_connect(size_t idx) {
   s.pending = false;
   sockaddr_storage ss;
   socklen_t len = fill_sockaddr(s.addr, s.port, opts_.scope_id, ss);
-  int fd = ::socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+  const bool udp = s.proto == Protocol::Udp;
+  int fd = ::socket(ss.ss_family, (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_NONBLOCK | SOCK_CLOEXEC,
+                    udp ? IPPROTO_UDP : IPPROTO_TCP);
   if (fd < 0) {
     job.on_connected(*this, errno, {});
     return;
   }
   s.fd = FileDescriptor(fd);
   ++s.gen;
-  linger lg{1, 0};  // close with RST: no TIME_WAIT per probe connection
-  ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+  if (!udp) {
+    linger lg{1, 0};  // close with RST: no TIME_WAIT per probe connection
+    ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+  }
   ++stats_.connects;
   s.connect_start = Clock::now();
   if (::connect(fd, reinterpret_cast<sockaddr*>(&ss), len) == 0) {
@@ -176,7 +181,7 @@ void ConnRunner::start_pending(Clock::time_point now) {
     }
     if (opts_.gate != nullptr) {
       std::chrono::nanoseconds retry{0};
-      auto d = opts_.gate->check(Probe{s.addr, Protocol::Tcp, s.port}, now, &retry);
+      auto d = opts_.gate->check(Probe{s.addr, s.proto, s.port}, now, &retry);
       if (d == ProbeGate::Decision::Refuse) {
         ++stats_.refused_by_gate;
         s.pending = false;

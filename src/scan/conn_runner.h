@@ -1,7 +1,7 @@
-// An asynchronous runner of many TCP connections, each driven by a small state machine of its
-// own (a Job): connect, read, write a probe, read, TLS... The -sV stage (service/version_scan.h)
-// runs one Job per open port on it; the connect scan engine shares its helpers (fill_sockaddr,
-// fd_budget) and admits its connect() calls the same way (gate, then rate).
+// An asynchronous runner of many TCP connections (and connected UDP sockets), each driven by a
+// small state machine of its own (a Job): connect, read, write a probe, read, TLS... The -sV stage
+// (service/version_scan.h) runs one Job per open port on it; the connect scan engine shares its
+// helpers (fill_sockaddr, fd_budget) and admits its connect() calls the same way (gate, then rate).
 //
 // One thread. The runner owns an epoll set, a table of slots (one per admitted job: at most one
 // socket each), a min-heap of deadlines (lazily invalidated by a generation count), a rate limiter
@@ -87,8 +87,12 @@ class ConnRunner {
 
   // --- For jobs, from their callbacks ---
   // Asks for a connection; on_connected follows (after the gate and the rate allow it, and at
-  // the latest at `timeout` after the connect() started).
-  void connect(Job& job, const IpAddress& addr, uint16_t port, std::chrono::nanoseconds timeout);
+  // the latest at `timeout` after the connect() started). Protocol::Udp: a connected datagram
+  // socket (no handshake: on_connected follows the admission at once, rtt 0; an ICMP port
+  // unreachable later shows as ECONNREFUSED from recv()). The gate is asked for (addr, proto,
+  // port) either way.
+  void connect(Job& job, const IpAddress& addr, uint16_t port, std::chrono::nanoseconds timeout,
+               Protocol proto = Protocol::Tcp);
   int fd(const Job& job) const;
   // Interest in EPOLLIN / EPOLLOUT for the job's socket (0: none).
   void watch(Job& job, uint32_t events);
@@ -120,6 +124,7 @@ class ConnRunner {
     bool pending = false;
     IpAddress addr;
     uint16_t port = 0;
+    Protocol proto = Protocol::Tcp;
     std::chrono::nanoseconds connect_timeout{};
     Clock::time_point not_before{};
   };

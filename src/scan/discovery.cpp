@@ -171,6 +171,10 @@ class RawDiscovery {
   void drain(Clock::duration wait);
   void tick();
   bool admit(uint64_t index, uint64_t pos);
+  // After a pass: wait for stragglers until `since` + twice the slowest reply (at least 50 ms;
+  // the initial timeout while nothing has answered, and never more), or until every target has
+  // answered.
+  void settle(Clock::time_point since, Clock::duration initial);
   void on_frame(std::span<const uint8_t> frame);
   void report_host(uint64_t index, const IpAddress& addr, const DiscoveryHit& hit);
 
@@ -284,6 +288,8 @@ DiscoveryReport RawDiscovery::run() {
     co.min_rate = timing.min_rate;
     co.max_rate = timing.max_rate;
     co.max_host_rate = ctx_.config.policy.max_host_rate;
+    co.hosts = n_;
+    co.probes = n_;  // one admission per target and pass
     cc_ = std::make_unique<CongestionControl>(co, Clock::now());
     is_answered_ = [this](uint64_t k) { return answered_.test(perm_.at(k)); };
     rate_.emplace(cc_->rate());
@@ -304,13 +310,7 @@ DiscoveryReport RawDiscovery::run() {
     if (cc_ && pass > 0) cc_->new_pass();
     send_pass(static_cast<unsigned>(pass));
     report_.passes = static_cast<uint32_t>(pass + 1);
-    // Wait for stragglers: twice the slowest reply seen (at least 50 ms), or the initial RTT
-    // timeout while nothing has answered.
-    Clock::duration wait = report_.replies == 0 ? initial
-                                                : std::max<Clock::duration>(
-                                                      2 * slowest_, std::chrono::milliseconds(50));
-    wait = std::min<Clock::duration>(wait, initial);
-    drain(wait);
+    settle(Clock::now(), initial);
     if (report_.hosts_up + finished_ == n_) break;
   }
   report_.interrupted = ctx_.stopping();
@@ -445,6 +445,21 @@ void RawDiscovery::flush() {
   }
 }
 
+void RawDiscovery::settle(Clock::time_point since, Clock::duration initial) {
+  // Re-evaluated as replies come: the first reply replaces the initial timeout (one lab host
+  // answering ARP in 0.1 ms no longer holds the whole scan for a second), and a sweep whose
+  // every target has answered has nobody left to wait for.
+  while (!ctx_.stopping() && report_.hosts_up + finished_ < n_) {
+    Clock::duration wait = report_.replies == 0 ? initial
+                                                : std::max<Clock::duration>(
+                                                      2 * slowest_, std::chrono::milliseconds(50));
+    const auto deadline = since + std::min<Clock::duration>(wait, initial);
+    const auto now = Clock::now();
+    if (now >= deadline) return;
+    drain(std::min<Clock::duration>(deadline - now, std::chrono::milliseconds(5)));
+  }
+}
+
 void RawDiscovery::drain(Clock::duration wait) {
   const auto deadline = Clock::now() + wait;
   std::array<uint8_t, 2048> buf;
@@ -461,9 +476,11 @@ void RawDiscovery::drain(Clock::duration wait) {
         on_frame({buf.data(), f->length});
       }
     }
-    if (any) continue;
     const auto now = Clock::now();
+    // Frames keep coming while the port stages scan (this socket sees their replies too): the
+    // deadline still holds.
     if (now >= deadline || ctx_.stopping()) return;
+    if (any) continue;
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now).count();
     for (auto& p : fds) p.revents = 0;
     ::poll(fds.data(), fds.size(), static_cast<int>(std::clamp<int64_t>(left, 1, 50)));

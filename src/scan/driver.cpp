@@ -110,7 +110,10 @@ class Driver {
   void run_pass(const std::vector<uint64_t>* todo);
   void send_work(Sender& s, size_t part, const std::vector<uint64_t>* todo);
   // attempt < 0: the pass's own (pass_); the paced retries give each probe its own.
-  bool send_one(Sender& s, uint64_t k, int attempt = -1);
+  // hold: when given (-T3/-T4), a probe whose host is not due yet is not sent; *hold is set to
+  // when it will be (the caller sends another host's probe meanwhile). Otherwise such a probe
+  // waits here for its host.
+  bool send_one(Sender& s, uint64_t k, int attempt = -1, SteadyClock::time_point* hold = nullptr);
   // icmp_paced() modules: retries of the hosts that answered in pass 0, each paced to the rate
   // at which it answers (scan/host_pacer.h). Returns the hosts it took care of.
   void paced_retries();
@@ -247,7 +250,8 @@ void Driver::receive_loop() {
     batch.push_back(Settled{*k, v, frame.at});
   };
   while (receiving_.load(std::memory_order_relaxed)) {
-    transport_.receive(milliseconds(10), on_frame);
+    // A short poll: the scan waits for this thread to notice the end (receiving_) at exit.
+    transport_.receive(milliseconds(2), on_frame);
     queue_.push_all(batch);
   }
 }
@@ -315,12 +319,21 @@ bool Driver::host_timed_out(uint64_t index) {
   return false;
 }
 
-bool Driver::send_one(Sender& s, uint64_t k, int attempt_override) {
+bool Driver::send_one(Sender& s, uint64_t k, int attempt_override, SteadyClock::time_point* hold) {
   if (answered_.test(k)) return false;
   uint64_t index = index_at(k);
   if (cfg_.timing.host_timeout && host_timed_out(index)) return false;
   Probe probe = space_.at(index);
   if (probe.proto != module_.protocol() || !transport_.framing(probe.addr.family)) return false;
+  if (cc_ && hold != nullptr) {
+    // Asked before the gate, which counts what it lets through (--max-host-rate).
+    auto now = SteadyClock::now();
+    auto wait = cc_->due_in(host_of(index), now);
+    if (wait > SteadyClock::duration::zero()) {
+      *hold = now + wait;
+      return false;
+    }
+  }
   if (ctx_.gate != nullptr && !admit(s, k, probe)) return false;
   if (cc_ && !pace_host(s, k, host_of(index))) return false;
   std::span<uint8_t> slot = s.tx->slot();
@@ -437,43 +450,78 @@ void Driver::send_work(Sender& s, size_t part, const std::vector<uint64_t>* todo
     double want = s.target_rate.load(std::memory_order_relaxed);
     if (want != s.limiter->rate()) s.limiter->set_rate(want);
   };
+  // This sender's positions: in pass 0, k = part + parts * j of the slice, j from where this
+  // sender is; in a retry pass, todo[part + parts * j].
+  const Slice mine{todo ? todo->size() : slice_.size(), parts, part};
+  auto position = [&](uint64_t j) { return todo ? (*todo)[mine.position(j)] : mine.position(j); };
+  uint64_t j = todo ? 0 : s.pass0_done.load(std::memory_order_relaxed);
+  // Probes whose host's pacing holds them back (-T3/-T4) wait here, at most kHeld of them, while
+  // the thread goes on with other hosts' probes: one busy host must not stall the scan.
+  struct Held {
+    SteadyClock::time_point due;
+    uint64_t j;
+  };
+  constexpr size_t kHeld = 64;
+  std::vector<Held> held;
+  auto later = [](const Held& a, const Held& b) { return a.due > b.due; };
+  // Pass 0's cursor for checkpoints: positions below it are sent (held ones are not).
+  auto publish = [&] {
+    if (todo != nullptr) return;
+    uint64_t least = j;
+    for (const Held& h : held) least = std::min(least, h.j);
+    s.pass0_done.store(least, std::memory_order_release);
+  };
   // A full batch leaves by itself (TransportSender::commit).
-  if (todo == nullptr) {
-    // Pass 0: positions k = part + parts * j of the slice, j from where this sender is.
-    Slice mine = Slice{slice_.size(), parts, part};
-    uint64_t j = s.pass0_done.load(std::memory_order_relaxed);
-    while (j < mine.size() && !stopping()) {
-      next_rate();
-      uint64_t want = std::min<uint64_t>(kBatch, mine.size() - j);
-      uint64_t granted = s.limiter->grant(want);
-      if (granted == 0) {
-        flush(s);
-        s.pass0_done.store(j, std::memory_order_release);
-        s.limiter->wait();
+  while ((j < mine.size() || !held.empty()) && !stopping()) {
+    next_rate();
+    uint64_t want = std::min<uint64_t>(kBatch, mine.size() - j + held.size());
+    uint64_t granted = s.limiter->grant(want);
+    if (granted == 0) {
+      flush(s);
+      publish();
+      s.limiter->wait();
+      continue;
+    }
+    for (uint64_t n = 0; n < granted && !stopping();) {
+      auto now = SteadyClock::now();
+      uint64_t next = 0;
+      bool was_held = !held.empty() && held.front().due <= now;
+      if (was_held) {
+        std::pop_heap(held.begin(), held.end(), later);
+        next = held.back().j;
+        held.pop_back();
+      } else if (j < mine.size() && held.size() < kHeld) {
+        next = j++;
+      } else if (!held.empty()) {
+        flush(s);  // the wire spacing follows the pacing
+        publish();
+        std::this_thread::sleep_for(
+            std::min<SteadyClock::duration>(held.front().due - now, milliseconds(50)));
+        continue;
+      } else {
+        break;
+      }
+      SteadyClock::time_point due{};
+      send_one(s, position(next), -1, cc_ ? &due : nullptr);
+      if (due == SteadyClock::time_point{}) {
+        ++n;  // sent (or closed without a probe)
         continue;
       }
-      for (uint64_t n = 0; n < granted; ++n, ++j) send_one(s, mine.position(j));
-      // Positions below j are sent once the batch they are in has left.
-      if (s.tx->pending() == 0) s.pass0_done.store(j, std::memory_order_release);
-    }
-    flush(s);
-    s.pass0_done.store(j, std::memory_order_release);
-  } else {
-    size_t i = part;
-    while (i < todo->size() && !stopping()) {
-      next_rate();
-      uint64_t want = std::min<uint64_t>(kBatch, (todo->size() - i + parts - 1) / parts);
-      uint64_t granted = s.limiter->grant(want);
-      if (granted == 0) {
+      held.push_back(Held{due, next});
+      std::push_heap(held.begin(), held.end(), later);
+      if (was_held) {
+        // Held for a time that another probe to its host has taken meanwhile: the host is
+        // busy; wait for it rather than cycle through the held probes.
         flush(s);
-        s.limiter->wait();
-        continue;
+        publish();
+        std::this_thread::sleep_for(std::min<SteadyClock::duration>(due - now, milliseconds(50)));
       }
-      for (uint64_t n = 0; n < granted && i < todo->size(); ++n, i += parts)
-        send_one(s, (*todo)[i]);
     }
-    flush(s);
+    // Positions below j are sent once the batch they are in has left.
+    if (s.tx->pending() == 0) publish();
   }
+  flush(s);
+  publish();
   s.finished.store(true, std::memory_order_release);
 }
 
@@ -708,6 +756,8 @@ EngineReport Driver::run() {
     co.min_rate = cfg_.timing.min_rate;
     co.max_rate = rate;
     co.max_host_rate = cfg_.policy.max_host_rate;
+    co.hosts = space_.targets();
+    co.probes = slice_.size();
     cc_ = std::make_unique<CongestionControl>(co, SteadyClock::now());
     is_answered_ = [this](uint64_t k) { return answered_.test(k); };
   }

@@ -113,4 +113,21 @@ struct EngineReport {
   LoadEvidence load;          // SYN engine at -T3/-T4: what the congestion control measured
 };
 
+// Adds the report of one more engine run (a group, a stage) to `total`: the counts summed, the
+// completeness and load of the run with the most passes (the last one on a tie).
+inline void add_report(EngineReport& total, const EngineReport& r) {
+  total.probes_sent += r.probes_sent;
+  total.replies += r.replies;
+  total.send_errors += r.send_errors;
+  total.refused += r.refused;
+  total.interrupted = total.interrupted || r.interrupted;
+  total.completeness.retries += r.completeness.retries;
+  if (r.completeness.passes >= total.completeness.passes) {
+    total.completeness.passes = r.completeness.passes;
+    total.completeness.loss = r.completeness.loss;
+    total.completeness.share = r.completeness.share;
+    total.load = r.load;
+  }
+}
+
 }  // namespace gh

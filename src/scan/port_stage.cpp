@@ -18,13 +18,14 @@ uint64_t random_key() {
 
 }  // namespace
 
-PortStage::PortStage(const ScanConfig& config, const MacTable* macs) {
+PortStage::PortStage(const ScanConfig& config, const MacTable* macs)
+    : type_(config.type), ports_(config.ports) {
   const ScanTypeEntry& type = scan_type_entry(config.type);
   if (type.engine != EngineKind::Raw) return;
   // The same module run_syn_scan makes (scan/syn_engine.cpp): the scan type's, its flags.
   module_ = make_probe_module(raw_port_module(config), ModuleKeys{random_key(), random_key()});
   if (config.scan_flags) module_->set_tcp_flags(*config.scan_flags);  // --scanflags
-  module_->set_offer_options(config.service.os_hint);  // -O/-A (scan/os_hint.h)
+  module_->set_offer_options(config.service.os_hint);                 // -O/-A (scan/os_hint.h)
   PacketTransportOptions opt;
   opt.interface = config.interface;
   opt.resolve_timeout = config.timing.initial_rtt;
@@ -32,9 +33,12 @@ PortStage::PortStage(const ScanConfig& config, const MacTable* macs) {
   transport_ = std::make_unique<PacketTransport>(opt);
 }
 
-PortStage::PortStage(const ScanConfig& /*config*/, std::unique_ptr<Transport> transport,
+PortStage::PortStage(const ScanConfig& config, std::unique_ptr<Transport> transport,
                      std::unique_ptr<ProbeModule> module)
-    : transport_(std::move(transport)), module_(std::move(module)) {}
+    : type_(config.type),
+      ports_(config.ports),
+      transport_(std::move(transport)),
+      module_(std::move(module)) {}
 
 PortStage::~PortStage() = default;
 

@@ -1,7 +1,9 @@
 // The port stage of a scan plan with host discovery (run/stage_plan.h): the port scan of the
 // hosts discovery found up, one group of hosts at a time, while discovery goes on.
 //
-//   PortStage(config, macs, announce)   one per scan type of the run (-sS, -sT, ...).
+//   PortStage(config, macs)   one per scan type of the run (-sS, -sT, ...; -sS -sU: two), made
+//                   with that stage's config (scan/probe_registry.h, stage_configs()): its
+//                   type, its protocol's ports.
 //   open(targets, announce)  on the thread that drops privileges, before it does, once: for a raw
 //   scan
 //                   type, the port module and the transport (routes, sockets, receive ring) for
@@ -9,8 +11,8 @@
 //                   (filled by discovery from ARP/NDP replies): no kernel neighbour-table round
 //                   trip, no limit on the number of hosts. Connect scans open nothing here.
 //   scan(ctx)       one group, sequential calls only: ctx.space is the group's hosts x the
-//                   ports and ctx.config.targets the group. Runs the raw driver through the
-//                   transport opened above (scan/driver.h), or the connect engine.
+//                   stage's ports() and ctx.config.targets the group. Runs the raw driver through
+//                   the transport opened above (scan/driver.h), or the connect engine.
 //
 // Memory: the transport and module once; per group, the driver's bit per probe of the group.
 #pragma once
@@ -35,8 +37,13 @@ class PortStage {
   void open(const TargetSet& targets, const auth::ProbeAnnouncer* announce = nullptr);
   EngineReport scan(EngineContext& ctx);
   bool raw() const { return transport_ != nullptr; }
+  // The stage's scan type and ports (of the config it was made with: one of stage_configs()).
+  ScanType type() const { return type_; }
+  const PortList& ports() const { return ports_; }
 
  private:
+  ScanType type_;
+  PortList ports_;
   std::unique_ptr<Transport> transport_;
   std::unique_ptr<ProbeModule> module_;
   bool opened_ = false;

@@ -80,6 +80,31 @@ std::string_view raw_port_module(const ScanConfig& config) {
   return t.port_module;
 }
 
+std::vector<ScanConfig> stage_configs(const ScanConfig& config) {
+  if (!config.also_udp) return {config};
+  std::vector<ScanConfig> out;
+  if (!config.ports.tcp.empty()) {
+    ScanConfig tcp = config;
+    tcp.also_udp = false;
+    tcp.ports.udp.clear();
+    out.push_back(std::move(tcp));
+  }
+  if (!config.ports.udp.empty()) {
+    ScanConfig udp = config;
+    udp.also_udp = false;
+    udp.type = ScanType::Udp;
+    udp.scan_flags.reset();  // --scanflags is the TCP stage's
+    udp.ports.tcp.clear();
+    out.push_back(std::move(udp));
+  }
+  return out;
+}
+
+bool stages_need_raw(const ScanConfig& config) {
+  return scan_type_entry(config.type).needs_raw ||
+         (config.also_udp && scan_type_entry(ScanType::Udp).needs_raw);
+}
+
 std::span<const ScanTypeEntry> scan_types() {
   return kScanTypes;
 }

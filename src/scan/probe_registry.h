@@ -13,6 +13,7 @@
 #include <memory>
 #include <span>
 #include <string_view>
+#include <vector>
 
 #include "scan/config.h"
 #include "scan/probe_module.h"
@@ -61,5 +62,14 @@ const ScanTypeEntry* scan_type_by_code(uint8_t code);
 // "tcp_custom" (the flags given, read as a SYN scan). The engine then passes config.scan_flags to
 // the module (ProbeModule::set_tcp_flags).
 std::string_view raw_port_module(const ScanConfig& config);
+
+// The port stages of a run, in the order they run on each host: one config per scan type, each
+// with its own type and only its protocol's ports. A run with one scan type gives the config
+// itself. With config.also_udp (-sS -sU): the TCP type's stage with ports.tcp (without the UDP
+// ports), then a -sU stage with ports.udp (without --scanflags); a stage without ports is left
+// out (-sS -sU -p U:53 runs the UDP stage only).
+std::vector<ScanConfig> stage_configs(const ScanConfig& config);
+// True when some stage of the run needs raw sockets (-sT -sU does, for its UDP stage).
+bool stages_need_raw(const ScanConfig& config);
 
 }  // namespace gh

@@ -27,17 +27,44 @@ std::array<uint8_t, 8> UdpProbe::echo_bytes(const IpAddress& src, const IpAddres
   return b;
 }
 
+void UdpProbe::set_announcer(const auth::ProbeAnnouncer* a) {
+  announcer_ = a;
+  uri_prefix_.clear();
+  if (a != nullptr && !a->uri().empty()) {
+    uri_prefix_.assign(a->uri().begin(), a->uri().end());
+    uri_prefix_.push_back(0);  // RFC 9511: the URI starts the payload and ends with a NUL
+  }
+}
+
+std::span<const uint8_t> UdpProbe::payload_of(const net::UdpPayload* p, const IpAddress& src,
+                                              const IpAddress& dst, uint16_t dport, uint32_t epoch,
+                                              uint8_t* buf) const {
+  std::span<const uint8_t> base;
+  if (p != nullptr) base = p->bytes;
+  if (announcer_ == nullptr) return base;
+  if (p != nullptr && !p->announce_trailer) return base;  // its service would not answer
+  if (p == nullptr) base = uri_prefix_;
+  const size_t wrap = p != nullptr ? p->announce_wrap.size() : 0;
+  if (base.size() + wrap + net::kAnnounceLen > net::UdpPayloads::kMaxPayload) return base;
+  std::memcpy(buf, base.data(), base.size());
+  if (wrap != 0) std::memcpy(buf + base.size(), p->announce_wrap.data(), wrap);
+  net::AnnounceBlock b = announcer_->block_at(src, dst, net::ipproto::kUdp, dport, epoch);
+  std::memcpy(buf + base.size() + wrap, b.data(), b.size());
+  return {buf, base.size() + wrap + b.size()};
+}
+
 size_t UdpProbe::build(std::span<uint8_t> out, const Probe& probe, const BuildArgs& args) const {
   const net::UdpDatagramTemplate* t = template_for(probe.addr.family);
   if (t == nullptr || probe.proto != Protocol::Udp) return 0;
   const IpAddress& src = paths_.source(probe.addr.family);
   uint16_t sport = cookie_.source_port(probe.addr, probe.port, kPortBase, kPortRange, args.attempt);
   const net::UdpPayload* p = payloads_.pick(probe.port, args.attempt);
-  std::span<const uint8_t> payload;
+  std::array<uint8_t, net::UdpPayloads::kMaxPayload> buf;
+  const uint32_t epoch = announcer_ != nullptr ? auth::ProbeAnnouncer::now_epoch() : 0;
+  std::span<const uint8_t> payload = payload_of(p, src, probe.addr, probe.port, epoch, buf.data());
   net::PayloadPatch patch;
   std::array<uint8_t, 8> echo{};
   if (p != nullptr) {
-    payload = p->bytes;
     if (p->echo_len != 0) {
       echo = echo_bytes(src, probe.addr, sport, probe.port);
       patch = net::PayloadPatch{p->echo_at, {echo.data(), p->echo_len}};
@@ -85,22 +112,30 @@ bool UdpProbe::classify(const RxFrame& frame, ProbeVerdict& out) const {
   if (!q.has_l4 || q.protocol != net::ipproto::kUdp || q.src != ours) return false;
   auto attempt = cookie_.attempt_of(q.dst, q.dport, q.sport, kPortBase, kPortRange);
   if (!attempt) return false;
-  // The quoted length and checksum must be those of the datagram we built for this attempt.
+  // The quoted length and checksum must be those of the datagram we built for this attempt
+  // (announced: with the tag of this minute or the one before).
   const net::UdpPayload* p = payloads_.pick(q.dport, *attempt);
-  std::span<const uint8_t> payload;
   net::PayloadPatch patch;
   std::array<uint8_t, 8> echo{};
-  if (p != nullptr) {
-    payload = p->bytes;
-    if (p->echo_len != 0) {
-      echo = echo_bytes(ours, q.dst, q.sport, q.dport);
-      patch = net::PayloadPatch{p->echo_at, {echo.data(), p->echo_len}};
-    }
+  if (p != nullptr && p->echo_len != 0) {
+    echo = echo_bytes(ours, q.dst, q.sport, q.dport);
+    patch = net::PayloadPatch{p->echo_at, {echo.data(), p->echo_len}};
   }
   const auto quoted_len = static_cast<uint16_t>(q.seq >> 16);
   const auto quoted_sum = static_cast<uint16_t>(q.seq);
-  if (quoted_len != sizeof(net::UdpHeader) + payload.size()) return false;
-  if (quoted_sum != t->checksum(q.dst, q.sport, q.dport, payload, patch)) return false;
+  std::array<uint8_t, net::UdpPayloads::kMaxPayload> buf;
+  const uint32_t now = announcer_ != nullptr ? auth::ProbeAnnouncer::now_epoch() : 0;
+  bool matched = false;
+  for (uint32_t epoch : {now, now - 1}) {
+    std::span<const uint8_t> payload = payload_of(p, ours, q.dst, q.dport, epoch, buf.data());
+    if (quoted_len == sizeof(net::UdpHeader) + payload.size() &&
+        quoted_sum == t->checksum(q.dst, q.sport, q.dport, payload, patch)) {
+      matched = true;
+      break;
+    }
+    if (announcer_ == nullptr) break;
+  }
+  if (!matched) return false;
 
   auto [state, reason] = classify_icmp_error(packet.ip_version, type, packet.icmp.code);
   // A port unreachable from the target itself means closed; from anyone else, filtered.

@@ -15,9 +15,20 @@
 // enough to hold the echo must carry it back. An ICMP error must quote a UDP datagram from our
 // address and cookie port whose UDP length and checksum are exactly those of the datagram we
 // built for that attempt (the checksum covers the payload and its cookie).
+//
+// --announce (auth/announce.h, docs/AUTHORIZATION.md "UDP"): the 18-byte tag block ends the
+// payload. A datagram with no protocol payload carries the scope's RFC 9511 probe-description
+// URI and a NUL (when the scope has one), then the block; a protocol payload whose servers
+// ignore trailing bytes (UdpPayload::announce_trailer) is followed by the block (after
+// UdpPayload::announce_wrap, NTP's extension-field header, where there is one); any other
+// protocol payload is sent as it is, untagged, so that its service still answers. The quoted
+// checksum of an ICMP error is checked against the tag of this minute and the one before.
 #pragma once
 
 #include <optional>
+#include <string>
+
+#include "auth/announce.h"
 
 #include "net/cookie.h"
 #include "net/udp_datagram.h"
@@ -48,8 +59,14 @@ class UdpProbe : public ProbeModule {
   size_t build(std::span<uint8_t> out, const Probe& probe, const BuildArgs& args) const override;
   bool classify(const RxFrame& frame, ProbeVerdict& out) const override;
   bool icmp_paced() const override { return true; }
+  void set_announcer(const auth::ProbeAnnouncer* a) override;
 
  private:
+  // The payload of a probe to (dst, dport) carrying `p` (null: none), tagged in `epoch` when
+  // announced: a span over p's bytes, or over `buf` (kMaxPayload bytes) when tagged.
+  std::span<const uint8_t> payload_of(const net::UdpPayload* p, const IpAddress& src,
+                                      const IpAddress& dst, uint16_t dport, uint32_t epoch,
+                                      uint8_t* buf) const;
   // The echo cookie of a probe from (src, sport) to (dst, dport): 8 keyed bytes, of which a
   // payload uses the first echo_len.
   std::array<uint8_t, 8> echo_bytes(const IpAddress& src, const IpAddress& dst, uint16_t sport,
@@ -58,6 +75,8 @@ class UdpProbe : public ProbeModule {
   net::Cookie cookie_;
   const net::UdpPayloads& payloads_;
   PathTemplates<net::UdpDatagramTemplate> paths_;
+  const auth::ProbeAnnouncer* announcer_ = nullptr;
+  std::vector<uint8_t> uri_prefix_;  // the RFC 9511 URI and its NUL, or nothing
 };
 
 }  // namespace gh

@@ -23,6 +23,7 @@
 #include "service/services.h"
 #include "service/ssh_hostkey.h"
 #include "service/toml_probes.h"
+#include "service/udp_version.h"
 
 namespace gh {
 
@@ -630,9 +631,19 @@ class PortJob : public Job {
 std::vector<ServiceInfo> run_version_scan(const std::vector<std::pair<IpAddress, uint16_t>>& ports,
                                           const ProbeDb& db, const ServiceOptions& opts,
                                           ProbeGate* gate, const std::atomic<bool>& stop) {
+  std::vector<ServiceTarget> targets;
+  targets.reserve(ports.size());
+  for (const auto& [addr, port] : ports) targets.push_back({addr, Protocol::Tcp, port});
+  return run_version_scan(targets, db, opts, gate, stop);
+}
+
+std::vector<ServiceInfo> run_version_scan(const std::vector<ServiceTarget>& ports,
+                                          const ProbeDb& db, const ServiceOptions& opts,
+                                          ProbeGate* gate, const std::atomic<bool>& stop) {
   std::vector<ServiceInfo> results(ports.size());
   std::map<IpAddress, HostRtt> rtts;
-  std::vector<std::unique_ptr<PortJob>> jobs;
+  std::map<IpAddress, UdpRtt> udp_rtts;
+  std::vector<std::unique_ptr<Job>> jobs;
   ConnRunner::Options ro;
   ro.max_active = opts.max_active;
   ro.max_rate = opts.max_rate;
@@ -647,9 +658,13 @@ std::vector<ServiceInfo> run_version_scan(const std::vector<std::pair<IpAddress,
   ro.deadline = Clock::now() + budget;
   ConnRunner runner(ro);
   for (size_t i = 0; i < ports.size(); ++i) {
-    results[i].addr = ports[i].first;
-    results[i].port = ports[i].second;
-    jobs.push_back(std::make_unique<PortJob>(db, opts, results[i], rtts[ports[i].first]));
+    results[i].addr = ports[i].addr;
+    results[i].proto = ports[i].proto;
+    results[i].port = ports[i].port;
+    if (ports[i].proto == Protocol::Udp)
+      jobs.push_back(make_udp_port_job(db, opts, results[i], udp_rtts[ports[i].addr]));
+    else
+      jobs.push_back(std::make_unique<PortJob>(db, opts, results[i], rtts[ports[i].addr]));
     runner.add(jobs.back().get());
   }
   runner.run();
@@ -659,10 +674,10 @@ std::vector<ServiceInfo> run_version_scan(const std::vector<std::pair<IpAddress,
 std::vector<ServiceInfo> detect_services(const ScanConfig& config, const ProbeDb& db,
                                          const ResultTable& table, ProbeGate* gate,
                                          const std::atomic<bool>& stop) {
-  std::vector<std::pair<IpAddress, uint16_t>> ports;
+  std::vector<ServiceTarget> ports;
   for (const auto& [addr, host] : table.hosts())
     for (const auto& e : host.sorted_entries())
-      if (e.proto == Protocol::Tcp && e.state == PortState::Open) ports.emplace_back(addr, e.port);
+      if (e.state == PortState::Open) ports.push_back({addr, e.proto, e.port});
   ServiceOptions o;
   o.intensity = config.service.intensity;
   o.port_budget = config.service.port_budget;

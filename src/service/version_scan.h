@@ -1,6 +1,7 @@
 // The -sV stage: service and version detection on the open TCP ports a scan found.
 //
-// run_version_scan() runs one PortJob per open port on a ConnRunner (scan/conn_runner.h), all
+// run_version_scan() runs one PortJob per open TCP port (UDP ports: service/udp_version.h) on a
+// ConnRunner (scan/conn_runner.h), all
 // ports at once up to the descriptor budget. Each job, on its own:
 //   1. connects and waits for a banner (the NULL probe); the first hard match ends it;
 //   2. otherwise sends probes, each on a fresh connection (the first on the NULL probe's
@@ -58,8 +59,18 @@ std::vector<ServiceInfo> run_version_scan(const std::vector<std::pair<IpAddress,
                                           const ProbeDb& db, const ServiceOptions& opts,
                                           ProbeGate* gate, const std::atomic<bool>& stop);
 
-// The -sV stage of a scan: every open TCP port in `table`, with the options of config.service and
-// the timing's --max-rate. Results in address, port order.
+// The same for TCP and UDP ports together (UDP ports: service/udp_version.h), on one runner.
+struct ServiceTarget {
+  IpAddress addr;
+  Protocol proto = Protocol::Tcp;
+  uint16_t port = 0;
+};
+std::vector<ServiceInfo> run_version_scan(const std::vector<ServiceTarget>& ports,
+                                          const ProbeDb& db, const ServiceOptions& opts,
+                                          ProbeGate* gate, const std::atomic<bool>& stop);
+
+// The -sV stage of a scan: every open TCP and UDP port in `table`, with the options of
+// config.service and the timing's --max-rate. Results in address, port order.
 std::vector<ServiceInfo> detect_services(const ScanConfig& config, const ProbeDb& db,
                                          const ResultTable& table, ProbeGate* gate,
                                          const std::atomic<bool>& stop);

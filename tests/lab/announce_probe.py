@@ -3,14 +3,16 @@
 implementation of the announce tag (docs/AUTHORIZATION.md), used to play a scanner that holds a
 signed scope but strays from it, a forger, and a replayer.
 
-  announce_probe.py SCOPE SRC DST PORT... [--mode valid|forged|replay-from=PORT]
+  announce_probe.py SCOPE SRC DST PORT... [--mode valid|forged|replay-from=PORT] [--udp]
 
   valid            the tag for (SRC, DST, PORT, this minute) under SCOPE's key
   forged           a tag under a random key (another handle)
   replay-from=S:P  on every PORT, the tag that is valid for source S, port P (a captured tag,
                    replayed from another address and to other ports)
 
-Sends one SYN per PORT through a raw socket (IP_HDRINCL) from SRC; exits 0 when all were sent.
+Sends one SYN per PORT through a raw socket (IP_HDRINCL) from SRC; with --udp, one UDP datagram
+per PORT whose payload is the 18-byte tag block (the trailer of an empty probe). Exits 0 when all
+were sent.
 """
 import hashlib
 import hmac
@@ -61,11 +63,11 @@ def scope_key(path):
     return int.from_bytes(k[0:8], "little"), int.from_bytes(k[8:16], "little"), struct.unpack(">I", k[16:20])[0]
 
 
-def tag(key, src, dst, port, epoch):
+def tag(key, src, dst, port, epoch, proto=6):
     k0, k1, _ = key
     s = int.from_bytes(socket.inet_aton(src), "big")
     d = int.from_bytes(socket.inet_aton(dst), "big")
-    last = (6 << 56) | (port << 32) | epoch  # IPv4 both: family bits 0
+    last = (proto << 56) | (port << 32) | epoch  # IPv4 both: family bits 0
     return siphash24(k0, k1, [s, 0, d, 0, last])
 
 
@@ -90,8 +92,18 @@ def syn(src, dst, sport, dport, option):
     return ip + tcp
 
 
+def udp(src, dst, sport, dport, payload):
+    u = struct.pack("!HHHH", sport, dport, 8 + len(payload), 0) + payload
+    pseudo = socket.inet_aton(src) + socket.inet_aton(dst) + struct.pack("!BBH", 0, 17, len(u))
+    c = csum(pseudo + u) or 0xFFFF
+    u = u[:6] + struct.pack("!H", c) + u[8:]
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(u), 0, 0, 64, 17, 0, socket.inet_aton(src), socket.inet_aton(dst))
+    return ip + u
+
+
 def main():
-    args = [a for a in sys.argv[1:] if not a.startswith("--mode")]
+    use_udp = "--udp" in sys.argv[1:]
+    args = [a for a in sys.argv[1:] if not a.startswith("--mode") and a != "--udp"]
     mode = ([a.split("=", 1)[1] for a in sys.argv[1:] if a.startswith("--mode=")] or ["valid"])[0]
     scope, src, dst, ports = args[0], args[1], args[2], [int(p) for p in args[3:]]
     key = scope_key(scope)
@@ -105,9 +117,10 @@ def main():
         if mode.startswith("replay-from="):
             tag_src, p = mode.split("=", 1)[1].split(":")
             tag_port = int(p)
-        t = tag(key, tag_src, dst, tag_port, epoch)
+        t = tag(key, tag_src, dst, tag_port, epoch, 17 if use_udp else 6)
         option = bytes([253, 18, 0x47, 0x48, 1, epoch & 0xFF]) + struct.pack(">IQ", key[2], t)
-        s.sendto(syn(src, dst, 41000 + i, port, option), (dst, 0))
+        pkt = udp(src, dst, 41000 + i, port, option) if use_udp else syn(src, dst, 41000 + i, port, option)
+        s.sendto(pkt, (dst, 0))
         time.sleep(0.002)
     return 0
 

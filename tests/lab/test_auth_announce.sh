@@ -10,12 +10,19 @@
 #   198.18.0.23  .24's valid tag replayed to other ports        -> "replayed", blocked
 #   198.18.0.25  --announce, the option stripped on the way (nft `reset tcp option 253` at the
 #                scanner's egress, a middlebox's doing)         -> an ordinary alert, no verdict
+#   UDP (-sU --announce, the tag a payload trailer), against the real daemons of udp_daemons.sh:
+#   198.18.0.30  glasshouse -sU --announce, in scope: the daemons still answer tagged requests
+#                (DNS, NTP, SNMP, memcached), the same states as .31's plain -sU
+#                                                               -> "authorized"
+#   198.18.0.31  glasshouse -sU, no --announce                  -> no verdict
+#   198.18.0.32  valid UDP tags (Python), then UDP ports outside scope -> "violation"
 # Also checks that announce_probe.py's independent tag (Python) verifies in watch, and that the
 # tagged SYNs carry option 253 with ExID 0x4748 on the wire.
 #
 #   bash tests/lab/test_auth_announce.sh /path/to/glasshouse
 set -uo pipefail
 . "$(dirname "$0")/watch_lib.sh"
+. "$(dirname "$0")/udp_daemons.sh"
 lab_require_root
 lab_require_cmd nft tcpdump
 lab_init "$@"
@@ -35,7 +42,7 @@ not_before = $(date -u -d '-1 day' +%Y-%m-%d)
 not_after = $(date -u -d '+1 day' +%Y-%m-%d)
 [targets]
 include = ["$T"]
-ports = "1-200"
+ports = "1-200,U:7,40,53,123,161,11211"
 EOF
 cp scope.toml forged.toml
 "$GH" scope sign scope.toml --key owner.key >/dev/null || lab_fail "scope sign"
@@ -45,10 +52,13 @@ cp scope.toml forged.toml
 CAP="$LAB_WORK/syn.pcap"
 lab_ns_prefix "$LAB_NS_TARGET"
 "${LAB_PREFIX[@]}" tcpdump -i "$LAB_IF_TARGET" -Q in -nn -U -w "$CAP" \
-  'tcp[tcpflags] & (tcp-syn|tcp-ack) == tcp-syn' 2>"$LAB_WORK/tcpdump.err" &
+  '(tcp[tcpflags] & (tcp-syn|tcp-ack) == tcp-syn) or udp' 2>"$LAB_WORK/tcpdump.err" &
 LAB_PIDS+=("$!")
 for _ in $(seq 100); do grep -q 'listening on' "$LAB_WORK/tcpdump.err" 2>/dev/null && break; sleep 0.1; done
 
+udp_daemons_start "$LAB_NS_TARGET" "$T" "$LAB_V6_TARGET" "$LAB_WORK/daemons" ||
+  lab_failed "UDP daemons did not start"
+((${#UDP_MISSING[@]} == 0)) || lab_failed "daemons not installed (scripts/deps/udp.txt): ${UDP_MISSING[*]}"
 watch_start auth --owner-key owner.pub --scope scope.toml --block --block-for 60s --nft-table gh_auth_lab
 grep -q "recognizing engagement LAB-ANNOUNCE" "$WATCH_LOG" || lab_failed "watch does not name the engagement"
 
@@ -82,6 +92,22 @@ from 198.18.0.22
 lab_scan "$LAB_NS_SCAN" forged "${SCAN[@]}" --scope forged.toml --owner-key stranger.pub --announce ||
   lab_failed "scan with a scope signed by another key"
 handshake 198.18.0.22 || true
+# UDP: the same states with and without the tag (the daemons answer a tagged request), and watch
+# sees the announced -sU as authorized.
+UDP_PORTS=7,40,53,123,161,11211
+UDP_EXPECT=(--expect "open=53,123,161,11211" --expect "closed=7,40")
+from 198.18.0.31
+lab_scan "$LAB_NS_SCAN" udp-plain -sU -n --show all --reason -p $UDP_PORTS --max-retries 2 -oJ "$LAB_WORK/udp-plain.jsonl" "$T" ||
+  lab_failed "plain -sU"
+python3 "$LAB_DIR/udp_compare.py" "$LAB_WORK/udp-plain.jsonl" --addr "$T" "${UDP_EXPECT[@]}" ||
+  lab_failed "plain -sU: states"
+from 198.18.0.30
+lab_scan "$LAB_NS_SCAN" udp-announced -sU -n --show all --reason -p $UDP_PORTS --max-retries 2 -oJ "$LAB_WORK/udp-announced.jsonl" \
+  --scope scope.toml --owner-key owner.pub --announce "$T" || lab_failed "-sU --announce"
+python3 "$LAB_DIR/udp_compare.py" "$LAB_WORK/udp-announced.jsonl" --addr "$T" "${UDP_EXPECT[@]}" ||
+  lab_failed "-sU --announce: the daemons do not all answer a tagged probe"
+probe 198.18.0.32 53 161 --udp
+probe 198.18.0.32 $(seq 300 310) --udp
 probe 198.18.0.24 50
 probe 198.18.0.23 $(seq 51 90) --mode=replay-from=198.18.0.24:50
 handshake 198.18.0.23 || true
@@ -149,16 +175,25 @@ for src in ("198.18.0.22", "198.18.0.23"):
     check(any(a["blocked"] for a in alerts.get(src, [])), f"{src}: no blocked alert")
 check("198.18.0.25" not in auth, f".25 (stripped) has verdicts {verdicts('198.18.0.25')}")
 check(alerts.get("198.18.0.25"), ".25: no plain alert")
+check(verdicts("198.18.0.30") == ["authorized"], f".30 (-sU --announce) verdicts {verdicts('198.18.0.30')}")
+check(any(r["probe"].endswith("/udp") for r in auth.get("198.18.0.30", [])), ".30: not a UDP probe")
+check("198.18.0.31" not in auth, f".31 (plain -sU) has verdicts {verdicts('198.18.0.31')}")
+check(verdicts("198.18.0.32")[:1] == ["authorized"] and "violation" in verdicts("198.18.0.32"),
+      f".32 verdicts {verdicts('198.18.0.32')}")
+check(any("UDP port 30" in r["evidence"] for r in auth.get("198.18.0.32", [])), ".32 evidence")
 for e in errors:
     print("  -", e, file=sys.stderr)
 sys.exit(1 if errors else 0)
 EOF
 
-# On the wire: the announced scan's SYNs carry option 253 / ExID 0x4748; the stripped ones not.
+# On the wire: the announced scan's SYNs carry option 253 / ExID 0x4748; the stripped ones not;
+# every datagram of the announced -sU (DNS, NTP, SNMP, memcached requests included) ends in the
+# block but port 7's (nmap-payloads' echo request, when nmap is installed: a file's payloads go
+# untagged), the plain -sU's do not.
 python3 - "$CAP" <<'EOF' || lab_failed "tagged SYNs on the wire"
 import struct, sys
 data = open(sys.argv[1], "rb").read()
-off, tagged, plain = 24, {}, {}
+off, tagged, plain, udp = 24, {}, {}, {}
 linktype = struct.unpack("<I", data[20:24])[0]
 while off + 16 <= len(data):
     incl = struct.unpack("<I", data[off + 8:off + 12])[0]
@@ -168,14 +203,24 @@ while off + 16 <= len(data):
     if len(ip) < 20 or ip[0] >> 4 != 4:
         continue
     src = ".".join(map(str, ip[12:16]))
+    if ip[9] == 17:
+        u = ip[(ip[0] & 15) * 4:]
+        pay = u[8:struct.unpack("!H", u[4:6])[0]]
+        blk = pay[-18:]
+        ok = len(blk) == 18 and blk[0] == 253 and blk[1] == 18 and blk[2:4] == b"GH"
+        udp.setdefault((src, ok), set()).add(struct.unpack("!H", u[2:4])[0])
+        continue
     tcp = ip[(ip[0] & 15) * 4:]
     opts = tcp[20:(tcp[12] >> 4) * 4]
     has = any(opts[i] == 253 and opts[i + 2:i + 4] == b"GH" for i in range(len(opts) - 3))
     (tagged if has else plain)[src] = (tagged if has else plain).get(src, 0) + 1
-print("tagged", tagged, "plain", plain)
+print("tagged", tagged, "plain", plain, "udp", udp)
 ok = tagged.get("198.18.0.1", 0) >= 100
 ok &= tagged.get("198.18.0.22", 0) >= 100 and "198.18.0.20" not in tagged
 ok &= "198.18.0.25" not in tagged and plain.get("198.18.0.25", 0) >= 100
+# 7 carries nmap-payloads' echo request (a file's payload: sent untagged), 40 an empty payload.
+ok &= udp.get(("198.18.0.30", True)) == {40, 53, 123, 161, 11211} and udp.get(("198.18.0.30", False), {7}) == {7}
+ok &= udp.get(("198.18.0.31", False)) == {7, 40, 53, 123, 161, 11211} and ("198.18.0.31", True) not in udp
 sys.exit(0 if ok else 1)
 EOF
 lab_finish

@@ -6,6 +6,7 @@
 #   glasshouse scan -sS|-sT -p- --show all -oJ FILE -n -T4 --max-retries 2 --seed S TARGET
 # against 198.18.0.2 and 2001:db8::2 and require, for each run: exactly the listening ports open,
 # exactly the dropped ports filtered, the other 65510 ports closed, each port reported once.
+# Then one -sS of both addresses at once (ports 1-2000 and the lab's), with the same check.
 #
 #   bash tests/lab/test_tcp_full_range.sh /path/to/glasshouse     (LAB_SEED=N to repeat a run)
 set -euo pipefail
@@ -39,4 +40,17 @@ for target in "$LAB_V4_TARGET" "$LAB_V6_TARGET"; do
     fi
   done
 done
+# Both families in one raw scan: the send path batches frames per path (family), and a batch
+# that changes path midway must still send every frame it was given (one retry only, so lost
+# probes would show as filtered ports).
+name=mixed-sS-v4v6
+ports="1-2000,$(lab_join , "${OPEN[@]}" "${FILTERED[@]}")"
+out="$LAB_WORK/$name.jsonl"
+if lab_scan "$LAB_NS_SCAN" "$name" -sS -p "$ports" --show all -oJ "$out" -n -T4 --max-retries 1 \
+    --seed "$LAB_SEED" "$LAB_V4_TARGET" "$LAB_V6_TARGET"; then
+  lab_check_jsonl "$out" "${OPEN[*]}" "${FILTERED[*]}" "$ports" "$LAB_V4_TARGET,$LAB_V6_TARGET" \
+    --interrupted false || lab_failed "$name: results differ from the lab (LAB_SEED=$LAB_SEED)"
+else
+  lab_failed "$name: scan failed (LAB_SEED=$LAB_SEED)"
+fi
 lab_finish

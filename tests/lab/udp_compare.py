@@ -2,7 +2,10 @@
 """Compare a glasshouse -sU scan (-oJ) with the expected states and with nmap -sU's -oX.
 
   udp_compare.py OURS.jsonl --addr A --expect open=53,69 --expect closed=137 ... [--nmap X.xml]
-                 [--lenient]
+                 [--proto udp|tcp]
+
+--proto tcp checks the TCP ports of the same files instead (a -sS -sU scan: each protocol is
+checked on its own, with its own --expect lists).
 
 Every (addr, udp port) of the --expect lists must appear once in OURS with that state. With
 --nmap, nmap's state for each port must be the same, except that nmap may say open|filtered where
@@ -28,14 +31,14 @@ def parse_ports(spec):
     return out
 
 
-def ours(path):
+def ours(path, proto):
     got = {}
     with open(path) as f:
         for n, line in enumerate(f, 1):
             obj = json.loads(line)
             if not isinstance(obj, dict) or "port" not in obj or "ip" not in obj:
                 continue
-            if obj.get("type", "port") != "port" or obj.get("proto") != "udp":
+            if obj.get("type", "port") != "port" or obj.get("proto") != proto:
                 continue
             key = (obj["ip"], int(obj["port"]))
             if key in got:
@@ -44,12 +47,12 @@ def ours(path):
     return got
 
 
-def nmap(path):
+def nmap(path, proto):
     got = {}
     for host in ET.parse(path).getroot().iter("host"):
         addrs = [a.get("addr") for a in host.iter("address") if a.get("addrtype") in ("ipv4", "ipv6")]
         for port in host.iter("port"):
-            if port.get("protocol") != "udp":
+            if port.get("protocol") != proto:
                 continue
             st = port.find("state")
             got[(addrs[0], int(port.get("portid")))] = (st.get("state"), st.get("reason"))
@@ -63,41 +66,43 @@ def main():
     ap.add_argument("--expect", action="append", default=[], metavar="STATE=PORTS")
     ap.add_argument("--nmap")
     ap.add_argument("--name", default="udp")
+    ap.add_argument("--proto", default="udp", choices=("udp", "tcp"))
     args = ap.parse_args()
     expect = {}
     for e in args.expect:
         state, _, ports = e.partition("=")
         for p in parse_ports(ports):
             expect[p] = state
-    mine = ours(args.ours)
-    theirs = nmap(args.nmap) if args.nmap else None
+    mine = ours(args.ours, args.proto)
+    P = args.proto
+    theirs = nmap(args.nmap, args.proto) if args.nmap else None
     bad, better = [], []
     for addr in args.addr:
         for port, state in sorted(expect.items()):
             got = mine.get((addr, port))
             if got is None:
-                bad.append(f"{addr} udp/{port}: no record (expected {state})")
+                bad.append(f"{addr} {P}/{port}: no record (expected {state})")
                 continue
             if got[0] != state:
-                bad.append(f"{addr} udp/{port}: {got[0]} ({got[1]}), expected {state}")
+                bad.append(f"{addr} {P}/{port}: {got[0]} ({got[1]}), expected {state}")
             if theirs is not None:
                 t = theirs.get((addr, port))
                 if t is None:
-                    bad.append(f"{addr} udp/{port}: nmap has no record")
+                    bad.append(f"{addr} {P}/{port}: nmap has no record")
                 elif t[0] != got[0]:
-                    if t[0] == "open|filtered" and got in (("open", "udp-response"),
+                    if P == "udp" and t[0] == "open|filtered" and got in (("open", "udp-response"),
                                                            ("closed", "port-unreach"),
                                                            ("filtered", "admin-prohibited")):
                         # Our answer is a validated reply (checked against --expect above);
                         # nmap's is silence: its payload got no answer, or it gave up on a
                         # port whose unreachable (port or admin-prohibited) the target's ICMP
                         # limit held back.
-                        better.append(f"{addr} udp/{port} ({got[0]})")
+                        better.append(f"{addr} {P}/{port} ({got[0]})")
                     else:
-                        bad.append(f"{addr} udp/{port}: ours {got[0]} ({got[1]}), nmap {t[0]} ({t[1]})")
+                        bad.append(f"{addr} {P}/{port}: ours {got[0]} ({got[1]}), nmap {t[0]} ({t[1]})")
         extra = [k for k in mine if k[0] == addr and k[1] not in expect]
         for k in extra:
-            bad.append(f"{addr} udp/{k[1]}: reported but not scanned")
+            bad.append(f"{addr} {P}/{k[1]}: reported but not scanned")
     if better:
         print(f"{args.name}: answered here, open|filtered for nmap (no reply to its payload, or "
               "it gave up under the ICMP limit): "

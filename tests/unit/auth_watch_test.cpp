@@ -88,6 +88,65 @@ TEST_F(WatchAuth, LoadsOnlyScopesTheOwnerSigned) {
   EXPECT_THROW(load_watched_scopes({no_secret}, {owner_pub_}), UsageError);
 }
 
+// UDP probes (scan -sU --announce): the tag binds the protocol, and a UDP probe is judged against
+// the scope's UDP ports ("1-1024" is TCP only; "U:53,161" adds UDP ports).
+TEST_F(WatchAuth, UdpProbes) {
+  std::string text = scope_text("ENG-U") + kSecretA;
+  text.replace(text.find("\"1-1024\""), 8, "\"1-1024,U:53,161\"");
+  std::string udp_scope = write("u.toml", sign_scope_text(text, owner_, "u"));
+  auto e = load_watched_scopes({udp_scope, scope_a_}, {owner_pub_});
+  const AnnounceKey ku = e[0].key, ka = e[1].key;
+  detect::PrefixSet local;
+  local.add(*detect::Prefix::parse("198.18.0.0/16"));
+  std::vector<AuthRecord> recs;
+  AuthMonitor mon(std::move(e), local, [&](const AuthRecord& r) { recs.push_back(r); });
+  const int64_t t0 = 1'800'000'000;
+  auto udp = [&](const AnnounceKey& k, const char* src, uint16_t port, uint8_t tag_proto) {
+    detect::PacketEvent ev = tagged(k, src, "198.18.0.2", port, t0);
+    ev.proto = detect::kProtoUdp;
+    ev.tcp_flags = 0;
+    ev.announce.tag = k.tag(ev.src, ev.dst, tag_proto, port, epoch_of(t0));
+    return ev;
+  };
+  auto verdict = [&](const char* src) {
+    const auto* v = mon.source(*IpAddress::parse(src));
+    return v == nullptr ? AuthVerdict::None : v->verdict;
+  };
+  mon.on_packet(udp(ku, "198.19.1.1", 53, detect::kProtoUdp));
+  mon.on_packet(udp(ku, "198.19.1.1", 161, detect::kProtoUdp));
+  EXPECT_EQ(verdict("198.19.1.1"), AuthVerdict::Authorized);
+  EXPECT_NE(to_json(recs.back()).find("\"probe\":\"198.18.0.2:53/udp\""), std::string::npos)
+      << to_json(recs.back());
+  // A UDP port outside the signed UDP ports, though inside the TCP ones: a violation.
+  mon.on_packet(udp(ku, "198.19.1.1", 123, detect::kProtoUdp));
+  EXPECT_EQ(verdict("198.19.1.1"), AuthVerdict::Violation);
+  EXPECT_NE(recs.back().evidence.find("UDP port 123"), std::string::npos) << recs.back().evidence;
+  // Untagged UDP probes from an authorized source that stray: a violation too.
+  mon.on_packet(udp(ku, "198.19.1.2", 53, detect::kProtoUdp));
+  detect::PacketEvent plain = udp(ku, "198.19.1.2", 5000, detect::kProtoUdp);
+  plain.has_announce = false;
+  mon.on_packet(plain);
+  EXPECT_EQ(verdict("198.19.1.2"), AuthVerdict::Violation);
+  // A scope with TCP ports only: every UDP probe strays.
+  mon.on_packet(udp(ka, "198.19.1.3", 53, detect::kProtoUdp));
+  EXPECT_EQ(verdict("198.19.1.3"), AuthVerdict::Violation);
+  // The TCP tag of the same port carried over UDP does not verify (the tag binds the protocol).
+  mon.on_packet(udp(ku, "198.19.1.4", 53, detect::kProtoTcp));
+  EXPECT_EQ(verdict("198.19.1.4"), AuthVerdict::Forged);
+  // Another key: forged; a valid UDP tag replayed to another port: replayed.
+  AnnounceKey other = AnnounceKey::derive(std::vector<uint8_t>(32, 7), std::string(64, 'c'));
+  mon.on_packet(udp(other, "198.19.1.5", 53, detect::kProtoUdp));
+  EXPECT_EQ(verdict("198.19.1.5"), AuthVerdict::Forged);
+  detect::PacketEvent good = udp(ku, "198.19.1.6", 53, detect::kProtoUdp);
+  mon.on_packet(good);
+  detect::PacketEvent replay = udp(ku, "198.19.1.7", 161, detect::kProtoUdp);
+  replay.announce = good.announce;
+  mon.on_packet(replay);
+  EXPECT_EQ(verdict("198.19.1.7"), AuthVerdict::Replayed);
+  EXPECT_NE(recs.back().evidence.find("198.18.0.2:53/udp"), std::string::npos)
+      << recs.back().evidence;
+}
+
 class Monitor : public WatchAuth {
  protected:
   void SetUp() override {

@@ -267,5 +267,36 @@ TEST(CongestionControl, StateIsBoundedForWideScans) {
   EXPECT_EQ(cc.host_rate(999999), CongestionControl::kHostInitialRate);
 }
 
+TEST(CongestionControl, ASmallScanGetsOneSlotPerHost) {
+  // 256 hosts: a slot each, so no two of them share a pacing; one host: one slot.
+  CongestionControl::Options o;
+  o.hosts = 256;
+  o.probes = 256000;
+  CongestionControl cc(o, Clock::time_point{});
+  EXPECT_EQ(cc.slots(), 256u);
+  auto t = Clock::time_point{std::chrono::seconds(1)};
+  // Every host may send its first probe at once: none waits behind another's pacing.
+  for (uint64_t h = 0; h < 256; ++h) EXPECT_EQ(cc.admit(h, h, t), Clock::duration::zero()) << h;
+  for (uint64_t h = 0; h < 256; ++h) EXPECT_EQ(cc.due_in(h, t), Clock::duration::zero()) << h;
+  o.hosts = 1;
+  EXPECT_EQ(CongestionControl(o, Clock::time_point{}).slots(), 1u);
+}
+
+TEST(CongestionControl, DueInPredictsAdmitWithoutCounting) {
+  CongestionControl::Options o;
+  o.hosts = 1;
+  o.max_host_rate = 1000;  // 1 ms apart
+  CongestionControl cc(o, Clock::time_point{});
+  auto t = Clock::time_point{std::chrono::seconds(1)};
+  ASSERT_EQ(cc.admit(0, 0, t), Clock::duration::zero());
+  ASSERT_EQ(cc.admit(0, 1, t), Clock::duration::zero());  // within the burst tolerance
+  auto wait = cc.due_in(0, t);
+  EXPECT_GT(wait, Clock::duration::zero());
+  EXPECT_EQ(cc.due_in(0, t), wait);  // asking twice changes nothing
+  EXPECT_EQ(cc.admit(0, 2, t), wait);
+  EXPECT_EQ(cc.due_in(0, t + wait), Clock::duration::zero());
+  EXPECT_EQ(cc.admit(0, 2, t + wait), Clock::duration::zero());
+}
+
 }  // namespace
 }  // namespace gh

@@ -9,7 +9,9 @@
 #include <sstream>
 #include <vector>
 
+#include "auth/announce.h"
 #include "core/error.h"
+#include "net/announce_option.h"
 #include "net/bytes.h"
 #include "net/headers.h"
 #include "net/packet.h"
@@ -187,6 +189,75 @@ TEST(UdpModule, IcmpErrorsAreMatchedThroughTheQuotedChecksum) {
           EXPECT_EQ(w.probe.port, port);
         }
       }
+    }
+  }
+}
+
+// --announce: an empty datagram carries the RFC 9511 URI, its NUL and the tag block; a payload
+// whose servers ignore trailing bytes (DNS) is followed by the block; NTP's ends an RFC 7822
+// extension field; one whose servers may drop a longer request (STUN, 3478) is sent untagged. The
+// tag is the one for (source, target, UDP, port, now), and ICMP errors quoting a tagged datagram
+// still match it.
+TEST(UdpModule, AnnouncedProbesCarryTheTagAsTrailer) {
+  auto table = net::UdpPayloads::builtin();
+  const std::vector<uint8_t> secret(32, 9);
+  auth::AnnounceKey key = auth::AnnounceKey::derive(secret, std::string(64, 'e'));
+  auth::ProbeAnnouncer announcer(key, "https://lab.example/probing.txt");
+  for (Family f : {Family::V4, Family::V6}) {
+    const bool v4 = f == Family::V4;
+    auto m = std::make_unique<UdpProbe>(ModuleKeys{0x1111, 0x2222}, table);
+    m->set_announcer(&announcer);
+    PathInfo path;
+    path.family = f;
+    path.source = v4 ? ip("198.18.0.1") : ip("2001:db8::1");
+    path.framing = LinkFraming::RawIp;
+    ASSERT_TRUE(m->prepare(path));
+    auto plain = udp_module(table, f);
+    const char* target = v4 ? "198.18.0.2" : "2001:db8::2";
+    for (uint16_t port : {9999, 53, 123, 3478}) {
+      auto sent = probe(*m, target, port);
+      auto untagged = probe(*plain, target, port);
+      auto p = parse(sent);
+      ASSERT_TRUE(p.is_udp());
+      const uint8_t* payload = sent.data() + p.payload_offset;
+      net::AnnounceOption o;
+      bool tagged = net::find_announce_trailer(payload, p.payload_len, o);
+      if (port == 3478) {  // STUN: as it is
+        EXPECT_FALSE(tagged);
+        EXPECT_EQ(sent.size(), untagged.size());
+        continue;
+      }
+      ASSERT_TRUE(tagged) << port;
+      EXPECT_EQ(o.handle, key.handle);
+      const uint32_t now = auth::ProbeAnnouncer::now_epoch();
+      const uint32_t e = auth::nearest_epoch(o.epoch_lo, now);
+      EXPECT_LE(now - e, 1u);
+      EXPECT_EQ(o.tag, key.tag(path.source, ip(target), net::ipproto::kUdp, port, e)) << port;
+      EXPECT_NE(o.tag, key.tag(path.source, ip(target), net::ipproto::kTcp, port, e)) << port;
+      if (port == 9999) {
+        const std::string uri = "https://lab.example/probing.txt";
+        ASSERT_EQ(p.payload_len, uri.size() + 1 + net::kAnnounceLen);
+        EXPECT_EQ(std::string(payload, payload + uri.size()), uri);
+        EXPECT_EQ(payload[uri.size()], 0);
+      } else if (port ==
+                 123) {  // NTP: 48 bytes, then an extension field of 28 that ends in the tag
+        ASSERT_EQ(p.payload_len, 48u + 28u);
+        EXPECT_EQ(net::load_be16(payload + 48), 0x4748);
+        EXPECT_EQ(net::load_be16(payload + 50), 28);
+      } else {  // DNS: the query, unchanged but for its cookie id, then the block
+        EXPECT_EQ(sent.size(), untagged.size() + net::kAnnounceLen);
+        auto q = parse(untagged);
+        EXPECT_TRUE(std::equal(payload + 2, payload + q.payload_len,
+                               untagged.data() + q.payload_offset + 2));
+      }
+      EXPECT_TRUE(net::verify_l4_checksum(sent, p)) << port;
+      // An ICMP port unreachable quoting the tagged datagram is matched; a changed tag is not.
+      const uint8_t unreach = v4 ? net::icmp::kDestUnreach : net::icmp6::kDestUnreach;
+      const uint8_t code = v4 ? net::icmp::kPortUnreach : net::icmp6::kPortUnreach;
+      ProbeVerdict v;
+      ASSERT_TRUE(classify(*m, icmp_error(sent, ip(target), unreach, code), v)) << port;
+      EXPECT_EQ(v.state, PortState::Closed);
+      EXPECT_FALSE(classify(*plain, icmp_error(sent, ip(target), unreach, code), v)) << port;
     }
   }
 }

@@ -143,6 +143,61 @@ TEST(StagePlan, ShardsKeepDisjointHostsWhoseUnionIsTheScan) {
   EXPECT_EQ(all.size(), 16u);
 }
 
+TEST(StagePlan, TwoStagesEachScanTheirOwnPortsOnEveryHostBeforeItIsFinished) {
+  // -sS -sU: one port stage per scan type, each with its own ports (PortStage::ports()); a host
+  // is finished (its checkpoint bit set) once both scanned it. Here two fake TCP stages stand
+  // for the two (the fake module builds TCP only): 22 and 8080 in the first, 7 in the second.
+  PlanRun run("127.0.0.1-4");
+  ScanConfig second = run.config;
+  second.ports.tcp = {7};
+  auto t = std::make_unique<FakeTransport>();
+  t->responder = [](const Probe&, uint8_t) { return std::optional(FakeReply::Closed); };
+  t->reply_key = 43;
+  FakeTransport* t2 = t.get();
+  auto m = std::make_unique<FakeModule>(43);
+  FakeModule* m2 = m.get();
+  PortStage stage2(second, std::move(t), std::move(m));
+  EXPECT_EQ(stage2.ports().tcp, (std::vector<uint16_t>{7}));
+
+  DiscoveryContext d{run.config, run.config.targets, run.config.seed, run.stop};
+  d.privileged = false;
+  PlanContext pc{run.config, d, run.macs};
+  pc.port_stages = {run.stage.get(), &stage2};
+  pc.ready = [&] { ++run.ready_calls; };
+  pc.record_host = [&](const HostResult&) {};
+  std::vector<std::vector<uint16_t>> stage_ports;
+  pc.scan_group = [&](PortStage& s, const ScanConfig& group, const ProbeSpace& space) {
+    stage_ports.push_back(group.ports.tcp);
+    EXPECT_EQ(space.ports(), group.ports.size());
+    EngineCounters counters;
+    EngineContext ctx{group, space, group.seed, run.stop, counters, [&](const PortResult& r) {
+                        std::lock_guard lock(run.mu);
+                        ++run.ports[{r.addr.to_string(), r.port}];
+                      }};
+    return s.scan(ctx);
+  };
+  pc.checkpoint = [&](std::span<const uint64_t> bits, bool) {
+    run.last_checkpoint.assign(bits.begin(), bits.end());
+  };
+  PlanReport r = run_stage_plan(pc);
+  EXPECT_FALSE(r.interrupted);
+  EXPECT_EQ(run.ready_calls, 1);  // both stages opened before it
+  EXPECT_EQ(run.module->prepared, 1);
+  EXPECT_EQ(m2->prepared, 1);
+  ASSERT_EQ(stage_ports.size(), 2 * r.groups);
+  for (size_t i = 0; i < stage_ports.size(); i += 2) {
+    EXPECT_EQ(stage_ports[i], (std::vector<uint16_t>{22, 8080}));
+    EXPECT_EQ(stage_ports[i + 1], (std::vector<uint16_t>{7}));
+  }
+  EXPECT_EQ(run.ports.size(), 12u);  // 4 hosts x (2 + 1) ports, each once
+  for (const auto& [key, n] : run.ports) EXPECT_EQ(n, 1) << key.first << ":" << key.second;
+  EXPECT_EQ(run.transport->sent().size(), 8u);
+  EXPECT_EQ(t2->sent().size(), 4u);
+  for (const auto& s : t2->sent()) EXPECT_EQ(s.probe.port, 7);
+  ASSERT_EQ(run.last_checkpoint.size(), 1u);
+  EXPECT_EQ(run.last_checkpoint[0], 0xfu);
+}
+
 TEST(HostStream, GroupsComeWhileHostsArePushedAndEndAtClose) {
   HostStream s;
   std::atomic<bool> stop{false};

@@ -1,0 +1,301 @@
+#include "service/udp_version.h"
+
+#include <sys/epoll.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <tuple>
+
+#include <fmt/format.h>
+
+#include "service/services.h"
+
+namespace gh {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+using std::chrono::nanoseconds;
+
+std::vector<UdpStep> udp_probe_plan(const ProbeDb& db, const net::UdpPayloads& payloads,
+                                    uint16_t port, int intensity) {
+  std::vector<UdpStep> steps;
+  for (size_t k = 0; k < payloads.count(port); ++k) {
+    const net::UdpPayload* p = payloads.pick(port, static_cast<unsigned>(k));
+    if (p == nullptr || p->bytes.empty()) continue;
+    steps.push_back({std::string(p->bytes.begin(), p->bytes.end()), nullptr});
+  }
+  struct C {
+    const ServiceProbe* p;
+    int listed, rarity, source;
+    size_t index;
+  };
+  std::vector<C> cs;
+  size_t index = 0;
+  for (const ServiceProbe& p : db.probes()) {
+    ++index;
+    if (p.proto != Protocol::Udp || p.payload.empty()) continue;
+    bool listed = in_ranges(p.ports, port);
+    if (!listed && p.rarity > intensity) continue;
+    cs.push_back({&p, listed ? 0 : 1, p.rarity, p.source == DbSource::Ours ? 0 : 1, index});
+  }
+  std::stable_sort(cs.begin(), cs.end(), [](const C& a, const C& b) {
+    return std::tie(a.listed, a.source, a.rarity, a.index) <
+           std::tie(b.listed, b.source, b.rarity, b.index);
+  });
+  for (const C& c : cs) {
+    bool sent = std::any_of(steps.begin(), steps.end(),
+                            [&](const UdpStep& s) { return s.payload == c.p->payload; });
+    if (!sent) steps.push_back({c.p->payload, c.p});
+  }
+  return steps;
+}
+
+std::optional<ServiceMatch> match_udp_reply(const ProbeDb& db, const UdpStep& step, uint16_t port,
+                                            std::string_view reply, std::string_view soft) {
+  if (step.probe != nullptr) return db.match(*step.probe, reply, soft);
+  std::optional<ServiceMatch> first_soft;
+  for (int source = 0; source < 2; ++source) {
+    for (const ServiceProbe& p : db.probes()) {
+      if (p.proto != Protocol::Udp || !in_ranges(p.ports, port)) continue;
+      if ((p.source == DbSource::Ours ? 0 : 1) != source) continue;
+      auto m = db.match(p, reply, soft);
+      if (m && !m->soft) {
+        m->probe = "udp-payload";
+        return m;
+      }
+      if (m && !first_soft) {
+        first_soft = m;
+        first_soft->probe = "udp-payload";
+      }
+    }
+  }
+  return first_soft;
+}
+
+namespace {
+
+constexpr size_t kMaxPortBytes = 256 * 1024;
+
+bool tracing() {
+  static const bool on = [] {
+    const char* e = std::getenv("GLASSHOUSE_SV_TRACE");
+    return e != nullptr && e[0] == '1';
+  }();
+  return on;
+}
+
+class UdpPortJob : public Job {
+ public:
+  UdpPortJob(const ProbeDb& db, const ServiceOptions& o, ServiceInfo& res, UdpRtt& rtt)
+      : db_(db), o_(o), res_(res), rtt_(rtt) {}
+
+  void start(ConnRunner& r) override {
+    res_.proto = Protocol::Udp;
+    res_.name = std::string(ServiceTable::instance().name(Protocol::Udp, res_.port));
+    port_deadline_ = Clock::now() + o_.port_budget;
+    steps_ = udp_probe_plan(db_, net::UdpPayloads::instance(), res_.port, o_.intensity);
+    next_ = 0;
+    next_step(r);
+  }
+
+  void on_connected(ConnRunner& r, int err, nanoseconds) override {
+    if (err != 0) {
+      if (err == EACCES) {
+        note("the policy gate refused the probe");
+        return conclude(r);
+      }
+      if (++failures_ >= 3) {
+        note(fmt::format("socket: {}", std::strerror(err)));
+        return conclude(r);
+      }
+      return next_step(r);
+    }
+    const UdpStep& s = steps_[next_ - 1];
+    trace("send");
+    ssize_t n = ::send(r.fd(*this), s.payload.data(), s.payload.size(), MSG_DONTWAIT);
+    if (n < 0) {
+      if (errno == ECONNREFUSED) return unreachable(r);
+      return next_step(r);
+    }
+    sent_at_ = Clock::now();
+    answered_ = false;
+    r.watch(*this, EPOLLIN);
+    arm(r, wait());
+  }
+
+  void on_io(ConnRunner& r, uint32_t) override {
+    char buf[65536];
+    for (;;) {
+      ssize_t n = ::recv(r.fd(*this), buf, sizeof buf, MSG_DONTWAIT);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        if (errno == ECONNREFUSED) return unreachable(r);
+        if (errno != EAGAIN && errno != EWOULDBLOCK) r.watch(*this, 0);
+        return;
+      }
+      port_bytes_ += static_cast<size_t>(n);
+      if (port_bytes_ > kMaxPortBytes) {
+        note(fmt::format("stopped after {} KiB from the service", port_bytes_ / 1024));
+        return conclude(r);
+      }
+      if (!answered_) rtt_.sample(Clock::now() - sent_at_);
+      answered_ = true;
+      if (reply(std::string_view(buf, static_cast<size_t>(n)))) return conclude(r);
+      // More datagrams may follow (a long answer); wait a little for them, then go on.
+      arm(r, quiet());
+    }
+  }
+
+  void on_timeout(ConnRunner& r) override {
+    if (Clock::now() >= port_deadline_) {
+      note(fmt::format("port budget of {} ms spent", o_.port_budget.count()));
+      return conclude(r);
+    }
+    next_step(r);
+  }
+
+  void on_abort() override {
+    if (done_) return;
+    note("the -sV stage ended (time budget or interrupt) before this port was done");
+    finalize();
+  }
+
+ private:
+  nanoseconds srtt() const { return rtt_.have ? rtt_.srtt : nanoseconds(milliseconds(50)); }
+  nanoseconds wait() const {
+    const UdpStep& s = steps_[next_ - 1];
+    milliseconds cap = milliseconds(s.probe != nullptr ? s.probe->totalwait_ms : 5000);
+    return std::clamp<nanoseconds>(milliseconds(250) + 8 * srtt(), milliseconds(50),
+                                   std::max(cap, milliseconds(50)));
+  }
+  nanoseconds quiet() const {
+    return std::clamp<nanoseconds>(milliseconds(40) + 4 * srtt(), milliseconds(20),
+                                   milliseconds(1000));
+  }
+  void arm(ConnRunner& r, nanoseconds in) {
+    r.set_deadline(*this, std::min(Clock::now() + in, port_deadline_));
+  }
+  void note(const std::string& n) {
+    if (res_.note.empty()) res_.note = n;
+  }
+  void trace(std::string_view what) const {
+    if (!tracing()) return;
+    const UdpStep* s = next_ > 0 && next_ <= steps_.size() ? &steps_[next_ - 1] : nullptr;
+    std::fprintf(stderr, "sV %s:%u/udp %s %s\n", res_.addr.to_string().c_str(), res_.port,
+                 s == nullptr          ? "-"
+                 : s->probe != nullptr ? s->probe->name.c_str()
+                                       : "udp-payload",
+                 std::string(what).c_str());
+  }
+
+  // Whether step `s` is still worth sending given what is known.
+  bool worth(const UdpStep& s) const {
+    if (best_ || !soft_.empty()) {
+      if (s.probe == nullptr) return false;  // the -sU payloads were matched already
+      std::string_view svc = best_ ? std::string_view(best_->service) : std::string_view(soft_);
+      return db_.can_identify(*s.probe, svc);
+    }
+    return true;
+  }
+
+  void next_step(ConnRunner& r) {
+    r.close(*this);
+    if (Clock::now() >= port_deadline_) {
+      note(fmt::format("port budget of {} ms spent", o_.port_budget.count()));
+      return conclude(r);
+    }
+    while (next_ < steps_.size()) {
+      const UdpStep& s = steps_[next_++];
+      if (!worth(s)) continue;
+      return r.connect(*this, res_.addr, res_.port, wait(), Protocol::Udp);
+    }
+    conclude(r);
+  }
+
+  // Matches one datagram; true when the port is done.
+  bool reply(std::string_view data) {
+    const UdpStep& s = steps_[next_ - 1];
+    std::string_view soft = best_ ? std::string_view() : std::string_view(soft_);
+    auto m = match_udp_reply(db_, s, res_.port, data, soft);
+    if (tracing())
+      trace(fmt::format(
+          "reply {} bytes: {}", data.size(),
+          m ? (m->soft ? "soft " : "hard ") + m->service + " " + m->product + " " + m->version
+            : std::string("no match")));
+    if (!m) return false;
+    if (m->soft) {
+      if (soft_.empty() && !best_) {
+        soft_ = m->service;
+        soft_match_ = m;
+      }
+      return false;
+    }
+    if (!best_) {
+      best_ = m;
+    } else if (m->service == best_->service && !m->version.empty() &&
+               (best_->product.empty() || m->product == best_->product)) {
+      best_ = m;
+    }
+    return !best_->version.empty();
+  }
+
+  void unreachable(ConnRunner& r) {
+    trace("port unreachable");
+    note("the port answered with ICMP port unreachable during -sV");
+    conclude(r);
+  }
+
+  void finalize() {
+    if (done_) return;
+    done_ = true;
+    const std::optional<ServiceMatch>& m = best_ ? best_ : soft_match_;
+    if (!m) return;
+    res_.name = m->service;
+    res_.method = "probed";
+    res_.probe = m->probe;
+    if (m->soft) {
+      res_.confidence = 8;
+      return;
+    }
+    res_.product = m->product;
+    res_.version = m->version;
+    res_.extra_info = m->info;
+    res_.hostname = m->hostname;
+    res_.ostype = m->ostype;
+    res_.devicetype = m->devicetype;
+    res_.cpe = m->cpe;
+    res_.confidence = 10;
+  }
+
+  void conclude(ConnRunner& r) {
+    finalize();
+    trace("done: " + res_.name + " " + res_.product + " " + res_.version + " " + res_.note);
+    r.finish(*this);
+  }
+
+  const ProbeDb& db_;
+  const ServiceOptions& o_;
+  ServiceInfo& res_;
+  UdpRtt& rtt_;
+  Clock::time_point port_deadline_, sent_at_;
+  std::vector<UdpStep> steps_;
+  size_t next_ = 0;
+  std::optional<ServiceMatch> best_, soft_match_;
+  std::string soft_;
+  size_t port_bytes_ = 0;
+  int failures_ = 0;
+  bool answered_ = false, done_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<Job> make_udp_port_job(const ProbeDb& db, const ServiceOptions& opts,
+                                       ServiceInfo& res, UdpRtt& rtt) {
+  return std::make_unique<UdpPortJob>(db, opts, res, rtt);
+}
+
+}  // namespace gh

@@ -1,0 +1,68 @@
+// -sV on the open UDP ports of -sU: one UdpPortJob per port on the same ConnRunner as the TCP
+// jobs (a connected datagram socket per step, every send admitted by the probe gate and the rate).
+//
+// A port's steps, in order (udp_probe_plan):
+//   1. the datagrams -sU itself sent to that port (net/udp_payloads.h: ours, then the user's
+//      nmap-payloads), sent again: the reply that showed the port open is matched first, against
+//      the rules of every UDP probe that lists the port (ours before nmap's);
+//   2. the UDP probes of the combined ProbeDb (ours in data/service-probes.toml, nmap's `Probe UDP`
+//      entries when installed): those that list the port first, then the rest by rarity up to
+//      --version-intensity, ours before nmap's on ties; a probe whose payload is one of step 1's
+//      is not sent again.
+// Each step is one datagram on a fresh socket, then a wait for its reply: 250 ms + 8 x the host's
+// smoothed reply time (a reply ends the wait). A hard match that gives a version ends the port; one
+// without a version is kept, and only the probes that can say more about that service (and list
+// the port, or are within the intensity) are tried after it; a later match replaces it only when
+// it gives a version for the same product (or the kept one had no product): nmap's generic "NTP
+// v4" never overrides "chrony". A port unreachable (ECONNREFUSED) ends the port with what it has.
+// Bounds: one reply is at most 64 KiB (a datagram), 256 KiB per port, the port budget, the stage.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "net/udp_payloads.h"
+#include "output/result.h"
+#include "scan/conn_runner.h"
+#include "service/probe_db.h"
+#include "service/version_scan.h"
+
+namespace gh {
+
+// One step of a UDP port: a datagram and whose rules read its reply.
+struct UdpStep {
+  std::string payload;
+  const ServiceProbe* probe =
+      nullptr;  // nullptr: a -sU payload (rules: the probes listing the port)
+};
+
+// A host's smoothed UDP reply time, shared by its ports (the first reply measures it).
+struct UdpRtt {
+  std::chrono::nanoseconds srtt{0};
+  bool have = false;
+  void sample(std::chrono::nanoseconds rtt) {
+    if (!have) {
+      srtt = rtt;
+      have = true;
+    } else {
+      srtt += (rtt - srtt) / 8;
+    }
+  }
+};
+
+std::vector<UdpStep> udp_probe_plan(const ProbeDb& db, const net::UdpPayloads& payloads,
+                                    uint16_t port, int intensity);
+
+// Matches a reply to `step` (see above for a -sU payload's rules). `soft`: as ProbeDb::match.
+std::optional<ServiceMatch> match_udp_reply(const ProbeDb& db, const UdpStep& step, uint16_t port,
+                                            std::string_view reply, std::string_view soft = {});
+
+// The job for res.addr / res.port (res.proto is set to UDP). The job must outlive the runner.
+std::unique_ptr<Job> make_udp_port_job(const ProbeDb& db, const ServiceOptions& opts,
+                                       ServiceInfo& res, UdpRtt& rtt);
+
+}  // namespace gh

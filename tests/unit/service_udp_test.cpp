@@ -1,0 +1,230 @@
+// -sU -sV (service/udp_version.h): the shipped UDP rules against the replies the lab's Debian
+// daemons sent (tests/lab/udp_daemons.sh), the order of a port's steps, and a UDP port job end to
+// end on loopback (an in-process datagram server, a closed port, a silent one).
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <sstream>
+#include <thread>
+
+#include "core/build_paths.h"
+#include "net/udp_payloads.h"
+#include "service/nmap_probes.h"
+#include "service/toml_probes.h"
+#include "service/udp_version.h"
+
+namespace gh {
+namespace {
+
+template <size_t N>
+std::string bytes(const char (&s)[N]) {
+  return std::string(s, N - 1);
+}
+
+ProbeDb shipped() {
+  return load_toml_probes(std::string(GLASSHOUSE_SOURCE_DATADIR) + "/service-probes.toml");
+}
+
+TEST(UdpServiceRules, NameTheLabDaemonsFromTheirReplies) {
+  ProbeDb db = shipped();
+  struct Case {
+    uint16_t port;
+    const char* probe;  // nullptr: the reply to -sU's own payload
+    std::string reply;
+    const char* service;
+    const char* product;
+    const char* version;
+  };
+  const Case cases[] = {
+      {53, nullptr,
+       bytes("\x00\x06\x85\x80\x00\x01\x00\x01\x00\x00\x00\x00\x07version\x04"
+             "bind\x00\x00\x10\x00\x03\xc0\x0c\x00\x10\x00\x03\x00\x00\x00\x00\x00\x0d\x0c"
+             "dnsmasq-2.90"),
+       "domain", "dnsmasq", "2.90"},
+      {123, nullptr,
+       bytes("$\x0a\x04\xe6\x00\x00\x00\x00\x00\x00\x00\x00\x7f\x7f\x01\x01\xee\xbc\x99W\xc7"
+             "Cvs\xc5O#Kq\xb1R\xf3\xee\xbc\x99Y\xa2\x95N\xe5\xee\xbc\x99Y\xa2\xa7-\x5c"),
+       "ntp", "chrony", ""},
+      {161, "SnmpVersionTag",
+       bytes("0v\x02\x01\x00\x04\x06public\xa2i\x02\x02\x12"
+             "4\x02\x01\x00\x02\x01\x00"
+             "0]0F\x06\x08+\x06\x01\x02\x01\x01\x01\x00\x04:Linux vm 6.18.44-fc-v1252 #1 SMP "
+             "PREEMPT_DYNAMIC @0 x86_640\x13\x06\x0a+\x06\x01\x04\x01\x8f"
+             "ed\x02\x00\x04\x05"
+             "5.9.3"),
+       "snmp", "net-snmp", "5.9.3"},
+      {161, nullptr,
+       bytes("0m\x02\x01\x03"
+             "0\x0f\x02\x02Ji\x02\x03\x00\xff\xe3\x04\x01\x00\x02\x01\x03\x04!0\x1f\x04\x11\x80"
+             "\x00\x1f\x88\x80\xeb"
+             "b\x0f}\xd9\x1a\x12k\x00\x00\x00\x00\x02\x01\x01\x02\x01\x02\x04\x00\x04\x00\x04\x00"
+             "04\x04\x11\x80\x00\x1f\x88\x80\xeb"
+             "b\x0f}\xd9\x1a\x12k\x00\x00\x00\x00\x04\x00\xa8\x1d\x02\x02"
+             "7\xf0\x02\x01\x00\x02\x01\x00"
+             "0\x11"
+             "0\x0f\x06\x0a+\x06\x01\x06\x03\x0f\x01\x01\x04\x00"
+             "A\x01\x01"),
+       "snmp", "net-snmp", ""},
+      {11211, nullptr, bytes("\x00\x01\x00\x00\x00\x01\x00\x00VERSION 1.6.18\x0d\x0a"), "memcached",
+       "Memcached", "1.6.18"},
+      {69, nullptr,
+       bytes("\x00\x05\x00\x01"
+             "file /tmp/lab/tftp/glasshouse-probe not found for 2001:db8::1\x00"),
+       "tftp", "dnsmasq tftpd", ""},
+  };
+  for (const Case& c : cases) {
+    UdpStep step;
+    if (c.probe != nullptr) {
+      step.probe = db.find(c.probe, Protocol::Udp);
+      ASSERT_NE(step.probe, nullptr) << c.probe;
+    }
+    auto m = match_udp_reply(db, step, c.port, c.reply);
+    ASSERT_TRUE(m) << c.port;
+    EXPECT_FALSE(m->soft) << c.port;
+    EXPECT_EQ(m->service, c.service) << c.port;
+    EXPECT_EQ(m->product, c.product) << c.port;
+    EXPECT_EQ(m->version, c.version) << c.port;
+  }
+  // A sysDescr answer without net-snmp's versionTag names SNMP, no product.
+  UdpStep payload;
+  auto m = match_udp_reply(db, payload, 161,
+                           bytes("0\x2b\x02\x01\x01\x04\x06public\xa2\x1e\x02\x04GH01"
+                                 "\x02\x01\x00\x02\x01\x00\x30\x10\x30\x0e\x06\x08\x2b"
+                                 "\x06\x01\x02\x01\x01\x01\x00\x04\x02hi"));
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->service, "snmp");
+  EXPECT_EQ(m->product, "");
+  // Garbage on port 53 is not DNS.
+  EXPECT_FALSE(match_udp_reply(db, payload, 53, "hello"));
+}
+
+TEST(UdpServicePlan, PayloadsFirstThenListedProbesOursFirstThenByRarity) {
+  ProbeDb db = shipped();
+  std::istringstream in(
+      "Probe UDP Theirs123 q|\\x01\\x02|\nrarity 5\nports 123\n"
+      "Probe UDP Rare q|\\x03|\nrarity 9\n"
+      "Probe UDP Common q|\\x04|\nrarity 2\n");
+  db.merge(parse_nmap_probes(in, "test", DbSource::Nmap));
+  net::UdpPayloads payloads = net::UdpPayloads::builtin();
+  auto plan = udp_probe_plan(db, payloads, 161, 7);
+  ASSERT_GE(plan.size(), 3u);
+  EXPECT_EQ(plan[0].probe, nullptr);  // -sU's v2c request
+  EXPECT_EQ(plan[1].probe, nullptr);  // -sU's v3 discovery
+  ASSERT_NE(plan[2].probe, nullptr);
+  EXPECT_EQ(plan[2].probe->name, "SnmpVersionTag");
+  // 123: -sU's NTP request, then ours (the same bytes: not sent twice), then nmap's listed probe,
+  // then the unlisted ones within the intensity; the rarity-9 probe only at 9.
+  plan = udp_probe_plan(db, payloads, 123, 7);
+  ASSERT_GE(plan.size(), 3u);
+  EXPECT_EQ(plan[0].probe, nullptr);
+  ASSERT_NE(plan[1].probe, nullptr);
+  EXPECT_EQ(plan[1].probe->name, "Theirs123");
+  auto has = [](const std::vector<UdpStep>& p, const char* name) {
+    for (const auto& s : p)
+      if (s.probe != nullptr && s.probe->name == name) return true;
+    return false;
+  };
+  EXPECT_FALSE(has(plan, "NtpClient"));
+  EXPECT_TRUE(has(plan, "Common"));
+  EXPECT_FALSE(has(plan, "Rare"));
+  EXPECT_TRUE(has(udp_probe_plan(db, payloads, 123, 9), "Rare"));
+  EXPECT_FALSE(has(udp_probe_plan(db, payloads, 123, 1), "Common"));
+}
+
+// A loopback datagram server answering "ping" with a version line.
+class UdpServer {
+ public:
+  UdpServer() {
+    fd_ = ::socket(AF_INET, SOCK_DGRAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    socklen_t len = sizeof a;
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(a.sin_port);
+    thread_ = std::thread([this] {
+      while (!stop_) {
+        pollfd p{fd_, POLLIN, 0};
+        if (::poll(&p, 1, 50) <= 0) continue;
+        char buf[512];
+        sockaddr_storage from{};
+        socklen_t fl = sizeof from;
+        ssize_t n = ::recvfrom(fd_, buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&from), &fl);
+        if (n == 4 && std::string(buf, 4) == "ping")
+          ::sendto(fd_, "toyd 4.2\n", 9, 0, reinterpret_cast<sockaddr*>(&from), fl);
+      }
+    });
+  }
+  ~UdpServer() {
+    stop_ = true;
+    thread_.join();
+    ::close(fd_);
+  }
+  uint16_t port() const { return port_; }
+
+ private:
+  int fd_ = -1;
+  uint16_t port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+TEST(UdpVersionScan, IdentifiesAnsweringPortAndEndsClosedAndSilentOnes) {
+  UdpServer server;
+  // A closed port: bind and close to get a free one.
+  int tmp = ::socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(tmp, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  ::getsockname(tmp, reinterpret_cast<sockaddr*>(&a), &len);
+  uint16_t closed = ntohs(a.sin_port);
+  ::close(tmp);
+  // A silent port: bound, never read.
+  int silent_fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+  a.sin_port = 0;
+  ::bind(silent_fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  len = sizeof a;
+  ::getsockname(silent_fd, reinterpret_cast<sockaddr*>(&a), &len);
+  uint16_t silent = ntohs(a.sin_port);
+
+  std::string text =
+      "Probe UDP Noise q|noise|\nrarity 1\n"
+      "Probe UDP Ping q|ping|\nrarity 1\nports " +
+      std::to_string(server.port()) + "," + std::to_string(silent) +
+      "\nmatch toy m|^toyd ([\\d.]+)\\n| p/Toy daemon/ v/$1/\n";
+  std::istringstream in(text);
+  ProbeDb db = parse_nmap_probes(in, "test", DbSource::Nmap);
+  ServiceOptions o;
+  o.port_budget = std::chrono::milliseconds(5000);
+  std::atomic<bool> stop{false};
+  IpAddress lo = IpAddress::v4(0x7f000001);
+  auto res = run_version_scan(std::vector<ServiceTarget>{{lo, Protocol::Udp, server.port()},
+                                                         {lo, Protocol::Udp, closed},
+                                                         {lo, Protocol::Udp, silent}},
+                              db, o, nullptr, stop);
+  ::close(silent_fd);
+  ASSERT_EQ(res.size(), 3u);
+  EXPECT_EQ(res[0].proto, Protocol::Udp);
+  EXPECT_EQ(res[0].name, "toy");
+  EXPECT_EQ(res[0].product, "Toy daemon");
+  EXPECT_EQ(res[0].version, "4.2");
+  EXPECT_EQ(res[0].method, "probed");
+  EXPECT_EQ(res[1].method, "table");
+  EXPECT_NE(res[1].note.find("port unreachable"), std::string::npos) << res[1].note;
+  EXPECT_EQ(res[2].method, "table");
+  EXPECT_EQ(res[2].product, "");
+  EXPECT_EQ(res[2].note, "");  // ended by its steps, not by the port budget
+}
+
+}  // namespace
+}  // namespace gh
