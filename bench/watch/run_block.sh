@@ -3,6 +3,8 @@
 # (challenge before block), in the namespace lab of tests/lab; then a spoofed-source flood.
 #
 #   bash bench/watch/run_block.sh /path/to/glasshouse [OUT.md]
+#   WATCH_ARGS="--cpu-reserve 0" bash bench/watch/run_block.sh ...   # more watch options (to
+#                                                                    # measure one change alone)
 #
 # Each scanner runs from its own address against the target (1000 ports; masscan and zmap sweep
 # port 81 across 198.18.1.0/24), once at full speed and once at 100 probes per second. tcpdump on
@@ -31,7 +33,8 @@ ip -n "$LAB_NS_TARGET" route add 198.18.0.0/15 via 198.18.0.250 dev "$LAB_IF_TAR
 lab_assert_isolated "$LAB_NS_TARGET"
 
 watch_capture_start "$LAB_WORK/bench.pcap"
-watch_start bench --block --block-for 10m --nft-table gh_bench --stats 60s
+# shellcheck disable=SC2086
+watch_start bench --block --block-for 10m --nft-table gh_bench --stats 60s ${WATCH_ARGS:-}
 CASES=()
 case_add() { CASES+=("$1|$2|$3"); }  # name|src|description
 pause() { sleep 2; }

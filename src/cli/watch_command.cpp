@@ -133,6 +133,14 @@ int run_watch_command(int argc, char** argv) {
                  "At most one challenge per source per interval (5s)");
   app.add_option("--challenge-timeout", challenge_timeout,
                  "A challenge answered later than this proves nothing (2s)");
+  app.add_option("--cpu-reserve", o.cpu_reserve,
+                 "With --block: share of one CPU reserved for the packet loop (SCHED_DEADLINE, "
+                 "per 1 ms; 0.5; 0: an ordinary task)")
+      ->check(CLI::Range(0.0, 0.9));
+  app.add_option("--challenge-early", o.challenge_cfg.early_after,
+                 "Challenge a suspect at its Nth failed first contact, before detection (2; 0: "
+                 "only detected sources)")
+      ->check(CLI::Range(0u, 1000u));
   app.add_flag("--block-internal", o.block_cfg.block_internal,
                "With --block: also block proven scanners inside the protected networks");
   app.add_flag("--no-local-tracking", no_local,

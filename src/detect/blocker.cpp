@@ -105,13 +105,36 @@ void NftBlocker::start() {
       "table inet {0} {{\n"
       "  set blocked4 {{ type ipv4_addr; flags timeout; }}\n"
       "  set blocked6 {{ type ipv6_addr; flags timeout; }}\n"
+      // The answer's check in the kernel (blocker.h). Bounded: at most `size` elements each.
+      "  set armed4 {{ type ipv4_addr; flags timeout; size 65536; }}\n"
+      "  set armed6 {{ type ipv6_addr; flags timeout; size 65536; }}\n"
+      "  set proven4 {{ type ipv4_addr; flags dynamic,timeout; size 65536; }}\n"
+      "  set proven6 {{ type ipv6_addr; flags dynamic,timeout; size 65536; }}\n"
+      "  set chal4 {{ typeof ip saddr . ip daddr . ether saddr . tcp sport . tcp dport . "
+      "tcp sequence; flags timeout; size 65536; }}\n"
+      "  set chal6 {{ typeof ip6 saddr . ip6 daddr . ether saddr . tcp sport . tcp dport . "
+      "tcp sequence; flags timeout; size 65536; }}\n"
+      "  set try4 {{ typeof ip saddr . ip daddr . tcp sport . tcp dport; flags dynamic,timeout; "
+      "size 65536; }}\n"
+      "  set try6 {{ typeof ip6 saddr . ip6 daddr . tcp sport . tcp dport; flags "
+      "dynamic,timeout; size 65536; }}\n"
       "  chain prerouting {{\n"
       "    type filter hook prerouting priority -300; policy accept;\n"
       "    ip saddr @blocked4 drop\n"
       "    ip6 saddr @blocked6 drop\n"
+      "    tcp flags & (fin|syn|rst|ack) == rst ip saddr . ip daddr . tcp sport . tcp dport @try4 "
+      "delete @try4 {{ ip saddr . ip daddr . tcp sport . tcp dport }} ip saddr . ip daddr . "
+      "ether saddr . tcp sport . tcp dport . tcp sequence @chal4 add @proven4 {{ ip saddr "
+      "timeout {1}s }}\n"
+      "    tcp flags & (fin|syn|rst|ack) == rst ip6 saddr . ip6 daddr . tcp sport . tcp dport "
+      "@try6 delete @try6 {{ ip6 saddr . ip6 daddr . tcp sport . tcp dport }} ip6 saddr . ip6 "
+      "daddr . ether saddr . tcp sport . tcp dport . tcp sequence @chal6 add @proven6 {{ ip6 "
+      "saddr timeout {1}s }}\n"
+      "    ip saddr @armed4 ip saddr @proven4 drop\n"
+      "    ip6 saddr @armed6 ip6 saddr @proven6 drop\n"
       "  }}\n"
       "}}\n",
-      t);
+      t, std::max<int64_t>(1, cfg_.block_for_us / 1000000));
   std::string err = run_nft(cfg_.nft, script);
   if (!err.empty()) throw RuntimeError("cannot create the nftables table inet " + t + ": " + err);
   started_ = true;
@@ -138,6 +161,90 @@ bool NftBlocker::stop() noexcept {
 size_t NftBlocker::active(int64_t now_us) {
   std::erase_if(until_, [now_us](const auto& kv) { return kv.second <= now_us; });
   return until_.size();
+}
+
+size_t NftBlocker::armed_count(int64_t now_us) {
+  std::erase_if(armed_, [this, now_us](const auto& kv) {
+    return kv.second <= now_us || until_.count(kv.first) != 0;
+  });
+  return armed_.size();
+}
+
+bool NftBlocker::armed(const IpAddress& src, int64_t now_us) const {
+  auto it = armed_.find(src);
+  return it != armed_.end() && it->second > now_us;
+}
+
+namespace {
+// Appends a field to a concatenation key, padded with zeros to a multiple of 4 bytes.
+void put(SetElem& e, const uint8_t* p, size_t n) {
+  std::memcpy(e.key.data() + e.key_len, p, n);
+  e.key_len = static_cast<uint8_t>(e.key_len + ((n + 3) & ~size_t{3}));
+}
+void put16(SetElem& e, uint16_t v) {
+  uint8_t b[2] = {static_cast<uint8_t>(v >> 8), static_cast<uint8_t>(v)};
+  put(e, b, 2);
+}
+}  // namespace
+
+bool challenge_elements(const ChallengePacket& p, uint64_t timeout_ms, SetElem& chal,
+                        SetElem& tried) {
+  const ChallengeTarget& t = p.to;
+  if (!t.has_macs || t.source.family != t.local.family) return false;
+  const bool v4 = t.source.is_v4();
+  const size_t alen = v4 ? 4 : 16;
+  auto src = t.source.bytes(), dst = t.local.bytes();
+  chal = SetElem{};
+  tried = SetElem{};
+  chal.set = v4 ? "chal4" : "chal6";
+  tried.set = v4 ? "try4" : "try6";
+  // The answering RST: from the source to the challenged address, from the source's port to the
+  // challenged port, sequence number = the cookie; chal also holds the probes' link address.
+  for (SetElem* e : {&chal, &tried}) {
+    put(*e, src.data(), alen);
+    put(*e, dst.data(), alen);
+    if (e == &chal) put(*e, t.source_mac.data(), t.source_mac.size());
+    put16(*e, t.source_port);
+    put16(*e, t.local_port);
+    e->timeout_ms = timeout_ms;
+  }
+  uint8_t seq[4] = {static_cast<uint8_t>(p.ack >> 24), static_cast<uint8_t>(p.ack >> 16),
+                    static_cast<uint8_t>(p.ack >> 8), static_cast<uint8_t>(p.ack)};
+  put(chal, seq, 4);
+  return true;
+}
+
+std::string NftBlocker::expect_answer(const ChallengePacket& p, int64_t timeout_us) {
+  if (!netlink_.is_open()) return "no netlink socket";
+  SetElem el[2];
+  if (!challenge_elements(p, static_cast<uint64_t>(std::max<int64_t>(1000, timeout_us / 1000)),
+                          el[0], el[1]))
+    return "no link addresses";
+  auto t0 = std::chrono::steady_clock::now();
+  std::string err = netlink_.add(cfg_.table, std::span<const SetElem>(el, 2));
+  if (err.empty())
+    last_arm_us_ =
+        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0)
+            .count();
+  return err;
+}
+
+BlockDecision NftBlocker::arm(const Alert& a, int64_t now_us, int64_t life_us) {
+  if (BlockDecision s = status(a.src, now_us); s.block) return s;
+  if (armed(a.src, now_us)) return {false, "armed"};
+  if (auto why = block_exemption(cfg_, a)) return {false, *why};
+  if (!netlink_.is_open()) return {false, "no netlink socket"};
+  if (active(now_us) + armed_count(now_us) >= cfg_.max_blocked)
+    return {false, fmt::format("--max-blocked {} reached", cfg_.max_blocked)};
+  auto t0 = std::chrono::steady_clock::now();
+  std::string err = netlink_.add(cfg_.table, a.src.is_v4() ? "armed4" : "armed6", a.src,
+                                 static_cast<uint64_t>(std::max<int64_t>(1000, life_us / 1000)));
+  if (!err.empty()) return {false, "nft failed: " + err};
+  last_arm_us_ =
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0)
+          .count();
+  armed_[a.src] = now_us + life_us;
+  return {false, "armed"};
 }
 
 BlockDecision NftBlocker::status(const IpAddress& src, int64_t now_us) const {

@@ -10,6 +10,20 @@
 // chain at the prerouting hook, priority -300 (before conntrack), that drops their packets. The
 // capture taps frames before netfilter, so a blocked source's later probes are still seen.
 //
+// The answer's check in the kernel (a fast path beside challenge.h's own check; README "Blocking",
+// "Latency"). Before a challenge leaves, expect_answer() adds two elements with the challenge's
+// timeout: `chal4`/`chal6` holds the answer that proves (the source's address, the challenged
+// address, the source's link address, both ports and the cookie as sequence number), `try4`/`try6`
+// the four-tuple alone. A rule in the prerouting chain takes the FIRST RST on a tried four-tuple:
+// it deletes the try element (one guess per challenge: a second RST finds nothing), and if the
+// RST also matches `chal`, adds its source to `proven4`/`proven6` (timeout --block-for). A
+// detected source that is not proven yet is armed (arm(): `armed4`/`armed6`, for as long as its
+// challenge can be answered): the chain drops a source that is both armed and proven, so the
+// block takes effect as the answer passes the hook, without waiting for this process to read it;
+// this process then blocks it (consider(), `blocked4`/`blocked6`) when it sees the answer too.
+// Proven alone never drops anything (a proof before detection, from an early challenge, is only
+// kept); armed alone neither (a detected source that cannot answer: a spoofed one).
+//
 // Policy (block_decision): a source is blocked only if
 //   - it is not in --allow, not a gateway of this host, not one of the protected addresses;
 //   - fewer than --max-blocked sources are blocked now;
@@ -31,6 +45,7 @@
 
 #include "core/address.h"
 #include "detect/alert.h"
+#include "detect/challenge.h"
 #include "detect/nft_netlink.h"
 #include "detect/prefix_set.h"
 
@@ -61,6 +76,12 @@ std::optional<std::string> block_exemption(const BlockConfig& cfg, const Alert& 
 // The policy alone, without side effects: `active` is how many sources are blocked now.
 BlockDecision block_decision(const BlockConfig& cfg, const Alert& a, size_t active);
 
+// The two kernel elements of a challenge (above): `chal` and `try`, keys laid out as the rule's
+// concatenations compare them. False for a packet without link addresses (nothing to match) or
+// whose addresses' families differ.
+bool challenge_elements(const ChallengePacket& p, uint64_t timeout_ms, SetElem& chal,
+                        SetElem& tried);
+
 // Runs `nft -f -` with `script` on its standard input. Returns "" on success, else nft's error
 // output (or why it could not be run).
 std::string run_nft(const std::string& nft, const std::string& script);
@@ -80,7 +101,21 @@ class NftBlocker {
   // Applies the policy to an alert record and blocks its source if it passes. Sources already
   // blocked are reported as blocked (until their timeout) without another nft call.
   BlockDecision consider(const Alert& a, int64_t now_us);
-  size_t active(int64_t now_us);
+  size_t active(int64_t now_us);       // blocked sources
+  size_t armed_count(int64_t now_us);  // armed sources, not blocked (yet)
+
+  // The kernel's check of a challenge's answer (above): adds its elements; "" on success. Called
+  // before the challenge is sent.
+  std::string expect_answer(const ChallengePacket& p, int64_t timeout_us);
+  // Arms a detected, unproven source whose challenge is out (above) for `life_us` (the time its
+  // challenge can still be answered), if blocked + armed sources stay within --max-blocked; the
+  // policy of block_decision but for the proof. Already armed: nothing done. Note "armed" when
+  // armed (now or before).
+  BlockDecision arm(const Alert& a, int64_t now_us, int64_t life_us);
+  bool armed(const IpAddress& src, int64_t now_us) const;
+  // How long the last successful kernel add of arm() or expect_answer() took (us).
+  int64_t last_arm_us() const { return last_arm_us_; }
+  bool kernel_proof() const { return netlink_.is_open(); }
   // Whether `src` is blocked now, and until when; no policy, no nft call.
   BlockDecision status(const IpAddress& src, int64_t now_us) const;
   uint64_t total_blocked() const { return total_; }
@@ -92,12 +127,14 @@ class NftBlocker {
   BlockConfig cfg_;
   bool started_ = false;
   std::unordered_map<IpAddress, int64_t, IpAddressHash> until_;  // source -> block expiry
+  std::unordered_map<IpAddress, int64_t, IpAddressHash> armed_;  // source -> arm expiry
   // Blocks go through libnftables in-process (the table's creation and removal through `nft`);
   // null when the library could not be set up, and then `nft` is run for blocks too.
   ::nft_ctx* ctx_ = nullptr;
   NftSetWriter netlink_;  // the fast path: open when the table was created with the real `nft`
   uint64_t total_ = 0;
   int64_t last_add_us_ = -1;
+  int64_t last_arm_us_ = -1;
 };
 
 }  // namespace gh::detect

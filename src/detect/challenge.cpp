@@ -55,7 +55,12 @@ Challenger::Challenger(const ChallengeConfig& cfg, uint64_t k0, uint64_t k1, Sen
       table_(cfg.max_sources),
       tokens_(cfg.burst) {}
 
-Issue Challenger::challenge(const ChallengeTarget& to, int64_t now_us) {
+bool Challenger::outstanding(const IpAddress& source, int64_t now_us) {
+  Entry* e = table_.find(source);
+  return e && e->outstanding && now_us - e->sent_us <= cfg_.timeout_us;
+}
+
+Issue Challenger::challenge(const ChallengeTarget& to, int64_t now_us, bool early) {
   if (to.source_port == 0 && to.local_port == 0) return Issue::NoTarget;
   Entry* e = table_.find(to.source);
   if (e) {
@@ -75,7 +80,7 @@ Issue Challenger::challenge(const ChallengeTarget& to, int64_t now_us) {
         std::min(cfg_.burst, tokens_ + cfg_.rate * static_cast<double>(now_us - refill_us_) / 1e6);
     refill_us_ = now_us;
   }
-  if (tokens_ < 1.0) {
+  if (tokens_ < 1.0 + (early ? cfg_.burst * cfg_.early_reserve : 0.0)) {
     ++stats_.limited_global;
     return Issue::GlobalBudget;
   }
@@ -98,6 +103,7 @@ Issue Challenger::challenge(const ChallengeTarget& to, int64_t now_us) {
   ++e->count;
   if (cfg_.simulate) {
     ++stats_.simulated;
+    if (early) ++stats_.early;
     return Issue::Simulated;
   }
   ChallengePacket p{to, static_cast<uint32_t>(h >> 32), e->cookie};
@@ -107,6 +113,7 @@ Issue Challenger::challenge(const ChallengeTarget& to, int64_t now_us) {
     return Issue::SendFailed;
   }
   ++stats_.sent;
+  if (early) ++stats_.early;
   return Issue::Sent;
 }
 

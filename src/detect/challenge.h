@@ -12,10 +12,14 @@
 //   proves the source receives our packets at the place its probes come from.
 //
 // Who calls what:
-//   - Responder (response.h) calls challenge() for a detected, unproven source it would block.
-//     challenge() applies the budgets (per source: one per `interval`, `max_per_source` in all;
-//     overall: a token bucket of `rate` per second) and hands the packet to the Sender, or only
-//     counts it when `simulate` (reading a capture: nothing is ever sent from a pcap replay).
+//   - Responder (response.h) calls challenge() for a detected, unproven source it would block,
+//     and (`early`) for a suspect: a source at its `early_after`-th failed first contact, before
+//     any detection, so that the proof is usually in hand when the detector decides (README,
+//     "Latency"). challenge() applies the budgets (per source: one per `interval`,
+//     `max_per_source` in all, early or not; overall: a token bucket of `rate` per second, of
+//     which an early challenge may only take tokens above `burst * early_reserve`, so that
+//     suspects never spend what detected sources need) and hands the packet to the Sender, or
+//     only counts it when `simulate` (reading a capture: nothing is ever sent from a pcap replay).
 //   - The watch loop gives every decoded packet to on_packet() before the detector: an inbound RST
 //     that answers a challenge yields the proven source (the caller then marks it verified in the
 //     detector); our own challenge, seen leaving by the capture, is reported as Own so that the
@@ -43,6 +47,8 @@ struct ChallengeConfig {
   double rate = 100;                // challenges per second overall (token bucket)...
   double burst = 20;                // ...holding at most this many
   uint32_t max_wrong = 8;           // wrong answers after which a challenge is void
+  uint32_t early_after = 2;         // challenge a suspect at this failed first contact (0: never)
+  double early_reserve = 0.5;       // share of the bucket an early challenge must leave
   size_t max_sources = 32768;
   bool simulate = false;  // count, never send (-r)
 };
@@ -87,6 +93,7 @@ std::string_view to_string(Answer a);
 
 struct ChallengeStats {
   uint64_t sent = 0, simulated = 0, proven = 0;
+  uint64_t early = 0;  // of sent + simulated: early challenges (to suspects)
   uint64_t wrong = 0, late = 0, replayed = 0, wrong_path = 0;
   uint64_t limited_source = 0, limited_global = 0, send_errors = 0;
   size_t tracked = 0;
@@ -99,7 +106,9 @@ class Challenger {
 
   Challenger(const ChallengeConfig& cfg, uint64_t k0, uint64_t k1, Sender send);
 
-  Issue challenge(const ChallengeTarget& to, int64_t now_us);
+  Issue challenge(const ChallengeTarget& to, int64_t now_us, bool early = false);
+  // Whether the source has a challenge out, unanswered and not yet late.
+  bool outstanding(const IpAddress& source, int64_t now_us);
   // `proven` is set to the source for Answer::Proven.
   Answer on_packet(const PacketEvent& ev, IpAddress& proven);
 

@@ -299,6 +299,9 @@ void Detector::outcome(SourceState& s, const IpAddress& src, bool success, int64
   if (s.walk.observe(s.local ? local_model_ : model_, success) == TrwVerdict::Scanner)
     s.detected_by |= rule::kTrw;
   s.dirty = true;
+  if (!success && suspect_ && s.failures == suspect_after_ && !s.alerted && !s.verified &&
+      s.last_probe.present)
+    suspect_(snapshot(s, src, AlertEvent::New));
   evaluate(s, src, now);
 }
 

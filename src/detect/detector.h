@@ -97,6 +97,14 @@ class Detector {
   // file, whose capture ended after the replies would have come); then close every open alert.
   void finish(int64_t now_us, bool resolve_pending);
 
+  // Suspects: `listener` gets a snapshot (event New, never written) of each source at its
+  // `after`-th failed first contact while it is neither detected nor verified and has a TCP or
+  // UDP probe to answer: where an early challenge goes (challenge.h). 0: never.
+  void set_suspect_listener(Listener listener, uint32_t after) {
+    suspect_ = std::move(listener);
+    suspect_after_ = after;
+  }
+
   // The source proved it receives our packets another way (an answered challenge: challenge.h).
   // Its next record says so at once. False if the source is not tracked (any more).
   bool mark_verified(const IpAddress& src, Proof how);
@@ -151,6 +159,8 @@ class Detector {
   PrefixSet local_;
   std::array<uint64_t, 1024> worm_bits_{};  // the worm ports, as a bitmap
   Listener listener_;
+  Listener suspect_;
+  uint32_t suspect_after_ = 0;
   SourceTable sources_;
   PendingTable pending_;
   FlowTable flows_;

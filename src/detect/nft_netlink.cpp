@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
@@ -39,70 +40,102 @@ std::string NftSetWriter::open() {
   return "";
 }
 
-size_t build_setelem_batch(std::span<char> buf, uint32_t first_seq, const std::string& table,
-                           const std::string& set, const IpAddress& addr, uint64_t timeout_ms) {
-  if (buf.size() < kSetElemBatchMax) return 0;
+size_t build_setelems_batch(std::span<char> buf, uint32_t first_seq, const std::string& table,
+                            std::span<const SetElem> elems) {
+  if (elems.empty() || elems.size() > kMaxElemsPerBatch ||
+      buf.size() < kSetElemBatchMax * elems.size())
+    return 0;
   mnl_nlmsg_batch* batch = mnl_nlmsg_batch_start(buf.data(), buf.size());
   if (!batch) return 0;
   nftnl_batch_begin(static_cast<char*>(mnl_nlmsg_batch_current(batch)), first_seq);
   mnl_nlmsg_batch_next(batch);
-
-  nftnl_set* s = nftnl_set_alloc();
-  nftnl_set_elem* e = nftnl_set_elem_alloc();
-  if (!s || !e) {
-    if (s) nftnl_set_free(s);
-    if (e) nftnl_set_elem_free(e);
-    mnl_nlmsg_batch_stop(batch);
-    return 0;
+  uint32_t seq = first_seq;
+  for (const SetElem& el : elems) {
+    nftnl_set* s = nftnl_set_alloc();
+    nftnl_set_elem* e = nftnl_set_elem_alloc();
+    if (!s || !e || el.key_len == 0 || el.key_len > el.key.size()) {
+      if (s) nftnl_set_free(s);
+      if (e) nftnl_set_elem_free(e);
+      mnl_nlmsg_batch_stop(batch);
+      return 0;
+    }
+    nftnl_set_set_str(s, NFTNL_SET_TABLE, table.c_str());
+    nftnl_set_set_str(s, NFTNL_SET_NAME, el.set);
+    nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, el.key.data(), el.key_len);
+    nftnl_set_elem_set_u64(e, NFTNL_SET_ELEM_TIMEOUT, el.timeout_ms);
+    nftnl_set_elem_add(s, e);  // the set owns the element now
+    nlmsghdr* nlh =
+        nftnl_nlmsg_build_hdr(static_cast<char*>(mnl_nlmsg_batch_current(batch)),
+                              NFT_MSG_NEWSETELEM, NFPROTO_INET, NLM_F_CREATE | NLM_F_ACK, ++seq);
+    nftnl_set_elems_nlmsg_build_payload(nlh, s);
+    nftnl_set_free(s);
+    mnl_nlmsg_batch_next(batch);
   }
-  nftnl_set_set_str(s, NFTNL_SET_TABLE, table.c_str());
-  nftnl_set_set_str(s, NFTNL_SET_NAME, set.c_str());
-  std::array<uint8_t, 16> key = addr.bytes();
-  nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, key.data(), addr.is_v4() ? 4 : 16);
-  nftnl_set_elem_set_u64(e, NFTNL_SET_ELEM_TIMEOUT, timeout_ms);
-  nftnl_set_elem_add(s, e);  // the set owns the element now
-  nlmsghdr* nlh =
-      nftnl_nlmsg_build_hdr(static_cast<char*>(mnl_nlmsg_batch_current(batch)), NFT_MSG_NEWSETELEM,
-                            NFPROTO_INET, NLM_F_CREATE | NLM_F_ACK, first_seq + 1);
-  nftnl_set_elems_nlmsg_build_payload(nlh, s);
-  nftnl_set_free(s);
-  mnl_nlmsg_batch_next(batch);
-  nftnl_batch_end(static_cast<char*>(mnl_nlmsg_batch_current(batch)), first_seq + 2);
+  nftnl_batch_end(static_cast<char*>(mnl_nlmsg_batch_current(batch)), ++seq);
   mnl_nlmsg_batch_next(batch);
   size_t n = mnl_nlmsg_batch_size(batch);
   mnl_nlmsg_batch_stop(batch);
   return n;
 }
 
+size_t build_setelem_batch(std::span<char> buf, uint32_t first_seq, const std::string& table,
+                           const std::string& set, const IpAddress& addr, uint64_t timeout_ms) {
+  SetElem e;
+  e.set = set.c_str();
+  std::array<uint8_t, 16> key = addr.bytes();
+  e.key_len = addr.is_v4() ? 4 : 16;
+  std::memcpy(e.key.data(), key.data(), e.key_len);
+  e.timeout_ms = timeout_ms;
+  return build_setelems_batch(buf, first_seq, table, std::span<const SetElem>(&e, 1));
+}
+
 std::string NftSetWriter::add(const std::string& table, const std::string& set,
                               const IpAddress& addr, uint64_t timeout_ms) {
+  if (set.size() > 255) return "table or set name too long";
+  SetElem e;
+  e.set = set.c_str();
+  std::array<uint8_t, 16> key = addr.bytes();
+  e.key_len = addr.is_v4() ? 4 : 16;
+  std::memcpy(e.key.data(), key.data(), e.key_len);
+  e.timeout_ms = timeout_ms;
+  return add(table, std::span<const SetElem>(&e, 1));
+}
+
+std::string NftSetWriter::add(const std::string& table, std::span<const SetElem> elems) {
   if (!nl_) return "netlink socket not open";
-  if (table.size() > 255 || set.size() > 255) return "table or set name too long";
-  std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE);
-  const uint32_t elem_seq = seq_ + 1;
-  size_t len = build_setelem_batch(buf, seq_, table, set, addr, timeout_ms);
-  seq_ += 3;
-  if (len == 0) return "out of memory";
+  if (table.size() > 255) return "table or set name too long";
+  for (const SetElem& e : elems)
+    if (std::strlen(e.set) > 255) return "table or set name too long";
+  std::vector<char> buf(std::max<size_t>(MNL_SOCKET_BUFFER_SIZE, kSetElemBatchMax * elems.size()));
+  const uint32_t first = seq_ + 1, last = seq_ + static_cast<uint32_t>(elems.size());
+  size_t len = build_setelems_batch(buf, seq_, table, elems);
+  seq_ += static_cast<uint32_t>(elems.size()) + 2;
+  if (len == 0) return "out of memory, or too many elements";
 
   ssize_t sent = mnl_socket_sendto(nl_, buf.data(), len);
   if (sent < 0) return std::string("netlink send: ") + std::strerror(errno);
 
-  // The acknowledgement of the NEWSETELEM message (an NLMSG_ERROR with error 0), or its error.
+  // One acknowledgement per NEWSETELEM message (an NLMSG_ERROR with error 0), or an error.
+  // Messages of an earlier, abandoned transaction (other sequence numbers) are skipped.
   std::vector<char> rbuf(MNL_SOCKET_BUFFER_SIZE);
-  for (;;) {
+  size_t acked = 0;
+  while (acked < elems.size()) {
     ssize_t n = mnl_socket_recvfrom(nl_, rbuf.data(), rbuf.size());
     if (n < 0) {
       if (errno == EINTR) continue;
       return std::string("netlink receive: ") + std::strerror(errno);
     }
-    int rc = mnl_cb_run(rbuf.data(), static_cast<size_t>(n), elem_seq, portid_, nullptr, nullptr);
-    if (rc == MNL_CB_STOP) return "";  // acknowledged
-    if (rc < 0) {
-      // A message of an earlier, abandoned transaction: skip it; else the kernel's error.
-      if (errno == EPROTO) continue;
-      return std::strerror(errno);
+    int left = static_cast<int>(n);
+    for (auto* nlh = reinterpret_cast<const nlmsghdr*>(rbuf.data()); mnl_nlmsg_ok(nlh, left);
+         nlh = mnl_nlmsg_next(nlh, &left)) {
+      if (nlh->nlmsg_seq < first || nlh->nlmsg_seq > last || nlh->nlmsg_pid != portid_) continue;
+      if (nlh->nlmsg_type != NLMSG_ERROR) continue;
+      const auto* err = static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(nlh));
+      if (err->error != 0) return std::strerror(-err->error);
+      ++acked;
     }
   }
+  return "";
 }
 
 }  // namespace gh::detect

@@ -11,6 +11,7 @@
 // Threads: one thread per object. Never throws.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -25,12 +26,28 @@ namespace gh::detect {
 // Room a batch needs (the names are at most 255 bytes each).
 inline constexpr size_t kSetElemBatchMax = 2048;
 
+// One element to add: its set (of table `inet <table>`), its key as the kernel compares it (the
+// concatenation's fields in network byte order, each padded with zeros to a multiple of 4
+// bytes; at most 64 bytes) and its timeout. Elements added together are one transaction.
+struct SetElem {
+  const char* set = "";
+  std::array<uint8_t, 64> key{};
+  uint8_t key_len = 0;
+  uint64_t timeout_ms = 0;
+};
+inline constexpr size_t kMaxElemsPerBatch = 4;
+
 // The transaction add() sends, built into `buf` (at least kSetElemBatchMax bytes): BEGIN
 // (sequence first_seq), NEWSETELEM for family inet with NLM_F_CREATE | NLM_F_ACK (first_seq + 1;
 // the key: 4 or 16 network-order bytes; the timeout in milliseconds), END (first_seq + 2).
 // Returns its length, 0 if `buf` is too small or memory ran out.
 size_t build_setelem_batch(std::span<char> buf, uint32_t first_seq, const std::string& table,
                            const std::string& set, const IpAddress& addr, uint64_t timeout_ms);
+// The same for up to kMaxElemsPerBatch elements: BEGIN (first_seq), one NEWSETELEM per element
+// (first_seq + 1 + i, each with NLM_F_CREATE | NLM_F_ACK), END (first_seq + 1 + elems.size()).
+// `buf` needs kSetElemBatchMax bytes per element. 0 if it is too small, or no or too many elements.
+size_t build_setelems_batch(std::span<char> buf, uint32_t first_seq, const std::string& table,
+                            std::span<const SetElem> elems);
 
 class NftSetWriter {
  public:
@@ -46,6 +63,8 @@ class NftSetWriter {
   // the kernel's acknowledgement (at most 1 s). "" on success, else the kernel's error.
   std::string add(const std::string& table, const std::string& set, const IpAddress& addr,
                   uint64_t timeout_ms);
+  // Adds all of `elems` in one transaction (all or none), waiting for every acknowledgement.
+  std::string add(const std::string& table, std::span<const SetElem> elems);
 
  private:
   ::mnl_socket* nl_ = nullptr;

@@ -4,6 +4,20 @@
 
 namespace gh::detect {
 
+namespace {
+ChallengeTarget target_of(const Alert& a) {
+  ChallengeTarget t;
+  t.source = a.src;
+  t.local = a.last_probe.local;
+  t.source_port = a.last_probe.source_port;
+  t.local_port = a.last_probe.local_port;
+  t.has_macs = a.last_probe.has_macs;
+  t.source_mac = a.last_probe.source_mac;
+  t.local_mac = a.last_probe.local_mac;
+  return t;
+}
+}  // namespace
+
 Responder::Responder(const BlockConfig& cfg, NftBlocker* blocker, Challenger* challenger)
     : cfg_(cfg), blocker_(blocker), challenger_(challenger) {}
 
@@ -19,19 +33,10 @@ void Responder::on_alert(Alert& a, int64_t now_us) {
   } else if (a.event == AlertEvent::End) {
     return;
   }
-  // 2. Exemptions.
-  if (auto why = block_exemption(cfg_, a)) {
+  if (auto why = no_challenge(a)) {
     a.block_note = *why;
     return;
   }
-  // 3. Authorised scans (issue 14): reported, never challenged nor blocked.
-  if (authorized_) {
-    if (auto note = authorized_(a)) {
-      a.block_note = *note;
-      return;
-    }
-  }
-
   // 4. Proven: block.
   if (a.verified) {
     if (!blocker_) {
@@ -43,7 +48,7 @@ void Responder::on_alert(Alert& a, int64_t now_us) {
     a.block_note = d.note;
     return;
   }
-  // 5. Not proven: challenge.
+  // 5. Not proven: challenge (unless an early challenge is still out), and arm.
   if (!challenger_) {
     a.block_note = "unverified: no completed handshake, the address may be spoofed";
     return;
@@ -56,19 +61,23 @@ void Responder::on_alert(Alert& a, int64_t now_us) {
     a.block_note = "unverified: not an Ethernet capture, no challenge can be sent";
     return;
   }
-  ChallengeTarget t;
-  t.source = a.src;
-  t.local = a.last_probe.local;
-  t.source_port = a.last_probe.source_port;
-  t.local_port = a.last_probe.local_port;
-  t.has_macs = a.last_probe.has_macs;
-  t.source_mac = a.last_probe.source_mac;
-  t.local_mac = a.last_probe.local_mac;
-  Issue i = challenger_->challenge(t, now_us);
+  // An early challenge still out is this record's challenge (its answer proves the source).
+  const bool out = challenger_->outstanding(a.src, now_us);
+  Issue i = out ? (challenger_->config().simulate ? Issue::Simulated : Issue::Sent)
+                : challenger_->challenge(target_of(a), now_us);
   a.challenge = std::string(to_string(i));
+  const char* early = out ? " early" : "";
+  if (i == Issue::Sent && blocker_ && blocker_->kernel_proof()) {
+    BlockDecision d = blocker_->arm(a, now_us, challenger_->config().timeout_us);
+    if (d.note == "armed") {
+      a.block_note =
+          fmt::format("unverified: challenged{}, armed: blocked when the answer comes", early);
+      return;
+    }
+  }
   switch (i) {
     case Issue::Sent:
-      a.block_note = "unverified: challenged, awaiting the answer";
+      a.block_note = fmt::format("unverified: challenged{}, awaiting the answer", early);
       break;
     case Issue::Simulated:
       a.block_note = "unverified: challenge simulated (reading a capture: nothing is sent)";
@@ -77,6 +86,24 @@ void Responder::on_alert(Alert& a, int64_t now_us) {
       a.block_note = fmt::format("unverified: no challenge ({})", to_string(i));
       break;
   }
+}
+
+std::optional<std::string> Responder::no_challenge(const Alert& a) const {
+  // 2. Exemptions.
+  if (auto why = block_exemption(cfg_, a)) return why;
+  // 3. Authorised scans (issue 14): reported, never challenged nor blocked.
+  if (authorized_) {
+    if (auto note = authorized_(a)) return note;
+  }
+  return std::nullopt;
+}
+
+std::optional<Issue> Responder::on_suspect(const Alert& a, int64_t now_us) {
+  if (!challenger_ || a.verified || !a.last_probe.present) return std::nullopt;
+  if (!a.last_probe.has_macs && !challenger_->config().simulate) return std::nullopt;
+  if (blocker_ && blocker_->status(a.src, now_us).block) return std::nullopt;
+  if (no_challenge(a)) return std::nullopt;
+  return challenger_->challenge(target_of(a), now_us, /*early=*/true);
 }
 
 }  // namespace gh::detect

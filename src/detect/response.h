@@ -10,10 +10,13 @@
 //   3. (Authorised scans, --owner-key, issue 14: recognised here, reported, never blocked.)
 //   4. Proof: a verified source (a completed handshake, or an answered challenge) goes to the
 //      blocker, which still applies --max-blocked.
-//   5. Otherwise the source is challenged (challenge.h; rate-limited there) and stays unblocked
-//      until the answer comes; the answer makes the detector send an "update" record at once,
-//      which comes back here at step 4. Without a challenger (--no-challenge), the old rule:
-//      unverified sources are never blocked.
+//   5. Otherwise the source is challenged (challenge.h; rate-limited there), unless an early
+//      challenge is still out, and (live, when the kernel checks answers: blocker.h) armed: the
+//      kernel drops it as soon as the right answer passes. The answer also makes the detector
+//      send an "update" record at once, which comes back here at step 4. Without a challenger
+//      (--no-challenge), the old rule: unverified sources are never blocked.
+// Suspects (on_suspect, from Detector::set_suspect_listener): steps 2 and 3, then an early
+// challenge (within its share of the budget); never a block, never a record.
 // Dry run (-r with --block): no blocker, the challenger only simulates; records say what would
 // have been done.
 #pragma once
@@ -36,6 +39,9 @@ class Responder {
   Responder(const BlockConfig& cfg, NftBlocker* blocker, Challenger* challenger);
 
   void on_alert(Alert& a, int64_t now_us);
+  // An early challenge for a suspect (a snapshot, not a record). Returns the challenge's fate,
+  // nullopt when none was asked (exempt, authorised, nothing to challenge).
+  std::optional<Issue> on_suspect(const Alert& a, int64_t now_us);
 
   // Step 3: a check that recognises authorised scans (watch --owner-key, issue 14). It returns
   // the block note ("authorized: ...") for a scan that must be reported but never challenged nor
@@ -48,6 +54,8 @@ class Responder {
   NftBlocker* blocker_;
   Challenger* challenger_;
   AuthorizedCheck authorized_;
+  // Steps 2 and 3 and what a challenge needs: why not to challenge `a`, or nullopt.
+  std::optional<std::string> no_challenge(const Alert& a) const;
 };
 
 }  // namespace gh::detect

@@ -128,6 +128,31 @@ class SignalChannel {
   sigset_t old_{};
 };
 
+// --block, live: the packet loop's thread runs under SCHED_DEADLINE, a reservation of `runtime`
+// every `period` (README, "Scheduling"): the earliest-deadline class runs before every ordinary
+// task, so a frame's wake-up no longer waits behind the scanner and the host's other work for a
+// CPU; and the kernel throttles the thread past its runtime, so even a flood cannot take more
+// than runtime/period of one CPU from the host (the capture ring then fills and drops, counted).
+// Children (the `nft` runs) start as ordinary tasks. Returns "" or why not (then nothing changed).
+std::string reserve_cpu(uint64_t runtime_ns, uint64_t period_ns) {
+  struct {
+    uint32_t size;
+    uint32_t sched_policy;
+    uint64_t sched_flags;
+    int32_t sched_nice;
+    uint32_t sched_priority;
+    uint64_t sched_runtime, sched_deadline, sched_period;
+  } attr{};
+  attr.size = sizeof attr;
+  attr.sched_policy = 6;  // SCHED_DEADLINE
+  attr.sched_flags = 1;   // SCHED_FLAG_RESET_ON_FORK
+  attr.sched_runtime = runtime_ns;
+  attr.sched_deadline = period_ns;
+  attr.sched_period = period_ns;
+  if (syscall(SYS_sched_setattr, 0, &attr, 0) != 0) return std::strerror(errno);
+  return "";
+}
+
 struct Counters {
   uint64_t frames = 0, undecodable = 0;
 };
@@ -139,6 +164,7 @@ class Watch {
 
  private:
   void on_alert(const Alert& a);
+  void on_suspect(const Alert& a);
   void handle_signal(int sig);
   void print_stats(const char* what);
   void feed(const uint8_t* data, size_t len, int64_t ts);
@@ -157,10 +183,11 @@ class Watch {
   bool stop_ = false;
   int64_t now_us_ = 0;
   // Latency of blocks (live --block only): the packet being handled (its kernel timestamp and
-  // when user space got it), and for each source challenged, the detecting probe's times and
-  // when the challenge left. Bounded: cleared when it reaches kMaxTimings.
+  // when user space got it), and for each source challenged, when the challenge left (early or
+  // not), the detecting probe's times, and when it was armed (0: not armed) and how long that
+  // add took. Bounded: cleared when it reaches kMaxTimings.
   struct Timing {
-    int64_t probe_ts = 0, probe_wall = 0, sent_wall = 0;
+    int64_t probe_ts = 0, probe_wall = 0, sent_wall = 0, armed_wall = 0, arm_us = -1;
   };
   static constexpr size_t kMaxTimings = 4096;
   bool timing_ = false;
@@ -202,23 +229,43 @@ void Watch::on_alert(const Alert& in) {
   } else if (responder_ && timing_) {
     int64_t t0 = wall_now_us();
     uint64_t blocks = blocker_->total_blocked();
+    const bool was_armed = blocker_->armed(a.src, t0);
     responder_->on_alert(a, t0);
     int64_t t1 = wall_now_us();
-    if (a.challenge == to_string(Issue::Sent)) {
-      if (timings_.size() >= kMaxTimings) timings_.clear();
-      timings_[a.src] = Timing{cur_ts_, cur_wall_, t0};
-    } else if (blocker_->total_blocked() > blocks) {
+    if (blocker_->total_blocked() > blocks) {
       Alert::Latency l;
       l.nft = blocker_->last_add_us();
       l.answer_wait = cur_wall_ - cur_ts_;
       l.total = t1 - cur_ts_;
-      if (auto it = timings_.find(a.src); it != timings_.end() && a.proof == Proof::Challenge) {
-        l.probe_wait = it->second.probe_wall - it->second.probe_ts;
-        l.challenge_rtt = cur_ts_ - it->second.sent_wall;
-        l.total = t1 - it->second.probe_ts;
-        timings_.erase(it);
+      auto it = timings_.find(a.src);
+      if (it != timings_.end() && it->second.probe_ts != 0 && a.proof == Proof::Challenge) {
+        // The answer came after the detection (this packet is the answer).
+        const Timing& t = it->second;
+        l.probe_wait = t.probe_wall - t.probe_ts;
+        l.challenge_rtt = cur_ts_ - t.sent_wall;
+        l.total = t1 - t.probe_ts;
+        if (t.armed_wall != 0) {
+          // Armed: the kernel dropped the source from the answer on (or from the arm, if later).
+          l.nft = t.arm_us;
+          l.total = std::max(t.armed_wall, cur_ts_) - t.probe_ts;
+        }
+      } else if (a.proof == Proof::Challenge) {
+        // The answer (to an early challenge) was in hand at the detection: this is the probe.
+        l.probe_wait = cur_wall_ - cur_ts_;
+        l.answer_wait = -1;
       }
+      if (it != timings_.end()) timings_.erase(it);
       a.block_latency = l;
+    } else if (a.event == AlertEvent::New && a.challenge == to_string(Issue::Sent)) {
+      if (timings_.size() >= kMaxTimings) timings_.clear();
+      Timing& t = timings_[a.src];
+      if (t.sent_wall == 0) t.sent_wall = t0;
+      t.probe_ts = cur_ts_;
+      t.probe_wall = cur_wall_;
+      if (!was_armed && blocker_->armed(a.src, t1)) {
+        t.armed_wall = t1;
+        t.arm_us = blocker_->last_arm_us();
+      }
     }
   } else if (responder_) {
     responder_->on_alert(a, opt_.read_file.empty() ? wall_now_us() : a.last_seen_us);
@@ -228,6 +275,15 @@ void Watch::on_alert(const Alert& in) {
   if (!opt_.quiet) fmt::print(stderr, "glasshouse watch: {}\n", line);
   if (opt_.syslog)
     syslog(a.event == AlertEvent::New ? LOG_WARNING : LOG_NOTICE, "%s", line.c_str());
+}
+
+void Watch::on_suspect(const Alert& in) {
+  Alert a = in;
+  if (auth_) {
+    auth_->annotate(a);
+    if (a.authorization == "authorized") return;
+  }
+  responder_->on_suspect(a, opt_.read_file.empty() ? wall_now_us() : a.last_seen_us);
 }
 
 void Watch::on_authorization(const auth::AuthRecord& r) {
@@ -248,14 +304,14 @@ void Watch::print_stats(const char* what) {
       what, c_.frames, c_.undecodable, k.dropped + k.if_dropped, d.sources, d.sources_evicted,
       d.pending, d.pending_dropped, d.probes, d.alerts, d.updates);
   if (blocker_)
-    line += fmt::format(", blocks {} (active {})", blocker_->total_blocked(),
-                        blocker_->active(wall_now_us()));
+    line += fmt::format(", blocks {} (active {}, armed {})", blocker_->total_blocked(),
+                        blocker_->active(wall_now_us()), blocker_->armed_count(wall_now_us()));
   if (challenger_) {
     ChallengeStats cs = challenger_->stats();
     line += fmt::format(
-        ", challenges {} (simulated {}, proven {}, wrong {}, late {}, replayed {}, wrong path {}, "
-        "limited {}+{}, send errors {})",
-        cs.sent, cs.simulated, cs.proven, cs.wrong, cs.late, cs.replayed, cs.wrong_path,
+        ", challenges {} (early {}, simulated {}, proven {}, wrong {}, late {}, replayed {}, wrong "
+        "path {}, limited {}+{}, send errors {})",
+        cs.sent, cs.early, cs.simulated, cs.proven, cs.wrong, cs.late, cs.replayed, cs.wrong_path,
         cs.limited_source, cs.limited_global, cs.send_errors);
   }
   if (alerts_->errors()) line += fmt::format(", alert write errors {}", alerts_->errors());
@@ -330,7 +386,16 @@ int Watch::run() {
           uint8_t frame[kChallengeFrameMax];
           size_t n = build_challenge_frame(p, frame);
           if (n == 0) return EAFNOSUPPORT;
-          return challenge_sock_->send(std::span<const uint8_t>(frame, n));
+          // The kernel checks the answer too (blocker.h): its elements go in first.
+          if (blocker_->kernel_proof())
+            (void)blocker_->expect_answer(p, opt_.challenge_cfg.timeout_us);
+          int64_t sent = wall_now_us();
+          int rc = challenge_sock_->send(std::span<const uint8_t>(frame, n));
+          if (rc == 0) {
+            if (timings_.size() >= kMaxTimings) timings_.clear();
+            timings_[p.to.source].sent_wall = sent;
+          }
+          return rc;
         };
       }
       challenger_ =
@@ -341,6 +406,9 @@ int Watch::run() {
 
   det_ =
       std::make_unique<Detector>(opt_.detect, opt_.local, [this](const Alert& a) { on_alert(a); });
+  if (challenger_ && opt_.challenge_cfg.early_after > 0)
+    det_->set_suspect_listener([this](const Alert& a) { on_suspect(a); },
+                               opt_.challenge_cfg.early_after);
   if (!opt_.engagements.empty()) {
     for (const auto& e : opt_.engagements)
       fmt::print(stderr, "glasshouse watch: recognizing engagement {} ({}, signed by {})\n",
@@ -390,6 +458,14 @@ int Watch::run() {
     return kExitOk;
   }
 
+  if (blocker_ && opt_.cpu_reserve > 0) {
+    std::string err = reserve_cpu(static_cast<uint64_t>(opt_.cpu_reserve * 1e6), 1'000'000);
+    if (!err.empty())
+      fmt::print(stderr,
+                 "glasshouse watch: no CPU reservation (SCHED_DEADLINE: {}); running as "
+                 "an ordinary task\n",
+                 err);
+  }
   pollfd fds[2] = {{cap_->selectable_fd(), POLLIN, 0}, {signals.fd(), POLLIN, 0}};
   while (!stop_ && !stop_requested()) {
     int rc = poll(fds, 2, 100);

@@ -37,6 +37,9 @@ struct WatchOptions {
   bool block = false;
   BlockConfig block_cfg;  // allow, block_for, max_blocked, block_internal (local, self and
                           // gateways are filled in)
+  // --cpu-reserve: with --block (live), the share of one CPU reserved for the packet loop under
+  // SCHED_DEADLINE (runtime per 1 ms period); 0: an ordinary task.
+  double cpu_reserve = 0.5;
   bool challenge = true;  // with --block: challenge unverified sources (--no-challenge: never)
   ChallengeConfig challenge_cfg;
   int64_t stats_interval_us = 0;

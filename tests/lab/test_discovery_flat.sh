@@ -9,7 +9,9 @@
 # (2 random live ones). The scanner's own addresses are in the ranges too: up, localhost-response.
 #   1. -sn reports exactly the live set (arp-response / nd-response, the target's MAC).
 #   2. -sS and -sT -p OPEN,CLOSED report exactly the live hosts' port states and nothing for the
-#      dead ones (the scanner's own address is excluded here: its ports are not the target's).
+#      dead ones (the scanner's own address is excluded here: its ports are not the target's);
+#      so does -sU (a UDP echo server on each live address, a closed UDP port) on the /24 and
+#      the IPv6 range: on-link, framed with the MACs of discovery's ARP/NDP replies.
 #   3. nmap -sn on the /24 finds the same up set.
 #   4. More than 512 live on-link hosts (a /22, 600 live): -sS reports exactly their ports. It
 #      frames with the MACs of discovery's ARP replies (the kernel's neighbour-table path of -Pn
@@ -85,18 +87,45 @@ run_case() {
   else
     lab_failed "$name -sn: scan failed"
   fi
-  local type
-  for type in -sS -sT; do
+  local type types=(-sS -sT) open closed
+  # -sU on the LAN too, but not on the /20: its 41 hosts share one kernel and so one ICMP
+  # limiter (~35 s of port unreachables).
+  [[ $name == flat20 ]] || types+=(-sU)
+  for type in "${types[@]}"; do
     out="$LAB_WORK/$name$type.jsonl"
-    if LAB_DISCOVERY=1 lab_scan "$LAB_NS_SCAN" "$name$type" "$type" -n -p "${OPEN[0]},${CLOSED[0]}" \
+    open=${OPEN[0]} closed=${CLOSED[0]}
+    [[ $type == -sU ]] && open=$UDP_OPEN closed=$UDP_CLOSED
+    if LAB_DISCOVERY=1 lab_scan "$LAB_NS_SCAN" "$name$type" "$type" -n -p "$open,$closed" \
         --show all -oJ "$out" --exclude "$own" -T4 "$range"; then
-      python3 "$CHECK" ports "$out" "${want#"$own",}" "${OPEN[0]}" "${CLOSED[0]}" ||
+      python3 "$CHECK" ports "$out" "${want#"$own",}" "$open" "$closed" ||
         lab_failed "$name $type: not exactly the live hosts' ports (LAB_SEED=$LAB_SEED)"
     else
       lab_failed "$name $type: scan failed"
     fi
   done
 }
+
+# -sU: a UDP echo server on every live address of the /24 and the IPv6 range (each socket bound
+# to its address, so that a reply comes from the address probed), and a closed UDP port.
+read -r UDP_OPEN UDP_CLOSED <<<"$(random_ports 2 "$LAB_SEED-udp")"
+ip netns exec "$LAB_NS_TARGET" python3 - "$UDP_OPEN" "$LAB_V4_TARGET" ${LIVE24//,/ } \
+  "$LAB_V6_TARGET" ${LIVE6//,/ } <<'PY' &
+import select, socket, sys
+port, socks = int(sys.argv[1]), []
+for a in sys.argv[2:]:
+    s = socket.socket(socket.AF_INET6 if ":" in a else socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind((a, port))
+    socks.append(s)
+while True:
+    for s in select.select(socks, [], [])[0]:
+        d, peer = s.recvfrom(2048)
+        s.sendto(b"echo:" + d[:16], peer)
+PY
+LAB_PIDS+=($!)
+for _ in $(seq 50); do
+  (($(ip netns exec "$LAB_NS_TARGET" ss -Hlun | grep -c ":$UDP_OPEN ") >= 6)) && break
+  sleep 0.1
+done
 
 run_case flat24 198.18.0.0/24 "$LAB_V4_SCAN" "$LIVE24"
 run_case flat20 198.19.0.0/20 198.19.0.1 "$LIVE20"

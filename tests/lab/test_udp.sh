@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # -sU against real Debian daemons (tests/lab/udp_daemons.sh: dnsmasq DNS + TFTP, snmpd, chronyd,
-# memcached) bound to 198.18.0.2 and 2001:db8::2 in the target namespace, which keeps Linux's
+# memcached, nmbd) bound to 198.18.0.2 and 2001:db8::2 in the target namespace, which keeps Linux's
 # default ICMP rate limit; nft there drops two ports and answers one with ICMP admin-prohibited;
 # the rest are closed. Every state must be the expected one and nmap -sU's on the same target
 # (IPv4 and IPv6); -sS -sU in one run, with and without host discovery. Then loopback (no ICMP
@@ -23,7 +23,7 @@ udp_daemons_start "$LAB_NS_TARGET" "$V4" "$V6" "$LAB_WORK/daemons" ||
 OPEN=$(lab_join , "${UDP_OPEN[@]}")
 DROPPED=520,1900
 PROHIBITED=5353
-CLOSED=7,137,500,1194,5060,5683
+CLOSED=7,500,1194,5060,5683
 ip netns exec "$LAB_NS_TARGET" nft -f - <<EOF || lab_failed "nft rules"
 table inet gh_udp {
   chain input {
@@ -39,14 +39,18 @@ lab_log "target ICMP limits: $(ip netns exec "$LAB_NS_TARGET" sysctl -n net.ipv4
   "burst $(ip netns exec "$LAB_NS_TARGET" sysctl -n net.ipv4.icmp_msgs_burst)"
 
 # dnsmasq's TFTP answers over IPv6 only here (requests to its IPv4 socket go unanswered, to
-# nmap too): 69 is scanned over IPv6 only.
+# nmap too): 69 is scanned over IPv6 only. nmbd (137) speaks IPv4 only: closed over IPv6.
 OPEN4=$(sed 's/\b69,//' <<<"$OPEN")
+OPEN6=$OPEN CLOSED6=$CLOSED
+for p in "${UDP_V4_ONLY[@]}"; do
+  OPEN6=$(tr , '\n' <<<"$OPEN6" | grep -vx "$p" | paste -sd,) CLOSED6+=",$p"
+done
 for fam in 4 6; do
-  addr=$V4 open=$OPEN4
-  [[ $fam == 6 ]] && addr=$V6 open=$OPEN
+  addr=$V4 open=$OPEN4 closed=$CLOSED
+  [[ $fam == 6 ]] && addr=$V6 open=$OPEN6 closed=$CLOSED6
   EXPECT=(--expect "open=$open" --expect "open|filtered=$DROPPED" --expect "filtered=$PROHIBITED"
-    --expect "closed=$CLOSED")
-  PORTS="$open,$DROPPED,$PROHIBITED,$CLOSED"
+    --expect "closed=$closed")
+  PORTS="$open,$DROPPED,$PROHIBITED,$closed"
   name=udp-v$fam
   six=()
   [[ $fam == 6 ]] && six=(-6)
@@ -125,12 +129,14 @@ lab_scan "$LAB_NS_SCAN" sv-udp6 -sU -sV -p 53,69 -oJ "$LAB_WORK/sv-udp6.jsonl" "
 python3 "$LAB_DIR/check_services.py" "$sv_expect.6" "$LAB_WORK/sv-udp6.jsonl" /dev/null \
   --addr "$V6" || lab_failed "sv-udp6: services"
 
-# Per-host pacing: three more hosts behind the target (now a router: routed scanning), each its
-# own namespace and so its own ICMP limiter (Linux's default: a burst of ~6, then one port
-# unreachable a second to one address), each with 16 closed ports and 2 dropped ones. Every
-# closed port must be found closed: that takes ~10 s of one host's limiter, and the three are
-# paced at once.
+# Per-host pacing: three more hosts behind the target (now a router: routed scanning, IPv4 and
+# IPv6), each its own namespace and so its own ICMP limiters (Linux's default: a burst of ~6,
+# then one port unreachable a second to one address; ICMPv6's interval is scaled down by the
+# route's prefix length), each with 16 closed ports, 2 dropped ones and a UDP echo server on
+# 7777 (both families). Every closed port must be found closed: that takes ~10 s of one host's
+# limiter, and the six addresses are paced at once.
 ip netns exec "$LAB_NS_TARGET" sysctl -qw net.ipv4.ip_forward=1
+ip netns exec "$LAB_NS_TARGET" sysctl -qw net.ipv6.conf.all.forwarding=1
 HOSTS=()
 for i in 1 2 3; do
   ns="gh-udph$i-${LAB_TAG:-$$}"
@@ -139,24 +145,49 @@ for i in 1 2 3; do
   ip -n "$ns" link set lo up
   ip -n "$LAB_NS_TARGET" link add "ghh$i" type veth peer name eth0 netns "$ns"
   ip -n "$LAB_NS_TARGET" addr add "198.18.$((10 + i)).1/24" dev "ghh$i"
+  ip -n "$LAB_NS_TARGET" addr add "2001:db8:1$i::1/64" dev "ghh$i" nodad
   ip -n "$LAB_NS_TARGET" link set "ghh$i" up
   ip -n "$ns" addr add "198.18.$((10 + i)).2/24" dev eth0
+  ip -n "$ns" addr add "2001:db8:1$i::2/64" dev eth0 nodad
   ip -n "$ns" link set eth0 up
   ip -n "$ns" route add 198.18.0.0/24 via "198.18.$((10 + i)).1"
+  ip -n "$ns" -6 route add 2001:db8::/64 via "2001:db8:1$i::1"
   ip netns exec "$ns" nft add table inet gh_udp
   ip netns exec "$ns" nft add chain inet gh_udp input '{ type filter hook input priority filter; }'
   ip netns exec "$ns" nft add rule inet gh_udp input udp dport '{ 520, 1900 }' drop
-  HOSTS+=("198.18.$((10 + i)).2")
+  ip netns exec "$ns" python3 -c '
+import socket
+s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+s.bind(("::", 7777))
+while True:
+    d, a = s.recvfrom(2048)
+    s.sendto(b"echo:" + d[:16], a)' &
+  LAB_PIDS+=($!)
+  HOSTS+=("198.18.$((10 + i)).2" "2001:db8:1$i::2")
 done
 ip -n "$LAB_NS_SCAN" route add 198.18.8.0/21 via "$LAB_V4_TARGET"
+ip -n "$LAB_NS_SCAN" -6 route add 2001:db8:10::/44 via "$LAB_V6_TARGET"
 lab_assert_isolated "$LAB_NS_SCAN"
+# The echo servers are up, and the new links' link-local addresses have finished duplicate
+# address detection (~2 s: neighbour discovery on the routed IPv6 path needs them).
+for i in 1 2 3; do
+  ns="gh-udph$i-${LAB_TAG:-$$}"
+  for _ in $(seq 50); do
+    ip netns exec "$ns" ss -Hlun | grep -q ':7777 ' &&
+      [[ -z $(ip -n "$ns" -6 addr show tentative) && -z $(ip -n "$LAB_NS_TARGET" -6 addr show dev "ghh$i" tentative) ]] &&
+      break
+    sleep 0.1
+  done
+done
 MANY_CLOSED=7,9,13,17,19,37,111,137,138,177,500,1194,1434,4500,5060,5683
-lab_scan "$LAB_NS_SCAN" udp-hosts -sU -p "$MANY_CLOSED,520,1900" --show all \
+lab_scan "$LAB_NS_SCAN" udp-hosts -sU -p "$MANY_CLOSED,520,1900,7777" --show all \
   -oJ "$LAB_WORK/udp-hosts.jsonl" "${HOSTS[@]}" || lab_failed "udp-hosts: scan failed"
 host_args=()
 for h in "${HOSTS[@]}"; do host_args+=(--addr "$h"); done
 python3 "$LAB_DIR/udp_compare.py" "$LAB_WORK/udp-hosts.jsonl" --name udp-hosts "${host_args[@]}" \
-  --expect "closed=$MANY_CLOSED" --expect "open|filtered=520,1900" || lab_failed "udp-hosts: states"
+  --expect "closed=$MANY_CLOSED" --expect "open|filtered=520,1900" --expect open=7777 ||
+  lab_failed "udp-hosts: states"
 
 # Loopback inside the scanner namespace: a UDP echo server on 127.0.0.1 and ::1, one closed
 # port, one dropped. Linux does not rate-limit ICMP to loopback.

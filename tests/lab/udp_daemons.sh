@@ -3,15 +3,18 @@
 # bound to the scanned addresses, so that replies come from the address that was probed:
 #
 #   udp_daemons_start NS V4 V6 DIR    dnsmasq (DNS 53, TFTP 69), snmpd (161, community public),
-#                                     chronyd as a server (123), memcached with UDP (11211)
+#                                     chronyd as a server (123), memcached with UDP (11211),
+#                                     nmbd (NetBIOS name service 137, IPv4 only: NetBIOS has no
+#                                     IPv6)
 #   UDP_OPEN                          the ports they answer on, once all are up
+#   UDP_V4_ONLY                       those of them answered over IPv4 only (137)
 #   UDP_MISSING                       daemons that are not installed (scripts/deps/udp.txt)
 #
-# nmbd (NetBIOS 137) is not started: Debian ships it only in the whole samba server package.
 # The daemons' pids go to LAB_PIDS (lib.sh kills them at exit); they run as root inside the
 # namespace only long enough to bind, then as nobody where the daemon supports it.
 
 UDP_OPEN=()
+UDP_V4_ONLY=()
 UDP_MISSING=()
 
 _udp_bg() {
@@ -49,6 +52,21 @@ udp_daemons_start() {
     _udp_bg "$ns" "$d/memcached.log" /usr/bin/memcached -u nobody -l "$v4,[$v6]" -p 11211 -U 11211
     UDP_OPEN+=(11211)
   else UDP_MISSING+=(memcached); fi
+  if [[ -x /usr/sbin/nmbd ]]; then
+    # Bound to V4 alone (bind interfaces only; nmbd also keeps a 0.0.0.0:137 socket for
+    # broadcasts, inside the namespace); every state file under DIR; no WINS, no browsing.
+    mkdir -p "$d/samba"
+    printf '%s\n' '[global]' '  netbios name = GHLAB' '  workgroup = GLASSHOUSE' \
+      "  interfaces = $v4/24" '  bind interfaces only = yes' '  local master = no' \
+      '  domain master = no' '  preferred master = no' '  disable netbios = no' \
+      "  lock directory = $d/samba" "  state directory = $d/samba" \
+      "  cache directory = $d/samba" "  pid directory = $d/samba" "  private dir = $d/samba" \
+      "  ncalrpc dir = $d/samba" "  log file = $d/nmbd.log" >"$d/smb.conf"
+    _udp_bg "$ns" "$d/nmbd.out" /usr/sbin/nmbd --foreground --no-process-group --debug-stdout \
+      --configfile="$d/smb.conf"
+    UDP_OPEN+=(137)
+    UDP_V4_ONLY+=(137)
+  else UDP_MISSING+=(nmbd); fi
   # Wait (10 s at most) until every daemon's UDP socket is bound on both addresses.
   local port missing bound
   for _ in $(seq 100); do
