@@ -268,6 +268,7 @@ void RawDiscovery::open() {
   std::random_device rd;
   const uint64_t k0 = (uint64_t{rd()} << 32) ^ rd(), k1 = (uint64_t{rd()} << 32) ^ rd();
   probes_ = std::make_unique<DiscoveryProbes>(merged, k0, k1);
+  probes_->set_announcer(ctx_.announce);  // before prepare()
   for (int f = 0; f < 2; ++f) {
     if (routed_route_[f]) probes_->prepare(*routed_route_[f], false);
     if (onlink_route_[f]) probes_->prepare(*onlink_route_[f], true);

@@ -47,6 +47,9 @@
 #include "targets/target_set.h"
 
 namespace gh {
+namespace auth {
+class ProbeAnnouncer;
+}
 
 struct DiscoveryContext {
   const ScanConfig& config;
@@ -70,6 +73,8 @@ struct DiscoveryContext {
   const std::vector<uint64_t>* finished = nullptr;
   // A second stop flag (the plan's: the port stage failed), polled like `stop`. May be null.
   const std::atomic<bool>* abort = nullptr;
+  // --announce: the tag the raw discovery probes carry (scan/discovery_probes.h). May be null.
+  const auth::ProbeAnnouncer* announce = nullptr;
   bool stopping() const { return stop.load() || (abort != nullptr && abort->load()); }
 };
 
