@@ -39,8 +39,11 @@ WallClock::time_point wall_of(int64_t ts_us) {
       std::chrono::duration_cast<WallClock::duration>(std::chrono::microseconds(ts_us)));
 }
 
-// "198.18.0.2:22", "[2001:db8::2]:22"; UDP probes end in "/udp".
+// "198.18.0.2:22", "[2001:db8::2]:22"; UDP probes end in "/udp"; ICMP echo requests are
+// "198.18.0.2 (ICMP echo)".
 std::string probe_text(const IpAddress& dst, uint16_t port, uint8_t proto = detect::kProtoTcp) {
+  if (proto == detect::kProtoIcmp || proto == detect::kProtoIcmp6)
+    return dst.to_string() + " (ICMP echo)";
   const char* suffix = proto == detect::kProtoUdp ? "/udp" : "";
   return dst.is_v4() ? fmt::format("{}:{}{}", dst.to_string(), port, suffix)
                      : fmt::format("[{}]:{}{}", dst.to_string(), port, suffix);
@@ -164,7 +167,7 @@ std::string AuthMonitor::strays(Source& s, const detect::PacketEvent& ev,
   if (!sc.authorized.contains(ev.dst))
     return fmt::format("{} is outside the signed targets of engagement {}", probe_text(ev),
                        sc.engagement.id);
-  if (sc.ports) {
+  if (sc.ports && (ev.is_tcp() || ev.is_udp())) {
     const std::vector<uint16_t>& signed_ports = ev.is_udp() ? sc.ports->udp : sc.ports->tcp;
     if (!std::binary_search(signed_ports.begin(), signed_ports.end(), ev.dport))
       return fmt::format("{} port {} ({}) is outside the signed ports {}",
@@ -206,9 +209,10 @@ void AuthMonitor::judge(Source& s, const detect::PacketEvent& ev, AuthVerdict v,
 }
 
 void AuthMonitor::on_packet(const detect::PacketEvent& ev) {
-  // Probes: TCP SYNs (no ACK), and UDP datagrams.
-  if (!ev.is_udp() && (!ev.is_tcp() || !ev.has(detect::tcpf::kSyn) || ev.has(detect::tcpf::kAck)))
-    return;
+  // Probes: TCP SYNs (no ACK) and UDP datagrams; tagged, any TCP segment (an ACK ping) and ICMP
+  // echo requests (host discovery, scan/discovery_probes.h).
+  const bool syn = ev.is_tcp() && ev.has(detect::tcpf::kSyn) && !ev.has(detect::tcpf::kAck);
+  if (!ev.is_udp() && !syn && !(ev.has_announce && (ev.is_tcp() || ev.is_icmp()))) return;
   if (!local_.contains(ev.dst) || local_.contains(ev.src)) return;
   auto it = sources_.find(ev.src);
   if (!ev.has_announce) {

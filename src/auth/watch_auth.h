@@ -6,9 +6,10 @@
 // that has no [announce] secret: watch trusts only what the owner signed. From each it derives
 // the engagement's tag key (auth/announce.h).
 //
-// AuthMonitor sees every inbound TCP SYN and UDP datagram to a protected address (PacketEvent,
-// with the tag, a TCP option or a UDP trailer, decoded by detect/decode.cpp) and judges its
-// source (a UDP probe against the scope's UDP ports, a TCP one against its TCP ports):
+// AuthMonitor sees every inbound TCP SYN and UDP datagram to a protected address, and the tagged
+// host-discovery probes (ACK pings, ICMP echo requests) (PacketEvent, with the tag, a TCP option
+// or a payload trailer, decoded by detect/decode.cpp), and judges its source (a UDP probe against
+// the scope's UDP ports, a TCP one against its TCP ports; an echo request has no port):
 //   authorized  a tag that verifies (its engagement, source, target, port, minute) for a probe
 //               inside the signed scope: targets, ports, window, rate. Never blocked.
 //   forged      a tag that does not verify: an unknown engagement handle (another key), or a
@@ -81,8 +82,8 @@ class AuthMonitor {
   AuthMonitor(std::vector<WatchedEngagement> engagements, detect::PrefixSet local,
               Listener listener);
 
-  // Every decoded packet; only inbound SYNs (no ACK) and UDP datagrams to a protected address
-  // are looked at.
+  // Every decoded packet; only inbound SYNs (no ACK), UDP datagrams, and tagged TCP segments
+  // and ICMP echo requests to a protected address are looked at.
   void on_packet(const detect::PacketEvent& ev);
 
   struct SourceView {

@@ -218,6 +218,34 @@ TEST_F(Monitor, StrayingIsAViolation) {
   EXPECT_EQ(verdict("198.19.5.5"), AuthVerdict::Violation);
 }
 
+// Announced host discovery: a tagged ACK ping and a tagged ICMP echo request are probes too.
+TEST_F(Monitor, TaggedDiscoveryProbes) {
+  detect::PacketEvent echo = tagged(key_a_, "198.19.4.4", "198.18.0.2", 0, t0_);
+  echo.proto = detect::kProtoIcmp;
+  echo.tcp_flags = 0;
+  echo.icmp_type = 8;
+  echo.announce.tag = key_a_.tag(echo.src, echo.dst, detect::kProtoIcmp, 0, epoch_of(t0_));
+  mon_->on_packet(echo);
+  EXPECT_EQ(verdict("198.19.4.4"), AuthVerdict::Authorized);
+  EXPECT_NE(to_json(records_.back()).find("(ICMP echo)"), std::string::npos);
+  detect::PacketEvent ack = tagged(key_a_, "198.19.4.5", "198.18.0.2", 80, t0_);
+  ack.tcp_flags = detect::tcpf::kAck;
+  mon_->on_packet(ack);
+  EXPECT_EQ(verdict("198.19.4.5"), AuthVerdict::Authorized);
+  // An echo request carrying the tag of a TCP probe does not verify.
+  detect::PacketEvent bad = echo;
+  bad.src = *IpAddress::parse("198.19.4.6");
+  bad.announce.tag = key_a_.tag(bad.src, bad.dst, detect::kProtoTcp, 0, epoch_of(t0_));
+  mon_->on_packet(bad);
+  EXPECT_EQ(verdict("198.19.4.6"), AuthVerdict::Forged);
+  // Untagged ICMP and ACKs are not the monitor's business.
+  detect::PacketEvent plain = ack;
+  plain.src = *IpAddress::parse("198.19.4.7");
+  plain.has_announce = false;
+  mon_->on_packet(plain);
+  EXPECT_EQ(mon_->source(plain.src), nullptr);
+}
+
 TEST_F(Monitor, ForgedTags) {
   // Another key: an unknown handle.
   AnnounceKey other = AnnounceKey::derive(std::vector<uint8_t>(32, 7), std::string(64, 'c'));
