@@ -107,16 +107,16 @@ done
 # reply and then spends ~100 s on its other probes; bench/service measures it): Glasshouse must
 # get at least as many right, and every one nmap gets. TFTP (IPv6 only, see above) is ours only.
 . "$LAB_DIR/service_daemons.sh"  # svc_upstream
-SV4=53,123,161,11211
+SV4=53,123,137,161,11211
 sv_expect="$LAB_WORK/sv-udp.tsv"
-printf '53\tdomain\tdnsmasq\t%s\n123\tntp\tchrony\t-\n161\tsnmp\tnet-snmp\t%s\n11211\tmemcached\tMemcached\t%s\n' \
+printf '53\tdomain\tdnsmasq\t%s\n123\tntp\tchrony\t-\n137\tnetbios-ns\tSamba nmbd netbios-ns\t-\n161\tsnmp\tnet-snmp\t%s\n11211\tmemcached\tMemcached\t%s\n' \
   "$(svc_upstream dnsmasq-base)" "$(svc_upstream snmpd)" "$(svc_upstream memcached)" >"$sv_expect"
 printf '69\ttftp\tdnsmasq tftpd\t-\n53\tdomain\tdnsmasq\t%s\n' "$(svc_upstream dnsmasq-base)" >"$sv_expect.6"
 cat "$sv_expect"
 lab_scan "$LAB_NS_SCAN" sv-udp4 -sU -sV -p "$SV4" -oJ "$LAB_WORK/sv-udp4.jsonl" \
   -oX "$LAB_WORK/sv-udp4.xml" "$V4" || lab_failed "sv-udp4: scan failed"
 cat "$LAB_WORK/sv-udp4.stdout"
-ip netns exec "$LAB_NS_SCAN" nmap -n -Pn -sU -sV -p 53,123,161 -oX "$LAB_WORK/sv-udp4.nmap.xml" \
+ip netns exec "$LAB_NS_SCAN" nmap -n -Pn -sU -sV -p 53,123,137,161 -oX "$LAB_WORK/sv-udp4.nmap.xml" \
   "$V4" >/dev/null 2>&1 || lab_failed "sv-udp4: nmap -sU -sV failed"
 python3 "$LAB_DIR/check_services.py" "$sv_expect" "$LAB_WORK/sv-udp4.jsonl" \
   "$LAB_WORK/sv-udp4.nmap.xml" --addr "$V4" || lab_failed "sv-udp4: services"
