@@ -39,8 +39,11 @@ WallClock::time_point wall_of(int64_t ts_us) {
       std::chrono::duration_cast<WallClock::duration>(std::chrono::microseconds(ts_us)));
 }
 
-// "198.18.0.2:22", "[2001:db8::2]:22"; UDP probes end in "/udp".
+// "198.18.0.2:22", "[2001:db8::2]:22"; UDP probes end in "/udp"; ICMP echo requests are
+// "198.18.0.2 (ICMP echo)".
 std::string probe_text(const IpAddress& dst, uint16_t port, uint8_t proto = detect::kProtoTcp) {
+  if (proto == detect::kProtoIcmp || proto == detect::kProtoIcmp6)
+    return dst.to_string() + " (ICMP echo)";
   const char* suffix = proto == detect::kProtoUdp ? "/udp" : "";
   return dst.is_v4() ? fmt::format("{}:{}{}", dst.to_string(), port, suffix)
                      : fmt::format("[{}]:{}{}", dst.to_string(), port, suffix);
@@ -164,7 +167,7 @@ std::string AuthMonitor::strays(Source& s, const detect::PacketEvent& ev,
   if (!sc.authorized.contains(ev.dst))
     return fmt::format("{} is outside the signed targets of engagement {}", probe_text(ev),
                        sc.engagement.id);
-  if (sc.ports) {
+  if (sc.ports && (ev.is_tcp() || ev.is_udp())) {
     const std::vector<uint16_t>& signed_ports = ev.is_udp() ? sc.ports->udp : sc.ports->tcp;
     if (!std::binary_search(signed_ports.begin(), signed_ports.end(), ev.dport))
       return fmt::format("{} port {} ({}) is outside the signed ports {}",
@@ -206,9 +209,10 @@ void AuthMonitor::judge(Source& s, const detect::PacketEvent& ev, AuthVerdict v,
 }
 
 void AuthMonitor::on_packet(const detect::PacketEvent& ev) {
-  // Probes: TCP SYNs (no ACK), and UDP datagrams.
-  if (!ev.is_udp() && (!ev.is_tcp() || !ev.has(detect::tcpf::kSyn) || ev.has(detect::tcpf::kAck)))
-    return;
+  // Probes: TCP SYNs (no ACK) and UDP datagrams; tagged, any TCP segment (an ACK ping) and ICMP
+  // echo requests (host discovery, scan/discovery_probes.h).
+  const bool syn = ev.is_tcp() && ev.has(detect::tcpf::kSyn) && !ev.has(detect::tcpf::kAck);
+  if (!ev.is_udp() && !syn && !(ev.has_announce && (ev.is_tcp() || ev.is_icmp()))) return;
   if (!local_.contains(ev.dst) || local_.contains(ev.src)) return;
   auto it = sources_.find(ev.src);
   if (!ev.has_announce) {
@@ -245,10 +249,10 @@ void AuthMonitor::on_packet(const detect::PacketEvent& ev) {
   const int64_t now_s = ev.ts_us / 1'000'000;
   const uint32_t now_epoch = epoch_of(now_s);
   const uint32_t epoch = nearest_epoch(o.epoch_lo, now_epoch);
-  const uint64_t expect = e->key.tag(ev.src, ev.dst, ev.proto, ev.dport, epoch);
-  if (o.tag != expect) {
+  const AnnounceKey::Check check = e->key.check(o.tag, ev.src, ev.dst, ev.proto, ev.dport, epoch);
+  auto seen = tags_.find(o.tag);
+  if (check == AnnounceKey::Check::Invalid) {
     ++s.view.invalid;
-    auto seen = tags_.find(o.tag);
     if (seen != tags_.end()) {
       const SeenTag& t = seen->second;
       judge(s, ev, AuthVerdict::Replayed, e,
@@ -271,8 +275,22 @@ void AuthMonitor::on_packet(const detect::PacketEvent& ev) {
                       probe_text(ev), epoch, now_epoch));
     return;
   }
+  // The tag does not bind the source address (a NAT may rewrite it): the same tag from a second
+  // source is a copy of the first's probe.
+  if (seen != tags_.end() && seen->second.src != ev.src) {
+    ++s.view.invalid;
+    const SeenTag& t = seen->second;
+    judge(s, ev, AuthVerdict::Replayed, e,
+          fmt::format("tag on {} is the one {} sent to the same probe at {}: a copy from another "
+                      "source (engagement {})",
+                      probe_text(ev), t.src.to_string(), detect::format_time(t.ts_us),
+                      e->scope.engagement.id));
+    return;
+  }
   remember(o.tag, ev);
   ++s.view.valid;
+  const bool translated = check == AnnounceKey::Check::Translated;
+  if (translated) ++s.view.translated;
   std::string why = strays(s, ev, *e);
   if (!why.empty()) {
     ++s.view.stray;
@@ -280,7 +298,10 @@ void AuthMonitor::on_packet(const detect::PacketEvent& ev) {
     return;
   }
   judge(s, ev, AuthVerdict::Authorized, e,
-        fmt::format("valid tag on {}, inside the signed scope", probe_text(ev)));
+        fmt::format("valid tag on {}, inside the signed scope{}", probe_text(ev),
+                    translated ? "; made for another source address: translated on the path "
+                                 "(NAT), recognized at a lower confidence"
+                               : ""));
 }
 
 void AuthMonitor::annotate(detect::Alert& a) const {
@@ -288,8 +309,8 @@ void AuthMonitor::annotate(detect::Alert& a) const {
   if (v == nullptr || v->verdict == AuthVerdict::None) return;
   a.authorization = std::string(to_string(v->verdict));
   a.auth_evidence = v->evidence;
-  a.auth_counts = fmt::format("{} valid, {} invalid, {} stray, {} untagged", v->valid, v->invalid,
-                              v->stray, v->untagged);
+  a.auth_counts = fmt::format("{} valid ({} translated), {} invalid, {} stray, {} untagged",
+                              v->valid, v->translated, v->invalid, v->stray, v->untagged);
   if (const WatchedEngagement* e = v->engagement) {
     a.engagement = e->scope.engagement.id;
     a.authorized_by = e->scope.engagement.authorized_by;

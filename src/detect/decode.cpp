@@ -116,6 +116,12 @@ Decode make_event(const uint8_t* frame, size_t len, int link_type, int64_t ts_us
     out.icmp_type = p.icmp.type;
     out.icmp_code = p.icmp.code;
     out.icmp_id = p.icmp.id();
+    // An announced discovery scan's echo request ends in the tag (net/announce_option.h).
+    const bool echo = p.ip_version == 4 ? p.icmp.type == net::icmp::kEchoRequest
+                                        : p.icmp.type == net::icmp6::kEchoRequest;
+    if (echo && p.payload_offset + p.payload_len <= len)
+      out.has_announce =
+          net::find_announce_trailer(frame + p.payload_offset, p.payload_len, out.announce);
     if (p.is_icmp_error()) {
       const auto& q = p.quoted;
       bool icmp_quote = q.protocol == kProtoIcmp || q.protocol == kProtoIcmp6;

@@ -1,6 +1,12 @@
 #include "net/announce_option.h"
 
+#include <cstring>
+#include <span>
+
+#include "core/address.h"
 #include "net/bytes.h"
+#include "net/checksum.h"
+#include "net/headers.h"
 
 namespace gh::net {
 
@@ -57,6 +63,45 @@ bool find_announce_option(const uint8_t* o, size_t len, AnnounceOption& out) {
     i += l;
   }
   return false;
+}
+
+size_t append_announce(uint8_t* frame, size_t len, size_t cap, size_t ip_off,
+                       const AnnounceBlock& block) {
+  const size_t n = len + block.size();
+  if (n > cap || len <= ip_off) return 0;
+  uint8_t* ip = frame + ip_off;
+  const bool v4 = ip[0] >> 4 == 4;
+  const size_t l4_off = ip_off + (v4 ? (ip[0] & 15u) * 4u : 40u);
+  const uint8_t proto = v4 ? ip[9] : ip[6];
+  if (l4_off + 8 > len) return 0;
+  if (proto != ipproto::kUdp && proto != ipproto::kIcmp && proto != ipproto::kIcmpv6) return 0;
+  std::memcpy(frame + len, block.data(), block.size());
+  uint8_t* l4 = frame + l4_off;
+  const size_t l4_len = n - l4_off;
+  IpAddress src, dst;
+  if (v4) {
+    store_be16(ip + 2, static_cast<uint16_t>(n - ip_off));
+    store_be16(ip + 10, 0);
+    store_be16(ip + 10, internet_checksum({ip, (ip[0] & 15u) * 4u}));
+    src = IpAddress::v4(load_be32(ip + 12));
+    dst = IpAddress::v4(load_be32(ip + 16));
+  } else {
+    store_be16(ip + 4, static_cast<uint16_t>(l4_len));
+    src = IpAddress::from_v6_bytes(ip + 8);
+    dst = IpAddress::from_v6_bytes(ip + 24);
+  }
+  const std::span<const uint8_t> seg(l4, l4_len);
+  if (proto == ipproto::kUdp) {
+    store_be16(l4 + 4, static_cast<uint16_t>(l4_len));
+    store_be16(l4 + 6, 0);
+    uint16_t c = l4_checksum(src, dst, proto, seg);
+    store_be16(l4 + 6, c == 0 ? 0xFFFF : c);
+  } else {
+    store_be16(l4 + 2, 0);
+    store_be16(l4 + 2, proto == ipproto::kIcmp ? internet_checksum(seg)
+                                               : l4_checksum(src, dst, proto, seg));
+  }
+  return n;
 }
 
 bool find_announce_trailer(const uint8_t* p, size_t len, AnnounceOption& out) {

@@ -10,8 +10,9 @@
 namespace gh {
 namespace {
 
-constexpr std::string_view kMagic = "GHTABLE1";
-constexpr int64_t kMaxMicros = int64_t{1} << 53;  // about 285 years either side of 1970
+constexpr std::string_view kMagic = "GHTABLE2";
+constexpr std::string_view kMagicV1 = "GHTABLE1";  // no OS hint in host records
+constexpr int64_t kMaxMicros = int64_t{1} << 53;   // about 285 years either side of 1970
 
 class Writer {
  public:
@@ -122,9 +123,22 @@ void encode_record(Writer& w, const HostResult& h) {
   }
   w.u64(static_cast<uint64_t>(
       std::chrono::duration_cast<std::chrono::microseconds>(h.seen.time_since_epoch()).count()));
+  w.u8(h.os_hint ? 1 : 0);
+  if (h.os_hint) {
+    const OsHint& o = *h.os_hint;
+    w.str(o.name);
+    w.str(o.evidence);
+    w.u8(o.facts.ttl);
+    w.u16(o.facts.window);
+    w.u16(o.facts.mss);
+    w.u8(static_cast<uint8_t>(o.facts.wscale));
+    w.u8(o.facts.option_count);
+    for (uint8_t k : o.facts.options) w.u8(k);
+    w.u16(o.facts.port);
+  }
 }
 
-HostResult decode_record(Reader& r, const IpAddress& addr) {
+HostResult decode_record(Reader& r, const IpAddress& addr, bool v1) {
   HostResult h;
   h.addr = addr;
   uint8_t state = r.u8();
@@ -155,6 +169,23 @@ HostResult decode_record(Reader& r, const IpAddress& addr) {
   auto seen = static_cast<int64_t>(r.u64());
   if (seen > kMaxMicros || seen < -kMaxMicros) r.fail("a time out of range");
   h.seen = WallClock::time_point(std::chrono::microseconds(seen));
+  if (v1) return h;
+  uint8_t has_hint = r.u8();
+  if (has_hint > 1) r.fail("a bad OS hint flag");
+  if (has_hint == 1) {
+    OsHint o;
+    o.name = r.str();
+    o.evidence = r.str();
+    o.facts.ttl = r.u8();
+    o.facts.window = r.u16();
+    o.facts.mss = r.u16();
+    o.facts.wscale = static_cast<int8_t>(r.u8());
+    o.facts.option_count = r.u8();
+    if (o.facts.option_count > o.facts.options.size()) r.fail("an OS hint with too many options");
+    for (uint8_t& k : o.facts.options) k = r.u8();
+    o.facts.port = r.u16();
+    h.os_hint = std::move(o);
+  }
   return h;
 }
 
@@ -186,7 +217,8 @@ std::string encode_table(const ResultTable& table) {
 
 void decode_table(std::string_view bytes, ResultTable& table, std::string_view name) {
   Reader r(bytes, name);
-  for (char c : kMagic)
+  const bool v1 = bytes.substr(0, kMagicV1.size()) == kMagicV1;
+  for (char c : v1 ? kMagicV1 : kMagic)
     if (r.u8() != static_cast<uint8_t>(c)) r.fail("an unknown format");
   if (r.u64() != table.ports_per_host()) r.fail("another number of ports per host");
   uint64_t hosts = r.u64();
@@ -231,7 +263,7 @@ void decode_table(std::string_view bytes, ResultTable& table, std::string_view n
     if (overflow == 1) table.note_silent_overflow(addr);
     uint8_t has_record = r.u8();
     if (has_record > 1) r.fail("a bad record flag");
-    if (has_record == 1) table.add_host(decode_record(r, addr));
+    if (has_record == 1) table.add_host(decode_record(r, addr, v1));
   }
   if (r.left() != 0) r.fail("bytes after its last host");
 }

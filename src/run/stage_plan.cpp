@@ -41,6 +41,7 @@ PlanReport run_stage_plan(PlanContext& plan) {
   d.abort = &abort;
   d.finished = plan.finished;
   d.after_sockets_open = nullptr;  // the plan calls ready() once every stage is open
+  d.announce = plan.announce;      // --announce: the discovery probes are tagged too
   d.on_host = [&](const HostResult& h) {
     if (h.state == HostState::Up)
       stream.push(h);

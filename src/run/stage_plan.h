@@ -84,7 +84,7 @@ struct PlanContext {
   // The port stages, in order, each run on every group (empty: -sn; -sS -sU: the TCP stage,
   // then the UDP one). A host is finished once every stage scanned it.
   std::vector<PortStage*> port_stages = {};
-  const auth::ProbeAnnouncer* announce = nullptr;  // --announce, for the port stages' probes
+  const auth::ProbeAnnouncer* announce = nullptr;  // --announce: discovery and port probes
   // Called once every stage's sockets are open, before any thread starts: the privilege drop.
   std::function<void()> ready = nullptr;
   // A host record to the table and the sinks (any thread; the callee locks).

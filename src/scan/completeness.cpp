@@ -30,4 +30,14 @@ double expected_missed(const MissedInput& in) {
   return missed;
 }
 
+bool sweep_again(std::span<const PassCounts> passes, uint64_t found) {
+  if (passes.size() < 2) return true;
+  MissedInput in;
+  in.loss = *LossModel::loss(passes);
+  in.found = found;
+  in.answered_passes = static_cast<uint32_t>(passes.size());
+  in.single_port = true;
+  return expected_missed(in) > 0.01;
+}
+
 }  // namespace gh

@@ -49,6 +49,16 @@ struct MissedInput {
 // Expected responsive ports not found (see above).
 double expected_missed(const MissedInput& in);
 
+// Host discovery's sweeps (scan/discovery.h): whether the addresses still silent need another
+// pass. passes[i].settled = hosts first found up by pass i's probes, `found` = all of them. A
+// host is one "responsive port": the first retry measures the loss q, and the sweep ends once
+// the live hosts expected silent through every pass, found x q^P / (1 - q^P), fall under 0.01 of
+// a host (stricter than the port engine's one in 10,000 of those found: a missed host loses all
+// its ports, and a pass costs only the silent addresses, one probe each). Always true before the
+// first retry (one pass measures nothing; nmap retries at least once too); the caller applies
+// --max-retries.
+bool sweep_again(std::span<const PassCounts> passes, uint64_t found);
+
 struct Completeness {
   std::optional<double> loss;   // measured q; nullopt when no retry pass ran
   std::optional<double> share;  // estimated share of responsive ports found

@@ -33,9 +33,9 @@ struct Timing {
   // and per host, below max_rate and above min_rate. Otherwise a fixed rate: max_rate or the
   // --scan-delay pacing, lowered only on our own kernel's drops (scan/rate_controller.h).
   bool adaptive = false;
-  // Host discovery's probe rate: max_rate, or with the adaptive defaults (which have no fixed
-  // ceiling) the 20,000 pps it has always had there; 0 = none.
-  double discovery_rate() const { return max_rate > 0 ? max_rate : adaptive ? 20000 : 0; }
+  // Host discovery's fixed probe rate at the other levels (0 = none); at -T3/-T4 discovery runs
+  // under the congestion control too, with max_rate as its ceiling (scan/discovery.h).
+  double discovery_rate() const { return max_rate; }
   // Fills the fields from a -T level (before explicit options are applied on top).
   static Timing for_level(int level);
 };

@@ -17,6 +17,8 @@
 #include "io/packet_socket.h"
 #include "io/route.h"
 #include "output/mac_vendor.h"
+#include "scan/completeness.h"
+#include "scan/congestion.h"
 #include "scan/connect_engine.h"
 #include "scan/discovery_probes.h"
 #include "scan/rate_limiter.h"
@@ -50,6 +52,32 @@ class Bitmap {
 
  private:
   std::vector<uint64_t> words_;
+};
+
+// Exact send times of the latest probes, direct-mapped by permutation position: the RTT samples
+// of the congestion control and a host's latency. A slot is overwritten kSlots positions later
+// (replies on a LAN come back long before); a reply whose slot is gone falls back to the send
+// time of its block of 64 positions.
+class SendTimes {
+ public:
+  void sent(uint64_t pos, unsigned pass, Clock::time_point t) {
+    slots_[pos & (kSlots - 1)] = Slot{pos, pass, t};
+  }
+  // When `pos` was last sent, if that was in `pass`.
+  std::optional<Clock::time_point> at(uint64_t pos, unsigned pass) const {
+    const Slot& s = slots_[pos & (kSlots - 1)];
+    if (s.pos != pos || s.pass != pass) return std::nullopt;
+    return s.at;
+  }
+
+ private:
+  static constexpr size_t kSlots = 4096;
+  struct Slot {
+    uint64_t pos = ~uint64_t{0};
+    unsigned pass = 0;
+    Clock::time_point at{};
+  };
+  std::vector<Slot> slots_ = std::vector<Slot>(kSlots);
 };
 
 HostResult host_result(const IpAddress& addr, Reason reason) {
@@ -141,6 +169,8 @@ class RawDiscovery {
   void send_pass(unsigned pass);
   void flush();
   void drain(Clock::duration wait);
+  void tick();
+  bool admit(uint64_t index, uint64_t pos);
   // After a pass: wait for stragglers until `since` + twice the slowest reply (at least 50 ms;
   // the initial timeout while nothing has answered, and never more), or until every target has
   // answered.
@@ -163,6 +193,7 @@ class RawDiscovery {
   struct Pending {
     std::vector<std::array<uint8_t, DiscoveryProbes::kMaxFrame>> frames;
     std::vector<size_t> lengths;
+    std::vector<uint64_t> positions;  // each frame's permutation position
   };
   std::map<int, Pending> pending_;
   // Send time per pass and per 64 positions of the permutation; how far each pass got.
@@ -170,6 +201,16 @@ class RawDiscovery {
   std::vector<uint64_t> sent_upto_;
   Clock::duration slowest_ = Clock::duration::zero();
   std::optional<RateLimiter> rate_;
+  // -T3/-T4: the port stages' congestion control sets the rate (scan/congestion.h); otherwise
+  // the fixed rate_ (or none).
+  std::unique_ptr<CongestionControl> cc_;
+  std::function<bool(uint64_t)> is_answered_;  // by permutation position
+  uint64_t stalls_ = 0;                        // sends refused with ENOBUFS
+  Clock::time_point last_tick_{};
+  // Per pass: the hosts its probes found (the loss model, scan/completeness.h).
+  std::vector<PassCounts> passes_;
+  uint64_t found_ = 0;  // hosts found by a probe (not our own addresses)
+  SendTimes send_times_;
   uint16_t ip_id_ = 0;
   uint64_t finished_ = 0;  // hosts a previous run finished (resume)
   bool any_onlink_ = false;
@@ -227,6 +268,7 @@ void RawDiscovery::open() {
   std::random_device rd;
   const uint64_t k0 = (uint64_t{rd()} << 32) ^ rd(), k1 = (uint64_t{rd()} << 32) ^ rd();
   probes_ = std::make_unique<DiscoveryProbes>(merged, k0, k1);
+  probes_->set_announcer(ctx_.announce);  // before prepare()
   for (int f = 0; f < 2; ++f) {
     if (routed_route_[f]) probes_->prepare(*routed_route_[f], false);
     if (onlink_route_[f]) probes_->prepare(*onlink_route_[f], true);
@@ -241,15 +283,32 @@ void RawDiscovery::open() {
 }
 
 DiscoveryReport RawDiscovery::run() {
-  const bool any_onlink = any_onlink_;
-  if (ctx_.config.timing.discovery_rate() > 0) rate_.emplace(ctx_.config.timing.discovery_rate());
+  const Timing& timing = ctx_.config.timing;
+  if (timing.adaptive) {
+    CongestionControl::Options co;
+    co.min_rate = timing.min_rate;
+    co.max_rate = timing.max_rate;
+    co.max_host_rate = ctx_.config.policy.max_host_rate;
+    co.hosts = n_;
+    co.probes = n_;  // one admission per target and pass
+    cc_ = std::make_unique<CongestionControl>(co, Clock::now());
+    is_answered_ = [this](uint64_t k) { return answered_.test(perm_.at(k)); };
+    rate_.emplace(cc_->rate());
+  } else if (timing.discovery_rate() > 0) {
+    rate_.emplace(timing.discovery_rate());
+  }
 
-  // nmap's ping scan retries little: ARP twice more (a LAN loses almost nothing, but a first
-  // request may meet a busy host), IP probes once more.
-  const int retries = std::min(ctx_.config.timing.max_retries, any_onlink ? 2 : 1);
+  // Retries: the silent addresses get one more pass (which measures the loss: hosts that only
+  // the retry found), then more only while the loss model says live hosts may still be silent
+  // (scan/completeness.h sweep_again; a clean LAN: two passes, a lossy one: as many as it
+  // takes), at most --max-retries.
+  const int retries = timing.max_retries;
   const auto initial =
-      std::max<Clock::duration>(ctx_.config.timing.initial_rtt, std::chrono::milliseconds(100));
+      std::max<Clock::duration>(timing.initial_rtt, std::chrono::milliseconds(100));
   for (int pass = 0; pass <= retries && !ctx_.stopping(); ++pass) {
+    if (pass > 0 && !sweep_again(passes_, found_)) break;
+    passes_.emplace_back();
+    if (cc_ && pass > 0) cc_->new_pass();
     send_pass(static_cast<unsigned>(pass));
     report_.passes = static_cast<uint32_t>(pass + 1);
     settle(Clock::now(), initial);
@@ -306,6 +365,7 @@ void RawDiscovery::send_pass(unsigned pass) {
         if (d == ProbeGate::Decision::Refuse) ++report_.refused;
       }
     }
+    if (cc_ && !admit(index, pos)) break;
     const size_t k = probes_->build(frames, lengths, addr, on_link, pass, ++ip_id_);
     const int ifindex = ifindex_of_[addr.is_v4() ? 0 : 1][on_link ? 1 : 0];
     Pending& q = pending_[ifindex];
@@ -314,10 +374,34 @@ void RawDiscovery::send_pass(unsigned pass) {
       q.frames.emplace_back();
       std::copy(frames[i], frames[i] + lengths[i], q.frames.back().begin());
       q.lengths.push_back(lengths[i]);
+      q.positions.push_back(pos);
     }
     if (q.frames.size() >= 64) flush();
   }
   flush();
+}
+
+bool RawDiscovery::admit(uint64_t index, uint64_t pos) {
+  // A target's probes of one pass are one admission: the host's own pacing, and the probe's
+  // place in the loss ring.
+  for (;;) {
+    const auto wait = cc_->admit(index, pos, Clock::now());
+    if (wait == Clock::duration::zero()) return true;
+    if (ctx_.stopping()) return false;
+    flush();
+    std::this_thread::sleep_for(std::min<Clock::duration>(wait, std::chrono::milliseconds(10)));
+    drain(Clock::duration::zero());
+  }
+}
+
+void RawDiscovery::tick() {
+  if (!cc_) return;
+  const auto now = Clock::now();
+  if (now - last_tick_ < std::chrono::microseconds(500)) return;
+  last_tick_ = now;
+  cc_->tick(now, report_.probes_sent, 0, stalls_, is_answered_);
+  if (rate_ && rate_->rate() != cc_->rate()) rate_->set_rate(cc_->rate());
+  if (ctx_.counters != nullptr) ctx_.counters->rate.store(cc_->rate(), std::memory_order_relaxed);
 }
 
 void RawDiscovery::flush() {
@@ -329,7 +413,10 @@ void RawDiscovery::flush() {
       size_t want = q.frames.size() - done;
       if (rate_) {
         uint64_t got;
-        while ((got = rate_->grant(want)) == 0) rate_->wait();
+        while ((got = rate_->grant(want)) == 0) {
+          rate_->wait();
+          tick();
+        }
         want = got;
       }
       std::vector<std::span<const uint8_t>> spans;
@@ -337,6 +424,9 @@ void RawDiscovery::flush() {
       for (size_t i = done; i < done + want; ++i)
         spans.emplace_back(q.frames[i].data(), q.lengths[i]);
       auto r = sock.send_batch(spans);
+      const auto now = Clock::now();
+      const unsigned pass = static_cast<unsigned>(sent_at_.size() - 1);
+      for (size_t i = done; i < done + r.sent; ++i) send_times_.sent(q.positions[i], pass, now);
       done += r.sent;
       report_.probes_sent += r.sent;
       if (ctx_.counters != nullptr) ctx_.counters->sent += r.sent;
@@ -346,11 +436,13 @@ void RawDiscovery::flush() {
           ++done;  // drop that frame; the retry pass will resend its probe
           continue;
         }
+        ++stalls_;
         drain(std::chrono::microseconds(200));
       }
     }
     q.frames.clear();
     q.lengths.clear();
+    q.positions.clear();
   }
 }
 
@@ -375,6 +467,7 @@ void RawDiscovery::drain(Clock::duration wait) {
   std::vector<pollfd> fds;
   for (auto& [ifindex, s] : sockets_) fds.push_back({s.fd(), POLLIN, 0});
   while (true) {
+    tick();
     bool any = false;
     for (auto& [ifindex, s] : sockets_) {
       for (int i = 0; i < 256; ++i) {
@@ -419,10 +512,19 @@ void RawDiscovery::report_host(uint64_t index, const IpAddress& addr, const Disc
     if (hit.attempt && *hit.attempt < sent_upto_.size()) pass = *hit.attempt;
     while (pass > 0 && sent_upto_[pass] <= pos) --pass;
     if (pass >= 0 && sent_upto_[pass] > pos) {
-      const auto rtt = Clock::now() - sent_at_[pass][pos >> 6];
+      const auto now = Clock::now();
+      const auto exact = send_times_.at(pos, static_cast<unsigned>(pass));
+      const auto rtt = now - exact.value_or(sent_at_[pass][pos >> 6]);
       slowest_ = std::max(slowest_, rtt);
       h.latency = std::chrono::duration_cast<std::chrono::microseconds>(rtt);
+      // Only exact send times are RTT samples: a block's time would look like queueing.
+      if (cc_ && exact) cc_->rtt_sample(index, std::chrono::duration<double>(rtt).count(), now);
     }
+    // The loss model counts the host for the pass its reply answers.
+    ++found_;
+    ++passes_[static_cast<size_t>(std::clamp<int>(pass, 0, static_cast<int>(passes_.size()) - 1))]
+          .settled;
+    if (cc_) cc_->replied(index, false);
     if (where_of(index) == Where::OnLink && hit.mac) {
       if (ctx_.macs != nullptr) ctx_.macs->put(addr, *hit.mac);
       h.mac = *hit.mac;

@@ -21,10 +21,16 @@
 // included; a refused probe is never sent and counted in `refused`. Our own addresses (routes
 // through a loopback device) are up without a probe (reason localhost-response).
 //
-// Timing: passes = 1 + retries (2 retries on a LAN, 1 routed, as nmap's ping scan), each
-// followed by a wait for stragglers: twice the slowest reply seen, at least 50 ms, and
-// timing.initial_rtt while nothing has answered yet. The send rate is capped by
-// timing.max_rate (0: none; the socket's back-pressure paces it).
+// Timing: each pass is followed by a wait for stragglers: twice the slowest reply seen, at least
+// 50 ms, and timing.initial_rtt while nothing has answered yet. Pass 1 retries every silent
+// address once (nmap's ping scan retries at least once); it measures the loss (hosts only the
+// retry found), and further passes go out only while that loss says live hosts may still be
+// silent (scan/completeness.h sweep_again: two passes on a clean LAN, as many as a lossy one
+// needs), at most timing.max_retries. The rate: at -T3/-T4 the congestion control of the port
+// stages (scan/congestion.h: slow start from 10,000 pps, back-off on RTT inflation, loss against
+// its baseline and our own kernel's refusals; one admission per target and pass, a target's
+// probes of a pass leave together), under --max-rate; at the other levels timing.max_rate
+// (0: none; the socket's back-pressure paces it).
 #pragma once
 
 #include <atomic>
@@ -41,6 +47,9 @@
 #include "targets/target_set.h"
 
 namespace gh {
+namespace auth {
+class ProbeAnnouncer;
+}
 
 struct DiscoveryContext {
   const ScanConfig& config;
@@ -64,6 +73,8 @@ struct DiscoveryContext {
   const std::vector<uint64_t>* finished = nullptr;
   // A second stop flag (the plan's: the port stage failed), polled like `stop`. May be null.
   const std::atomic<bool>* abort = nullptr;
+  // --announce: the tag the raw discovery probes carry (scan/discovery_probes.h). May be null.
+  const auth::ProbeAnnouncer* announce = nullptr;
   bool stopping() const { return stop.load() || (abort != nullptr && abort->load()); }
 };
 

@@ -1,5 +1,8 @@
 #include "scan/discovery_probes.h"
 
+#include "auth/announce.h"
+#include "net/announce_option.h"
+#include "net/bytes.h"
 #include "net/headers.h"
 #include "net/packet.h"
 #include "scan/probe_tcp_syn.h"
@@ -71,10 +74,19 @@ void DiscoveryProbes::prepare(const Route& route, bool on_link) {
   t.ethernet = eth;
   t.src_mac = route.src_mac;
   t.dst_mac = next;
-  if (!plan_.syn_ports.empty()) s.syn.emplace(t);
+  // --announce: the tag option after the others (MSS: at 24; the ACK ping has none: at 20).
+  std::vector<uint8_t> tag;
+  if (announcer_ != nullptr) tag = announcer_->option_bytes();
+  if (!plan_.syn_ports.empty()) {
+    net::SynTemplateParams st = t;
+    s.syn_tag_at = sizeof(net::TcpHeader) + st.tcp_options.size();
+    st.tcp_options.insert(st.tcp_options.end(), tag.begin(), tag.end());
+    s.syn.emplace(st);
+  }
   if (!plan_.ack_ports.empty()) {
     t.flags = net::tcpflag::kAck;
-    t.tcp_options.clear();
+    t.tcp_options = tag;
+    s.ack_tag_at = sizeof(net::TcpHeader);
     s.ack.emplace(t);
   }
   if (!plan_.udp_ports.empty()) {
@@ -127,28 +139,50 @@ size_t DiscoveryProbes::build(uint8_t (*frames)[kMaxFrame], size_t* lengths, con
   MacAddress group =
       addr.is_v4() ? MacAddress{0xff, 0xff, 0xff, 0xff, 0xff, 0xff} : net::solicited_node_mac(addr);
   const MacAddress* mac = on_link ? &group : nullptr;
+  const uint32_t epoch = announcer_ != nullptr ? auth::ProbeAnnouncer::now_epoch() : 0;
+  const uint8_t icmp_proto = addr.is_v4() ? net::ipproto::kIcmp : net::ipproto::kIcmpv6;
   for (const auto* t : {&s.echo, &s.timestamp, &s.mask}) {
     if (!*t) continue;
     auto v = cookie_.icmp_id_seq(s.src, addr, (*t)->request_type(), attempt);
-    put((*t)->build(frames[n], addr, v.id, v.seq, ip_id, mac));
+    size_t len = (*t)->build(frames[n], addr, v.id, v.seq, ip_id, mac);
+    if (len != 0 && announcer_ != nullptr && t == &s.echo)
+      len = net::append_announce(frames[n], len, kMaxFrame, (*t)->ip_offset(),
+                                 announcer_->block_at(s.src, addr, icmp_proto, 0, epoch));
+    put(len);
   }
   for (uint16_t p : plan_.syn_ports) {
     uint16_t sport = cookie_.source_port(addr, p, kPortBase, kPortRange, attempt);
     uint32_t v = cookie_.tcp_seq(s.src, addr, sport, p);
-    put(s.syn->build(frames[n], addr, sport, p, v, ip_id, 0, mac));
+    size_t len = s.syn->build(frames[n], addr, sport, p, v, ip_id, 0, mac);
+    if (len != 0 && announcer_ != nullptr)
+      announcer_->stamp(frames[n] + s.syn->tcp_offset(), s.syn_tag_at, s.src, addr, p);
+    put(len);
   }
   for (uint16_t p : plan_.ack_ports) {
     uint16_t sport =
         cookie_.source_port(addr, p, kPortBase, kPortRange, attempt + kAckAttemptOffset);
     uint32_t v = cookie_.tcp_seq(s.src, addr, sport, p);
-    put(s.ack->build(frames[n], addr, sport, p, v, ip_id, v, mac));
+    size_t len = s.ack->build(frames[n], addr, sport, p, v, ip_id, v, mac);
+    if (len != 0 && announcer_ != nullptr)
+      announcer_->stamp(frames[n] + s.ack->tcp_offset(), s.ack_tag_at, s.src, addr, p);
+    put(len);
   }
   for (uint16_t p : plan_.udp_ports) {
     uint16_t sport = cookie_.source_port(addr, p, kPortBase, kPortRange, attempt);
-    put(s.udp->build(frames[n], addr, sport, p, cookie_.probe_word(s.src, addr, kUdpWordTag), ip_id,
-                     mac));
+    put(udp_ping(frames[n], s, addr, sport, p, ip_id, mac, epoch));
   }
   return n;
+}
+
+size_t DiscoveryProbes::udp_ping(uint8_t* out, const Side& s, const IpAddress& addr, uint16_t sport,
+                                 uint16_t dport, uint16_t ip_id, const MacAddress* mac,
+                                 uint32_t epoch) const {
+  size_t len = s.udp->build(out, addr, sport, dport, cookie_.probe_word(s.src, addr, kUdpWordTag),
+                            ip_id, mac);
+  if (len != 0 && announcer_ != nullptr)
+    len = net::append_announce(out, len, kMaxFrame, s.udp->udp_offset() - (addr.is_v4() ? 20 : 40),
+                               announcer_->block_at(s.src, addr, net::ipproto::kUdp, dport, epoch));
+  return len;
 }
 
 std::optional<DiscoveryHit> DiscoveryProbes::classify(
@@ -210,9 +244,24 @@ std::optional<DiscoveryHit> DiscoveryProbes::classify_ip(
     std::optional<uint8_t> attempt;
     if (q.protocol == net::ipproto::kUdp && s.udp) {
       attempt = cookie_.attempt_of(q.dst, q.dport, q.sport, kPortBase, kPortRange);
-      const uint32_t word = cookie_.probe_word(s.src, q.dst, kUdpWordTag);
-      if (!attempt || (q.seq & 0xFFFF) != s.udp->expected_checksum(q.dst, q.sport, q.dport, word))
-        return std::nullopt;
+      if (!attempt) return std::nullopt;
+      bool ours = false;
+      if (announcer_ == nullptr) {
+        const uint32_t word = cookie_.probe_word(s.src, q.dst, kUdpWordTag);
+        ours = (q.seq & 0xFFFF) == s.udp->expected_checksum(q.dst, q.sport, q.dport, word);
+      } else {
+        // Tagged: the checksum covers the tag of the minute it was sent in.
+        const uint32_t now = auth::ProbeAnnouncer::now_epoch();
+        uint8_t b[kMaxFrame];
+        for (uint32_t e : {now, now - 1}) {
+          size_t len = udp_ping(b, s, q.dst, q.sport, q.dport, 0, nullptr, e);
+          if (len != 0 && (q.seq & 0xFFFF) == net::load_be16(b + s.udp->udp_offset() + 6)) {
+            ours = true;
+            break;
+          }
+        }
+      }
+      if (!ours) return std::nullopt;
     } else if (q.protocol == net::ipproto::kTcp && (s.syn || s.ack)) {
       if (!cookie_.validate_tcp_reply(p, s.src, kPortBase, kPortRange, r)) return std::nullopt;
       attempt = static_cast<uint8_t>(r.attempt % kAckAttemptOffset);

@@ -10,7 +10,13 @@
 //                            scan/discovery.h), nullopt for anything else. Any bytes are valid
 //                            input: never throws. `is_target` says whether an address is one we
 //                            probe (ARP/NDP replies must come from one).
-#pragma once
+//
+// --announce (set_announcer(), before prepare(); auth/announce.h, docs/AUTHORIZATION.md): the
+// SYN and ACK pings carry the tag option after their other options, the ICMP/ICMPv6 echo request
+// and the UDP ping carry the tag block as the trailer of their payload (tagged for port 0 and
+// protocol ICMP/ICMPv6, or the pinged port and UDP). ICMP timestamp and address-mask requests
+// have a fixed size (RFC 792, RFC 950) and go untagged; ARP and NDP have no room for a tag. A
+// UDP ping's ICMP error is matched with the tag of this minute or the one before.
 
 #include <cstddef>
 #include <cstdint>
@@ -30,6 +36,9 @@
 #include "targets/probe_space.h"
 
 namespace gh {
+namespace auth {
+class ProbeAnnouncer;
+}
 
 struct DiscoveryHit {
   IpAddress addr;
@@ -46,6 +55,8 @@ class DiscoveryProbes {
   static constexpr uint16_t kPortRange = 7000;  // below the SYN scan's 40000-59999
 
   DiscoveryProbes(const DiscoveryPlan& plan, uint64_t key0, uint64_t key1);
+  // --announce: the scan's announcer (outliving this object), or null. Before prepare().
+  void set_announcer(const auth::ProbeAnnouncer* a) { announcer_ = a; }
 
   // `on_link`: the route of on-link targets (ARP/NS templates; IP templates too when no routed
   // route of that family was prepared, with the destination MAC set per frame).
@@ -73,7 +84,11 @@ class DiscoveryProbes {
     std::optional<net::IcmpProbeTemplate> echo, timestamp, mask;
     std::optional<net::TcpSynTemplate> syn, ack;
     std::optional<net::UdpProbeTemplate> udp;
+    size_t syn_tag_at = 0, ack_tag_at = 0;  // --announce: the option's offset in the TCP header
   };
+  // A UDP ping (tagged in `epoch` when announcing) into `out`; its length.
+  size_t udp_ping(uint8_t* out, const Side& s, const IpAddress& addr, uint16_t sport,
+                  uint16_t dport, uint16_t ip_id, const MacAddress* mac, uint32_t epoch) const;
   const Side& side(Family f) const { return f == Family::V4 ? v4_ : v6_; }
   std::optional<DiscoveryHit> classify_ip(
       std::span<const uint8_t> frame, const std::function<bool(const IpAddress&)>& is_target) const;
@@ -81,6 +96,7 @@ class DiscoveryProbes {
   DiscoveryPlan plan_;
   net::Cookie cookie_;
   Side v4_, v6_;
+  const auth::ProbeAnnouncer* announcer_ = nullptr;
 };
 
 }  // namespace gh

@@ -137,16 +137,6 @@ void parse_lines(std::istream& in, bool nmap_format, const RecordSink& sink) {
   }
 }
 
-// A port listed twice keeps its more common entry (the first one on a tie).
-template <class Map>
-void add_record(Map& by_key, const Record& rec) {
-  typename Map::mapped_type entry;
-  entry.name = std::string(rec.name);
-  entry.frequency = rec.frequency;
-  auto [it, inserted] = by_key.try_emplace(key_of(rec.proto, rec.port), entry);
-  if (!inserted && rec.frequency > it->second.frequency) it->second = std::move(entry);
-}
-
 char lower(char c) {
   return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
 }
@@ -234,18 +224,47 @@ constexpr BuiltinService kBuiltin[] = {
 
 }  // namespace
 
+void ServiceTable::finish() {
+  for (size_t i = 0; i < by_key_.size(); ++i) by_key_[i].order = static_cast<uint32_t>(i);
+  // In place (a stable sort would allocate a second table).
+  std::sort(by_key_.begin(), by_key_.end(), [](const Entry& a, const Entry& b) {
+    return a.key != b.key ? a.key < b.key : a.order < b.order;
+  });
+  size_t out = 0;
+  for (size_t i = 0; i < by_key_.size(); ++i) {
+    if (out > 0 && by_key_[out - 1].key == by_key_[i].key) {
+      if (by_key_[i].frequency > by_key_[out - 1].frequency)
+        by_key_[out - 1] = std::move(by_key_[i]);
+      continue;
+    }
+    if (out != i) by_key_[out] = std::move(by_key_[i]);
+    ++out;
+  }
+  by_key_.resize(out);
+}
+
+const ServiceTable::Entry* ServiceTable::find(uint32_t key) const {
+  auto it = std::lower_bound(by_key_.begin(), by_key_.end(), key,
+                             [](const Entry& e, uint32_t k) { return e.key < k; });
+  return it != by_key_.end() && it->key == key ? &*it : nullptr;
+}
+
 ServiceTable ServiceTable::from_nmap_services(std::istream& in) {
   ServiceTable table;
-  table.by_key_.reserve(32768);  // nmap-services has ~27,000 TCP and UDP entries: no rehashing
-  parse_lines(in, /*nmap_format=*/true,
-              [&table](const Record& r) { add_record(table.by_key_, r); });
+  table.by_key_.reserve(32768);  // nmap-services has ~27,000 TCP and UDP entries
+  parse_lines(in, /*nmap_format=*/true, [&table](const Record& r) {
+    table.by_key_.push_back(Entry{key_of(r.proto, r.port), 0, std::string(r.name), r.frequency});
+  });
+  table.finish();
   return table;
 }
 
 ServiceTable ServiceTable::from_glasshouse_tsv(std::istream& in) {
   ServiceTable table;
-  parse_lines(in, /*nmap_format=*/false,
-              [&table](const Record& r) { add_record(table.by_key_, r); });
+  parse_lines(in, /*nmap_format=*/false, [&table](const Record& r) {
+    table.by_key_.push_back(Entry{key_of(r.proto, r.port), 0, std::string(r.name), r.frequency});
+  });
+  table.finish();
   return table;
 }
 
@@ -279,8 +298,9 @@ const ServiceTable& ServiceTable::instance() {
 
     ServiceTable t;
     for (const auto& s : kBuiltin)
-      t.by_key_[key_of(s.proto, s.port)] =
-          Entry{s.name, s.rank == 0 ? 0.0 : 1.0 / static_cast<double>(s.rank)};
+      t.by_key_.push_back(Entry{key_of(s.proto, s.port), 0, s.name,
+                                s.rank == 0 ? 0.0 : 1.0 / static_cast<double>(s.rank)});
+    t.finish();
     t.source_ = "built-in";
     return t;
   }());
@@ -288,15 +308,16 @@ const ServiceTable& ServiceTable::instance() {
 }
 
 std::string_view ServiceTable::name(Protocol proto, uint16_t port) const {
-  auto it = by_key_.find(key_of(proto, port));
-  return it == by_key_.end() ? std::string_view("unknown") : std::string_view(it->second.name);
+  const Entry* e = find(key_of(proto, port));
+  return e == nullptr ? std::string_view("unknown") : std::string_view(e->name);
 }
 
 std::vector<uint16_t> ServiceTable::ports_for_name(Protocol proto, std::string_view name) const {
   std::vector<uint16_t> ports;
   if (name.empty()) return ports;
-  for (const auto& [key, entry] : by_key_)
-    if (proto_of(key) == proto && wildcard_match(name, entry.name)) ports.push_back(port_of(key));
+  for (const Entry& entry : by_key_)
+    if (proto_of(entry.key) == proto && wildcard_match(name, entry.name))
+      ports.push_back(port_of(entry.key));
   std::sort(ports.begin(), ports.end());
   return ports;
 }
@@ -305,7 +326,8 @@ std::vector<uint16_t> ServiceTable::top_ports(Protocol proto, size_t n) const {
   n = std::min<size_t>(n, 65535);
   std::vector<std::pair<double, uint16_t>> ranked;
   std::vector<uint16_t> unranked;
-  for (const auto& [key, entry] : by_key_) {
+  for (const Entry& entry : by_key_) {
+    const uint32_t key = entry.key;
     if (proto_of(key) != proto || port_of(key) == 0) continue;  // port 0 only when asked for
     if (entry.frequency > 0)
       ranked.emplace_back(entry.frequency, port_of(key));

@@ -29,7 +29,8 @@ class ServiceTable {
 
   // Service name for a port, or "unknown".
   std::string_view name(Protocol proto, uint16_t port) const;
-  // Ports with this service name (e.g. "http" -> 80, 8008? as listed). Empty if the name is unknown.
+  // Ports with this service name (e.g. "http" -> 80, 8008? as listed). Empty if the name is
+  // unknown.
   std::vector<uint16_t> ports_for_name(Protocol proto, std::string_view name) const;
   // The n most common ports for proto, most common first (fewer if the table knows fewer).
   std::vector<uint16_t> top_ports(Protocol proto, size_t n) const;
@@ -38,10 +39,18 @@ class ServiceTable {
 
  private:
   struct Entry {
+    uint32_t key = 0;    // proto << 16 | port
+    uint32_t order = 0;  // its place in the file (the first of a port's entries wins a tie)
     std::string name;
     double frequency = 0;  // higher = more common
   };
-  std::unordered_map<uint32_t, Entry> by_key_;  // key = proto << 16 | port
+  // Sorted by key, one entry per key (finish()): one allocation instead of a node per entry,
+  // which made loading nmap-services a visible part of a small scan's start.
+  std::vector<Entry> by_key_;
+  // After the entries were appended: sorts them by key, and a port listed twice keeps its more
+  // common entry (the first one on a tie).
+  void finish();
+  const Entry* find(uint32_t key) const;
   std::string source_;
 };
 

@@ -192,13 +192,14 @@ class UdpPortJob : public Job {
                  std::string(what).c_str());
   }
 
-  // Whether step `s` is still worth sending given what is known.
+  // Whether step `s` is still worth sending given what is known: after a hard match without a
+  // version, only probes listing the port that know the service; after a soft match, any probe
+  // (within the plan) that knows it.
   bool worth(const UdpStep& s) const {
-    if (best_ || !soft_.empty()) {
-      if (s.probe == nullptr) return false;  // the -sU payloads were matched already
-      std::string_view svc = best_ ? std::string_view(best_->service) : std::string_view(soft_);
-      return db_.can_identify(*s.probe, svc);
-    }
+    if (s.probe == nullptr) return !best_ && soft_.empty();  // -sU's payloads: matched already
+    if (best_)
+      return in_ranges(s.probe->ports, res_.port) && db_.can_identify(*s.probe, best_->service);
+    if (!soft_.empty()) return db_.can_identify(*s.probe, soft_);
     return true;
   }
 

@@ -11,8 +11,9 @@
 //      is not sent again.
 // Each step is one datagram on a fresh socket, then a wait for its reply: 250 ms + 8 x the host's
 // smoothed reply time (a reply ends the wait). A hard match that gives a version ends the port; one
-// without a version is kept, and only the probes that can say more about that service (and list
-// the port, or are within the intensity) are tried after it; a later match replaces it only when
+// without a version is kept, and only the probes that list the port and can say more about that
+// service are tried after it (a soft match: any probe of the plan that knows the service); a later
+// match replaces it only when
 // it gives a version for the same product (or the kept one had no product): nmap's generic "NTP
 // v4" never overrides "chrony". A port unreachable (ECONNREFUSED) ends the port with what it has.
 // Bounds: one reply is at most 64 KiB (a datagram), 256 KiB per port, the port budget, the stage.

@@ -16,6 +16,12 @@
 #                                                               -> "authorized"
 #   198.18.0.31  glasshouse -sU, no --announce                  -> no verdict
 #   198.18.0.32  valid UDP tags (Python), then UDP ports outside scope -> "violation"
+#   198.18.0.33  glasshouse -sS --announce with host discovery (nmap's default probes) of the
+#                off-link 198.18.1.5: the echo request and the ACK ping carry the tag (the SYN
+#                ping to 443 is outside the signed ports: the scope's gate keeps it in), and the
+#                first record is "authorized", from the first probe: no attack alert before it
+#   198.18.0.34  glasshouse -sS --announce behind a NAT (a stateless nft rewrite of the source to
+#                198.18.0.35 at the scanner's egress) -> .35 "authorized", said translated
 # Also checks that announce_probe.py's independent tag (Python) verifies in watch, and that the
 # tagged SYNs carry option 253 with ExID 0x4748 on the wire.
 #
@@ -41,7 +47,7 @@ contact = "soc@lab.example"
 not_before = $(date -u -d '-1 day' +%Y-%m-%d)
 not_after = $(date -u -d '+1 day' +%Y-%m-%d)
 [targets]
-include = ["$T"]
+include = ["$T", "198.18.1.5"]
 ports = "1-200,U:7,40,53,123,161,11211"
 EOF
 cp scope.toml forged.toml
@@ -52,7 +58,7 @@ cp scope.toml forged.toml
 CAP="$LAB_WORK/syn.pcap"
 lab_ns_prefix "$LAB_NS_TARGET"
 "${LAB_PREFIX[@]}" tcpdump -i "$LAB_IF_TARGET" -Q in -nn -U -w "$CAP" \
-  '(tcp[tcpflags] & (tcp-syn|tcp-ack) == tcp-syn) or udp' 2>"$LAB_WORK/tcpdump.err" &
+  '(tcp[tcpflags] & (tcp-syn|tcp-ack) == tcp-syn) or udp or icmp' 2>"$LAB_WORK/tcpdump.err" &
 LAB_PIDS+=("$!")
 for _ in $(seq 100); do grep -q 'listening on' "$LAB_WORK/tcpdump.err" 2>/dev/null && break; sleep 0.1; done
 
@@ -108,9 +114,29 @@ python3 "$LAB_DIR/udp_compare.py" "$LAB_WORK/udp-announced.jsonl" --addr "$T" "$
   lab_failed "-sU --announce: the daemons do not all answer a tagged probe"
 probe 198.18.0.32 53 161 --udp
 probe 198.18.0.32 $(seq 300 310) --udp
+# Host discovery on (LAB_DISCOVERY=1: no -Pn), toward an off-link target: the IP pings go.
+ip -n "$LAB_NS_SCAN" route replace 198.18.1.5/32 via "$T" dev "$LAB_IF_SCAN" src 198.18.0.33
+LAB_DISCOVERY=1 lab_scan "$LAB_NS_SCAN" discovery -sS -n -p 22,80 --audit-log "$AUDIT" \
+  --scope scope.toml --owner-key owner.pub --announce 198.18.1.5 || lab_failed "announced scan with discovery"
+grep -q "Host is up" "$LAB_WORK/discovery.stdout" || lab_failed "discovery: 198.18.1.5 not found up"
+ip -n "$LAB_NS_SCAN" route del 198.18.1.5/32
 probe 198.18.0.24 50
 probe 198.18.0.23 $(seq 51 90) --mode=replay-from=198.18.0.24:50
 handshake 198.18.0.23 || true
+
+# A NAT between the scanner and the target: .34's probes leave as .35 (nft rewrites the source
+# address and the checksums at the scanner's egress).
+ip netns exec "$LAB_NS_SCAN" nft -f - <<EOF || lab_failed "nft egress NAT rule could not be loaded"
+table netdev gh_nat {
+  chain out {
+    type filter hook egress device "$LAB_IF_SCAN" priority 0; policy accept;
+    ip saddr 198.18.0.34 ip saddr set 198.18.0.35
+  }
+}
+EOF
+from 198.18.0.34
+lab_scan "$LAB_NS_SCAN" natted "${SCAN[@]}" --scope scope.toml --owner-key owner.pub --announce ||
+  lab_failed "announced scan through the NAT"
 
 # A middlebox that strips the option: nftables at the scanner's egress, for .25 only.
 ip netns exec "$LAB_NS_SCAN" nft -f - <<EOF || lab_failed "nft egress strip rule could not be loaded"
@@ -181,6 +207,18 @@ check("198.18.0.31" not in auth, f".31 (plain -sU) has verdicts {verdicts('198.1
 check(verdicts("198.18.0.32")[:1] == ["authorized"] and "violation" in verdicts("198.18.0.32"),
       f".32 verdicts {verdicts('198.18.0.32')}")
 check(any("UDP port 30" in r["evidence"] for r in auth.get("198.18.0.32", [])), ".32 evidence")
+check(verdicts("198.18.0.35") == ["authorized"], f".35 (NAT) verdicts {verdicts('198.18.0.35')}")
+check(any("translated on the path (NAT)" in r["evidence"] for r in auth.get("198.18.0.35", [])), ".35 evidence")
+check("198.18.0.34" not in auth, ".34 seen unrewritten")
+check(alerts.get("198.18.0.35") and not any(a["blocked"] for a in alerts["198.18.0.35"]), f".35 alerts {alerts.get('198.18.0.35')}")
+a33 = auth.get("198.18.0.33", [])
+check(verdicts("198.18.0.33") == ["authorized"], f".33 (discovery) verdicts {verdicts('198.18.0.33')}")
+if a33:
+    check(a33[0]["probe"] == "198.18.1.5 (ICMP echo)", f".33: first probe {a33[0]['probe']}")
+    first = min(a["first_seen"] for a in alerts.get("198.18.0.33", [])) if alerts.get("198.18.0.33") else None
+    check(first is None or a33[0]["time"] <= first, f".33: an alert at {first} before the verdict {a33[0]['time']}")
+check(all(a.get("authorization", {}).get("verdict") == "authorized" and not a["blocked"]
+          for a in alerts.get("198.18.0.33", [])), f".33 alerts {alerts.get('198.18.0.33')}")
 for e in errors:
     print("  -", e, file=sys.stderr)
 sys.exit(1 if errors else 0)
@@ -203,6 +241,12 @@ while off + 16 <= len(data):
     if len(ip) < 20 or ip[0] >> 4 != 4:
         continue
     src = ".".join(map(str, ip[12:16]))
+    if ip[9] == 1 and ip[(ip[0] & 15) * 4] == 8:  # echo request
+        blk = ip[-18:]
+        ok = blk[0] == 253 and blk[1] == 18 and blk[2:4] == b"GH"
+        udp.setdefault((src, "echo", ok), 0)
+        udp[(src, "echo", ok)] += 1
+        continue
     if ip[9] == 17:
         u = ip[(ip[0] & 15) * 4:]
         pay = u[8:struct.unpack("!H", u[4:6])[0]]
@@ -220,6 +264,7 @@ ok &= tagged.get("198.18.0.22", 0) >= 100 and "198.18.0.20" not in tagged
 ok &= "198.18.0.25" not in tagged and plain.get("198.18.0.25", 0) >= 100
 # 7 carries nmap-payloads' echo request (a file's payload: sent untagged), 40 an empty payload.
 ok &= udp.get(("198.18.0.30", True)) == {40, 53, 123, 161, 11211} and udp.get(("198.18.0.30", False), {7}) == {7}
+ok &= udp.get(("198.18.0.33", "echo", True), 0) >= 1 and ("198.18.0.33", "echo", False) not in udp
 ok &= udp.get(("198.18.0.31", False)) == {7, 40, 53, 123, 161, 11211} and ("198.18.0.31", True) not in udp
 sys.exit(0 if ok else 1)
 EOF

@@ -16,11 +16,14 @@
 #   4. More than 512 live on-link hosts (a /22, 600 live): -sS reports exactly their ports. It
 #      frames with the MACs of discovery's ARP replies (the kernel's neighbour-table path of -Pn
 #      refuses more than 512 on-link hosts).
+#   4b. A lossy LAN: the target drops 20% of its ARP replies at random (nft numgen); -sn of the
+#      /22 still reports exactly the 600 live hosts: the retries follow the loss the first retry
+#      measured (nmap's two ARP retries would miss ~0.8% of them, about 5).
 #   5. A scope whose ports are only OPEN: -sn and -sS (with discovery) of the /24 still find the
 #      live hosts (ARP is a port-less host probe), and the gate refuses nothing; the audit log's
 #      probe count of the -sn equals the ARP requests counted at the target (retries included).
-#   6. SIGINT during discovery of the /20 (-sn, and -sS with its port stage streaming), then
-#      --resume (the default checkpoint place): the union of the runs is exactly the
+#   6. SIGINT during discovery of the /20 (-sn, and -sS -sU with its two port stages streaming),
+#      then --resume (the default checkpoint place): the union of the runs is exactly the
 #      uninterrupted result, nothing twice.
 #
 #   bash tests/lab/test_discovery_flat.sh /path/to/glasshouse     (LAB_SEED=N to repeat a run)
@@ -104,9 +107,11 @@ run_case() {
 
 # -sU: a UDP echo server on every live address of the /24 and the IPv6 range (each socket bound
 # to its address, so that a reply comes from the address probed), and a closed UDP port.
-read -r UDP_OPEN UDP_CLOSED <<<"$(random_ports 2 "$LAB_SEED-udp")"
+# The /20's live addresses get one too, for the interrupted -sS -sU below (open ports only: no
+# ICMP limiter in the way).
+read -r UDP_OPEN UDP_CLOSED <<<"$(random_ports 2 "$LAB_SEED-udp" "${OPEN[*]} ${CLOSED[*]}")"
 ip netns exec "$LAB_NS_TARGET" python3 - "$UDP_OPEN" "$LAB_V4_TARGET" ${LIVE24//,/ } \
-  "$LAB_V6_TARGET" ${LIVE6//,/ } <<'PY' &
+  "$LAB_V6_TARGET" ${LIVE6//,/ } 198.19.0.2 ${LIVE20//,/ } <<'PY' &
 import select, socket, sys
 port, socks = int(sys.argv[1]), []
 for a in sys.argv[2:]:
@@ -120,7 +125,7 @@ while True:
 PY
 LAB_PIDS+=($!)
 for _ in $(seq 50); do
-  (($(ip netns exec "$LAB_NS_TARGET" ss -Hlun | grep -c ":$UDP_OPEN ") >= 6)) && break
+  (($(ip netns exec "$LAB_NS_TARGET" ss -Hlun | grep -c ":$UDP_OPEN ") >= 47)) && break
   sleep 0.1
 done
 
@@ -146,6 +151,27 @@ if LAB_DISCOVERY=1 lab_scan "$LAB_NS_SCAN" big22-sS -sS -n -p "${OPEN[0]},${CLOS
 else
   lab_failed "big22 -sS: scan failed"
 fi
+
+# 4b. 20% of the ARP replies lost: every live host found all the same.
+ip netns exec "$LAB_NS_TARGET" nft -f - <<'NFT'
+table arp gh_loss {
+  chain out {
+    type filter hook output priority 0; policy accept;
+    arp operation reply numgen random mod 100 < 20 counter drop
+  }
+}
+NFT
+if lab_scan "$LAB_NS_SCAN" lossy22-sn -sn -n --exclude 198.19.64.1 -oJ "$LAB_WORK/lossy22-sn.jsonl" \
+    198.19.64.0/22; then
+  python3 "$CHECK" hosts "$LAB_WORK/lossy22-sn.jsonl" "$LIVE22" --reason arp-response ||
+    lab_failed "lossy22 -sn: not exactly the 600 live hosts with 20% of the ARP replies lost (LAB_SEED=$LAB_SEED)"
+  dropped=$(ip netns exec "$LAB_NS_TARGET" nft list table arp gh_loss | sed -n 's/.*counter packets \([0-9]*\).*/\1/p')
+  lab_log "lossy22 -sn: $dropped ARP replies dropped at the target"
+  [[ $dropped -ge 60 ]] || lab_failed "lossy22 -sn: only $dropped ARP replies dropped: the loss did not happen"
+else
+  lab_failed "lossy22 -sn: scan failed"
+fi
+ip netns exec "$LAB_NS_TARGET" nft delete table arp gh_loss
 
 # 5. A scope whose only port is OPEN still lets discovery find its hosts.
 SCOPE="$LAB_WORK/ports-only.toml"
@@ -220,11 +246,14 @@ if interrupt int-sn -sn -n --max-rate 2500 --exclude 198.19.0.1 \
   python3 "$CHECK" hosts "$LAB_WORK/int-sn.jsonl" "$want20" --reason arp-response ||
     lab_failed "-sn interrupted and resumed: not exactly the live set"
 fi
-if interrupt int-sS -sS -n -p "${OPEN[0]},${CLOSED[0]}" --show all --max-rate 2500 --exclude 198.19.0.1 \
-    -oJ "$LAB_WORK/int-sS.jsonl" 198.19.0.0/20; then
-  python3 "$CHECK" ports "$LAB_WORK/int-sS.jsonl" "$want20" "${OPEN[0]}" "${CLOSED[0]}" ||
-    lab_failed "-sS interrupted and resumed: not exactly the live hosts' ports"
+# -sS -sU: a host is finished once both its TCP and its UDP stage are written.
+if interrupt int-sS -sS -sU -n -p "T:${OPEN[0]},${CLOSED[0]},U:$UDP_OPEN" --show all --max-rate 2500 \
+    --exclude 198.19.0.1 -oJ "$LAB_WORK/int-sS.jsonl" 198.19.0.0/20; then
+  python3 "$CHECK" ports "$LAB_WORK/int-sS.jsonl" "$want20" "${OPEN[0]},$UDP_OPEN" "${CLOSED[0]}" ||
+    lab_failed "-sS -sU interrupted and resumed: not exactly the live hosts' ports"
   python3 "$CHECK" hosts "$LAB_WORK/int-sS.jsonl" "$want20" --reason arp-response ||
-    lab_failed "-sS interrupted and resumed: not exactly the live set"
+    lab_failed "-sS -sU interrupted and resumed: not exactly the live set"
+  [[ $(grep -c '"proto":"udp"' "$LAB_WORK/int-sS.jsonl") == 41 ]] ||
+    lab_failed "-sS -sU interrupted and resumed: not one UDP record per live host"
 fi
 lab_finish

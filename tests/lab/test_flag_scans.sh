@@ -122,6 +122,34 @@ for addr in "$LAB_V4_TARGET" "$LAB_V6_TARGET"; do
     lab_failed "-O $addr: scan failed"
   fi
 done
+# -O with host discovery (no -Pn: ARP/NDP first, then the plan's port stage): both families'
+# hosts are found by discovery (their records say arp-response / nd-response, not user-set) and
+# hinted Linux.
+if LAB_DISCOVERY=1 lab_scan "$LAB_NS_SCAN" os-discovery -sS -O -p "$ALL" -n \
+    -oJ "$LAB_WORK/os-disc.jsonl" "$LAB_V4_TARGET" "$LAB_V6_TARGET"; then
+  python3 - "$LAB_WORK/os-disc.jsonl" "$LAB_V4_TARGET" "$LAB_V6_TARGET" <<'PY' ||
+import json, sys
+hosts = {}
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    if r.get("type") == "host":
+        hosts[r["ip"]] = r  # the last record of a host wins, as in the table
+bad = []
+for ip, want in ((sys.argv[2], "arp-response"), (sys.argv[3], "nd-response")):
+    h = hosts.get(ip)
+    if h is None:
+        bad.append(f"{ip}: no host record")
+    elif h.get("reason") != want or (h.get("os_hint") or {}).get("name") != "Linux 2.6+":
+        bad.append(f"{ip}: reason {h.get('reason')} (want {want}), os_hint {h.get('os_hint')}")
+print("\n".join(bad) or "-O with discovery: both hosts hinted Linux 2.6+")
+sys.exit(1 if bad else 0)
+PY
+    lab_failed "-O with host discovery: $(tail -2 "$LAB_WORK/os-discovery.stdout")"
+  [[ $(grep -c '^OS hint: Linux 2.6+' "$LAB_WORK/os-discovery.stdout") -eq 2 ]] ||
+    lab_failed "-O with host discovery: not two hint lines in the text output"
+else
+  lab_failed "-O with host discovery: scan failed"
+fi
 if lab_scan "$LAB_NS_SCAN" os-connect -sT -O -p "$ALL" -n "$LAB_V4_TARGET"; then
   grep -q 'no OS hint with -sT' "$LAB_WORK/os-connect.stderr" || lab_failed "-sT -O: no note"
   ! grep -q 'OS hint:' "$LAB_WORK/os-connect.stdout" || lab_failed "-sT -O: a hint without a SYN-ACK"

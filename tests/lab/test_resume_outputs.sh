@@ -12,7 +12,8 @@
 #       the -oX is a cut document), then --resume to the end.
 # After (b) and (c): the XML validates against nmap's DTD (xmllint) and holds exactly the
 # reference's hosts, ports, states and reasons, one <nmaprun>, finished with exit="success"; the
-# grepable file's Host lines equal the reference's, with its "# Ports scanned: TCP(4;...)" line
+# grepable file's Host lines equal the reference's, every host keeps its -O hint (-oX host script,
+# -oN line: the resume file carries it, as the port whose SYN-ACK gave it is not probed again), with its "# Ports scanned: TCP(4;...)" line
 # and one "done" line; the -oN holds one report with the reference's port lines; the database
 # holds 3 runs (the resumed runs continue theirs) and `diff REF RUN` finds no change; the -oJ is
 # the reference's set of ports, each once.
@@ -63,7 +64,7 @@ OUT=$LAB_WORK/out
 mkdir -m 700 "$OUT"
 chown nobody "$OUT"
 DB=$OUT/history.db
-COMMON=(-sS -p "$PORTS" --show all -n -v --max-rate "$RATE" --max-retries 1 --seed "$LAB_SEED"
+COMMON=(-sS -O -p "$PORTS" --show all -n -v --max-rate "$RATE" --max-retries 1 --seed "$LAB_SEED"
   --no-status --audit-log "$LAB_WORK/audit.jsonl" --db "$DB")
 
 start_scan() {
@@ -122,18 +123,27 @@ def xml_ports(path):
                 (s.get("state"), s.get("reason")))
         for e in h.iter("extraports"):
             out.setdefault((addr, "extraports", e.get("state")), []).append(e.get("count"))
+        hint = h.find("hostscript/script[@id='os-hint']")
+        out[(addr, "os-hint")] = [hint is not None and hint.get("output").startswith("OS hint: Linux")]
     fin = root.find("runstats/finished")
     return out, fin.get("exit") if fin is not None else None, len(root.findall("host"))
 
 r, _, rh = xml_ports(ref + ".xml")
 g, exit_, gh = xml_ports(got + ".xml")
+hinted = sum(1 for k, v in r.items() if k[1] == "os-hint" and v[0])
+if hinted != rh:
+    errors.append(f"xml: the reference has an OS hint for {hinted} of {rh} hosts")
+lost = [k[0] for k, v in r.items() if k[1] == "os-hint" and v[0] and not g.get(k, [None])[0]]
+if lost:
+    errors.append(f"xml: {len(lost)} hosts lost their OS hint on resume, e.g. {lost[:3]}")
 if exit_ != "success":
     errors.append(f"xml: runstats exit={exit_!r}")
 dups = [k for k, v in g.items() if len(v) > 1]
 if dups:
     errors.append(f"xml: {len(dups)} ports twice, e.g. {dups[:3]}")
 if g != r:
-    missing = sorted(set(r.items()) - set((k, v) for k, v in g.items() if k in r), key=str)
+    missing = sorted(set((k, tuple(v)) for k, v in r.items()) -
+                     set((k, tuple(v)) for k, v in g.items() if k in r), key=str)
     extra = sorted(set(k for k in g) - set(r))
     errors.append(f"xml: {len(r)} reference ports vs {len(g)}; differ e.g. {missing[:3]} extra {extra[:3]}")
 if gh != rh:
@@ -167,6 +177,8 @@ def normal(path):
             host, reports = m.group(1), reports + 1
         elif re.match(r"^\d+/tcp ", l) and host:
             out.add((host, " ".join(l.split()[:3])))
+        elif l.startswith("OS hint: Linux") and host:
+            out.add((host, "os-hint"))
     return out, reports
 
 rn, rr = normal(ref + ".nmap")

@@ -59,5 +59,35 @@ TEST(Completeness, NoLossNothingMissed) {
   EXPECT_EQ(expected_missed(in), 0);
 }
 
+// Host discovery: a clean sweep of a /16 with 655 live hosts stops after one retry; a lossy one
+// (30% of the replies lost) goes on until few live hosts can be missing; a sweep that found
+// nothing stops after the retry.
+TEST(Completeness, SweepAgainFollowsTheMeasuredLoss) {
+  std::vector<PassCounts> p{{65534, 655}};
+  EXPECT_TRUE(sweep_again(p, 655)) << "one pass measures nothing";
+  p.push_back({64879, 0});
+  EXPECT_FALSE(sweep_again(p, 655));
+  // 30% lost: 1000 live, 700 found in pass 0, 210 in pass 1 (q = 0.3).
+  std::vector<PassCounts> lossy{{65534, 700}, {64834, 210}};
+  uint64_t found = 910;
+  int passes = 2;
+  double missing = 90;
+  while (sweep_again(lossy, found) && passes < 20) {
+    const double got = missing * 0.7;
+    missing -= got;
+    found += static_cast<uint64_t>(got);
+    lossy.push_back({64000, static_cast<uint64_t>(got)});
+    ++passes;
+  }
+  EXPECT_EQ(passes, 10) << "1000 x 0.3^P must fall under 0.01";
+  std::vector<PassCounts> none{{256, 0}, {256, 0}};
+  EXPECT_FALSE(sweep_again(none, 0));
+  // Three hosts of a /24, none needing a retry: q is still uncertain, one more pass.
+  std::vector<PassCounts> small{{254, 3}, {251, 0}};
+  EXPECT_TRUE(sweep_again(small, 3));
+  small.push_back({251, 0});
+  EXPECT_FALSE(sweep_again(small, 3));
+}
+
 }  // namespace
 }  // namespace gh

@@ -203,6 +203,53 @@ TEST(TableCodec, RestoresWhatTheOutputsWrite) {
       << grepable(back);
 }
 
+TEST(TableCodec, KeepsTheOsHintAndReadsVersion1) {
+  // -O's hint is part of the host record: a resumed run does not probe again the port whose
+  // SYN-ACK gave it, so the resume file must carry it.
+  ResultTable t(30);
+  HostResult h;
+  h.addr = ip("198.18.0.2");
+  h.state = HostState::Up;
+  h.reason = Reason::UserSet;
+  OsHint o;
+  o.name = "Linux 2.6+";
+  o.evidence = "initial TTL 64, window 64240, options MSS,SACK,TS,NOP,WS";
+  o.facts.ttl = 64;
+  o.facts.window = 64240;
+  o.facts.mss = 1460;
+  o.facts.wscale = 7;
+  o.facts.option_count = 5;
+  o.facts.options = {2, 4, 8, 1, 3};
+  o.facts.port = 22;
+  h.os_hint = o;
+  t.add_host(h);
+  std::string bytes = encode_table(t);
+  ResultTable back(30);
+  decode_table(bytes, back, "r");
+  const auto& rec = back.hosts().at(ip("198.18.0.2")).record;
+  ASSERT_TRUE(rec);
+  ASSERT_TRUE(rec->os_hint);
+  EXPECT_EQ(rec->os_hint->name, "Linux 2.6+");
+  EXPECT_EQ(rec->os_hint->evidence, o.evidence);
+  EXPECT_EQ(rec->os_hint->facts.window, 64240);
+  EXPECT_EQ(rec->os_hint->facts.wscale, 7);
+  EXPECT_EQ(rec->os_hint->facts.options, o.facts.options);
+  EXPECT_EQ(rec->os_hint->facts.port, 22);
+  EXPECT_EQ(encode_table(back), bytes);
+  // A version-1 table (no hint byte after a record) is still read.
+  h.os_hint.reset();
+  ResultTable plain(30);
+  plain.add_host(h);
+  std::string v1 = encode_table(plain);
+  ASSERT_EQ(v1.back(), '\0');  // the last record's has_hint
+  v1.pop_back();
+  v1.replace(0, 8, "GHTABLE1");
+  ResultTable old(30);
+  decode_table(v1, old, "r");
+  ASSERT_TRUE(old.hosts().at(ip("198.18.0.2")).record);
+  EXPECT_FALSE(old.hosts().at(ip("198.18.0.2")).record->os_hint);
+}
+
 TEST(TableCodec, DamagedBytesAreOneUsageError) {
   Fixture f;
   std::string bytes = encode_table(f.table);

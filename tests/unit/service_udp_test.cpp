@@ -78,6 +78,13 @@ TEST(UdpServiceRules, NameTheLabDaemonsFromTheirReplies) {
        bytes("\x00\x05\x00\x01"
              "file /tmp/lab/tftp/glasshouse-probe not found for 2001:db8::1\x00"),
        "tftp", "dnsmasq tftpd", ""},
+      {137, nullptr,
+       bytes("\x80\xf0\x84\x00\x00\x00\x00\x01\x00\x00\x00\x00 CKAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+             "\x00\x00!\x00\x01\x00\x00\x00\x00\x00\x89\x05GHLAB          \x00\x04\x00GHLAB "
+             "         \x03\x04\x00GHLAB           \x04\x00GLASSHOUSE     \x00\x84\x00GLASSHOUSE "
+             "    \x1e\x84\x00") +
+           std::string(46, '\0'),  // unit id (MAC) and statistics: all zero from nmbd
+       "netbios-ns", "Samba nmbd netbios-ns", ""},
   };
   for (const Case& c : cases) {
     UdpStep step;
@@ -101,6 +108,19 @@ TEST(UdpServiceRules, NameTheLabDaemonsFromTheirReplies) {
   ASSERT_TRUE(m);
   EXPECT_EQ(m->service, "snmp");
   EXPECT_EQ(m->product, "");
+  // The same node status from a node with a MAC (Windows) is NetBIOS, not Samba.
+  {
+    std::string win = bytes(
+        "\x80\xf0\x84\x00\x00\x00\x00\x01\x00\x00\x00\x00 CKAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+        "\x00\x00!\x00\x01\x00\x00\x00\x00\x00\x41\x02WINBOX         \x00\x04\x00WORKGROUP  "
+        "    \x00\x84\x00\x52\x54\x00\x12\x34\x56");
+    win += std::string(40, '\0');
+    auto w = match_udp_reply(db, payload, 137, win);
+    ASSERT_TRUE(w);
+    EXPECT_EQ(w->service, "netbios-ns");
+    EXPECT_EQ(w->product, "");
+    EXPECT_EQ(w->hostname, "WINBOX");
+  }
   // Garbage on port 53 is not DNS.
   EXPECT_FALSE(match_udp_reply(db, payload, 53, "hello"));
 }
