@@ -63,8 +63,9 @@ for set in blocked4 proven4; do
   ! ip netns exec "$LAB_NS_TARGET" nft list set inet gh_flood_lab $set | grep -q 'elements' ||
     lab_failed "the $set set has elements: $(ip netns exec "$LAB_NS_TARGET" nft list set inet gh_flood_lab $set)"
 done
-early=$(sed -n 's/.* (early \([0-9]*\),.*/\1/p' <<<"$stats")
-[[ -n $early && $early -ge 1 ]] || lab_failed "early challenges: '$early', expected some (suspects at their 2nd failure)"
+# (How many of them were early depends on timing: a suspect whose detection comes in the same
+# batch of frames is challenged by the detection instead. Counted within the budget above.)
+lab_log "early challenges among them: $(sed -n 's/.* (early \([0-9]*\),.*/\1/p' <<<"$stats")"
 hwm=$(hwm_kb)
 growth=$(( (hwm - rss0) / 1024 ))
 lab_log "watch peak RSS ${hwm} KiB: +${growth} MiB over the start (bound of the tables: ${bound_mib} MiB)"
