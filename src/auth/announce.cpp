@@ -49,14 +49,36 @@ AnnounceKey AnnounceKey::derive(std::span<const uint8_t> secret, const std::stri
   return key;
 }
 
+constexpr uint64_t kMacMask = ~uint64_t{0xffff};
+
+uint64_t AnnounceKey::probe_mac(const IpAddress& dst, uint8_t proto, uint16_t dport,
+                                uint32_t epoch) const {
+  uint64_t w[3];
+  address_words(dst, w);
+  w[2] = uint64_t{proto} << 56 | uint64_t{dst.is_v6()} << 48 | uint64_t{dport} << 32 | epoch;
+  return net::SipHash24(k0, k1).words(w, 3) & kMacMask;
+}
+
+uint16_t AnnounceKey::source_check(const IpAddress& src, uint64_t mac) const {
+  // The probe MAC's low 16 bits are zero; the source's family and a label fill them, so that
+  // this input never equals a probe MAC's.
+  uint64_t w[3];
+  address_words(src, w);
+  w[2] = mac | uint64_t{src.is_v6()} << 8 | 0x5c;
+  return static_cast<uint16_t>(net::SipHash24(k0, k1).words(w, 3));
+}
+
 uint64_t AnnounceKey::tag(const IpAddress& src, const IpAddress& dst, uint8_t proto, uint16_t dport,
                           uint32_t epoch) const {
-  uint64_t w[5];
-  address_words(src, w);
-  address_words(dst, w + 2);
-  const uint64_t families = uint64_t{src.is_v6()} << 1 | uint64_t{dst.is_v6()};
-  w[4] = uint64_t{proto} << 56 | families << 48 | uint64_t{dport} << 32 | epoch;
-  return net::SipHash24(k0, k1).words(w, 5);
+  const uint64_t mac = probe_mac(dst, proto, dport, epoch);
+  return mac | source_check(src, mac);
+}
+
+AnnounceKey::Check AnnounceKey::check(uint64_t tag, const IpAddress& src, const IpAddress& dst,
+                                      uint8_t proto, uint16_t dport, uint32_t epoch) const {
+  const uint64_t mac = probe_mac(dst, proto, dport, epoch);
+  if ((tag & kMacMask) != mac) return Check::Invalid;
+  return static_cast<uint16_t>(tag) == source_check(src, mac) ? Check::Valid : Check::Translated;
 }
 
 uint32_t epoch_of(int64_t unix_seconds) {

@@ -12,15 +12,23 @@
 // engagement id, targets, ports, window and limits): a tag made under another scope, even one
 // with the same secret, does not verify.
 //
-// Tag. For one probe: SipHash-2-4 under `key` of (source address, destination address, protocol,
-// destination port, epoch), where epoch = floor(unix time / kEpochSeconds). 64 bits. A tag is
-// therefore valid for one source, one target, one port and one minute; replayed for another
-// target, port or engagement, or after its epoch, it fails. `watch` accepts epochs within
-// kEpochSlack of its own clock (clock skew between the operator's machine and the watcher).
+// Tag. For one probe, 64 bits in two parts (epoch = floor(unix time / kEpochSeconds)):
+//   bits 63..16  the probe MAC: the top 48 bits of SipHash-2-4 under `key` of (destination
+//                address, protocol, destination port, epoch). It binds the engagement (the key),
+//                the target, the port and the minute, and not the source address, which a NAT
+//                between the operator and the target rewrites.
+//   bits 15..0   the source check: 16 bits of SipHash-2-4 under `key` of (source address, the
+//                probe MAC). It tells whether the source the watcher sees is the one the scanner
+//                tagged for, or one rewritten on the path.
+// check() says which: Valid (both match), Translated (the probe MAC matches, the source check
+// not: the scan is recognized, at a lower confidence, and watch then refuses the same tag from a
+// second source as a replay), or Invalid. Replayed for another target, port, protocol or
+// engagement, or after its epoch, a tag fails; a forger has one chance in 2^48 per probe.
+// `watch` accepts epochs within kEpochSlack of its own clock (clock skew).
 //
-// Cost: one SipHash over 40 bytes per probe (about 20 ns), chosen over a truncated HMAC-SHA-256
-// (about 1 us with OpenSSL's per-call overhead) so that tagged probes stay at line rate
-// (docs/BENCHMARKS.md, "announce").
+// Cost: two SipHash-2-4 calls per probe (over 24 bytes, then 24; about 40 ns), chosen over a
+// truncated HMAC-SHA-256 (about 1 us with OpenSSL's per-call overhead) so that tagged probes stay
+// at line rate (docs/BENCHMARKS.md, "announce").
 #pragma once
 
 #include <cstdint>
@@ -45,6 +53,15 @@ struct AnnounceKey {
 
   uint64_t tag(const IpAddress& src, const IpAddress& dst, uint8_t proto, uint16_t dport,
                uint32_t epoch) const;
+
+  enum class Check : uint8_t { Invalid, Valid, Translated };
+  // `tag` as seen on a probe from src to (dst, dport) in `epoch`.
+  Check check(uint64_t tag, const IpAddress& src, const IpAddress& dst, uint8_t proto,
+              uint16_t dport, uint32_t epoch) const;
+
+ private:
+  uint64_t probe_mac(const IpAddress& dst, uint8_t proto, uint16_t dport, uint32_t epoch) const;
+  uint16_t source_check(const IpAddress& src, uint64_t mac) const;
 };
 
 uint32_t epoch_of(int64_t unix_seconds);

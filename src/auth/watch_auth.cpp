@@ -249,10 +249,10 @@ void AuthMonitor::on_packet(const detect::PacketEvent& ev) {
   const int64_t now_s = ev.ts_us / 1'000'000;
   const uint32_t now_epoch = epoch_of(now_s);
   const uint32_t epoch = nearest_epoch(o.epoch_lo, now_epoch);
-  const uint64_t expect = e->key.tag(ev.src, ev.dst, ev.proto, ev.dport, epoch);
-  if (o.tag != expect) {
+  const AnnounceKey::Check check = e->key.check(o.tag, ev.src, ev.dst, ev.proto, ev.dport, epoch);
+  auto seen = tags_.find(o.tag);
+  if (check == AnnounceKey::Check::Invalid) {
     ++s.view.invalid;
-    auto seen = tags_.find(o.tag);
     if (seen != tags_.end()) {
       const SeenTag& t = seen->second;
       judge(s, ev, AuthVerdict::Replayed, e,
@@ -275,8 +275,22 @@ void AuthMonitor::on_packet(const detect::PacketEvent& ev) {
                       probe_text(ev), epoch, now_epoch));
     return;
   }
+  // The tag does not bind the source address (a NAT may rewrite it): the same tag from a second
+  // source is a copy of the first's probe.
+  if (seen != tags_.end() && seen->second.src != ev.src) {
+    ++s.view.invalid;
+    const SeenTag& t = seen->second;
+    judge(s, ev, AuthVerdict::Replayed, e,
+          fmt::format("tag on {} is the one {} sent to the same probe at {}: a copy from another "
+                      "source (engagement {})",
+                      probe_text(ev), t.src.to_string(), detect::format_time(t.ts_us),
+                      e->scope.engagement.id));
+    return;
+  }
   remember(o.tag, ev);
   ++s.view.valid;
+  const bool translated = check == AnnounceKey::Check::Translated;
+  if (translated) ++s.view.translated;
   std::string why = strays(s, ev, *e);
   if (!why.empty()) {
     ++s.view.stray;
@@ -284,7 +298,10 @@ void AuthMonitor::on_packet(const detect::PacketEvent& ev) {
     return;
   }
   judge(s, ev, AuthVerdict::Authorized, e,
-        fmt::format("valid tag on {}, inside the signed scope", probe_text(ev)));
+        fmt::format("valid tag on {}, inside the signed scope{}", probe_text(ev),
+                    translated ? "; made for another source address: translated on the path "
+                                 "(NAT), recognized at a lower confidence"
+                               : ""));
 }
 
 void AuthMonitor::annotate(detect::Alert& a) const {
@@ -292,8 +309,8 @@ void AuthMonitor::annotate(detect::Alert& a) const {
   if (v == nullptr || v->verdict == AuthVerdict::None) return;
   a.authorization = std::string(to_string(v->verdict));
   a.auth_evidence = v->evidence;
-  a.auth_counts = fmt::format("{} valid, {} invalid, {} stray, {} untagged", v->valid, v->invalid,
-                              v->stray, v->untagged);
+  a.auth_counts = fmt::format("{} valid ({} translated), {} invalid, {} stray, {} untagged",
+                              v->valid, v->translated, v->invalid, v->stray, v->untagged);
   if (const WatchedEngagement* e = v->engagement) {
     a.engagement = e->scope.engagement.id;
     a.authorized_by = e->scope.engagement.authorized_by;

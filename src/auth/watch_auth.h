@@ -10,12 +10,15 @@
 // host-discovery probes (ACK pings, ICMP echo requests) (PacketEvent, with the tag, a TCP option
 // or a payload trailer, decoded by detect/decode.cpp), and judges its source (a UDP probe against
 // the scope's UDP ports, a TCP one against its TCP ports; an echo request has no port):
-//   authorized  a tag that verifies (its engagement, source, target, port, minute) for a probe
+//   authorized  a tag that verifies (its engagement, target, port, minute) for a probe
 //               inside the signed scope: targets, ports, window, rate. Never blocked.
 //   forged      a tag that does not verify: an unknown engagement handle (another key), or a
 //               known handle with a wrong tag.
 //   replayed    a tag that verified before for another probe (another source, target or port),
 //               or a tag from outside its minute (kEpochSlack).
+// The tag binds the target, port, protocol and minute, not the source address (auth/announce.h):
+// a scan whose source a NAT rewrote is still authorized, with `translated` counted and said in
+// the evidence (a lower confidence); the same tag from a second source is then replayed.
 //   violation   a source with valid tags straying outside the signed scope: a target or port
 //               it does not include, outside the window, above the signed max_rate. Also
 //               untagged probes from an authorized source that stray. The worst verdict.
@@ -91,6 +94,7 @@ class AuthMonitor {
     const WatchedEngagement* engagement = nullptr;
     std::string evidence;  // of the worst verdict
     uint64_t valid = 0, invalid = 0, stray = 0, untagged = 0;
+    uint64_t translated = 0;  // valid tags made for another source address (NAT)
   };
   const SourceView* source(const IpAddress& src) const;
   // Fills the alert's authorization fields from its source's view (nothing when none).

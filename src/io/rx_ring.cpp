@@ -163,12 +163,14 @@ size_t RxRing::poll_impl(std::chrono::milliseconds timeout, FrameFn fn, void* ct
       size_t mac = offset + h->tp_mac;
       if (mac > block_size_) break;
       size_t len = std::min<size_t>(h->tp_snaplen, block_size_ - mac);
+      frame_time_ = std::chrono::seconds(h->tp_sec) + std::chrono::nanoseconds(h->tp_nsec);
       fn(ctx, std::span<const uint8_t>(base + mac, len), sll->sll_pkttype);
       ++delivered;
       if (h->tp_next_offset == 0) break;
       offset += h->tp_next_offset;
     }
   }
+  frame_time_ = std::chrono::nanoseconds(0);
   return delivered;
 }
 

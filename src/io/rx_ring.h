@@ -98,6 +98,11 @@ class RxRing {
         const_cast<void*>(static_cast<const void*>(&fn)));
   }
 
+  // Inside poll()'s callback: when the kernel received the frame being delivered (its
+  // CLOCK_REALTIME timestamp, tpacket3_hdr), before it waited in its block for the block timeout
+  // and for the caller's thread. Zero outside a callback.
+  std::chrono::nanoseconds frame_time() const { return frame_time_; }
+
   // Reads the kernel's counters (PACKET_STATISTICS) and returns the totals since open().
   Stats stats();
 
@@ -116,6 +121,7 @@ class RxRing {
   size_t block_size_ = 0;
   size_t block_count_ = 0;
   size_t current_ = 0;  // the next block to read
+  std::chrono::nanoseconds frame_time_{0};
   Stats totals_;
 };
 

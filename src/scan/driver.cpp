@@ -42,6 +42,7 @@ struct Settled {
   ProbeVerdict verdict;
   SteadyClock::time_point at;
   Kind kind = Kind::Reply;
+  SteadyClock::time_point arrived{};  // the kernel's receive time, when known (RxFrame::arrived)
 };
 
 // A mutex is plenty: a batch of verdicts is swapped out at once.
@@ -247,7 +248,7 @@ void Driver::receive_loop() {
     if (!index) return;  // a valid cookie for a probe outside this scan: not ours to report
     auto k = slice_.local(perm_.inverse(*index));
     if (!k) return;  // another shard's probe
-    batch.push_back(Settled{*k, v, frame.at});
+    batch.push_back(Settled{*k, v, frame.at, Settled::Kind::Reply, frame.arrived});
   };
   while (receiving_.load(std::memory_order_relaxed)) {
     // A short poll: the scan waits for this thread to notice the end (receiving_) at exit.
@@ -274,7 +275,15 @@ uint64_t Driver::settle() {
       ++passes_[std::min<size_t>(v.attempt, passes_.size() - 1)].settled;
       if (RttSampler::sampled(s.k) && v.attempt == pass_) {
         double r = rtt_.replied(s.k, s.at);
-        if (cc_ && r >= 0) cc_->rtt_sample(host_of(index_at(s.k)), r, s.at);
+        if (cc_ && r >= 0) {
+          // The congestion control judges the path and the host, so its RTT ends when the
+          // kernel received the reply: the ring's block timeout and our receive thread waiting
+          // for a CPU are not the target's load (nor its evidence). The retry waits keep `r`.
+          const bool known = s.arrived != SteadyClock::time_point{} && s.arrived <= s.at;
+          const double ours = known ? std::chrono::duration<double>(s.at - s.arrived).count() : 0;
+          cc_->rtt_sample(host_of(index_at(s.k)), std::max(r - ours, 0.0),
+                          known ? s.arrived : s.at);
+        }
       }
       if (cc_) {
         // Unreachables from routers and firewalls (a UDP port's own "port unreachable" is an

@@ -254,6 +254,12 @@ size_t PacketTransport::receive(std::chrono::milliseconds timeout, const FrameFn
     bool ip = net::parse_packet(frame, net::LinkType::Ethernet, parsed);
     RxFrame rx{frame, LinkFraming::Ethernet, ip ? &parsed : nullptr,
                std::chrono::steady_clock::now()};
+    // The kernel's receive time (CLOCK_REALTIME) moved to the steady clock; a clock step
+    // (negative or above a second) leaves it unknown.
+    auto waited = std::chrono::system_clock::now().time_since_epoch() - ring.frame_time();
+    if (ring.frame_time().count() > 0 && waited >= std::chrono::nanoseconds(0) &&
+        waited < std::chrono::seconds(1))
+      rx.arrived = rx.at - std::chrono::duration_cast<std::chrono::steady_clock::duration>(waited);
     fn(rx);
   });
 }

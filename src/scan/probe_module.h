@@ -142,6 +142,9 @@ struct RxFrame {
   LinkFraming framing = LinkFraming::Ethernet;  // of the receiving interface
   const net::ParsedPacket* ip = nullptr;        // the parsed IP packet; null if not IP (ARP)
   SteadyTime at;                                // when the receive thread read it
+  // When the kernel received it (on the steady clock), where the transport knows it: RTTs to it
+  // leave out our own receive latency. Zero: unknown (use `at`).
+  SteadyTime arrived{};
 };
 
 // HostState (Down, Up) is in core/types.h: the result model's HostResult uses it too.

@@ -64,11 +64,14 @@ def scope_key(path):
 
 
 def tag(key, src, dst, port, epoch, proto=6):
+    # The probe MAC (top 48 bits: target, protocol, port, minute; not the source, which NAT may
+    # rewrite), then 16 bits of source check (auth/announce.h).
     k0, k1, _ = key
     s = int.from_bytes(socket.inet_aton(src), "big")
     d = int.from_bytes(socket.inet_aton(dst), "big")
-    last = (proto << 56) | (port << 32) | epoch  # IPv4 both: family bits 0
-    return siphash24(k0, k1, [s, 0, d, 0, last])
+    mac = siphash24(k0, k1, [d, 0, (proto << 56) | (port << 32) | epoch]) & ~0xFFFF & MASK  # IPv4: family bit 0
+    check = siphash24(k0, k1, [s, 0, mac | 0x5C]) & 0xFFFF
+    return mac | check
 
 
 def csum(data):

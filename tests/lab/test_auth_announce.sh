@@ -20,6 +20,8 @@
 #                off-link 198.18.1.5: the echo request and the ACK ping carry the tag (the SYN
 #                ping to 443 is outside the signed ports: the scope's gate keeps it in), and the
 #                first record is "authorized", from the first probe: no attack alert before it
+#   198.18.0.34  glasshouse -sS --announce behind a NAT (a stateless nft rewrite of the source to
+#                198.18.0.35 at the scanner's egress) -> .35 "authorized", said translated
 # Also checks that announce_probe.py's independent tag (Python) verifies in watch, and that the
 # tagged SYNs carry option 253 with ExID 0x4748 on the wire.
 #
@@ -122,6 +124,20 @@ probe 198.18.0.24 50
 probe 198.18.0.23 $(seq 51 90) --mode=replay-from=198.18.0.24:50
 handshake 198.18.0.23 || true
 
+# A NAT between the scanner and the target: .34's probes leave as .35 (nft rewrites the source
+# address and the checksums at the scanner's egress).
+ip netns exec "$LAB_NS_SCAN" nft -f - <<EOF || lab_failed "nft egress NAT rule could not be loaded"
+table netdev gh_nat {
+  chain out {
+    type filter hook egress device "$LAB_IF_SCAN" priority 0; policy accept;
+    ip saddr 198.18.0.34 ip saddr set 198.18.0.35
+  }
+}
+EOF
+from 198.18.0.34
+lab_scan "$LAB_NS_SCAN" natted "${SCAN[@]}" --scope scope.toml --owner-key owner.pub --announce ||
+  lab_failed "announced scan through the NAT"
+
 # A middlebox that strips the option: nftables at the scanner's egress, for .25 only.
 ip netns exec "$LAB_NS_SCAN" nft -f - <<EOF || lab_failed "nft egress strip rule could not be loaded"
 table netdev gh_strip {
@@ -191,6 +207,10 @@ check("198.18.0.31" not in auth, f".31 (plain -sU) has verdicts {verdicts('198.1
 check(verdicts("198.18.0.32")[:1] == ["authorized"] and "violation" in verdicts("198.18.0.32"),
       f".32 verdicts {verdicts('198.18.0.32')}")
 check(any("UDP port 30" in r["evidence"] for r in auth.get("198.18.0.32", [])), ".32 evidence")
+check(verdicts("198.18.0.35") == ["authorized"], f".35 (NAT) verdicts {verdicts('198.18.0.35')}")
+check(any("translated on the path (NAT)" in r["evidence"] for r in auth.get("198.18.0.35", [])), ".35 evidence")
+check("198.18.0.34" not in auth, ".34 seen unrewritten")
+check(alerts.get("198.18.0.35") and not any(a["blocked"] for a in alerts["198.18.0.35"]), f".35 alerts {alerts.get('198.18.0.35')}")
 a33 = auth.get("198.18.0.33", [])
 check(verdicts("198.18.0.33") == ["authorized"], f".33 (discovery) verdicts {verdicts('198.18.0.33')}")
 if a33:

@@ -55,6 +55,28 @@ TEST(AnnounceKey, TagBindsEveryInput) {
   EXPECT_EQ(tags.size(), 8u);
 }
 
+// NAT: the probe MAC (bits 63..16) does not depend on the source address, the source check
+// (bits 15..0) does; check() tells a tag seen from its own source (Valid) from one whose source
+// was rewritten (Translated), and refuses any other target, port, protocol, minute or key.
+TEST(AnnounceKey, SourceRewrittenIsTranslatedNotInvalid) {
+  AnnounceKey k = AnnounceKey::derive(kSecret, kBodyA);
+  using C = AnnounceKey::Check;
+  const IpAddress inside = ip("10.0.0.5"), outside = ip("198.19.3.3"), dst = ip("198.18.0.2");
+  const uint64_t t = k.tag(inside, dst, 6, 80, 1000);
+  EXPECT_EQ(t >> 16, k.tag(outside, dst, 6, 80, 1000) >> 16);
+  EXPECT_NE(t & 0xffff, k.tag(outside, dst, 6, 80, 1000) & 0xffff);
+  EXPECT_EQ(k.check(t, inside, dst, 6, 80, 1000), C::Valid);
+  EXPECT_EQ(k.check(t, outside, dst, 6, 80, 1000), C::Translated);
+  EXPECT_EQ(k.check(t, ip("2001:db8::5"), dst, 6, 80, 1000), C::Translated);
+  EXPECT_EQ(k.check(t, inside, ip("198.18.0.3"), 6, 80, 1000), C::Invalid);  // another target
+  EXPECT_EQ(k.check(t, inside, dst, 6, 81, 1000), C::Invalid);               // another port
+  EXPECT_EQ(k.check(t, inside, dst, 17, 80, 1000), C::Invalid);              // another protocol
+  EXPECT_EQ(k.check(t, inside, dst, 6, 80, 1001), C::Invalid);               // another minute
+  EXPECT_EQ(AnnounceKey::derive(kSecret, kBodyB).check(t, inside, dst, 6, 80, 1000),
+            C::Invalid);  // another engagement
+  EXPECT_EQ(k.check(t ^ (uint64_t{1} << 40), inside, dst, 6, 80, 1000), C::Invalid);
+}
+
 TEST(AnnounceKey, NearestEpoch) {
   EXPECT_EQ(nearest_epoch(0x10, 0x1210), 0x1210u);
   EXPECT_EQ(nearest_epoch(0x0f, 0x1210), 0x120fu);

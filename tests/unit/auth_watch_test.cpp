@@ -246,15 +246,40 @@ TEST_F(Monitor, TaggedDiscoveryProbes) {
   EXPECT_EQ(mon_->source(plain.src), nullptr);
 }
 
+// A scanner behind NAT: its tags were made for its inside address. Authorized, said to be
+// translated (a lower confidence); the same tag then seen from a second source is a copy.
+TEST_F(Monitor, NatTranslatedSourceIsAuthorized) {
+  detect::PacketEvent ev = tagged(key_a_, "198.19.3.3", "198.18.0.2", 22, t0_);
+  ev.announce.tag = key_a_.tag(*IpAddress::parse("10.0.0.5"), ev.dst, 6, 22, epoch_of(t0_));
+  mon_->on_packet(ev);
+  mon_->on_packet(ev);  // a retransmission
+  EXPECT_EQ(verdict("198.19.3.3"), AuthVerdict::Authorized);
+  EXPECT_NE(records_.back().evidence.find("translated on the path (NAT)"), std::string::npos)
+      << records_.back().evidence;
+  const auto* v = mon_->source(ev.src);
+  ASSERT_NE(v, nullptr);
+  EXPECT_EQ(v->translated, 2u);
+  EXPECT_EQ(v->invalid, 0u);
+  detect::PacketEvent copy = ev;
+  copy.src = *IpAddress::parse("198.19.3.4");
+  mon_->on_packet(copy);
+  EXPECT_EQ(verdict("198.19.3.4"), AuthVerdict::Replayed);
+  EXPECT_NE(records_.back().evidence.find("198.19.3.3"), std::string::npos);
+  // Its own source's tag: no translation said.
+  mon_->on_packet(tagged(key_a_, "198.19.3.5", "198.18.0.2", 22, t0_));
+  EXPECT_EQ(records_.back().evidence.find("translated"), std::string::npos);
+}
+
 TEST_F(Monitor, ForgedTags) {
   // Another key: an unknown handle.
   AnnounceKey other = AnnounceKey::derive(std::vector<uint8_t>(32, 7), std::string(64, 'c'));
   mon_->on_packet(tagged(other, "198.19.7.7", "198.18.0.2", 22, t0_));
   EXPECT_EQ(verdict("198.19.7.7"), AuthVerdict::Forged);
   EXPECT_EQ(records_.back().engagement, nullptr);
-  // A known handle with a wrong tag.
+  // A known handle with a wrong tag (a bit of its probe MAC; the low 16 bits are the source
+  // check, which a NAT invalidates: NatTranslatedSourceIsAuthorized).
   detect::PacketEvent ev = tagged(key_a_, "198.19.7.8", "198.18.0.2", 22, t0_);
-  ev.announce.tag ^= 1;
+  ev.announce.tag ^= uint64_t{1} << 32;
   mon_->on_packet(ev);
   EXPECT_EQ(verdict("198.19.7.8"), AuthVerdict::Forged);
   EXPECT_NE(records_.back().evidence.find("does not verify"), std::string::npos);
