@@ -4,6 +4,8 @@
 #           daemons' ports, one host running real daemons (tests/lab/udp_daemons.sh), Linux's
 #           default ICMP rate limit;
 #   case 2: the top 100 UDP ports on 8 routed hosts, each its own namespace and ICMP limiter.
+# Each case also against nmap's default timing (-T3), which gets every state right; masscan -pU
+# on case 1 (it reports only the ports that answer).
 # Same states required (per port, against nmap's). Writes bench/udp/RESULTS.md.
 # Usage (root): bench/udp/run.sh [path/to/glasshouse]
 set -uo pipefail
@@ -53,64 +55,98 @@ run() {
   shift
   lab_assert_isolated "$LAB_NS_SCAN"
   t0=$(date +%s.%N)
-  timeout 900 ip netns exec "$LAB_NS_SCAN" "$@" >"$LAB_WORK/$name.out" 2>&1 || lab_log "$name: exit $?"
+  timeout "${RUN_TIMEOUT:-900}" ip netns exec "$LAB_NS_SCAN" "$@" >"$LAB_WORK/$name.out" 2>&1 || lab_log "$name: exit $?"
   t1=$(date +%s.%N)
   T[$name]=$(secs "$t0" "$t1")
   lab_log "$name: ${T[$name]} s"
   sleep 10
 }
 declare -A T
+# masscan finds its router from the default route, which the lab's scanner has none of: give it
+# the MAC of the target namespace (the on-link target itself, and the router to the 8 hosts).
+ROUTER_MAC=$(ip -n "$LAB_NS_TARGET" -o link show "$LAB_IF_TARGET" | sed -n 's/.*link\/ether \([0-9a-f:]*\).*/\1/p')
 run gh1 "$GH" scan -sU -Pn -n -p "$CASE1" --show all -oJ "$LAB_WORK/gh1.jsonl" "$V4"
 run nmap1 nmap -sU -Pn -n -T4 -p "$CASE1" -oX "$LAB_WORK/nmap1.xml" "$V4"
+run nmap1t3 nmap -sU -Pn -n -p "$CASE1" -oX "$LAB_WORK/nmap1t3.xml" "$V4"
 run gh8 "$GH" scan -sU -Pn -n -p "$TOP" --show all -oJ "$LAB_WORK/gh8.jsonl" "${HOSTS[@]}"
 run nmap8 nmap -sU -Pn -n -T4 -p "$TOP" -oX "$LAB_WORK/nmap8.xml" "${HOSTS[@]}"
-run masscan8 masscan -e "$LAB_IF_SCAN" --rate 1000 -pU:"${TOP//,/,U:}" -oJ "$LAB_WORK/masscan8.json" "${HOSTS[@]}"
+run nmap8t3 nmap -sU -Pn -n -p "$TOP" -oX "$LAB_WORK/nmap8t3.xml" "${HOSTS[@]}"
+# masscan -pU reports only ports that answer (no closed, no open|filtered), so it runs on the
+# host with daemons. Its exit can hang after the wait ("waiting -N secs"): 60 s at most.
+RUN_TIMEOUT=60 run masscan1 masscan -e "$LAB_IF_SCAN" --router-mac "$ROUTER_MAC" --rate 1000 --wait 5 \
+  -pU:"${CASE1//,/,U:}" -oJ "$LAB_WORK/masscan1.json" "$V4"
 
-cmp_states() {  # cmp_states OURS.jsonl NMAP.xml: "N ports, D differ (list)"
+cmp_states() {  # cmp_states OURS.jsonl NMAP.xml: our counts per state; the ports that differ from nmap's
   python3 - "$1" "$2" <<'EOF'
-import json, sys, xml.etree.ElementTree as ET
+import collections, json, sys, xml.etree.ElementTree as ET
 ours = {}
 for line in open(sys.argv[1]):
     o = json.loads(line)
-    if o.get("type") == "port":
-        ours[(o["ip"], o["port"])] = o["state"]
-theirs = {}
+    if o.get("type", "port") == "port" and "port" in o and o.get("proto") == "udp":
+        ours[(o["ip"], int(o["port"]))] = o["state"]
+theirs, folded = {}, collections.Counter()
 for h in ET.parse(sys.argv[2]).getroot().iter("host"):
     a = [x.get("addr") for x in h.iter("address") if x.get("addrtype") == "ipv4"][0]
     for p in h.iter("port"):
         theirs[(a, int(p.get("portid")))] = p.find("state").get("state")
-    # nmap folds ports into <extraports>: those have the extraports state
-    for e in h.iter("extraports"):
-        pass
+    for e in h.iter("extraports"):  # ports nmap folds into one line: counted by state
+        folded[(a, e.get("state"))] += int(e.get("count"))
 diff = []
-for k, s in ours.items():
+for k, s in sorted(ours.items()):
     t = theirs.get(k)
     if t is None:
-        continue  # in nmap's extraports (closed), compared below by count
-    if t != s:
-        diff.append(f"{k[0]}:{k[1]} ours {s} nmap {t}")
-ours_closed = sum(1 for s in ours.values() if s == "closed")
-nmap_listed = len(theirs)
-print(f"{len(ours)} ports; nmap listed {nmap_listed} (the rest in its closed extraports); "
-      f"ours closed {ours_closed}; {len(diff)} differ" + (": " + "; ".join(diff[:8]) if diff else ""))
+        if folded[(k[0], s)] > 0:
+            folded[(k[0], s)] -= 1  # one of nmap's folded ports in the same state
+        else:
+            diff.append(f"{k[0]}:{k[1]} ours {s}, nmap folded it with other states")
+    elif t != s:
+        diff.append(f"{k[0]}:{k[1]} ours {s}, nmap {t}")
+count = collections.Counter(ours.values())
+print(f"{len(ours)} ports: " + ", ".join(f"{n} {s}" for s, n in sorted(count.items()))
+      + f"; {len(diff)} differ from nmap"
+      + (" (" + "; ".join(diff[:2]) + (" ..." if len(diff) > 2 else "") + ")" if diff else ""))
 EOF
 }
 C1=$(cmp_states "$LAB_WORK/gh1.jsonl" "$LAB_WORK/nmap1.xml")
+C1T3=$(cmp_states "$LAB_WORK/gh1.jsonl" "$LAB_WORK/nmap1t3.xml" | sed 's/^[^;]*; //')
 C8=$(cmp_states "$LAB_WORK/gh8.jsonl" "$LAB_WORK/nmap8.xml")
-M8=$(grep -c '"port"' "$LAB_WORK/masscan8.json" 2>/dev/null || echo 0)
+C8T3=$(cmp_states "$LAB_WORK/gh8.jsonl" "$LAB_WORK/nmap8t3.xml" | sed 's/^[^;]*; //')
+M1=$(grep -o '"port": *[0-9]*' "$LAB_WORK/masscan1.json" 2>/dev/null | grep -o '[0-9]*$' | sort -n | paste -sd, -)
+G1=$(python3 -c 'import json,sys; print(",".join(str(p) for p in sorted({o["port"] for o in map(json.loads, open(sys.argv[1])) if o.get("type") == "port" and o.get("state") == "open"})))' "$LAB_WORK/gh1.jsonl")
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+RATE_MS=$(ip netns exec "$LAB_NS_TARGET" sysctl -n net.ipv4.icmp_ratelimit)
+# The target's ICMP limiter is the physical bound: Linux answers a burst of 6 port unreachables
+# to one address, then one every icmp_ratelimit ms. With C closed ports on the busiest host, the
+# last answer cannot come before (C - 6) x icmp_ratelimit.
+bound() {
+  python3 - "$1" "$RATE_MS" <<'EOF'
+import collections, json, sys
+closed = collections.Counter()
+for line in open(sys.argv[1]):
+    o = json.loads(line)
+    if o.get("type") == "port" and o.get("state") == "closed":
+        closed[o["ip"]] += 1
+print(f"{max(0, max(closed.values(), default=0) - 6) * int(sys.argv[2]) / 1000:.1f}")
+EOF
+}
+B1=$(bound "$LAB_WORK/gh1.jsonl")
+B8=$(bound "$LAB_WORK/gh8.jsonl")
 {
   echo "# bench/udp results"
   echo
   echo "Run $(date -u '+%Y-%m-%d %H:%M UTC'), kernel $(uname -r), $(nproc) cores, $(nmap --version | head -1)."
-  echo "Command: \`bench/udp/run.sh\` (root). Targets keep Linux's default ICMP limits ($(ip netns exec "$LAB_NS_TARGET" sysctl -n net.ipv4.icmp_ratelimit) ms per destination)."
+  echo "Command: \`bench/udp/run.sh\` (root). Targets keep Linux's default ICMP limits ($RATE_MS ms per destination, burst 6)."
   echo
-  echo "| case | glasshouse -sU | nmap -sU -T4 | ratio | states |"
-  echo "|---|---|---|---|---|"
-  echo "| top 100 + daemons' ports ($(tr -cd , <<<"$CASE1," | wc -c) ports), 1 host | ${T[gh1]} s | ${T[nmap1]} s | $(ratio "${T[gh1]}" "${T[nmap1]}") | $C1 |"
-  echo "| top 100, 8 hosts | ${T[gh8]} s | ${T[nmap8]} s | $(ratio "${T[gh8]}" "${T[nmap8]}") | $C8 |"
+  echo "| case | glasshouse -sU | nmap -sU -T4 | ratio | nmap -sU (-T3) | ratio | ICMP bound | glasshouse / bound |"
+  echo "|---|---|---|---|---|---|---|---|"
+  echo "| top 100 + daemons' ports ($(tr , '\n' <<<"$CASE1" | sort -u | wc -l) ports), 1 host | ${T[gh1]} s | ${T[nmap1]} s | $(ratio "${T[gh1]}" "${T[nmap1]}") | ${T[nmap1t3]} s | $(ratio "${T[gh1]}" "${T[nmap1t3]}") | $B1 s | $(ratio "${T[gh1]}" "$B1") |"
+  echo "| top 100, 8 hosts | ${T[gh8]} s | ${T[nmap8]} s | $(ratio "${T[gh8]}" "${T[nmap8]}") | ${T[nmap8t3]} s | $(ratio "${T[gh8]}" "${T[nmap8t3]}") | $B8 s | $(ratio "${T[gh8]}" "$B8") |"
   echo
-  echo "masscan -pU (top 100, 8 hosts, --rate 1000): ${T[masscan8]} s, $M8 open ports reported (it reports no closed UDP ports)."
+  echo "States, 1 host: $C1 (-T4); $C1T3 (-T3)."
+  echo
+  echo "States, 8 hosts: $C8 (-T4); $C8T3 (-T3)."
+  echo
+  echo "masscan -pU (case 1, --rate 1000, --wait 5): ${T[masscan1]} s, open ports reported: ${M1:-none} (glasshouse: $G1). It reports no closed or open|filtered UDP port."
 } >"$out"
 cat "$out"
 lab_finish

@@ -22,8 +22,8 @@
 #   5. A scope whose ports are only OPEN: -sn and -sS (with discovery) of the /24 still find the
 #      live hosts (ARP is a port-less host probe), and the gate refuses nothing; the audit log's
 #      probe count of the -sn equals the ARP requests counted at the target (retries included).
-#   6. SIGINT during discovery of the /20 (-sn, and -sS with its port stage streaming), then
-#      --resume (the default checkpoint place): the union of the runs is exactly the
+#   6. SIGINT during discovery of the /20 (-sn, and -sS -sU with its two port stages streaming),
+#      then --resume (the default checkpoint place): the union of the runs is exactly the
 #      uninterrupted result, nothing twice.
 #
 #   bash tests/lab/test_discovery_flat.sh /path/to/glasshouse     (LAB_SEED=N to repeat a run)
@@ -107,9 +107,11 @@ run_case() {
 
 # -sU: a UDP echo server on every live address of the /24 and the IPv6 range (each socket bound
 # to its address, so that a reply comes from the address probed), and a closed UDP port.
-read -r UDP_OPEN UDP_CLOSED <<<"$(random_ports 2 "$LAB_SEED-udp")"
+# The /20's live addresses get one too, for the interrupted -sS -sU below (open ports only: no
+# ICMP limiter in the way).
+read -r UDP_OPEN UDP_CLOSED <<<"$(random_ports 2 "$LAB_SEED-udp" "${OPEN[*]} ${CLOSED[*]}")"
 ip netns exec "$LAB_NS_TARGET" python3 - "$UDP_OPEN" "$LAB_V4_TARGET" ${LIVE24//,/ } \
-  "$LAB_V6_TARGET" ${LIVE6//,/ } <<'PY' &
+  "$LAB_V6_TARGET" ${LIVE6//,/ } 198.19.0.2 ${LIVE20//,/ } <<'PY' &
 import select, socket, sys
 port, socks = int(sys.argv[1]), []
 for a in sys.argv[2:]:
@@ -123,7 +125,7 @@ while True:
 PY
 LAB_PIDS+=($!)
 for _ in $(seq 50); do
-  (($(ip netns exec "$LAB_NS_TARGET" ss -Hlun | grep -c ":$UDP_OPEN ") >= 6)) && break
+  (($(ip netns exec "$LAB_NS_TARGET" ss -Hlun | grep -c ":$UDP_OPEN ") >= 47)) && break
   sleep 0.1
 done
 
@@ -244,11 +246,14 @@ if interrupt int-sn -sn -n --max-rate 2500 --exclude 198.19.0.1 \
   python3 "$CHECK" hosts "$LAB_WORK/int-sn.jsonl" "$want20" --reason arp-response ||
     lab_failed "-sn interrupted and resumed: not exactly the live set"
 fi
-if interrupt int-sS -sS -n -p "${OPEN[0]},${CLOSED[0]}" --show all --max-rate 2500 --exclude 198.19.0.1 \
-    -oJ "$LAB_WORK/int-sS.jsonl" 198.19.0.0/20; then
-  python3 "$CHECK" ports "$LAB_WORK/int-sS.jsonl" "$want20" "${OPEN[0]}" "${CLOSED[0]}" ||
-    lab_failed "-sS interrupted and resumed: not exactly the live hosts' ports"
+# -sS -sU: a host is finished once both its TCP and its UDP stage are written.
+if interrupt int-sS -sS -sU -n -p "T:${OPEN[0]},${CLOSED[0]},U:$UDP_OPEN" --show all --max-rate 2500 \
+    --exclude 198.19.0.1 -oJ "$LAB_WORK/int-sS.jsonl" 198.19.0.0/20; then
+  python3 "$CHECK" ports "$LAB_WORK/int-sS.jsonl" "$want20" "${OPEN[0]},$UDP_OPEN" "${CLOSED[0]}" ||
+    lab_failed "-sS -sU interrupted and resumed: not exactly the live hosts' ports"
   python3 "$CHECK" hosts "$LAB_WORK/int-sS.jsonl" "$want20" --reason arp-response ||
-    lab_failed "-sS interrupted and resumed: not exactly the live set"
+    lab_failed "-sS -sU interrupted and resumed: not exactly the live set"
+  [[ $(grep -c '"proto":"udp"' "$LAB_WORK/int-sS.jsonl") == 41 ]] ||
+    lab_failed "-sS -sU interrupted and resumed: not one UDP record per live host"
 fi
 lab_finish

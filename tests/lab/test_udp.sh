@@ -69,16 +69,17 @@ for fam in 4 6; do
 done
 
 # -sS -sU in one run: -p without a prefix is both protocols' (nmap's rule), T:/U: keep theirs.
-# With host discovery (the plan's two port stages) and with -Pn (two engine runs); every state
-# as expected and as nmap -sS -sU's; -oX has two scaninfo elements and validates against nmap's
+# With host discovery (the plan's two port stages), with -Pn (two engine runs), and -sT -sU (a
+# connect stage, then a raw one); every state as expected and as nmap -sS -sU's; -oX has two scaninfo elements and validates against nmap's
 # DTD, -oG and the text table list both protocols.
 BOTH_PORTS="53,7,520,$PROHIBITED,T:11211,U:161"
 ip netns exec "$LAB_NS_SCAN" nmap -sS -sU -Pn -n -p "$BOTH_PORTS" -oX "$LAB_WORK/both.nmap.xml" \
   "$V4" >/dev/null 2>&1 || lab_failed "both: nmap failed"
-for mode in discovery pn; do
-  name=both-$mode
-  LAB_DISCOVERY=$([[ $mode == discovery ]] && echo 1 || echo 0) \
-    lab_scan "$LAB_NS_SCAN" "$name" -sS -sU -p "$BOTH_PORTS" --reason --show all \
+for mode in discovery pn connect; do
+  name=both-$mode tcp=-sS tcp_name=syn
+  [[ $mode == connect ]] && tcp=-sT tcp_name=connect
+  LAB_DISCOVERY=$([[ $mode == pn ]] && echo 0 || echo 1) \
+    lab_scan "$LAB_NS_SCAN" "$name" "$tcp" -sU -p "$BOTH_PORTS" --reason --show all \
     -oJ "$LAB_WORK/$name.jsonl" -oX "$LAB_WORK/$name.xml" -oG "$LAB_WORK/$name.gnmap" "$V4" ||
     lab_failed "$name: scan failed"
   python3 "$LAB_DIR/udp_compare.py" "$LAB_WORK/$name.jsonl" --name "$name/tcp" --proto tcp \
@@ -90,7 +91,7 @@ for mode in discovery pn; do
   xmllint --noout --dtdvalid /usr/share/nmap/nmap.dtd "$LAB_WORK/$name.xml" ||
     lab_failed "$name: -oX does not validate against nmap's DTD"
   scaninfo=$(grep -o '<scaninfo type="[a-z]*" protocol="[a-z]*" numservices="[0-9]*"' "$LAB_WORK/$name.xml" | tr '\n' ' ')
-  [[ $scaninfo == '<scaninfo type="syn" protocol="tcp" numservices="5" <scaninfo type="udp" protocol="udp" numservices="5" ' ]] ||
+  [[ $scaninfo == "<scaninfo type=\"$tcp_name\" protocol=\"tcp\" numservices=\"5\" <scaninfo type=\"udp\" protocol=\"udp\" numservices=\"5\" " ]] ||
     lab_failed "$name: -oX scaninfo: $scaninfo"
   for want in 53/open/tcp 11211/open/tcp 7/closed/tcp 53/open/udp 161/open/udp 7/closed/udp \
     "520/open|filtered/udp" "$PROHIBITED/filtered/udp"; do
