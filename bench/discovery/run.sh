@@ -8,7 +8,7 @@
 #   2. -sS -p80 of a flat /20 (and /16 with FULL=1), with discovery (no -Pn): vs nmap -sS -T5;
 #   3. memory: glasshouse's peak RSS for -sn of a flat /20 and /16.
 # Every tool's up set (or open set) is compared with the live set; wall times and ratios printed.
-# Not measured here (yet): the routed -sn of a /16 against nmap and zmap's icmp_echoscan.
+# The routed -sn of a /16 against nmap and zmap's icmp_echoscan: bench/discovery/routed.sh.
 #
 #   sudo bash bench/discovery/run.sh build/glasshouse          (FULL=1 for the slow nmap cases)
 set -euo pipefail

@@ -222,6 +222,10 @@ void AuthMonitor::on_packet(const detect::PacketEvent& ev) {
       return;
     Source& s = it->second;
     ++s.view.untagged;
+    // An untagged UDP datagram is counted, not judged: replies and other flows from that address
+    // (a shared NAT address, a server on the operator's machine) use any port, and a datagram
+    // does not say who began its flow. Tagged UDP probes that stray are judged below.
+    if (ev.is_udp()) return;
     std::string why = strays(s, ev, *s.view.engagement);
     if (!why.empty()) {
       ++s.view.stray;

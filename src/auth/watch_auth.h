@@ -21,7 +21,8 @@
 // the evidence (a lower confidence); the same tag from a second source is then replayed.
 //   violation   a source with valid tags straying outside the signed scope: a target or port
 //               it does not include, outside the window, above the signed max_rate. Also
-//               untagged probes from an authorized source that stray. The worst verdict.
+//               untagged SYNs from an authorized source that stray (untagged UDP datagrams are
+//               only counted: a datagram does not say who began its flow). The worst verdict.
 // Probes without a tag from a source that showed valid ones are counted as "untagged" (a
 // middlebox may strip the option): still the engagement, at a lower confidence.
 //

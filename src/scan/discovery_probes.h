@@ -17,6 +17,7 @@
 // protocol ICMP/ICMPv6, or the pinged port and UDP). ICMP timestamp and address-mask requests
 // have a fixed size (RFC 792, RFC 950) and go untagged; ARP and NDP have no room for a tag. A
 // UDP ping's ICMP error is matched with the tag of this minute or the one before.
+#pragma once
 
 #include <cstddef>
 #include <cstdint>

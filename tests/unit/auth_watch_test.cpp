@@ -121,11 +121,15 @@ TEST_F(WatchAuth, UdpProbes) {
   mon.on_packet(udp(ku, "198.19.1.1", 123, detect::kProtoUdp));
   EXPECT_EQ(verdict("198.19.1.1"), AuthVerdict::Violation);
   EXPECT_NE(recs.back().evidence.find("UDP port 123"), std::string::npos) << recs.back().evidence;
-  // Untagged UDP probes from an authorized source that stray: a violation too.
+  // Untagged UDP datagrams from an authorized source are counted, not judged (a reply or another
+  // flow from a shared address uses any port); a tagged one that strays is a violation.
   mon.on_packet(udp(ku, "198.19.1.2", 53, detect::kProtoUdp));
   detect::PacketEvent plain = udp(ku, "198.19.1.2", 5000, detect::kProtoUdp);
   plain.has_announce = false;
   mon.on_packet(plain);
+  EXPECT_EQ(verdict("198.19.1.2"), AuthVerdict::Authorized);
+  EXPECT_EQ(mon.source(plain.src)->untagged, 1u);
+  mon.on_packet(udp(ku, "198.19.1.2", 5000, detect::kProtoUdp));
   EXPECT_EQ(verdict("198.19.1.2"), AuthVerdict::Violation);
   // A scope with TCP ports only: every UDP probe strays.
   mon.on_packet(udp(ka, "198.19.1.3", 53, detect::kProtoUdp));
