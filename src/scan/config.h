@@ -2,6 +2,7 @@
 // by everything else. No module reads argv or the environment on its own.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -34,8 +35,18 @@ struct Timing {
   // --scan-delay pacing, lowered only on our own kernel's drops (scan/rate_controller.h).
   bool adaptive = false;
   // Host discovery's fixed probe rate at the other levels (0 = none); at -T3/-T4 discovery runs
-  // under the congestion control too, with max_rate as its ceiling (scan/discovery.h).
-  double discovery_rate() const { return max_rate; }
+  // under the congestion control too, with max_rate as its ceiling (scan/discovery.h). The polite
+  // levels (-T0..-T2, or any --scan-delay) send one discovery probe per scan delay, as nmap
+  // serializes its probes there; --max-rate lowers that, --min-rate raises it.
+  double discovery_rate() const {
+    double r = max_rate;
+    if (scan_delay.count() > 0) {
+      const double paced = 1000.0 / static_cast<double>(scan_delay.count());
+      r = r > 0 ? std::min(r, paced) : paced;
+    }
+    if (min_rate > 0 && r > 0) r = std::max(r, min_rate);
+    return r;
+  }
   // Fills the fields from a -T level (before explicit options are applied on top).
   static Timing for_level(int level);
 };
