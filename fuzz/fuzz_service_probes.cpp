@@ -26,9 +26,9 @@
 namespace {
 
 void match_some(const gh::ProbeDb& db) {
-  static const char* const kReplies[] = {
-      "SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n", "HTTP/1.1 200 OK\r\nServer: x/1\r\n\r\n",
-      "220 (vsFTPd 3.0.3)\r\n", "\0\0\0\0\xff\xfe"};
+  static const char* const kReplies[] = {"SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n",
+                                         "HTTP/1.1 200 OK\r\nServer: x/1\r\n\r\n",
+                                         "220 (vsFTPd 3.0.3)\r\n", "\0\0\0\0\xff\xfe"};
   for (const auto& p : db.probes())
     for (const char* r : kReplies) (void)db.match(p, r);
 }
@@ -45,8 +45,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     } else if (data[0] == 1) {
       match_some(gh::parse_toml_probes(std::string(rest), "fuzz.toml"));
     } else {
-      static const gh::ProbeDb shipped = gh::load_toml_probes(
-          std::string(GLASSHOUSE_SOURCE_DATADIR) + "/service-probes.toml");
+      static const gh::ProbeDb shipped =
+          gh::load_toml_probes(std::string(GLASSHOUSE_SOURCE_DATADIR) + "/service-probes.toml");
       for (const auto& p : shipped.probes()) (void)shipped.match(p, rest);
       (void)gh::parse_http(rest);
       std::string proto, software;

@@ -10,10 +10,10 @@
 
 #include "cli/scan_options.h"
 #include "core/error.h"
-#include "store/sql.h"
 #include "io/privilege.h"
 #include "run/checkpoint_session.h"
 #include "run/scanner.h"
+#include "store/sql.h"
 
 namespace gh {
 namespace {

@@ -46,7 +46,8 @@ struct IpAddress {
 struct IpAddressHash {
   size_t operator()(const IpAddress& a) const noexcept {
     uint64_t lo = static_cast<uint64_t>(a.value), hi = static_cast<uint64_t>(a.value >> 64);
-    uint64_t h = lo * 0x9E3779B97F4A7C15ull ^ (hi + static_cast<uint64_t>(a.family)) * 0xC2B2AE3D27D4EB4Full;
+    uint64_t h =
+        lo * 0x9E3779B97F4A7C15ull ^ (hi + static_cast<uint64_t>(a.family)) * 0xC2B2AE3D27D4EB4Full;
     return static_cast<size_t>(h ^ (h >> 31));
   }
 };

@@ -3,9 +3,9 @@
 //
 //   # Glasshouse 0.1.0 scan initiated Thu Dec  3 18:15:51 2026 as: glasshouse scan ...
 //   Host: 127.0.0.1 (localhost)	Status: Up
-//   Host: 127.0.0.1 (localhost)	Ports: 22/closed/tcp//ssh///, 80/open/tcp//http//nginx 1.22.1/
-//   Ignored State: filtered (997) # Glasshouse done at Thu Dec  3 18:15:51 2026 -- 1 IP address (1
-//   host up) scanned in 0.45 seconds
+//   Host: 127.0.0.1 (localhost)	Ports: 22/closed/tcp//ssh///,
+//   80/open/tcp//http//nginx 1.22.1/ Ignored State: filtered (997) # Glasshouse done at Thu Dec  3
+//   18:15:51 2026 -- 1 IP address (1 host up) scanned in 0.45 seconds
 //
 // A port is port/state/protocol/owner/service/rpc info/version/ (version: "product version (extra
 // info)"; "ssl|http" for a service behind TLS). Characters nmap cannot have in

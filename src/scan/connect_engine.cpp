@@ -242,7 +242,9 @@ constexpr uint64_t kChunk = 64;    // permutation positions a worker claims at a
 constexpr size_t kHandOver = 256;  // a helper worker's verdicts passed on together
 
 // The soft RLIMIT_NOFILE after raising it to the hard limit (shared with the -sV runner).
-uint64_t fd_limit() { return fd_budget(); }
+uint64_t fd_limit() {
+  return fd_budget();
+}
 
 // ProbeSpace puts TCP ports before UDP ports (index = port_index * targets + target_index), so
 // TCP indices are [0, tcp_end). Binary search for the first UDP port index.

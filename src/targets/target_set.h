@@ -58,12 +58,12 @@ class TargetSet {
   // Keeps only addresses also in `other`.
   void intersect(const TargetSet& other);
 
-  uint64_t size() const;                  // number of addresses; saturates at UINT64_MAX
+  uint64_t size() const;  // number of addresses; saturates at UINT64_MAX
   bool empty() const {
     flush();
     return ranges_.empty();
   }
-  IpAddress at(uint64_t index) const;     // precondition: index < size()
+  IpAddress at(uint64_t index) const;  // precondition: index < size()
   bool contains(const IpAddress& a) const;
   // Position of `a` in index order, or UINT64_MAX when absent. Inverse of at().
   uint64_t index_of(const IpAddress& a) const;

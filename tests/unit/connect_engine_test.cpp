@@ -272,7 +272,7 @@ TEST(ConnectWorkers, TwoForFastScansOfManyPorts) {
   EXPECT_EQ(workers_for(t5, 1000, 2), 1u);
   EXPECT_EQ(workers_for(t5, 65535, 1), 1u);  // one core
   EXPECT_EQ(workers_for(t5, 65535, 0), 1u);  // unknown
-  Timing t3;  // the default: two workers as well (issue 16)
+  Timing t3;                                 // the default: two workers as well (issue 16)
   t3.level = 3;
   EXPECT_EQ(workers_for(t3, 65535, 2), 2u);
   Timing t2;  // polite: one
