@@ -78,26 +78,27 @@ size_t build_setelems_batch(std::span<char> buf, uint32_t first_seq, const std::
   return n;
 }
 
-size_t build_setelem_batch(std::span<char> buf, uint32_t first_seq, const std::string& table,
-                           const std::string& set, const IpAddress& addr, uint64_t timeout_ms) {
+// One address (4 or 16 network-order bytes) as an element of `set` (which must outlive it).
+static SetElem address_elem(const std::string& set, const IpAddress& addr, uint64_t timeout_ms) {
   SetElem e;
   e.set = set.c_str();
-  std::array<uint8_t, 16> key = addr.bytes();
+  const std::array<uint8_t, 16> key = addr.bytes();
   e.key_len = addr.is_v4() ? 4 : 16;
   std::memcpy(e.key.data(), key.data(), e.key_len);
   e.timeout_ms = timeout_ms;
+  return e;
+}
+
+size_t build_setelem_batch(std::span<char> buf, uint32_t first_seq, const std::string& table,
+                           const std::string& set, const IpAddress& addr, uint64_t timeout_ms) {
+  const SetElem e = address_elem(set, addr, timeout_ms);
   return build_setelems_batch(buf, first_seq, table, std::span<const SetElem>(&e, 1));
 }
 
 std::string NftSetWriter::add(const std::string& table, const std::string& set,
                               const IpAddress& addr, uint64_t timeout_ms) {
   if (set.size() > 255) return "table or set name too long";
-  SetElem e;
-  e.set = set.c_str();
-  std::array<uint8_t, 16> key = addr.bytes();
-  e.key_len = addr.is_v4() ? 4 : 16;
-  std::memcpy(e.key.data(), key.data(), e.key_len);
-  e.timeout_ms = timeout_ms;
+  const SetElem e = address_elem(set, addr, timeout_ms);
   return add(table, std::span<const SetElem>(&e, 1));
 }
 
