@@ -359,6 +359,20 @@ JsonlOptions options(ShowFilter show = {}) {
   return o;
 }
 
+TEST(Jsonl, HeaderNamesEveryScanTypeOfTheRun) {
+  std::ostringstream out;
+  JsonlSink sink(out, options());
+  ScanInfo i = info();
+  i.command_line = "glasshouse -sS -sU -p 53 192.0.2.0/24";
+  i.scan_types = {"syn", "udp"};
+  sink.begin(i);
+  auto lines = lines_of(out.str());
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_NE(lines[0].find("\"scan_type\":\"syn\",\"scan_types\":[\"syn\",\"udp\"],\"targets\""),
+            std::string::npos)
+      << lines[0];
+}
+
 TEST(Jsonl, WritesScanPortAndSummaryRecords) {
   std::ostringstream out;
   JsonlSink sink(out, options());
@@ -373,7 +387,7 @@ TEST(Jsonl, WritesScanPortAndSummaryRecords) {
   EXPECT_EQ(lines[0],
             "{\"type\":\"scan\",\"version\":\"0.1.0\",\"start\":\"2026-11-22T23:04:01.000Z\","
             "\"command\":\"glasshouse -sS -p 22,80 192.0.2.0/24\",\"scan_type\":\"syn\","
-            "\"targets\":256,\"ports\":2}");
+            "\"scan_types\":[\"syn\"],\"targets\":256,\"ports\":2}");
   EXPECT_EQ(lines[1],
             "{\"type\":\"port\",\"ip\":\"192.0.2.7\",\"port\":22,\"proto\":\"tcp\","
             "\"state\":\"open\",\"reason\":\"syn-ack\",\"service\":\"ssh\",\"ttl\":64,"
