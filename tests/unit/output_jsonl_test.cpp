@@ -17,12 +17,14 @@ namespace {
 
 // ---------------------------------------------------------------------------------------------
 // A small strict JSON parser, independent of output/json.cpp, to prove that what the sink writes
-// parses, and to read the values back. Objects only hold scalars here (that is all JSONL writes).
+// parses, and to read the values back. Objects hold scalars, and arrays of scalars (the header's
+// "scan_types").
 
 struct JValue {
-  enum Kind { Null, Bool, Number, String } kind = Null;
+  enum Kind { Null, Bool, Number, String, Array } kind = Null;
   bool b = false;
-  std::string text;  // the number as written, or the decoded string
+  std::string text;                // the number as written, or the decoded string
+  std::vector<std::string> items;  // an array's elements, as `text` holds them
 };
 using JObject = std::vector<std::pair<std::string, JValue>>;
 
@@ -67,6 +69,21 @@ class StrictParser {
     if (c == '"') {
       v.kind = JValue::String;
       v.text = string();
+    } else if (c == '[') {
+      ++i_;
+      v.kind = JValue::Array;
+      if (peek() == ']') {
+        ++i_;
+        return v;
+      }
+      while (true) {
+        JValue item = value();
+        if (item.kind == JValue::Array) fail("nested array");
+        v.items.push_back(item.text);
+        char n = next();
+        if (n == ']') break;
+        if (n != ',') fail("expected , or ]");
+      }
     } else if (s_.substr(i_, 4) == "null") {
       i_ += 4;
     } else if (s_.substr(i_, 4) == "true") {
@@ -371,6 +388,9 @@ TEST(Jsonl, HeaderNamesEveryScanTypeOfTheRun) {
   EXPECT_NE(lines[0].find("\"scan_type\":\"syn\",\"scan_types\":[\"syn\",\"udp\"],\"targets\""),
             std::string::npos)
       << lines[0];
+  auto head = parse_line(lines[0]);
+  EXPECT_EQ(head["scan_type"].text, "syn");
+  EXPECT_EQ(head["scan_types"].items, (std::vector<std::string>{"syn", "udp"}));
 }
 
 TEST(Jsonl, WritesScanPortAndSummaryRecords) {
