@@ -163,13 +163,7 @@ std::unique_ptr<SqlConnection> open_sqlite(const std::string& path, bool create,
   if (rows.empty() || !rows[0][0] || *rows[0][0] != "wal")
     throw StoreError(StoreError::Kind::Failed,
                      fmt::format("{}: cannot switch the database to WAL mode", path));
-  // journal_size_limit: with the WAL kept (above), the last connection's close checkpoints it
-  // into the database (synced) and then truncates it to zero bytes. Without a limit it was only
-  // checkpointed: every later open replayed the whole file (it grew by every run up to the
-  // 1000-page autocheckpoint, ~4 MB read and checksummed before a scan's first probe).
-  conn->exec(
-      "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY; "
-      "PRAGMA journal_size_limit=0");
+  conn->exec("PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY");
   return conn;
 }
 
