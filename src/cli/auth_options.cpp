@@ -1,4 +1,5 @@
 #include "cli/auth_options.h"
+#include "cli/cli_checks.h"
 
 #include <cstdlib>
 
@@ -8,9 +9,10 @@
 namespace gh {
 
 void add_auth_options(CLI::App& app, ScanConfig& c) {
-  app.add_option("--owner-key", c.auth.owner_keys,
-                 "Trust this owner public key (PEM), or every *.pub/*.pem in a directory, to "
-                 "sign --scope files (repeatable)");
+  one_value_per_use(
+      app.add_option("--owner-key", c.auth.owner_keys,
+                     "Trust this owner public key (PEM), or every *.pub/*.pem in a directory, to "
+                     "sign --scope files (repeatable)"));
   app.add_flag("--require-signed", c.auth.require_signed,
                "Refuse a --scope that is not signed by a trusted owner key");
   app.add_flag("--announce", c.auth.announce,

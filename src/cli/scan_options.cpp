@@ -1,4 +1,5 @@
 #include "cli/scan_options.h"
+#include "cli/cli_checks.h"
 #include "cli/service_options.h"
 
 #include <unistd.h>
@@ -233,9 +234,11 @@ ParsedScan parse_scan_args(const std::vector<std::string>& raw_args, bool raw_al
   app.add_flag("-n,--no-resolve", c.no_resolve, "Never do reverse DNS lookups");
   app.add_option("--ports", ports_spec, "-p: ports to scan (default: the 1,000 most common)");
   app.add_flag("-F", fast, "Fast mode: the 100 most common ports");
-  app.add_option("--top-ports", top_n, "The N most common ports")->check(CLI::PositiveNumber);
+  app.add_option("--top-ports", top_n, "The N most common ports")->check(whole_number(1));
   app.add_option("--input-list", input_list, "-iL: read targets from FILE (- for stdin)");
-  app.add_option("--exclude", excludes, "Targets to leave out (comma-separated)")->delimiter(',');
+  one_value_per_use(
+      app.add_option("--exclude", excludes, "Targets to leave out (comma-separated, repeatable)"))
+      ->delimiter(',');
   app.add_option("--excludefile", exclude_file, "Targets to leave out, from FILE");
   app.add_option("--udp-payloads", udp_payloads,
                  "-sU: an nmap-payloads file to add to ours (default: nmap's, when installed; "
@@ -248,9 +251,9 @@ ParsedScan parse_scan_args(const std::vector<std::string>& raw_args, bool raw_al
   app.add_option("--initial-rtt-timeout", initial_rtt, "Wait for replies this long (e.g. 500ms)");
   app.add_option("--max-rtt-timeout", max_rtt, "Never wait longer than this for a reply");
   app.add_option("--min-rate", min_rate, "Send at least this many packets per second")
-      ->check(CLI::NonNegativeNumber);
+      ->check(packet_rate());
   app.add_option("--max-rate,--rate", max_rate, "Send at most this many packets per second")
-      ->check(CLI::NonNegativeNumber);
+      ->check(packet_rate());
   app.add_option("--output-normal", c.output.normal_file, "-oN: nmap-style text to FILE");
   app.add_option("--output-jsonl", c.output.jsonl_file, "-oJ: JSON Lines to FILE");
   // nmap's XML and grepable formats, and all three of nmap's at once (results developer).
@@ -264,7 +267,7 @@ ParsedScan parse_scan_args(const std::vector<std::string>& raw_args, bool raw_al
   app.add_flag("-v", c.output.verbosity, "Verbose: print open ports as they are found");
   app.add_flag("--reason", c.output.reason, "Show the reason for each port's state");
   app.add_option("--seed", seed, "Seed of the probe order (same seed, same order)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(whole_number(0));
   app.add_flag("--dry-run", c.dry_run, "Print the packets that would be sent and send nothing");
   app.add_option("-e,--interface", c.interface, "Send through this interface");
   std::string source_ips;
@@ -281,7 +284,7 @@ ParsedScan parse_scan_args(const std::vector<std::string>& raw_args, bool raw_al
                "Scan only the part of the targets inside --scope instead of refusing");
   app.add_option("--max-host-rate", max_host_rate,
                  "Send at most this many packets per second to any one address")
-      ->check(CLI::NonNegativeNumber);
+      ->check(packet_rate());
   app.add_flag("--no-default-excludes", no_default_excludes,
                "Also probe 0.0.0.0/8, multicast and 240.0.0.0/4 (never probed by default)");
   app.add_option("--audit-log", c.policy.audit_log,
@@ -293,8 +296,7 @@ ParsedScan parse_scan_args(const std::vector<std::string>& raw_args, bool raw_al
   app.add_option("--shards", shards,
                  "Split the scan into N disjoint shards (same --seed on every machine)")
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 32));
-  app.add_option("--shard", shard, "Scan shard I of --shards N (0-based)")
-      ->check(CLI::NonNegativeNumber);
+  app.add_option("--shard", shard, "Scan shard I of --shards N (0-based)")->check(whole_number(0));
   app.add_option("--send-threads", c.send_threads, "-sS: send threads (default 1)")
       ->check(CLI::Range(1, 64));
   app.add_option("--resume", c.checkpoint.resume_file,

@@ -1,4 +1,5 @@
 #include "cli/scope_command.h"
+#include "cli/cli_checks.h"
 
 #include <CLI/CLI.hpp>
 
@@ -112,7 +113,8 @@ int run_scope_command(const std::vector<std::string>& args) {
   sg->add_flag("--no-announce", no_announce, "Do not add an [announce] secret");
   auto* vf = app.add_subcommand("verify", "Check a signed scope against trusted owner keys");
   vf->add_option("scope", file, "The signed scope file")->required();
-  vf->add_option("--owner-key", owner_keys, "Trusted owner public key, or a directory of them")
+  one_value_per_use(
+      vf->add_option("--owner-key", owner_keys, "Trusted owner public key, or a directory of them"))
       ->required();
   std::vector<std::string> argv(args.rbegin(), args.rend());
   try {

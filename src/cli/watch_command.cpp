@@ -1,4 +1,5 @@
 #include "cli/watch_command.h"
+#include "cli/cli_checks.h"
 
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
@@ -83,10 +84,10 @@ int run_watch_command(int argc, char** argv) {
   auto* iface = app.add_option("-i,--interface", o.interface, "Capture live on this interface");
   auto* read = app.add_option("-r,--read", o.read_file, "Read a pcap/pcapng file instead");
   iface->excludes(read);
-  app.add_option(
+  one_value_per_use(app.add_option(
       "--local", locals,
       "Protected addresses or prefixes, repeatable (default with -i: this host's "
-      "addresses and the networks routed through its other interfaces; required with -r)");
+      "addresses and the networks routed through its other interfaces; required with -r)"));
   app.add_option("--alerts", o.alerts_path, "Append alerts to FILE as JSON Lines");
   app.add_flag("--syslog", o.syslog, "Also send the alert lines to syslog (daemon facility)");
   app.add_flag("-q,--quiet", o.quiet, "No alert lines on stderr");
@@ -103,12 +104,12 @@ int run_watch_command(int argc, char** argv) {
   app.add_option("--window", window, "Window of the fast vertical/horizontal rules (3s)");
   app.add_option("--vertical-threshold", d.vertical_threshold,
                  "Weighted new ports in a window: 3 per port < 1024, 1 above (21)")
-      ->check(CLI::PositiveNumber);
+      ->check(whole_number(1));
   app.add_option("--horizontal-threshold", d.horizontal_threshold, "New hosts in a window (20)")
-      ->check(CLI::PositiveNumber);
+      ->check(whole_number(1));
   app.add_option("--flag-threshold", d.flag_threshold,
                  "FIN/NULL/Xmas/lone-ACK probes, or UDP probes refused, on distinct ports (3)")
-      ->check(CLI::PositiveNumber);
+      ->check(whole_number(1));
   app.add_option("--update-interval", update_interval,
                  "At most one update record per alert per interval (10s)");
   app.add_option("--idle-end", idle_end,
@@ -117,10 +118,11 @@ int run_watch_command(int argc, char** argv) {
                "Block proven scanners with nftables, challenging unproven ones first (with -r: a "
                "dry run, nothing sent or blocked)");
   app.add_option("--block-for", block_for, "How long a block lasts (10m)");
-  app.add_option("--allow", allows, "Never block this address or prefix (repeatable)");
+  one_value_per_use(
+      app.add_option("--allow", allows, "Never block this address or prefix (repeatable)"));
   app.add_option("--allow-file", allow_file, "Never block the addresses/prefixes listed in FILE");
   app.add_option("--max-blocked", o.block_cfg.max_blocked, "Sources blocked at once at most (256)")
-      ->check(CLI::PositiveNumber);
+      ->check(whole_number(1));
   app.add_option("--nft-table", o.block_cfg.table, "Name of our nftables table (glasshouse)");
   // Challenges, internal scanners (issue 13).
   bool no_challenge = false, no_local = false;
@@ -128,7 +130,7 @@ int run_watch_command(int argc, char** argv) {
   app.add_flag("--no-challenge", no_challenge,
                "With --block: never challenge; block only sources that completed a handshake");
   app.add_option("--challenge-rate", o.challenge_cfg.rate, "Challenges per second overall (100)")
-      ->check(CLI::Range(0.01, 100000.0));
+      ->check(finite_number(0.01, 100000.0));
   app.add_option("--challenge-interval", challenge_interval,
                  "At most one challenge per source per interval (5s)");
   app.add_option("--challenge-timeout", challenge_timeout,
@@ -136,7 +138,7 @@ int run_watch_command(int argc, char** argv) {
   app.add_option("--cpu-reserve", o.cpu_reserve,
                  "With --block: share of one CPU reserved for the packet loop (SCHED_DEADLINE, "
                  "per 1 ms; default 0: an ordinary task)")
-      ->check(CLI::Range(0.0, 0.9));
+      ->check(finite_number(0.0, 0.9));
   app.add_option("--challenge-early", o.challenge_cfg.early_after,
                  "Challenge a suspect at its Nth failed first contact, before detection (e.g. 2; "
                  "default 0: only detected sources)")
@@ -147,10 +149,10 @@ int run_watch_command(int argc, char** argv) {
                "Do not track sources inside the protected networks (internal/outbound scans)");
   app.add_option("--local-factor", d.local_factor,
                  "Thresholds for sources inside the protected networks, times the remote ones (10)")
-      ->check(CLI::Range(1.0, 1000.0));
+      ->check(finite_number(1.0, 1000.0));
   app.add_option("--worm-threshold", d.worm_threshold,
                  "Failed contacts on worm-list ports that make a local source a worm (20)")
-      ->check(CLI::PositiveNumber);
+      ->check(whole_number(1));
   app.add_option("--worm-ports", worm_ports,
                  "Comma-separated worm-list ports (default: the seed glossary's 20)");
   app.add_option("--stats", stats, "Print the counters every interval (e.g. 60s)");
@@ -158,11 +160,12 @@ int run_watch_command(int argc, char** argv) {
   app.add_option("--filter", o.filter, "BPF filter replacing the default one");
   // Announced scans (src/auth, docs/AUTHORIZATION.md).
   std::vector<std::string> owner_keys, scopes;
-  app.add_option("--owner-key", owner_keys,
-                 "This network owner's public key (PEM), or a directory of them: recognize "
-                 "scans announced under the scopes it signed (repeatable)");
-  app.add_option("--scope", scopes,
-                 "A scope signed with --owner-key, or a directory of *.toml (repeatable)");
+  one_value_per_use(
+      app.add_option("--owner-key", owner_keys,
+                     "This network owner's public key (PEM), or a directory of them: recognize "
+                     "scans announced under the scopes it signed (repeatable)"));
+  one_value_per_use(app.add_option(
+      "--scope", scopes, "A scope signed with --owner-key, or a directory of *.toml (repeatable)"));
 
   try {
     try {
