@@ -5,10 +5,12 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <map>
 #include <memory>
 #include <random>
+#include <stdexcept>
 #include <thread>
 
 #include <fmt/format.h>
@@ -16,11 +18,12 @@
 #include "core/error.h"
 #include "io/packet_socket.h"
 #include "io/route.h"
+#include "net/packet.h"
 #include "output/mac_vendor.h"
 #include "scan/completeness.h"
 #include "scan/congestion.h"
 #include "scan/connect_engine.h"
-#include "scan/discovery_probes.h"
+#include "scan/discovery_modules.h"
 #include "scan/rate_limiter.h"
 #include "targets/permutation.h"
 
@@ -31,6 +34,15 @@ namespace discovery_detail {
 using Clock = std::chrono::steady_clock;
 
 enum class Where : uint8_t { OnLink, Routed, Local };
+
+// A host found up: from a module's verdict, or our own address.
+struct DiscoveryHit {
+  IpAddress addr;
+  Reason reason = Reason::NoResponse;
+  std::optional<MacAddress> mac;
+  uint8_t ttl = 0;
+  std::optional<uint8_t> attempt;  // when the reply says which attempt it answers
+};
 
 // How each target range is reached (one route lookup per range, never per address).
 struct RangePlan {
@@ -186,12 +198,13 @@ class RawDiscovery {
   std::vector<RangePlan> ranges_;
   std::vector<IpAddress> local_;                            // our own addresses: up without a probe
   std::optional<Route> onlink_route_[2], routed_route_[2];  // [0] IPv4, [1] IPv6
-  std::unique_ptr<DiscoveryProbes> probes_;
+  std::unique_ptr<DiscoveryModules> modules_;
   std::map<int, PacketSocket> sockets_;      // by ifindex
   int ifindex_of_[2][2] = {{0, 0}, {0, 0}};  // [family][on_link]
   // Frames waiting to be sent, per socket.
+  static constexpr size_t kMaxFrame = 128;  // at least every module's max_frame() (open())
   struct Pending {
-    std::vector<std::array<uint8_t, DiscoveryProbes::kMaxFrame>> frames;
+    std::vector<std::array<uint8_t, kMaxFrame>> frames;
     std::vector<size_t> lengths;
     std::vector<uint64_t> positions;  // each frame's permutation position
   };
@@ -212,7 +225,8 @@ class RawDiscovery {
   uint64_t found_ = 0;  // hosts found by a probe (not our own addresses)
   SendTimes send_times_;
   uint16_t ip_id_ = 0;
-  uint64_t finished_ = 0;  // hosts a previous run finished (resume)
+  std::vector<uint8_t> refused_;  // per probe of the current target: the gate refused it
+  uint64_t finished_ = 0;         // hosts a previous run finished (resume)
   bool any_onlink_ = false;
 };
 
@@ -267,11 +281,12 @@ void RawDiscovery::open() {
 
   std::random_device rd;
   const uint64_t k0 = (uint64_t{rd()} << 32) ^ rd(), k1 = (uint64_t{rd()} << 32) ^ rd();
-  probes_ = std::make_unique<DiscoveryProbes>(merged, k0, k1);
-  probes_->set_announcer(ctx_.announce);  // before prepare()
+  modules_ = std::make_unique<DiscoveryModules>(merged, ModuleKeys{k0, k1}, ctx_.announce);
+  if (modules_->max_frame() > kMaxFrame)
+    throw std::logic_error("a discovery probe module's frames exceed the send queue's slots");
   for (int f = 0; f < 2; ++f) {
-    if (routed_route_[f]) probes_->prepare(*routed_route_[f], false);
-    if (onlink_route_[f]) probes_->prepare(*onlink_route_[f], true);
+    if (routed_route_[f]) modules_->prepare(discovery_path(*routed_route_[f], false));
+    if (onlink_route_[f]) modules_->prepare(discovery_path(*onlink_route_[f], true));
   }
   for (const auto& r : {onlink_route_[0], onlink_route_[1], routed_route_[0], routed_route_[1]}) {
     if (!r || sockets_.contains(r->ifindex)) continue;
@@ -325,8 +340,6 @@ DiscoveryReport RawDiscovery::run() {
 void RawDiscovery::send_pass(unsigned pass) {
   sent_at_.emplace_back((n_ + 63) / 64, Clock::time_point{});
   sent_upto_.push_back(0);
-  uint8_t frames[16][DiscoveryProbes::kMaxFrame];
-  size_t lengths[16];
   for (uint64_t pos = 0; pos < n_; ++pos) {
     if ((pos & 63) == 0) {
       if (ctx_.stopping()) break;
@@ -346,34 +359,41 @@ void RawDiscovery::send_pass(unsigned pass) {
       continue;
     }
     const bool on_link = where == Where::OnLink;
+    // The target's probes: one per module of its kind of path and family (and per ping port).
+    const std::vector<DiscoveryModules::Entry>& probes = modules_->probes(addr.family, on_link);
     // The policy gate sees every probe, retries included, right before it is built; a refused
     // probe is dropped alone (a ping port outside the scope), the target's others still go.
-    uint32_t refused = 0;  // bit i: the i-th frame of build() was refused
+    refused_.assign(probes.size(), 0);
     if (ctx_.gate != nullptr) {
-      const std::vector<Probe> gp = probes_->gate_probes(addr, on_link);
-      for (size_t i = 0; i < gp.size(); ++i) {
+      for (size_t i = 0; i < probes.size(); ++i) {
         std::chrono::nanoseconds later{0};
         ProbeGate::Decision d;
-        while ((d = ctx_.gate->check(gp[i], Clock::now(), &later)) == ProbeGate::Decision::Later) {
+        const Probe gp = probes[i].probe(addr);
+        while ((d = ctx_.gate->check(gp, Clock::now(), &later)) == ProbeGate::Decision::Later) {
           if (ctx_.stopping()) break;
           flush();
           std::this_thread::sleep_for(
               std::min<std::chrono::nanoseconds>(later, std::chrono::milliseconds(10)));
           drain(Clock::duration::zero());
         }
-        if (d != ProbeGate::Decision::Send && i < 32) refused |= uint32_t{1} << i;
+        if (d != ProbeGate::Decision::Send) refused_[i] = 1;
         if (d == ProbeGate::Decision::Refuse) ++report_.refused;
       }
     }
     if (cc_ && !admit(index, pos)) break;
-    const size_t k = probes_->build(frames, lengths, addr, on_link, pass, ++ip_id_);
+    // Each probe's module writes its frame straight into the send queue.
+    const BuildArgs args{++ip_id_, static_cast<uint8_t>(pass)};
     const int ifindex = ifindex_of_[addr.is_v4() ? 0 : 1][on_link ? 1 : 0];
     Pending& q = pending_[ifindex];
-    for (size_t i = 0; i < k; ++i) {
-      if (i < 32 && (refused >> i & 1) != 0) continue;
-      q.frames.emplace_back();
-      std::copy(frames[i], frames[i] + lengths[i], q.frames.back().begin());
-      q.lengths.push_back(lengths[i]);
+    for (size_t i = 0; i < probes.size(); ++i) {
+      if (refused_[i] != 0) continue;
+      auto& frame = q.frames.emplace_back();
+      const size_t len = probes[i].module->build(frame, probes[i].probe(addr), args);
+      if (len == 0) {
+        q.frames.pop_back();
+        continue;
+      }
+      q.lengths.push_back(len);
       q.positions.push_back(pos);
     }
     if (q.frames.size() >= 64) flush();
@@ -489,14 +509,21 @@ void RawDiscovery::drain(Clock::duration wait) {
 }
 
 void RawDiscovery::on_frame(std::span<const uint8_t> frame) {
-  auto is_target = [this](const IpAddress& a) { return ctx_.targets.contains(a); };
-  auto hit = probes_->classify(frame, is_target);
-  if (!hit) return;
-  const uint64_t index = ctx_.targets.index_of(hit->addr);
+  // Parsed once for every module (ARP frames are not IP: ip stays null for them).
+  net::ParsedPacket parsed;
+  const bool ip = net::parse_packet(frame, net::LinkType::Ethernet, parsed);
+  const RxFrame rx{frame, LinkFraming::Ethernet, ip ? &parsed : nullptr, Clock::now()};
+  ProbeVerdict v;
+  if (!modules_->classify(rx, v) || !v.host || v.host_state != HostState::Up) return;
+  // ARP and NDP replies name their sender only: it must be an address we probe.
+  const uint64_t index = ctx_.targets.index_of(v.probe.addr);
   if (index == UINT64_MAX) return;
   ++report_.replies;
   if (ctx_.counters != nullptr) ++ctx_.counters->received;
-  report_host(index, hit->addr, *hit);
+  DiscoveryHit hit{v.probe.addr, v.reason, std::nullopt, v.ttl, std::nullopt};
+  if (v.has_mac) hit.mac = v.mac;
+  if (!v.attempt_unknown) hit.attempt = v.attempt;
+  report_host(index, hit.addr, hit);
 }
 
 void RawDiscovery::report_host(uint64_t index, const IpAddress& addr, const DiscoveryHit& hit) {

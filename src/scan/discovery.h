@@ -73,7 +73,7 @@ struct DiscoveryContext {
   const std::vector<uint64_t>* finished = nullptr;
   // A second stop flag (the plan's: the port stage failed), polled like `stop`. May be null.
   const std::atomic<bool>* abort = nullptr;
-  // --announce: the tag the raw discovery probes carry (scan/discovery_probes.h). May be null.
+  // --announce: the tag the raw discovery probes carry (scan/probe_ping.h). May be null.
   const auth::ProbeAnnouncer* announce = nullptr;
   bool stopping() const { return stop.load() || (abort != nullptr && abort->load()); }
 };

@@ -8,9 +8,12 @@
 //   * the transport (scan/transport.h) owns the routes, the sockets, the receive ring, the
 //     sendmmsg batches and the next-hop MACs.
 // A probe module knows only its packets: how to write one probe, and how to recognise a reply to
-// one without any per-probe state. One module per probe type: `tcp_syn` (-sS) for ports; ARP,
-// NDP, ICMP echo/timestamp/mask, TCP SYN/ACK ping and UDP ping for hosts (issue 9, discovery);
-// UDP and the TCP flag scans later. Modules are listed in the registry (scan/probe_registry.h).
+// one without any per-probe state. One module per probe type: for ports `tcp_syn` (-sS), the TCP
+// flag scans (scan/probe_tcp_flags.h) and `udp` (-sU); for hosts (discovery, scan/discovery.h)
+// `arp` (-PR), `ndp` (IPv6 neighbor solicitation), `icmp_echo` (-PE, ICMP and ICMPv6),
+// `icmp_timestamp` (-PP), `icmp_mask` (-PM), `tcp_syn_ping` (-PS), `tcp_ack_ping` (-PA) and
+// `udp_ping` (-PU) (scan/probe_ping_*.h). Modules are listed in the registry
+// (scan/probe_registry.h).
 //
 // Lifecycle and threads
 // ---------------------
@@ -49,6 +52,10 @@
 // whose targets are on-link, it overwrites bytes [0, 6) (the destination MAC) with the target's
 // own MAC (learnt from its ARP/NDP reply in the discovery stage, or from the kernel's neighbour
 // table). No checksum covers those bytes. It never touches Arp or Ndp frames.
+// Host modules prepared on an on-link Ethernet path (discovery with --send-ip, where no target's
+// MAC is known yet) address their IP frames to the Ethernet broadcast (IPv4) or the target's
+// solicited-node multicast MAC (IPv6) instead: the target receives and accepts them, and its
+// reply comes back unicast.
 // The transport sends the frame as built, in batches; a frame it could not send is simply
 // unanswered (the driver's retries resend it through build() again).
 //
@@ -61,7 +68,8 @@
 // reply to our address from an address we probe (the driver then checks the address is in the
 // scan, and the answered bit drops duplicates and unsolicited repeats). classify() also says
 // which attempt a reply answers (ProbeVerdict::attempt) when the packets of different attempts
-// differ (the TCP SYN module gives each attempt its own source port); otherwise 0.
+// differ (the TCP SYN module gives each attempt its own source port); otherwise 0, and a host
+// module sets ProbeVerdict::attempt_unknown (ARP, NDP: the driver then takes the latest send).
 //
 // What silence means
 // ------------------
@@ -174,6 +182,9 @@ struct ProbeVerdict {
   // A SYN-ACK's window, TTL and options (port modules that see SYN-ACKs: the -O hint's evidence,
   // scan/os_hint.h); empty otherwise.
   std::optional<SynAckFacts> syn_ack;
+  // The reply does not say which attempt it answers (ARP and NDP replies): `attempt` is 0 and
+  // means nothing. The discovery sweep then times it from the latest pass that probed the host.
+  bool attempt_unknown = false;
 };
 
 // The scan's secret keys (random per scan; shared by the send and receive sides).

@@ -3,6 +3,10 @@
 #include <stdexcept>
 #include <string>
 
+#include "scan/probe_ping_icmp.h"
+#include "scan/probe_ping_link.h"
+#include "scan/probe_ping_tcp.h"
+#include "scan/probe_ping_udp.h"
 #include "scan/probe_tcp_flags.h"
 #include "scan/probe_tcp_syn.h"
 #include "scan/probe_udp.h"
@@ -30,6 +34,25 @@ constexpr ModuleEntry kModules[] = {
      "UDP datagram to each port with its protocol's payload: reply open, ICMP port unreachable "
      "closed, other unreachables filtered, silence open|filtered (-sU)",
      &make<UdpProbe>},
+    // Host discovery (scan/probe_ping.h): a reply says the host is up, silence says nothing.
+    {"arp", "ARP request to each on-link IPv4 target: an ARP reply says up (-PR)", &make<ArpPing>},
+    {"ndp",
+     "IPv6 neighbor solicitation to each on-link IPv6 target: a solicited advertisement says up "
+     "(-PR on IPv6)",
+     &make<NdpPing>},
+    {"icmp_echo", "ICMP/ICMPv6 echo request: an echo reply says up (-PE)", &make_icmp_echo},
+    {"icmp_timestamp", "ICMP timestamp request (IPv4): a timestamp reply says up (-PP)",
+     &make_icmp_timestamp},
+    {"icmp_mask", "ICMP address mask request (IPv4): a mask reply says up (-PM)", &make_icmp_mask},
+    {"tcp_syn_ping",
+     "TCP SYN to each -PS port: a SYN-ACK, a RST or the target's ICMP error says up (-PS)",
+     &make_tcp_syn_ping},
+    {"tcp_ack_ping", "TCP ACK to each -PA port: a RST or the target's ICMP error says up (-PA)",
+     &make_tcp_ack_ping},
+    {"udp_ping",
+     "UDP datagram to each -PU port: the target's port unreachable (or any ICMP error from it) "
+     "or a UDP reply says up (-PU)",
+     &make<UdpPing>},
 };
 
 constexpr ScanTypeEntry kScanTypes[] = {
