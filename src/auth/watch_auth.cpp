@@ -210,7 +210,7 @@ void AuthMonitor::judge(Source& s, const detect::PacketEvent& ev, AuthVerdict v,
 
 void AuthMonitor::on_packet(const detect::PacketEvent& ev) {
   // Probes: TCP SYNs (no ACK) and UDP datagrams; tagged, any TCP segment (an ACK ping) and ICMP
-  // echo requests (host discovery, scan/discovery_probes.h).
+  // echo requests (host discovery, scan/probe_ping_icmp.h).
   const bool syn = ev.is_tcp() && ev.has(detect::tcpf::kSyn) && !ev.has(detect::tcpf::kAck);
   if (!ev.is_udp() && !syn && !(ev.has_announce && (ev.is_tcp() || ev.is_icmp()))) return;
   if (!local_.contains(ev.dst) || local_.contains(ev.src)) return;

@@ -14,11 +14,42 @@
 #include <fmt/format.h>
 #include <nftables/libnftables.h>
 
+#include "core/dynlib.h"
 #include "core/error.h"
 
 extern char** environ;
 
 namespace gh::detect {
+
+namespace {
+
+// libnftables is loaded when watch --block first starts a blocker (core/dynlib.h), not at start.
+struct Nft {
+  DynLib lib{"libnftables.so.1", "libnftables1", "watch --block"};
+#define GH_NFT(name) decltype(&::name) name = lib.fn<decltype(::name)>(#name)
+  GH_NFT(nft_ctx_new);
+  GH_NFT(nft_ctx_free);
+  GH_NFT(nft_ctx_buffer_output);
+  GH_NFT(nft_ctx_buffer_error);
+  GH_NFT(nft_run_cmd_from_buffer);
+  GH_NFT(nft_ctx_get_error_buffer);
+#undef GH_NFT
+};
+
+// Null when the library cannot be loaded: the blocker then runs the nft command, as it does
+// when libnftables cannot make a context.
+const Nft* nft_api() {
+  static const Nft* api = []() -> const Nft* {
+    try {
+      return new Nft();
+    } catch (const RuntimeError&) {
+      return nullptr;
+    }
+  }();
+  return api;
+}
+
+}  // namespace
 
 std::optional<std::string> block_exemption(const BlockConfig& cfg, const Alert& a) {
   if (cfg.allow.contains(a.src)) return "allowlisted";
@@ -94,7 +125,7 @@ NftBlocker::NftBlocker(BlockConfig cfg) : cfg_(std::move(cfg)) {}
 
 NftBlocker::~NftBlocker() {
   stop();
-  if (ctx_) nft_ctx_free(ctx_);
+  if (ctx_) nft_api()->nft_ctx_free(ctx_);
 }
 
 void NftBlocker::start() {
@@ -139,11 +170,11 @@ void NftBlocker::start() {
   if (!err.empty()) throw RuntimeError("cannot create the nftables table inet " + t + ": " + err);
   started_ = true;
   if (cfg_.nft == "nft") (void)netlink_.open();  // on failure, libnftables adds the elements
-  if (!ctx_ && cfg_.nft == "nft") {
-    ctx_ = nft_ctx_new(NFT_CTX_DEFAULT);
+  if (!ctx_ && cfg_.nft == "nft" && nft_api() != nullptr) {
+    ctx_ = nft_api()->nft_ctx_new(NFT_CTX_DEFAULT);
     if (ctx_) {
-      nft_ctx_buffer_output(ctx_);
-      nft_ctx_buffer_error(ctx_);
+      nft_api()->nft_ctx_buffer_output(ctx_);
+      nft_api()->nft_ctx_buffer_error(ctx_);
     }
   }
 }
@@ -267,8 +298,8 @@ BlockDecision NftBlocker::consider(const Alert& a, int64_t now_us) {
     err = netlink_.add(cfg_.table, a.src.is_v4() ? "blocked4" : "blocked6", a.src,
                        static_cast<uint64_t>(std::max<int64_t>(1000, cfg_.block_for_us / 1000)));
   } else if (ctx_) {
-    if (nft_run_cmd_from_buffer(ctx_, script.c_str()) != 0) {
-      err = nft_ctx_get_error_buffer(ctx_);
+    if (nft_api()->nft_run_cmd_from_buffer(ctx_, script.c_str()) != 0) {
+      err = nft_api()->nft_ctx_get_error_buffer(ctx_);
       while (!err.empty() && (err.back() == '\n' || err.back() == ' ')) err.pop_back();
       std::replace(err.begin(), err.end(), '\n', ' ');
       if (err.empty()) err = "libnftables failed";

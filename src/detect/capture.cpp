@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <string>
 
+#include "core/dynlib.h"
 #include "core/error.h"
 #include "detect/decode.h"
 
@@ -18,17 +19,50 @@ namespace gh::detect {
 
 namespace {
 
+// libpcap is loaded by the first capture (core/dynlib.h), not at start: it brings D-Bus, systemd,
+// libgcrypt and three compressors, which no scan needs.
+struct Pcap {
+  DynLib lib{"libpcap.so.0.8", "libpcap0.8", "glasshouse watch (packet capture)"};
+#define GH_PCAP(name) decltype(&::name) name = lib.fn<decltype(::name)>(#name)
+  GH_PCAP(pcap_activate);
+  GH_PCAP(pcap_close);
+  GH_PCAP(pcap_compile);
+  GH_PCAP(pcap_create);
+  GH_PCAP(pcap_datalink);
+  GH_PCAP(pcap_freecode);
+  GH_PCAP(pcap_get_selectable_fd);
+  GH_PCAP(pcap_geterr);
+  GH_PCAP(pcap_next_ex);
+  GH_PCAP(pcap_open_offline_with_tstamp_precision);
+  GH_PCAP(pcap_set_buffer_size);
+  GH_PCAP(pcap_set_immediate_mode);
+  GH_PCAP(pcap_set_promisc);
+  GH_PCAP(pcap_set_snaplen);
+  GH_PCAP(pcap_set_timeout);
+  GH_PCAP(pcap_setdirection);
+  GH_PCAP(pcap_setfilter);
+  GH_PCAP(pcap_setnonblock);
+  GH_PCAP(pcap_stats);
+#undef GH_PCAP
+};
+
+const Pcap& pc() {
+  static const Pcap* api = new Pcap();
+  return *api;
+}
+
 void apply_filter(pcap_t* p, const std::string& filter, bool live) {
   if (filter.empty()) return;
   bpf_program prog{};
-  if (pcap_compile(p, &prog, filter.c_str(), 1, PCAP_NETMASK_UNKNOWN) != 0) {
-    std::string msg = "BPF filter '" + filter + "': " + pcap_geterr(p);
+  if (pc().pcap_compile(p, &prog, filter.c_str(), 1, PCAP_NETMASK_UNKNOWN) != 0) {
+    std::string msg = "BPF filter '" + filter + "': " + pc().pcap_geterr(p);
     if (live) throw RuntimeError(msg);
     throw UsageError(msg);
   }
-  int rc = pcap_setfilter(p, &prog);
-  pcap_freecode(&prog);
-  if (rc != 0) throw RuntimeError(std::string("cannot install the BPF filter: ") + pcap_geterr(p));
+  int rc = pc().pcap_setfilter(p, &prog);
+  pc().pcap_freecode(&prog);
+  if (rc != 0)
+    throw RuntimeError(std::string("cannot install the BPF filter: ") + pc().pcap_geterr(p));
 }
 
 // The interface's MTU, or 0 when it cannot be read.
@@ -44,16 +78,16 @@ int interface_mtu(const std::string& name) {
 
 }  // namespace
 
-Capture::Capture(pcap* p, bool live) : p_(p), live_(live), link_(pcap_datalink(p)) {}
+Capture::Capture(pcap* p, bool live) : p_(p), live_(live), link_(pc().pcap_datalink(p)) {}
 
 Capture::~Capture() {
-  if (p_) pcap_close(p_);
+  if (p_) pc().pcap_close(p_);
 }
 
 Capture Capture::open_file(const std::string& path, const std::string& filter) {
   char err[PCAP_ERRBUF_SIZE] = {};
   pcap_t* p =
-      pcap_open_offline_with_tstamp_precision(path.c_str(), PCAP_TSTAMP_PRECISION_MICRO, err);
+      pc().pcap_open_offline_with_tstamp_precision(path.c_str(), PCAP_TSTAMP_PRECISION_MICRO, err);
   if (!p) throw UsageError("cannot read capture '" + path + "': " + err);
   Capture c(p, false);
   if (!link_type_supported(c.link_)) {
@@ -67,7 +101,7 @@ Capture Capture::open_file(const std::string& path, const std::string& filter) {
 
 Capture Capture::open_live(const LiveOptions& opt) {
   char err[PCAP_ERRBUF_SIZE] = {};
-  pcap_t* p = pcap_create(opt.interface.c_str(), err);
+  pcap_t* p = pc().pcap_create(opt.interface.c_str(), err);
   if (!p) throw RuntimeError("cannot capture on " + opt.interface + ": " + err);
   Capture c(p, true);
   int snaplen = opt.snaplen;
@@ -78,41 +112,41 @@ Capture Capture::open_live(const LiveOptions& opt) {
     int mtu = interface_mtu(opt.interface);
     snaplen = std::min(snaplen, (mtu > 0 ? mtu : 1500) + 22);
   }
-  pcap_set_snaplen(p, snaplen);
-  pcap_set_promisc(p, opt.promiscuous ? 1 : 0);
+  pc().pcap_set_snaplen(p, snaplen);
+  pc().pcap_set_promisc(p, opt.promiscuous ? 1 : 0);
   // Without `immediate`, libpcap uses TPACKET_V3, whose blocks pack frames by their real length;
   // the kernel hands over a block when it is full or after the timeout (rounded up to jiffies).
   // With it, TPACKET_V2: the kernel wakes the reader for every frame.
-  pcap_set_immediate_mode(p, opt.immediate ? 1 : 0);
-  pcap_set_timeout(p, opt.block_timeout_ms);
-  pcap_set_buffer_size(p, opt.buffer_bytes);
-  int rc = pcap_activate(p);
+  pc().pcap_set_immediate_mode(p, opt.immediate ? 1 : 0);
+  pc().pcap_set_timeout(p, opt.block_timeout_ms);
+  pc().pcap_set_buffer_size(p, opt.buffer_bytes);
+  int rc = pc().pcap_activate(p);
   if (rc < 0) {
     std::string why = rc == PCAP_ERROR_NO_SUCH_DEVICE ? "no such interface"
                       : rc == PCAP_ERROR_PERM_DENIED  ? "permission denied (run as root)"
                       : rc == PCAP_ERROR_IFACE_NOT_UP ? "interface is down"
-                                                      : pcap_geterr(p);
+                                                      : pc().pcap_geterr(p);
     throw RuntimeError("cannot capture on " + opt.interface + ": " + why);
   }
-  c.link_ = pcap_datalink(p);
+  c.link_ = pc().pcap_datalink(p);
   if (!link_type_supported(c.link_))
     throw RuntimeError("cannot capture on " + opt.interface + ": unsupported link type " +
                        std::to_string(c.link_));
-  pcap_setdirection(p, PCAP_D_INOUT);
+  pc().pcap_setdirection(p, PCAP_D_INOUT);
   apply_filter(p, opt.filter, true);
-  if (pcap_setnonblock(p, 1, err) != 0)
+  if (pc().pcap_setnonblock(p, 1, err) != 0)
     throw RuntimeError("cannot capture on " + opt.interface + ": " + err);
   return c;
 }
 
 int Capture::selectable_fd() const {
-  return live_ ? pcap_get_selectable_fd(p_) : -1;
+  return live_ ? pc().pcap_get_selectable_fd(p_) : -1;
 }
 
 Capture::Next Capture::next(const uint8_t*& data, size_t& len, int64_t& ts_us) {
   pcap_pkthdr* h = nullptr;
   const u_char* d = nullptr;
-  int rc = pcap_next_ex(p_, &h, &d);
+  int rc = pc().pcap_next_ex(p_, &h, &d);
   if (rc == 1) {
     ++records_;
     data = d;
@@ -129,7 +163,7 @@ Capture::Next Capture::next(const uint8_t*& data, size_t& len, int64_t& ts_us) {
   }
   if (rc == 0) return Next::None;
   if (rc == PCAP_ERROR_BREAK) return Next::End;
-  throw RuntimeError(std::string("capture read failed: ") + pcap_geterr(p_));
+  throw RuntimeError(std::string("capture read failed: ") + pc().pcap_geterr(p_));
 }
 
 CaptureStats Capture::stats() const {
@@ -139,7 +173,7 @@ CaptureStats Capture::stats() const {
     return s;
   }
   pcap_stat ps{};
-  if (pcap_stats(p_, &ps) == 0) {
+  if (pc().pcap_stats(p_, &ps) == 0) {
     s.received = ps.ps_recv;
     s.dropped = ps.ps_drop;
     s.if_dropped = ps.ps_ifdrop;

@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "audit/json_read.h"
+#include "core/dynlib.h"
 #include "core/error.h"
 
 namespace gh {
@@ -156,24 +157,51 @@ RunData read_jsonl_results(const std::string& text, const std::string& name) {
 
 namespace {
 
+// libxml2 is loaded when the first nmap XML file is read (core/dynlib.h), not at start: it and
+// the ICU it links are needed by no scan.
+struct Xml {
+  DynLib lib{"libxml2.so.2", "libxml2", "reading nmap XML results"};
+#define GH_XML(name) decltype(&::name) name = lib.fn<decltype(::name)>(#name)
+  GH_XML(xmlReadMemory);
+  GH_XML(xmlGetLastError);
+  GH_XML(xmlResetLastError);
+  GH_XML(xmlFreeDoc);
+  GH_XML(xmlDocGetRootElement);
+  GH_XML(xmlGetProp);
+  GH_XML(xmlNodeGetContent);
+  GH_XML(xmlStrcmp);
+#undef GH_XML
+  // The header makes xmlFree a macro (per-thread hooks); the library exports the process-wide
+  // variable, which is what xmlGetProp's and xmlNodeGetContent's strings are freed with here.
+  xmlFreeFunc* free_fn = lib.fn<xmlFreeFunc>("xmlFree");
+  void free(void* p) const {
+    (*free_fn)(p);
+  }
+};
+
+const Xml& xml() {
+  static const Xml* api = new Xml();
+  return *api;
+}
+
 std::string attr(xmlNode* n, const char* name) {
-  xmlChar* v = xmlGetProp(n, reinterpret_cast<const xmlChar*>(name));
+  xmlChar* v = xml().xmlGetProp(n, reinterpret_cast<const xmlChar*>(name));
   if (v == nullptr) return {};
   std::string s(reinterpret_cast<const char*>(v));
-  xmlFree(v);
+  xml().free(v);
   return s;
 }
 
 bool is(xmlNode* n, const char* name) {
   return n->type == XML_ELEMENT_NODE &&
-         xmlStrcmp(n->name, reinterpret_cast<const xmlChar*>(name)) == 0;
+         xml().xmlStrcmp(n->name, reinterpret_cast<const xmlChar*>(name)) == 0;
 }
 
 std::string content(xmlNode* n) {
-  xmlChar* v = xmlNodeGetContent(n);
+  xmlChar* v = xml().xmlNodeGetContent(n);
   if (v == nullptr) return {};
   std::string s(reinterpret_cast<const char*>(v));
-  xmlFree(v);
+  xml().free(v);
   return s;
 }
 
@@ -263,11 +291,11 @@ void read_host(xmlNode* host, RunData& run,
 RunData read_nmap_xml(const std::string& text, const std::string& name) {
   // No network, no DTD loading, no entity substitution: a result file is data, not a program.
   int options = XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_NOCDATA;
-  xmlResetLastError();
-  xmlDocPtr doc =
-      xmlReadMemory(text.data(), static_cast<int>(text.size()), name.c_str(), nullptr, options);
+  xml().xmlResetLastError();
+  xmlDocPtr doc = xml().xmlReadMemory(text.data(), static_cast<int>(text.size()), name.c_str(),
+                                      nullptr, options);
   if (doc == nullptr) {
-    const xmlError* e = xmlGetLastError();
+    const xmlError* e = xml().xmlGetLastError();
     std::string msg = e != nullptr && e->message != nullptr ? e->message : "malformed";
     while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
     throw UsageError(fmt::format("{}:{}: not a complete XML document ({}); truncated?", name,
@@ -275,9 +303,9 @@ RunData read_nmap_xml(const std::string& text, const std::string& name) {
   }
   struct Free {
     xmlDocPtr d;
-    ~Free() { xmlFreeDoc(d); }
+    ~Free() { xml().xmlFreeDoc(d); }
   } guard{doc};
-  xmlNode* root = xmlDocGetRootElement(doc);
+  xmlNode* root = xml().xmlDocGetRootElement(doc);
   if (root == nullptr || !is(root, "nmaprun"))
     throw UsageError(fmt::format("{}: not an nmap XML result file (no <nmaprun>)", name));
   RunData run;

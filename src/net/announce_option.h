@@ -51,11 +51,12 @@ void stamp_announce(uint8_t* tcp, size_t option_offset, uint8_t epoch_lo, uint64
 // is none, or it is malformed (wrong length, another ExID, truncated).
 bool find_announce_option(const uint8_t* options, size_t len, AnnounceOption& out);
 
-// Host-discovery probes (scan/discovery_probes.h) carry the block as the trailer of an ICMP echo
-// request's or a UDP ping's payload. append_announce() appends it to a built IP packet (no
-// extension headers) at frame[ip_off..len): it fixes the IPv4 total length and header checksum
-// or the IPv6 payload length, and the UDP length and checksum or the ICMP/ICMPv6 checksum.
-// Returns the new frame length; 0 when the packet is another protocol or `cap` is too small.
+// Host-discovery probes (scan/probe_ping_icmp.h, scan/probe_ping_udp.h) carry the block as the
+// trailer of an ICMP echo request's or a UDP ping's payload. append_announce() appends it to a
+// built IP packet (no extension headers) at frame[ip_off..len): it fixes the IPv4 total length and
+// header checksum or the IPv6 payload length, and the UDP length and checksum or the ICMP/ICMPv6
+// checksum. Returns the new frame length; 0 when the packet is another protocol or `cap` is too
+// small.
 size_t append_announce(uint8_t* frame, size_t len, size_t cap, size_t ip_off,
                        const AnnounceBlock& block);
 

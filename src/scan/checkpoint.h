@@ -173,7 +173,10 @@ std::optional<FileWriter> checkpoint_writer(const std::string& drop_user);
 
 // Creates the default checkpoint directory when it is missing (0700; as root, owned by the
 // writer), then checks that the writer can create and remove files in `dir`. Throws UsageError
-// naming the directory and the user when it cannot.
+// naming the directory and the user when it cannot. A directory the user named (create false)
+// is checked in a child that becomes the writer; the default one in this thread with the
+// writer's filesystem uid and gid (setfsuid), which does not drop this process's supplementary
+// groups: a miss there costs only the ability to resume, and the first save says so.
 void prepare_checkpoint_dir(const std::string& dir, bool create,
                             const std::optional<FileWriter>& writer);
 

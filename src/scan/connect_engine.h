@@ -1,12 +1,12 @@
 // The TCP connect scan engine (nmap -sT): an unprivileged scan through the kernel's own TCP stack.
 //
-// Non-blocking sockets: connect(), then a second connect() at once, which has the outcome when the
-// answer came back inside the first call (on loopback, nearly always), else epoll until it comes.
-// Sockets whose attempt was refused are used again. The kernel does the handshake, so a probe's
-// verdict is what connect() says: success = open, ECONNREFUSED = closed, an ICMP error = filtered
-// with its reason, no outcome before our timeout = no answer (retried, then filtered/no-response).
-// See connect_engine.cpp for the design (socket reuse, workers, in-flight bound, timeouts, rate,
-// backoff on fd exhaustion) and the helpers below, which are exposed for the tests.
+// It runs on the connection runner (scan/conn_runner.h: the sockets, epoll, deadlines, descriptor
+// budget and back-off, socket reuse, admission), one short job per connect attempt. The kernel
+// does the handshake, so a probe's verdict is what connect() says: success = open, ECONNREFUSED =
+// closed, an ICMP error = filtered with its reason, no outcome before our timeout = no answer
+// (retried, then filtered/no-response). See connect_engine.cpp for the design (workers, in-flight
+// bound, timeouts, retries, self-connects) and the helpers below (connect_verdict.cpp), which are
+// exposed for the tests.
 #pragma once
 
 #include <chrono>
@@ -36,11 +36,11 @@ struct Stats;
 // Scans at -T3 (the default) and faster of many ports on a machine with several cores run two
 // workers, the calling thread and one more (connect_detail::workers_for): on a fast network
 // (loopback, a LAN) the kernel's own work per connect() is what bounds the scan, and two threads do
-// it on two cores. Each worker has its own sockets, epoll set, in-flight share, retries and timeout
-// estimate, and claims chunks of the permutation as it goes (so a worker that gets less CPU does
-// less of the scan); the gate, the rate limiter and the host timeout clock are shared under one
-// lock; verdicts are still reported from the calling thread only. `workers` (tests) overrides
-// the choice; `stats` (tests) receives how the attempts went.
+// it on two cores. Each worker has its own ConnRunner (sockets, epoll set, in-flight share),
+// retries and timeout estimate, and claims chunks of the permutation as it goes (so a worker that
+// gets less CPU does less of the scan); the gate, the rate limiter and the host timeout clock are
+// one shared ConnAdmission; verdicts are still reported from the calling thread only. `workers`
+// (tests) overrides the choice; `stats` (tests) receives how the attempts went.
 EngineReport run_connect_scan(EngineContext& ctx, connect_detail::Stats* stats = nullptr,
                               size_t workers = 0);
 

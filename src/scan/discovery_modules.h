@@ -11,7 +11,7 @@
 //   routed   the IP modules: `icmp_echo`, `icmp_timestamp`, `icmp_mask`, then `tcp_syn_ping`,
 //            `tcp_ack_ping` and `udp_ping` once per port of their -PS/-PA/-PU list.
 // A target's probes are those of the modules of its set that prepare() accepted for its family
-// (ARP: IPv4 only; NDP, timestamp and mask: ...), in the order above, which is the order they
+// (ARP, timestamp and mask: IPv4 only; NDP: IPv6 only), in the order above, the order they
 // are sent in. All instances share the scan's keys; the announcer (--announce, or null) is set
 // on each before prepare().
 #pragma once

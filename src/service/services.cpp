@@ -3,30 +3,37 @@
 #include "core/build_paths.h"
 
 #include <algorithm>
-#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
-#include <fstream>
-#include <functional>
 #include <istream>
 #include <optional>
 #include <string>
 #include <utility>
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <iterator>
 
 #include "core/error.h"
 
 namespace gh {
 namespace {
 
+// Port-major, so that nmap-services (ordered by port, a port's TCP line before its UDP line) is
+// already in key order and finish() need not sort it.
 constexpr uint32_t key_of(Protocol proto, uint16_t port) {
-  return (static_cast<uint32_t>(proto) << 16) | port;
+  return (static_cast<uint32_t>(port) << 8) | static_cast<uint32_t>(proto);
 }
 constexpr Protocol proto_of(uint32_t key) {
-  return static_cast<Protocol>(key >> 16);
+  return static_cast<Protocol>(key & 0xFF);
 }
 constexpr uint16_t port_of(uint32_t key) {
-  return static_cast<uint16_t>(key & 0xFFFF);
+  return static_cast<uint16_t>(key >> 8);
 }
 
 constexpr char kNmapSystemPath[] = "/usr/share/nmap/nmap-services";
@@ -34,37 +41,24 @@ constexpr char kNmapLocalPath[] = "/usr/local/share/nmap/nmap-services";
 
 // One parsed line of a services file, before it goes into a table.
 struct Record {
-  std::string_view name;
+  std::string_view name;  // a slice of the text being parsed
   uint16_t port = 0;
   Protocol proto = Protocol::Tcp;
   double frequency = 0;
 };
-using RecordSink = std::function<void(const Record&)>;
 
 bool is_space(char c) {
   return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
-}
-
-// Splits on runs of blanks; at most max_fields + 1 fields (the extra one flags "too many").
-std::vector<std::string_view> split_fields(std::string_view line, size_t max_fields) {
-  std::vector<std::string_view> fields;
-  size_t i = 0;
-  while (i < line.size() && fields.size() <= max_fields) {
-    while (i < line.size() && is_space(line[i])) ++i;
-    if (i == line.size()) break;
-    size_t start = i;
-    while (i < line.size() && !is_space(line[i])) ++i;
-    fields.push_back(line.substr(start, i - start));
-  }
-  return fields;
 }
 
 // Service names as they appear in IANA's registry and nmap-services: letters, digits and a few
 // punctuation marks (nmap has "X11:1"). Anything else means the line is not what we think it is.
 bool valid_service_name(std::string_view name) {
   if (name.empty() || name.size() > 64) return false;
-  return std::all_of(name.begin(), name.end(), [](unsigned char c) {
-    return std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '+' || c == ':';
+  // Not std::isalnum: no locale lookup per character (27,000 names are checked per load).
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_' || c == '.' || c == '+' || c == ':';
   });
 }
 
@@ -98,31 +92,41 @@ std::optional<double> parse_frequency(std::string_view s) {
   return f;
 }
 
-// Feeds every well-formed line of `in` to `sink`; malformed lines are skipped. nmap_format picks
-// the column layout: nmap's "name port/proto [frequency [comment...]]" or our "name port/proto
-// rank".
-void parse_lines(std::istream& in, bool nmap_format, const RecordSink& sink) {
-  std::string line;
-  while (std::getline(in, line)) {
-    std::string_view text = line;
-    if (size_t hash = text.find('#'); hash != std::string_view::npos) text = text.substr(0, hash);
-    // nmap-services lines may carry extra columns (comments without '#'); ours have exactly three.
-    auto fields = split_fields(text, 3);
-    if (fields.empty()) continue;
-    Record rec;
-    if (nmap_format) {
-      if (fields.size() < 2) continue;
-    } else {
-      if (fields.size() != 3) continue;
+// Feeds every well-formed line of `text` to `sink`; malformed lines are skipped. nmap_format
+// picks the column layout: nmap's "name port/proto [frequency [comment...]]" or our "name
+// port/proto rank". One pass over the text, no allocation per line: nmap-services has 27,000
+// lines and is read before every scan that uses the default ports.
+template <typename Sink>
+void parse_text(std::string_view text, bool nmap_format, Sink&& sink) {
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view line = text.substr(pos, end - pos);
+    pos = end + 1;
+    if (size_t hash = line.find('#'); hash != std::string_view::npos) line = line.substr(0, hash);
+    // Splits on runs of blanks; at most four fields (a fourth flags "too many" for our format;
+    // nmap-services lines may carry extra columns, comments without '#').
+    std::string_view fields[4];
+    size_t count = 0;
+    for (size_t i = 0; i < line.size() && count < 4;) {
+      while (i < line.size() && is_space(line[i])) ++i;
+      if (i == line.size()) break;
+      size_t start = i;
+      while (i < line.size() && !is_space(line[i])) ++i;
+      fields[count++] = line.substr(start, i - start);
     }
+    if (count == 0) continue;
+    if (nmap_format ? count < 2 : count != 3) continue;
     if (!valid_service_name(fields[0])) continue;
     auto pp = parse_port_proto(fields[1]);
     if (!pp) continue;
+    Record rec;
     rec.name = fields[0];
     rec.port = pp->first;
     rec.proto = pp->second;
     if (nmap_format) {
-      if (fields.size() >= 3) {
+      if (count >= 3) {
         auto f = parse_frequency(fields[2]);
         if (!f) continue;
         rec.frequency = *f;
@@ -135,6 +139,47 @@ void parse_lines(std::istream& in, bool nmap_format, const RecordSink& sink) {
     }
     sink(rec);
   }
+}
+
+// The whole file, mapped read-only (nmap-services is 1 MB: no copy, and the page cache's pages
+// are shared), or nullopt if it cannot be read (missing, a directory, unreadable). The mapping
+// lives as long as the returned owner.
+struct MappedFile {
+  std::string_view text;
+  std::shared_ptr<const void> owner;
+};
+std::optional<MappedFile> map_whole_file(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || S_ISDIR(st.st_mode)) {
+    ::close(fd);
+    return std::nullopt;
+  }
+  if (!S_ISREG(st.st_mode)) {  // a pipe or a device (GLASSHOUSE_NMAP_SERVICES=/dev/fd/3): read it
+    auto text = std::make_shared<std::string>();
+    char buf[65536];
+    for (;;) {
+      ssize_t n = ::read(fd, buf, sizeof buf);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      text->append(buf, static_cast<size_t>(n));
+    }
+    ::close(fd);
+    std::string_view view = *text;
+    return MappedFile{view, std::move(text)};
+  }
+  const auto size = static_cast<size_t>(st.st_size);
+  if (size == 0) {
+    ::close(fd);
+    return MappedFile{};
+  }
+  void* addr = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+  ::close(fd);
+  if (addr == MAP_FAILED) return std::nullopt;
+  std::shared_ptr<const void> owner(
+      addr, [size](const void* p) { ::munmap(const_cast<void*>(p), size); });
+  return MappedFile{std::string_view(static_cast<const char*>(addr), size), std::move(owner)};
 }
 
 char lower(char c) {
@@ -226,18 +271,19 @@ constexpr BuiltinService kBuiltin[] = {
 
 void ServiceTable::finish() {
   for (size_t i = 0; i < by_key_.size(); ++i) by_key_[i].order = static_cast<uint32_t>(i);
-  // In place (a stable sort would allocate a second table).
-  std::sort(by_key_.begin(), by_key_.end(), [](const Entry& a, const Entry& b) {
+  auto before = [](const Entry& a, const Entry& b) {
     return a.key != b.key ? a.key < b.key : a.order < b.order;
-  });
+  };
+  // In place (a stable sort would allocate a second table); nmap-services is already in order.
+  if (!std::is_sorted(by_key_.begin(), by_key_.end(), before))
+    std::sort(by_key_.begin(), by_key_.end(), before);
   size_t out = 0;
   for (size_t i = 0; i < by_key_.size(); ++i) {
     if (out > 0 && by_key_[out - 1].key == by_key_[i].key) {
-      if (by_key_[i].frequency > by_key_[out - 1].frequency)
-        by_key_[out - 1] = std::move(by_key_[i]);
+      if (by_key_[i].frequency > by_key_[out - 1].frequency) by_key_[out - 1] = by_key_[i];
       continue;
     }
-    if (out != i) by_key_[out] = std::move(by_key_[i]);
+    if (out != i) by_key_[out] = by_key_[i];
     ++out;
   }
   by_key_.resize(out);
@@ -249,23 +295,44 @@ const ServiceTable::Entry* ServiceTable::find(uint32_t key) const {
   return it != by_key_.end() && it->key == key ? &*it : nullptr;
 }
 
-ServiceTable ServiceTable::from_nmap_services(std::istream& in) {
+ServiceTable ServiceTable::parse(std::string_view text, std::shared_ptr<const void> storage,
+                                 bool nmap_format) {
   ServiceTable table;
-  table.by_key_.reserve(32768);  // nmap-services has ~27,000 TCP and UDP entries
-  parse_lines(in, /*nmap_format=*/true, [&table](const Record& r) {
-    table.by_key_.push_back(Entry{key_of(r.proto, r.port), 0, std::string(r.name), r.frequency});
+  table.text_ = text;
+  table.storage_ = std::move(storage);
+  if (nmap_format) table.by_key_.reserve(32768);  // nmap-services has ~27,000 TCP and UDP entries
+  const char* base = text.data();
+  parse_text(text, nmap_format, [&table, base](const Record& r) {
+    table.by_key_.push_back(Entry{key_of(r.proto, r.port), 0,
+                                  static_cast<uint32_t>(r.name.data() - base),
+                                  static_cast<uint32_t>(r.name.size()), r.frequency});
   });
   table.finish();
   return table;
 }
 
+ServiceTable ServiceTable::parse(std::string text, bool nmap_format) {
+  auto owned = std::make_shared<const std::string>(std::move(text));
+  std::string_view view = *owned;
+  return parse(view, std::move(owned), nmap_format);
+}
+
+ServiceTable ServiceTable::from_nmap_services(std::string text) {
+  return parse(std::move(text), /*nmap_format=*/true);
+}
+
+ServiceTable ServiceTable::from_nmap_services(std::istream& in) {
+  return from_nmap_services(
+      std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()));
+}
+
+ServiceTable ServiceTable::from_glasshouse_tsv(std::string text) {
+  return parse(std::move(text), /*nmap_format=*/false);
+}
+
 ServiceTable ServiceTable::from_glasshouse_tsv(std::istream& in) {
-  ServiceTable table;
-  parse_lines(in, /*nmap_format=*/false, [&table](const Record& r) {
-    table.by_key_.push_back(Entry{key_of(r.proto, r.port), 0, std::string(r.name), r.frequency});
-  });
-  table.finish();
-  return table;
+  return from_glasshouse_tsv(
+      std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()));
 }
 
 const ServiceTable& ServiceTable::instance() {
@@ -274,9 +341,9 @@ const ServiceTable& ServiceTable::instance() {
   // freeing nmap-services' 27,000 entries at exit cost a top-1000 scan more than its probes.
   static const ServiceTable& table = *new ServiceTable([] {
     auto load = [](const std::string& path, bool nmap_format) -> std::optional<ServiceTable> {
-      std::ifstream in(path);
-      if (!in) return std::nullopt;
-      ServiceTable t = nmap_format ? from_nmap_services(in) : from_glasshouse_tsv(in);
+      auto file = map_whole_file(path);
+      if (!file) return std::nullopt;
+      ServiceTable t = parse(file->text, std::move(file->owner), nmap_format);
       if (t.by_key_.empty()) return std::nullopt;
       t.source_ = path;
       return t;
@@ -297,9 +364,16 @@ const ServiceTable& ServiceTable::instance() {
       if (auto t = load(dir + "/services.tsv", false)) return std::move(*t);
 
     ServiceTable t;
-    for (const auto& s : kBuiltin)
-      t.by_key_.push_back(Entry{key_of(s.proto, s.port), 0, s.name,
+    auto names = std::make_shared<std::string>();
+    for (const auto& s : kBuiltin) {
+      std::string_view name = s.name;
+      t.by_key_.push_back(Entry{key_of(s.proto, s.port), 0, static_cast<uint32_t>(names->size()),
+                                static_cast<uint32_t>(name.size()),
                                 s.rank == 0 ? 0.0 : 1.0 / static_cast<double>(s.rank)});
+      names->append(name);
+    }
+    t.text_ = *names;
+    t.storage_ = std::move(names);
     t.finish();
     t.source_ = "built-in";
     return t;
@@ -309,14 +383,14 @@ const ServiceTable& ServiceTable::instance() {
 
 std::string_view ServiceTable::name(Protocol proto, uint16_t port) const {
   const Entry* e = find(key_of(proto, port));
-  return e == nullptr ? std::string_view("unknown") : std::string_view(e->name);
+  return e == nullptr ? std::string_view("unknown") : entry_name(*e);
 }
 
 std::vector<uint16_t> ServiceTable::ports_for_name(Protocol proto, std::string_view name) const {
   std::vector<uint16_t> ports;
   if (name.empty()) return ports;
   for (const Entry& entry : by_key_)
-    if (proto_of(entry.key) == proto && wildcard_match(name, entry.name))
+    if (proto_of(entry.key) == proto && wildcard_match(name, entry_name(entry)))
       ports.push_back(port_of(entry.key));
   std::sort(ports.begin(), ports.end());
   return ports;
@@ -326,6 +400,7 @@ std::vector<uint16_t> ServiceTable::top_ports(Protocol proto, size_t n) const {
   n = std::min<size_t>(n, 65535);
   std::vector<std::pair<double, uint16_t>> ranked;
   std::vector<uint16_t> unranked;
+  ranked.reserve(by_key_.size());
   for (const Entry& entry : by_key_) {
     const uint32_t key = entry.key;
     if (proto_of(key) != proto || port_of(key) == 0) continue;  // port 0 only when asked for
@@ -334,9 +409,14 @@ std::vector<uint16_t> ServiceTable::top_ports(Protocol proto, size_t n) const {
     else
       unranked.push_back(port_of(key));
   }
-  std::sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) {
-    return a.first != b.first ? a.first > b.first : a.second < b.second;
-  });
+  // Only the first n are taken: a partial sort (the order is total, ports are unique per
+  // protocol, so it is the full sort's prefix).
+  const size_t take = std::min(n, ranked.size());
+  std::partial_sort(ranked.begin(), ranked.begin() + static_cast<std::ptrdiff_t>(take),
+                    ranked.end(), [](const auto& a, const auto& b) {
+                      return a.first != b.first ? a.first > b.first : a.second < b.second;
+                    });
+  ranked.resize(take);
   std::sort(unranked.begin(), unranked.end());
 
   std::vector<uint16_t> out;

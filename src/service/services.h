@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -24,8 +25,10 @@ class ServiceTable {
   static const ServiceTable& instance();
   // Parses nmap-services format ("name port/proto frequency ..."); '#' comments.
   static ServiceTable from_nmap_services(std::istream& in);
+  static ServiceTable from_nmap_services(std::string text);
   // Parses our own format: "name<TAB>port/proto<TAB>rank" (rank 1 = most common; 0 = unranked).
   static ServiceTable from_glasshouse_tsv(std::istream& in);
+  static ServiceTable from_glasshouse_tsv(std::string text);
 
   // Service name for a port, or "unknown".
   std::string_view name(Protocol proto, uint16_t port) const;
@@ -38,15 +41,28 @@ class ServiceTable {
   const std::string& source() const { return source_; }
 
  private:
+  // Trivially copyable (the name is a slice of text_), so sorting 27,000 of them moves no
+  // strings.
   struct Entry {
-    uint32_t key = 0;    // proto << 16 | port
-    uint32_t order = 0;  // its place in the file (the first of a port's entries wins a tie)
-    std::string name;
+    uint32_t key = 0;          // proto << 16 | port
+    uint32_t order = 0;        // its place in the file (the first of a port's entries wins a tie)
+    uint32_t name_offset = 0;  // the name is text_.substr(name_offset, name_size)
+    uint32_t name_size = 0;
     double frequency = 0;  // higher = more common
   };
+  // The whole file (mapped, or a string), or for the built-in list the names one after the
+  // other: the entries' names point into it, so loading copies no name. storage_ owns it.
+  std::string_view text_;
+  std::shared_ptr<const void> storage_;
   // Sorted by key, one entry per key (finish()): one allocation instead of a node per entry,
   // which made loading nmap-services a visible part of a small scan's start.
   std::vector<Entry> by_key_;
+  static ServiceTable parse(std::string_view text, std::shared_ptr<const void> storage,
+                            bool nmap_format);
+  static ServiceTable parse(std::string text, bool nmap_format);
+  std::string_view entry_name(const Entry& e) const {
+    return text_.substr(e.name_offset, e.name_size);
+  }
   // After the entries were appended: sorts them by key, and a port listed twice keeps its more
   // common entry (the first one on a tie).
   void finish();

@@ -1,8 +1,12 @@
-// SqlConnection over libpq (store/sql.h), for `--db postgresql://...`.
+// SqlConnection over libpq (store/sql.h), for `--db postgresql://...`. libpq is loaded on the
+// first PostgreSQL connection (core/dynlib.h), not at start: it pulls in Kerberos, LDAP and
+// GnuTLS, which no other command needs.
 #include <libpq-fe.h>
 
 #include <fmt/format.h>
 
+#include "core/dynlib.h"
+#include "core/error.h"
 #include "store/sql.h"
 
 namespace gh {
@@ -33,6 +37,41 @@ std::string redact_url(std::string_view url) {
 
 namespace {
 
+// The libpq functions this file calls, resolved once.
+struct Pq {
+  DynLib lib{"libpq.so.5", "libpq5", "--db postgresql://..."};
+#define GH_PQ(name) decltype(&::name) name = lib.fn<decltype(::name)>(#name)
+  GH_PQ(PQconnectdb);
+  GH_PQ(PQstatus);
+  GH_PQ(PQerrorMessage);
+  GH_PQ(PQfinish);
+  GH_PQ(PQexec);
+  GH_PQ(PQexecParams);
+  GH_PQ(PQresultStatus);
+  GH_PQ(PQresultErrorMessage);
+  GH_PQ(PQclear);
+  GH_PQ(PQntuples);
+  GH_PQ(PQnfields);
+  GH_PQ(PQgetisnull);
+  GH_PQ(PQgetvalue);
+  GH_PQ(PQgetlength);
+  GH_PQ(PQtransactionStatus);
+#undef GH_PQ
+};
+
+// Loaded on first use; a missing libpq is one line (StoreError Unavailable), and the next
+// connection tries again.
+const Pq& pq() {
+  static const Pq* api = [] {
+    try {
+      return new Pq();
+    } catch (const RuntimeError& e) {
+      throw StoreError(StoreError::Kind::Unavailable, e.what());
+    }
+  }();
+  return *api;
+}
+
 // One line from libpq's messages, which span several ("...\nDETAIL: ...").
 std::string one_line(const char* msg) {
   std::string s = msg != nullptr ? msg : "";
@@ -60,14 +99,14 @@ std::string number_placeholders(std::string_view sql) {
 class PgConnection final : public SqlConnection {
  public:
   PgConnection(std::string where, PGconn* conn) : where_(std::move(where)), conn_(conn) {}
-  ~PgConnection() override { PQfinish(conn_); }
+  ~PgConnection() override { pq().PQfinish(conn_); }
 
   SqlDialect dialect() const override { return SqlDialect::Postgres; }
   std::string describe() const override { return where_; }
 
   void exec(std::string_view sql) override {
     std::string s(sql);
-    check(PQexec(conn_, s.c_str()), "changing the schema");
+    check(pq().PQexec(conn_, s.c_str()), "changing the schema");
   }
 
   std::vector<SqlRow> query(std::string_view sql, const std::vector<SqlParam>& params) override {
@@ -84,26 +123,27 @@ class PgConnection final : public SqlConnection {
         text[i] = std::get<std::string>(p);
       if (!std::holds_alternative<std::monostate>(p)) values[i] = text[i].c_str();
     }
-    PGresult* res = PQexecParams(conn_, s.c_str(), static_cast<int>(params.size()), nullptr,
-                                 values.data(), nullptr, nullptr, 0);
+    PGresult* res = pq().PQexecParams(conn_, s.c_str(), static_cast<int>(params.size()), nullptr,
+                                      values.data(), nullptr, nullptr, 0);
     check_status(res, "running a query");
     std::vector<SqlRow> rows;
-    int nrows = PQntuples(res), ncols = PQnfields(res);
+    int nrows = pq().PQntuples(res), ncols = pq().PQnfields(res);
     for (int r = 0; r < nrows; ++r) {
       SqlRow row(ncols);
       for (int c = 0; c < ncols; ++c)
-        if (!PQgetisnull(res, r, c))
-          row[c] = std::string(PQgetvalue(res, r, c), PQgetlength(res, r, c));
+        if (!pq().PQgetisnull(res, r, c))
+          row[c] = std::string(pq().PQgetvalue(res, r, c), pq().PQgetlength(res, r, c));
       rows.push_back(std::move(row));
     }
-    PQclear(res);
+    pq().PQclear(res);
     return rows;
   }
 
   void begin_write() override { exec("BEGIN"); }
   void commit() override { exec("COMMIT"); }
   void rollback() noexcept override {
-    if (PQtransactionStatus(conn_) != PQTRANS_IDLE) PQclear(PQexec(conn_, "ROLLBACK"));
+    if (pq().PQtransactionStatus(conn_) != PQTRANS_IDLE)
+      pq().PQclear(pq().PQexec(conn_, "ROLLBACK"));
   }
   // Every shard of a job may start at once: one migrates, the others wait (a transaction-level
   // advisory lock, released at COMMIT). The key is arbitrary but fixed: "glasshouse".
@@ -116,16 +156,16 @@ class PgConnection final : public SqlConnection {
  private:
   void check(PGresult* res, std::string_view doing) {
     check_status(res, doing);
-    PQclear(res);
+    pq().PQclear(res);
   }
   void check_status(PGresult* res, std::string_view doing) {
-    ExecStatusType st = PQresultStatus(res);
+    ExecStatusType st = pq().PQresultStatus(res);
     if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) return;
-    std::string msg = one_line(PQresultErrorMessage(res));
-    if (msg.empty()) msg = one_line(PQerrorMessage(conn_));
-    PQclear(res);
-    StoreError::Kind k = PQstatus(conn_) == CONNECTION_BAD ? StoreError::Kind::Unavailable
-                                                           : StoreError::Kind::Failed;
+    std::string msg = one_line(pq().PQresultErrorMessage(res));
+    if (msg.empty()) msg = one_line(pq().PQerrorMessage(conn_));
+    pq().PQclear(res);
+    StoreError::Kind k = pq().PQstatus(conn_) == CONNECTION_BAD ? StoreError::Kind::Unavailable
+                                                                : StoreError::Kind::Failed;
     throw StoreError(k, fmt::format("PostgreSQL {}: {} while {}", where_, msg, doing));
   }
 
@@ -143,12 +183,12 @@ std::unique_ptr<SqlConnection> open_postgres(const std::string& url) {
   if (conninfo.find("connect_timeout=") == std::string::npos)
     conninfo +=
         (conninfo.find('?') == std::string::npos ? "?" : "&") + std::string("connect_timeout=5");
-  PGconn* conn = PQconnectdb(conninfo.c_str());
+  PGconn* conn = pq().PQconnectdb(conninfo.c_str());
   if (conn == nullptr)
     throw StoreError(StoreError::Kind::Unavailable, "cannot allocate a PostgreSQL connection");
-  if (PQstatus(conn) != CONNECTION_OK) {
-    std::string msg = one_line(PQerrorMessage(conn));
-    PQfinish(conn);
+  if (pq().PQstatus(conn) != CONNECTION_OK) {
+    std::string msg = one_line(pq().PQerrorMessage(conn));
+    pq().PQfinish(conn);
     throw StoreError(StoreError::Kind::Unavailable,
                      fmt::format("cannot reach PostgreSQL at {}: {}", where, msg));
   }

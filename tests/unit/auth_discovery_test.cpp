@@ -13,7 +13,7 @@
 #include "net/bytes.h"
 #include "net/headers.h"
 #include "net/packet.h"
-#include "scan/discovery_probes.h"
+#include "scan/discovery_modules.h"
 
 namespace gh {
 namespace {
@@ -33,18 +33,22 @@ TEST(AnnouncedDiscovery, EveryIpPingCarriesAValidTagButTimestamp) {
     plan.syn_ports = {443};
     plan.ack_ports = {80};
     plan.udp_ports = {40125};
-    DiscoveryProbes probes(plan, 11, 22);
-    probes.set_announcer(&announcer);
     Route r;
     r.source = v4 ? ip("198.18.0.1") : ip("2001:db8::1");
     r.gateway = v4 ? ip("198.18.0.254") : ip("2001:db8::fe");
     r.src_mac = MacAddress{2, 0, 0, 0, 0, 1};
     r.next_hop_mac = MacAddress{2, 0, 0, 0, 0, 2};
-    probes.prepare(r, false);
+    DiscoveryModules probes(plan, ModuleKeys{11, 22}, &announcer);
+    probes.prepare(discovery_path(r, false));
     const IpAddress dst = v4 ? ip("198.18.1.5") : ip("2001:db8:1::5");
-    uint8_t frames[16][DiscoveryProbes::kMaxFrame];
+    uint8_t frames[16][128];
     size_t lengths[16];
-    size_t n = probes.build(frames, lengths, dst, false, 0, 9);
+    size_t n = 0;
+    for (const auto& e : probes.probes(dst.family, false)) {
+      lengths[n] = e.module->build(frames[n], e.probe(dst), BuildArgs{9, 0});
+      ASSERT_NE(lengths[n], 0u);
+      ++n;
+    }
     ASSERT_EQ(n, v4 ? 5u : 4u);  // echo, (timestamp: IPv4 only), SYN, ACK, UDP
     const uint32_t now = auth::epoch_of(time(nullptr));
     int tagged = 0;
@@ -103,12 +107,17 @@ TEST(AnnouncedDiscovery, EveryIpPingCarriesAValidTagButTimestamp) {
       err.insert(err.end(), {net::icmp6::kDestUnreach, net::icmp6::kPortUnreach, 0, 0, 0, 0, 0, 0});
     }
     err.insert(err.end(), quote.begin(), quote.end());
-    auto is_target = [&](const IpAddress& a) { return a == dst; };
-    auto hit = probes.classify(err, is_target);
-    ASSERT_TRUE(hit.has_value());
-    EXPECT_EQ(hit->addr, dst);
+    auto classify = [&](const std::vector<uint8_t>& f, ProbeVerdict& v) {
+      net::ParsedPacket p;
+      if (!net::parse_packet(f, net::LinkType::Ethernet, p)) return false;
+      return probes.classify(RxFrame{f, LinkFraming::Ethernet, &p, {}}, v);
+    };
+    ProbeVerdict v;
+    ASSERT_TRUE(classify(err, v));
+    EXPECT_EQ(v.probe.addr, dst);
+    EXPECT_EQ(v.reason, Reason::PortUnreach);
     err[err.size() - 1] ^= 0x10;  // the quoted checksum
-    EXPECT_FALSE(probes.classify(err, is_target).has_value());
+    EXPECT_FALSE(classify(err, v));
   }
 }
 
