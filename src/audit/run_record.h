@@ -58,6 +58,7 @@ struct RunFacts {
   std::string command;
   std::string resumes;  // --resume: run id of the run that started the scan
   std::string scan_type;
+  std::string source_ips;  // -S: the pool of source addresses, comma-separated (empty: none)
   // From --scope (empty when none).
   std::string engagement, authorized_by, contact, scope_file, scope_sha256, window;
   // The scope's signature (src/auth/signed_scope.h), and --announce.
