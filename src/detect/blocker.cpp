@@ -245,37 +245,99 @@ bool challenge_elements(const ChallengePacket& p, uint64_t timeout_ms, SetElem& 
   return true;
 }
 
+size_t challenge_transaction(const SetElem* arm, const ChallengePacket& p, uint64_t timeout_ms,
+                             std::array<SetElem, 3>& out) {
+  size_t n = 0;
+  if (arm) out[n++] = *arm;
+  if (challenge_elements(p, timeout_ms, out[n], out[n + 1])) n += 2;
+  return n;
+}
+
+namespace {
+int64_t wall_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+}  // namespace
+
 std::string NftBlocker::expect_answer(const ChallengePacket& p, int64_t timeout_us) {
   if (!netlink_.is_open()) return "no netlink socket";
-  SetElem el[2];
-  if (!challenge_elements(p, static_cast<uint64_t>(std::max<int64_t>(1000, timeout_us / 1000)),
-                          el[0], el[1]))
-    return "no link addresses";
+  std::array<SetElem, 3> el;
+  const SetElem* arm = staged_arm_ ? &*staged_arm_ : nullptr;
+  size_t n = challenge_transaction(
+      arm, p, static_cast<uint64_t>(std::max<int64_t>(1000, timeout_us / 1000)), el);
+  if (n == (arm ? 1u : 0u)) return "no link addresses";  // the staged arm waits for flush_arm()
   auto t0 = std::chrono::steady_clock::now();
-  std::string err = netlink_.add(cfg_.table, std::span<const SetElem>(el, 2));
-  if (err.empty())
+  std::string err = netlink_.send(cfg_.table, std::span<const SetElem>(el.data(), n));
+  if (arm) {
+    staged_arm_.reset();
+    if (err.empty()) {
+      sent_arm_ = true;
+      sent_arm_src_ = staged_src_;
+    } else {
+      armed_.erase(staged_src_);
+    }
+  }
+  if (err.empty()) {
     last_arm_us_ =
         std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0)
             .count();
+    last_arm_wall_us_ = wall_us();
+  }
   return err;
 }
 
-BlockDecision NftBlocker::arm(const Alert& a, int64_t now_us, int64_t life_us) {
+std::string NftBlocker::finish_challenge() {
+  if (!netlink_.awaiting()) return "";
+  std::string err = netlink_.wait();
+  if (!err.empty() && sent_arm_) armed_.erase(sent_arm_src_);
+  sent_arm_ = false;
+  return err;
+}
+
+BlockDecision NftBlocker::arm(const Alert& a, int64_t now_us, int64_t life_us,
+                              bool with_challenge) {
   if (BlockDecision s = status(a.src, now_us); s.block) return s;
   if (armed(a.src, now_us)) return {false, "armed"};
   if (auto why = block_exemption(cfg_, a)) return {false, *why};
   if (!netlink_.is_open()) return {false, "no netlink socket"};
   if (active(now_us) + armed_count(now_us) >= cfg_.max_blocked)
     return {false, fmt::format("--max-blocked {} reached", cfg_.max_blocked)};
+  const uint64_t life_ms = static_cast<uint64_t>(std::max<int64_t>(1000, life_us / 1000));
+  const char* set = a.src.is_v4() ? "armed4" : "armed6";
+  if (with_challenge) {
+    staged_arm_ = address_element(set, a.src, life_ms);
+    staged_src_ = a.src;
+    armed_[a.src] = now_us + life_us;
+    return {false, "armed"};
+  }
   auto t0 = std::chrono::steady_clock::now();
-  std::string err = netlink_.add(cfg_.table, a.src.is_v4() ? "armed4" : "armed6", a.src,
-                                 static_cast<uint64_t>(std::max<int64_t>(1000, life_us / 1000)));
+  std::string err = netlink_.add(cfg_.table, set, a.src, life_ms);
   if (!err.empty()) return {false, "nft failed: " + err};
   last_arm_us_ =
       std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0)
           .count();
+  last_arm_wall_us_ = wall_us();
   armed_[a.src] = now_us + life_us;
   return {false, "armed"};
+}
+
+bool NftBlocker::flush_arm(const IpAddress& src, int64_t now_us) {
+  if (!staged_arm_) return armed(src, now_us);
+  SetElem e = *staged_arm_;
+  staged_arm_.reset();
+  auto t0 = std::chrono::steady_clock::now();
+  std::string err = netlink_.add(cfg_.table, std::span<const SetElem>(&e, 1));
+  if (!err.empty()) {
+    armed_.erase(staged_src_);
+    return false;
+  }
+  last_arm_us_ =
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0)
+          .count();
+  last_arm_wall_us_ = wall_us();
+  return armed(src, now_us);
 }
 
 BlockDecision NftBlocker::status(const IpAddress& src, int64_t now_us) const {

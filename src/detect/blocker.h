@@ -21,6 +21,10 @@
 // challenge can be answered): the chain drops a source that is both armed and proven, so the
 // block takes effect as the answer passes the hook, without waiting for this process to read it;
 // this process then blocks it (consider(), `blocked4`/`blocked6`) when it sees the answer too.
+// The detection's arm and its challenge's elements go in ONE transaction (challenge_transaction),
+// whose acknowledgements are read after the challenge left (finish_challenge): the kernel has
+// committed a netlink batch when the sendto returns, so the challenge waits for one system call,
+// not two round trips (measured: README "Latency").
 // Proven alone never drops anything (a proof before detection, from an early challenge, is only
 // kept); armed alone neither (a detected source that cannot answer: a spoofed one).
 //
@@ -37,6 +41,7 @@
 //     any address by scanning us in its name. (Who asks for the proof: response.h.)
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -82,6 +87,12 @@ BlockDecision block_decision(const BlockConfig& cfg, const Alert& a, size_t acti
 bool challenge_elements(const ChallengePacket& p, uint64_t timeout_ms, SetElem& chal,
                         SetElem& tried);
 
+// The transaction before a challenge: the source's `armed` element first when `arm` is given,
+// then the challenge's `chal` and `try` (challenge_elements; none without link addresses).
+// Returns how many elements were written to `out` (0-3).
+size_t challenge_transaction(const SetElem* arm, const ChallengePacket& p, uint64_t timeout_ms,
+                             std::array<SetElem, 3>& out);
+
 // Runs `nft -f -` with `script` on its standard input. Returns "" on success, else nft's error
 // output (or why it could not be run).
 std::string run_nft(const std::string& nft, const std::string& script);
@@ -104,17 +115,28 @@ class NftBlocker {
   size_t active(int64_t now_us);       // blocked sources
   size_t armed_count(int64_t now_us);  // armed sources, not blocked (yet)
 
-  // The kernel's check of a challenge's answer (above): adds its elements; "" on success. Called
-  // before the challenge is sent.
+  // The kernel's check of a challenge's answer (above): sends its elements, with the arm staged
+  // by arm(..., with_challenge) if any, in one transaction; "" when the kernel took it. Called
+  // before the challenge is sent; finish_challenge() after it reads the acknowledgements.
   std::string expect_answer(const ChallengePacket& p, int64_t timeout_us);
+  // Reads the acknowledgements of expect_answer()'s transaction; a failed one un-arms its source.
+  // Returns "" or the kernel's error. Nothing outstanding: "".
+  std::string finish_challenge();
   // Arms a detected, unproven source whose challenge is out (above) for `life_us` (the time its
   // challenge can still be answered), if blocked + armed sources stay within --max-blocked; the
   // policy of block_decision but for the proof. Already armed: nothing done. Note "armed" when
-  // armed (now or before).
-  BlockDecision arm(const Alert& a, int64_t now_us, int64_t life_us);
+  // armed (now or before). `with_challenge`: the element is staged for the next expect_answer()
+  // (the challenge about to leave) instead of added now; flush_arm() adds it alone if no
+  // challenge took it.
+  BlockDecision arm(const Alert& a, int64_t now_us, int64_t life_us, bool with_challenge = false);
+  // Adds a staged arm that no challenge took (see arm()); true when `src` is armed afterwards.
+  bool flush_arm(const IpAddress& src, int64_t now_us);
   bool armed(const IpAddress& src, int64_t now_us) const;
-  // How long the last successful kernel add of arm() or expect_answer() took (us).
+  // How long the last successful kernel add of arm() or expect_answer() took (us), to the
+  // kernel's commit (the sendto's return; for arm() alone, its acknowledgement), and when that
+  // was (wall clock, us).
   int64_t last_arm_us() const { return last_arm_us_; }
+  int64_t last_arm_wall_us() const { return last_arm_wall_us_; }
   bool kernel_proof() const { return netlink_.is_open(); }
   // Whether `src` is blocked now, and until when; no policy, no nft call.
   BlockDecision status(const IpAddress& src, int64_t now_us) const;
@@ -135,6 +157,13 @@ class NftBlocker {
   uint64_t total_ = 0;
   int64_t last_add_us_ = -1;
   int64_t last_arm_us_ = -1;
+  int64_t last_arm_wall_us_ = 0;
+  // arm(..., with_challenge): the element waiting for the challenge's transaction, and its source
+  // (already in armed_); `sent_arm_`: the source armed by the transaction awaiting its
+  // acknowledgements.
+  std::optional<SetElem> staged_arm_;
+  IpAddress staged_src_{}, sent_arm_src_{};
+  bool sent_arm_ = false;
 };
 
 }  // namespace gh::detect

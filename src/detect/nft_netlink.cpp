@@ -78,10 +78,9 @@ size_t build_setelems_batch(std::span<char> buf, uint32_t first_seq, const std::
   return n;
 }
 
-// One address (4 or 16 network-order bytes) as an element of `set` (which must outlive it).
-static SetElem address_elem(const std::string& set, const IpAddress& addr, uint64_t timeout_ms) {
+SetElem address_element(const char* set, const IpAddress& addr, uint64_t timeout_ms) {
   SetElem e;
-  e.set = set.c_str();
+  e.set = set;
   const std::array<uint8_t, 16> key = addr.bytes();
   e.key_len = addr.is_v4() ? 4 : 16;
   std::memcpy(e.key.data(), key.data(), e.key_len);
@@ -91,19 +90,25 @@ static SetElem address_elem(const std::string& set, const IpAddress& addr, uint6
 
 size_t build_setelem_batch(std::span<char> buf, uint32_t first_seq, const std::string& table,
                            const std::string& set, const IpAddress& addr, uint64_t timeout_ms) {
-  const SetElem e = address_elem(set, addr, timeout_ms);
+  const SetElem e = address_element(set.c_str(), addr, timeout_ms);
   return build_setelems_batch(buf, first_seq, table, std::span<const SetElem>(&e, 1));
 }
 
 std::string NftSetWriter::add(const std::string& table, const std::string& set,
                               const IpAddress& addr, uint64_t timeout_ms) {
   if (set.size() > 255) return "table or set name too long";
-  const SetElem e = address_elem(set, addr, timeout_ms);
+  const SetElem e = address_element(set.c_str(), addr, timeout_ms);
   return add(table, std::span<const SetElem>(&e, 1));
 }
 
 std::string NftSetWriter::add(const std::string& table, std::span<const SetElem> elems) {
+  std::string err = send(table, elems);
+  return err.empty() ? wait() : err;
+}
+
+std::string NftSetWriter::send(const std::string& table, std::span<const SetElem> elems) {
   if (!nl_) return "netlink socket not open";
+  if (awaiting_) (void)wait();  // an earlier transaction's acknowledgements: read them first
   if (table.size() > 255) return "table or set name too long";
   for (const SetElem& e : elems)
     if (std::strlen(e.set) > 255) return "table or set name too long";
@@ -115,28 +120,42 @@ std::string NftSetWriter::add(const std::string& table, std::span<const SetElem>
 
   ssize_t sent = mnl_socket_sendto(nl_, buf.data(), len);
   if (sent < 0) return std::string("netlink send: ") + std::strerror(errno);
+  first_ = first;
+  last_ = last;
+  awaiting_ = elems.size();
+  return "";
+}
 
+std::string NftSetWriter::wait() {
+  if (!nl_) return "netlink socket not open";
   // One acknowledgement per NEWSETELEM message (an NLMSG_ERROR with error 0), or an error.
   // Messages of an earlier, abandoned transaction (other sequence numbers) are skipped.
   std::vector<char> rbuf(MNL_SOCKET_BUFFER_SIZE);
   size_t acked = 0;
-  while (acked < elems.size()) {
+  const size_t want = awaiting_;
+  std::string err;
+  while (acked < want && err.empty()) {
     ssize_t n = mnl_socket_recvfrom(nl_, rbuf.data(), rbuf.size());
     if (n < 0) {
       if (errno == EINTR) continue;
-      return std::string("netlink receive: ") + std::strerror(errno);
+      err = std::string("netlink receive: ") + std::strerror(errno);
+      break;
     }
     int left = static_cast<int>(n);
     for (auto* nlh = reinterpret_cast<const nlmsghdr*>(rbuf.data()); mnl_nlmsg_ok(nlh, left);
          nlh = mnl_nlmsg_next(nlh, &left)) {
-      if (nlh->nlmsg_seq < first || nlh->nlmsg_seq > last || nlh->nlmsg_pid != portid_) continue;
+      if (nlh->nlmsg_seq < first_ || nlh->nlmsg_seq > last_ || nlh->nlmsg_pid != portid_) continue;
       if (nlh->nlmsg_type != NLMSG_ERROR) continue;
-      const auto* err = static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(nlh));
-      if (err->error != 0) return std::strerror(-err->error);
+      const auto* e = static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(nlh));
+      if (e->error != 0) {
+        err = std::strerror(-e->error);
+        break;
+      }
       ++acked;
     }
   }
-  return "";
+  awaiting_ = 0;
+  return err;
 }
 
 }  // namespace gh::detect

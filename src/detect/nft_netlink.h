@@ -37,6 +37,10 @@ struct SetElem {
 };
 inline constexpr size_t kMaxElemsPerBatch = 4;
 
+// One address (4 or 16 network-order bytes) as an element of `set` (a name that must outlive the
+// element: a string literal or the caller's string).
+SetElem address_element(const char* set, const IpAddress& addr, uint64_t timeout_ms);
+
 // The transaction add() sends, built into `buf` (at least kSetElemBatchMax bytes): BEGIN
 // (sequence first_seq), NEWSETELEM for family inet with NLM_F_CREATE | NLM_F_ACK (first_seq + 1;
 // the key: 4 or 16 network-order bytes; the timeout in milliseconds), END (first_seq + 2).
@@ -66,10 +70,23 @@ class NftSetWriter {
   // Adds all of `elems` in one transaction (all or none), waiting for every acknowledgement.
   std::string add(const std::string& table, std::span<const SetElem> elems);
 
+  // add() in two halves, for the challenge's path (blocker.h): send() hands the transaction to
+  // the kernel, which processes a netlink batch within the sendto call (nfnetlink commits it
+  // before the call returns: the elements are in effect then, or the batch failed), and returns
+  // without reading the acknowledgements; wait() reads them ("" or the kernel's error). Between
+  // the two, the caller may do what must not wait for the read (send the challenge). A send()
+  // while acknowledgements are outstanding reads them first. "" on success.
+  std::string send(const std::string& table, std::span<const SetElem> elems);
+  std::string wait();
+  bool awaiting() const { return awaiting_ > 0; }
+
  private:
   ::mnl_socket* nl_ = nullptr;
   uint32_t portid_ = 0;
   uint32_t seq_ = 0;
+  // The transaction sent and not yet acknowledged: its NEWSETELEM sequence numbers.
+  uint32_t first_ = 0, last_ = 0;
+  size_t awaiting_ = 0;
 };
 
 }  // namespace gh::detect

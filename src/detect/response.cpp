@@ -62,14 +62,19 @@ void Responder::on_alert(Alert& a, int64_t now_us) {
     return;
   }
   // An early challenge still out is this record's challenge (its answer proves the source).
-  // Armed before a new challenge leaves: its answer can come back before send() returns.
+  // Armed before a new challenge leaves (its answer can come back before send() returns), in the
+  // challenge's own transaction (blocker.h: one system call before it leaves); alone if no
+  // challenge took it.
   const bool out = challenger_->outstanding(a.src, now_us);
   const bool kernel = blocker_ && blocker_->kernel_proof() && !challenger_->config().simulate;
   bool armed = false;
   if (kernel && !out)
-    armed = blocker_->arm(a, now_us, challenger_->config().timeout_us).note == "armed";
+    armed =
+        blocker_->arm(a, now_us, challenger_->config().timeout_us, /*with_challenge=*/true).note ==
+        "armed";
   Issue i = out ? (challenger_->config().simulate ? Issue::Simulated : Issue::Sent)
                 : challenger_->challenge(target_of(a), now_us);
+  if (kernel && !out && armed) armed = blocker_->flush_arm(a.src, now_us);
   a.challenge = std::string(to_string(i));
   const char* early = out ? " early" : "";
   if (kernel && out)

@@ -270,7 +270,7 @@ void Watch::on_alert(const Alert& in) {
       t.probe_ts = cur_ts_;
       t.probe_wall = cur_wall_;
       if (!was_armed && blocker_->armed(a.src, t1)) {
-        t.armed_wall = t1;
+        t.armed_wall = blocker_->last_arm_wall_us();
         t.arm_us = blocker_->last_arm_us();
       }
     }
@@ -402,11 +402,14 @@ int Watch::run() {
           uint8_t frame[kChallengeFrameMax];
           size_t n = build_challenge_frame(p, frame);
           if (n == 0) return EAFNOSUPPORT;
-          // The kernel checks the answer too (blocker.h): its elements go in first.
+          // The kernel checks the answer too (blocker.h): its elements (and the source's arm) go
+          // in first, in one transaction committed when expect_answer() returns; the kernel's
+          // acknowledgements are read once the challenge is out.
           if (blocker_->kernel_proof())
             (void)blocker_->expect_answer(p, opt_.challenge_cfg.timeout_us);
           int64_t sent = wall_now_us();
           int rc = challenge_sock_->send(std::span<const uint8_t>(frame, n));
+          (void)blocker_->finish_challenge();
           if (rc == 0) {
             if (timings_.size() >= kMaxTimings) timings_.clear();
             timings_[p.to.source].sent_wall = sent;

@@ -6,6 +6,7 @@
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
 
+#include <array>
 #include <vector>
 
 #include "detect/blocker.h"
@@ -304,6 +305,49 @@ TEST(KernelProof, SeveralElementsAreOneTransaction) {
   std::vector<SetElem> many(kMaxElemsPerBatch + 1, el[0]);
   std::vector<char> big(kSetElemBatchMax * many.size());
   EXPECT_EQ(build_setelems_batch(big, 1, "gh", many), 0u);
+}
+
+TEST(KernelProof, TheArmGoesInTheChallengesTransaction) {
+  // The detection's arm and its challenge's two elements: one transaction, the arm first.
+  ChallengePacket p{target(), 1, 0xA1B2C3D4};
+  const SetElem arm = address_element("armed4", kScanner, 2000);
+  std::array<SetElem, 3> el;
+  ASSERT_EQ(challenge_transaction(&arm, p, 2000, el), 3u);
+  EXPECT_STREQ(el[0].set, "armed4");
+  EXPECT_EQ(std::vector<uint8_t>(el[0].key.begin(), el[0].key.begin() + el[0].key_len),
+            (std::vector<uint8_t>{198, 18, 0, 66}));
+  EXPECT_EQ(el[0].timeout_ms, 2000u);
+  EXPECT_STREQ(el[1].set, "chal4");
+  EXPECT_STREQ(el[2].set, "try4");
+  SetElem chal, tried;
+  ASSERT_TRUE(challenge_elements(p, 2000, chal, tried));
+  EXPECT_EQ(std::vector<uint8_t>(el[1].key.begin(), el[1].key.begin() + el[1].key_len),
+            std::vector<uint8_t>(chal.key.begin(), chal.key.begin() + chal.key_len));
+  std::vector<char> buf(3 * kSetElemBatchMax);
+  size_t n = build_setelems_batch(buf, 700, "gh", std::span<const SetElem>(el.data(), 3));
+  ASSERT_GT(n, 0u);
+  std::vector<uint16_t> types;
+  const nlmsghdr* nlh = reinterpret_cast<const nlmsghdr*>(buf.data());
+  int left = static_cast<int>(n);
+  while (mnl_nlmsg_ok(nlh, left)) {
+    types.push_back(nlh->nlmsg_type);
+    nlh = mnl_nlmsg_next(nlh, &left);
+  }
+  const uint16_t elem = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWSETELEM;
+  EXPECT_EQ(types,
+            (std::vector<uint16_t>{NFNL_MSG_BATCH_BEGIN, elem, elem, elem, NFNL_MSG_BATCH_END}));
+  // Without an arm: the challenge's two; without link addresses: the arm alone (added by
+  // flush_arm), or nothing.
+  EXPECT_EQ(challenge_transaction(nullptr, p, 2000, el), 2u);
+  EXPECT_STREQ(el[0].set, "chal4");
+  ChallengeTarget nomac = target();
+  nomac.has_macs = false;
+  EXPECT_EQ(challenge_transaction(&arm, ChallengePacket{nomac, 1, 2}, 2000, el), 1u);
+  EXPECT_STREQ(el[0].set, "armed4");
+  EXPECT_EQ(challenge_transaction(nullptr, ChallengePacket{nomac, 1, 2}, 2000, el), 0u);
+  // IPv6: the armed6 key is the 16 address bytes.
+  const SetElem arm6 = address_element("armed6", ip("2001:db8::66"), 2000);
+  EXPECT_EQ(arm6.key_len, 16);
 }
 
 }  // namespace
