@@ -563,6 +563,8 @@ int scan_stages(const ScanConfig& config, PolicyPlan& plan, const std::string& e
   outcome.probes_sent = report.probes_sent;
   outcome.replies = report.replies;
   outcome.load = report.load;
+  // Discovery's own congestion control measured the load of its sweep (a -sn run has no other).
+  if (found) merge_load(outcome.load, found->discovery.load);
   outcome.exit_reason = summary.exit_reason;
   const PolicyGate::Stats& st = gate.stats();
   if (st.refused() != 0)
