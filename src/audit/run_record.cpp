@@ -46,6 +46,7 @@ JsonObject common(const RunFacts& f, std::string_view event, WallClock::time_poi
     if (f.announce) o.raw("announce", "true");
   }
   if (!f.scan_type.empty()) o.str("scan_type", f.scan_type);
+  if (!f.source_ips.empty()) o.str("source_ips", f.source_ips);
   if (f.counted) {
     o.raw("targets", decimal(f.targets)).num("ports", f.ports).raw("excluded", decimal(f.excluded));
     if (f.max_rate > 0) o.num("max_rate", f.max_rate);

@@ -19,7 +19,9 @@
 //   privileges     what the process kept (end records)
 //   probes_sent replies open_ports refused_probes                    what was done (end)
 //   outputs        [{"file":..., "sha256":...}] for -oN / -oJ (end)
-//   load           the evidence of non-impairment (end, -sS at -T3/-T4; core/load_evidence.h):
+//   load           the evidence of non-impairment (end, raw port scans and raw host discovery at
+//                  -T3/-T4, the stages merged: merge_load in core/load_evidence.h; a -sn run
+//                  carries its discovery sweep's):
 //                  {"max_rate", "max_host_rate" (pps over one control period), "max_rtt_inflation"
 //                  (ratio to the host's baseline RTT), "max_rtt_inflation_ms", "backoffs" and
 //                  "backoffs_loss|rtt|icmp|kernel", "hosts_backed_off", "hosts_impaired",
@@ -58,6 +60,7 @@ struct RunFacts {
   std::string command;
   std::string resumes;  // --resume: run id of the run that started the scan
   std::string scan_type;
+  std::string source_ips;  // -S: the pool of source addresses, comma-separated (empty: none)
   // From --scope (empty when none).
   std::string engagement, authorized_by, contact, scope_file, scope_sha256, window;
   // The scope's signature (src/auth/signed_scope.h), and --announce.

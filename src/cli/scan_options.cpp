@@ -23,6 +23,7 @@
 #include "policy/exclusions.h"
 #include "policy/scope.h"
 #include "scan/probe_registry.h"
+#include "scan/source_pool.h"
 #include "service/services.h"
 #include "store/store.h"
 
@@ -269,6 +270,11 @@ ParsedScan parse_scan_args(const std::vector<std::string>& raw_args, bool raw_al
       ->check(whole_number(0));
   app.add_flag("--dry-run", c.dry_run, "Print the packets that would be sent and send nothing");
   app.add_option("-e,--interface", c.interface, "Send through this interface");
+  std::string source_ips;
+  app.add_option("-S,--source-ip", source_ips,
+                 "Send the raw port scans' probes from these addresses of ours (ADDR, RANGE or "
+                 "CIDR, comma-separated; each assigned to the outgoing interface): one per "
+                 "(target, port); K addresses make -sU about K times faster against Linux");
   app.add_flag(
       "--no-status", [&c](int64_t) { c.output.status_line = false; },
       "Do not draw the status line on stderr");
@@ -448,6 +454,14 @@ ParsedScan parse_scan_args(const std::vector<std::string>& raw_args, bool raw_al
   if (!udp_payloads.empty() && !udp_scan) throw UsageError("--udp-payloads needs -sU");
   if (udp_scan) net::UdpPayloads::configure(udp_payloads);  // a bad file: exit 2 here
 
+  if (!source_ips.empty()) {
+    // -S (scan/source_pool.h); that each is ours is checked against the route before sending.
+    c.source_ips = parse_source_pool(source_ips);
+    const bool raw_ports = scan_type_entry(c.type).engine == EngineKind::Raw || c.also_udp;
+    if (!raw_ports || c.discovery.ping_only || (c.type == ScanType::Connect && c.also_udp))
+      throw UsageError(
+          "-S is for the raw port scans (-sS, the flag scans, -sU), not -sT, -sL or -sn");
+  }
   if (max_host_rate > 0) pol.max_host_rate = max_host_rate;
   if (pol.audit_log.empty())
     pol.audit_log = default_audit_log_path(::geteuid() == 0, std::getenv("XDG_STATE_HOME"),

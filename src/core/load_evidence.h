@@ -1,7 +1,8 @@
 // What a scan measured about the load it put on its targets: the evidence of non-impairment that
 // the audit log's "end" record carries (audit/run_record.h) and `glasshouse audit show` prints.
-// Filled by the raw engine's congestion control (scan/congestion.h) at -T3/-T4; `measured` is
-// false when nothing was measured (other timing levels, the connect engine, dry runs).
+// Filled by the congestion control (scan/congestion.h) of the raw port engine and of host
+// discovery (scan/discovery.h) at -T3/-T4; `measured` is false when nothing was measured (other
+// timing levels, the connect engine, dry runs, unprivileged discovery).
 #pragma once
 
 #include <cstdint>
@@ -29,5 +30,30 @@ struct LoadEvidence {
     return backoffs_loss + backoffs_rtt + backoffs_icmp + backoffs_kernel;
   }
 };
+
+// The evidence of a run whose stages each measured their own (host discovery and a port stage
+// each run a congestion control): the larger of each maximum (rates, inflation), the sum of
+// each count (back-offs by cause; a host backed off in two stages counts twice). A side that
+// measured nothing changes nothing.
+inline void merge_load(LoadEvidence& total, const LoadEvidence& more) {
+  if (!more.measured) return;
+  if (!total.measured) {
+    total = more;
+    return;
+  }
+  total.max_rate = total.max_rate > more.max_rate ? total.max_rate : more.max_rate;
+  total.max_host_rate =
+      total.max_host_rate > more.max_host_rate ? total.max_host_rate : more.max_host_rate;
+  if (more.max_rtt_inflation > total.max_rtt_inflation)
+    total.max_rtt_inflation = more.max_rtt_inflation;
+  if (more.max_rtt_inflation_ms > total.max_rtt_inflation_ms)
+    total.max_rtt_inflation_ms = more.max_rtt_inflation_ms;
+  total.backoffs_loss += more.backoffs_loss;
+  total.backoffs_rtt += more.backoffs_rtt;
+  total.backoffs_icmp += more.backoffs_icmp;
+  total.backoffs_kernel += more.backoffs_kernel;
+  total.hosts_backed_off += more.hosts_backed_off;
+  total.hosts_impaired += more.hosts_impaired;
+}
 
 }  // namespace gh

@@ -34,6 +34,7 @@
 #include "scan/engine.h"
 #include "scan/port_stage.h"
 #include "scan/probe_registry.h"
+#include "scan/source_pool.h"
 #include "scan/syn_engine.h"
 #include "service/version_scan.h"
 #include "store/db_sink.h"
@@ -562,6 +563,8 @@ int scan_stages(const ScanConfig& config, PolicyPlan& plan, const std::string& e
   outcome.probes_sent = report.probes_sent;
   outcome.replies = report.replies;
   outcome.load = report.load;
+  // Discovery's own congestion control measured the load of its sweep (a -sn run has no other).
+  if (found) merge_load(outcome.load, found->discovery.load);
   outcome.exit_reason = summary.exit_reason;
   const PolicyGate::Stats& st = gate.stats();
   if (st.refused() != 0)
@@ -591,6 +594,8 @@ int run_scan(const ScanConfig& config, const ScanOrigin& origin) {
   facts.command = config.command_line;
   if (origin.resume != nullptr) facts.resumes = origin.resume->meta.first_run;
   facts.scan_type = scan_type_name(config.type);
+  for (const IpAddress& a : config.source_ips)  // -S: the addresses the probes leave from
+    facts.source_ips += (facts.source_ips.empty() ? "" : ",") + a.to_string();
   AuditLog audit = AuditLog::open(config.policy.audit_log);
 
   // Stage 1: policy. The scope (its window, targets, ports and limits) and the exclusions decide
@@ -628,6 +633,19 @@ int run_scan(const ScanConfig& config, const ScanOrigin& origin) {
           scan_type_entry(scan_type_entry(effective.type).needs_raw ? effective.type
                                                                     : ScanType::Udp)
               .flag));
+    // -S: every pool address must be ours, on the interface the targets' route leaves through
+    // (scan/source_pool.h); refused here, before anything is sent. A resumed scan re-parses
+    // its saved command line, so it runs with the pool it started with.
+    if (!effective.source_ips.empty() && !effective.dry_run) {
+      std::vector<IpAddress> firsts;
+      for (Family f : {Family::V4, Family::V6})
+        for (const AddressRange& r : effective.targets.ranges())
+          if (r.first.family == f) {
+            firsts.push_back(r.first);
+            break;
+          }
+      check_source_pool(effective.source_ips, firsts, effective.interface);
+    }
     // Where progress goes; a resumed scan must still be the scan it was (the scope was
     // re-checked above: its window may have closed).
     // A run with host discovery checkpoints one bit per target (run/stage_plan.h).

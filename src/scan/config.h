@@ -144,6 +144,10 @@ struct ScanConfig {
   // --scanflags: the TCP flags of every probe of a raw TCP scan (net/tcp_flags.h), read by the
   // scan type's rules (-sS's when no other type is given); nullopt: the type's own flags.
   std::optional<uint8_t> scan_flags;
+  // -S, --source-ip: our own addresses the raw port scans send from, one picked per (target,
+  // port) (scan/source_pool.h); both families, sorted. Empty: the route's source address. Host
+  // discovery keeps the route's address.
+  std::vector<IpAddress> source_ips;
 };
 
 }  // namespace gh

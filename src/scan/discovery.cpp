@@ -330,6 +330,7 @@ DiscoveryReport RawDiscovery::run() {
     if (report_.hosts_up + finished_ == n_) break;
   }
   report_.interrupted = ctx_.stopping();
+  if (cc_) report_.load = cc_->evidence();
   if (ctx_.counters != nullptr) ctx_.counters->done = n_;
   if (ctx_.report_down && !report_.interrupted && ctx_.on_host)
     for (uint64_t i = 0; i < n_; ++i)

@@ -40,6 +40,7 @@
 #include <string>
 #include <vector>
 
+#include "core/load_evidence.h"
 #include "output/result.h"
 #include "scan/config.h"
 #include "scan/engine.h"
@@ -87,6 +88,9 @@ struct DiscoveryReport {
   uint32_t passes = 0;
   bool interrupted = false;
   std::vector<std::string> notes;  // what plan_discovery said, once
+  // Raw discovery at -T3/-T4: what its congestion control measured (the audit log's "load",
+  // merged with the port stages': core/load_evidence.h). Not measured otherwise.
+  LoadEvidence load;
 };
 
 class RawDiscovery;

@@ -206,6 +206,14 @@ class Driver {
   // retried again by the passes), and the open answers that measure the network's loss.
   std::unique_ptr<HostPacer> pacer_;
   std::vector<bool> paced_host_;
+  // -S: a host that sent ICMP errors is paced per (host, source address) pair, since it keeps
+  // one ICMP limiter per address it answers to (scan/source_pool.h): the pacer's key is
+  // host * kPairSlots + the probe's source slot. A host without ICMP errors stays one key.
+  static constexpr uint64_t kPairSlots = 256;  // > kMaxSources, kMaxSources6
+  std::vector<bool> paced_split_;
+  uint64_t pacer_key(uint64_t host, const Probe& probe) const {
+    return host * kPairSlots + (paced_split_[host] ? module_.source_slot(probe) : 0);
+  }
   std::vector<uint32_t> host_icmp_;  // pass 0: ICMP answers per host (icmp_paced modules)
   uint64_t open_first_ = 0, open_retry_ = 0;
   uint32_t paced_cycles_ = 0;
@@ -301,7 +309,7 @@ uint64_t Driver::settle() {
         const bool icmp = v.state != PortState::Open;
         if (icmp && host_icmp_[host] < UINT32_MAX) ++host_icmp_[host];
         if (v.state == PortState::Open) (v.attempt == 0 ? open_first_ : open_retry_) += 1;
-        if (pacer_) pacer_->answered(host, icmp, s.at);
+        if (pacer_) pacer_->answered(pacer_key(host, v.probe), icmp, s.at);
       }
       ctx_.counters.received.fetch_add(1, std::memory_order_relaxed);
       if (v.state == PortState::Open) ctx_.counters.open.fetch_add(1, std::memory_order_relaxed);
@@ -635,26 +643,31 @@ double Driver::expected_missed_now() const {
 
 void Driver::paced_retries() {
   // The hosts that answered anything in pass 0 (a down or fully filtered host is retried in
-  // passes as usual): their unanswered positions, grouped by host.
-  std::unordered_map<uint64_t, std::vector<uint64_t>> by_host;
+  // passes as usual): their unanswered positions, grouped by limiter: the host, or with -S the
+  // (host, source address) pair of a host that sent ICMP errors (pacer_key()).
+  paced_split_.assign(space_.targets(), false);
+  for (uint64_t h = 0; h < host_icmp_.size(); ++h) paced_split_[h] = host_icmp_[h] > 0;
+  std::unordered_map<uint64_t, std::vector<uint64_t>> by_key;
   answered_.for_each_clear([&](uint64_t k) {
     const uint64_t index = index_at(k);
-    if (space_.at(index).proto != module_.protocol()) return;
+    const Probe probe = space_.at(index);
+    if (probe.proto != module_.protocol()) return;
     const uint64_t host = host_of(index);
     if (!hosts_ || hosts_->get(host) == 0) {
       if (host_icmp_[host] == 0) return;
     }
-    by_host[host].push_back(k);
+    by_key[pacer_key(host, probe)].push_back(k);
   });
-  if (by_host.empty()) return;
+  if (by_key.empty()) return;
   pacer_ = std::make_unique<HostPacer>();
   paced_host_.assign(space_.targets(), false);
   const auto start = SteadyClock::now();
-  for (auto& [host, ks] : by_host) {
+  for (auto& [key, ks] : by_key) {
+    const uint64_t host = key / kPairSlots;
     paced_host_[host] = true;
-    pacer_->add_host(host, std::move(ks), host_icmp_[host] > 0, start);
+    pacer_->add_host(key, std::move(ks), host_icmp_[host] > 0, start);
   }
-  by_host.clear();
+  by_key.clear();
   Sender& s = *senders_[0];
   auto is_answered = [this](uint64_t k) { return answered_.test(k); };
   while (!stopping()) {

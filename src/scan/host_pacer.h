@@ -20,6 +20,9 @@
 //     would have answered: only network loss can hide one.
 // Answers are fed in as they are settled (answered()); the driver asks next() which host may send
 // now, and sleeps until due() otherwise. Single-threaded: the driver's thread only.
+// A "host" here is one limiter, named by the caller: with -S (scan/source_pool.h) the driver
+// gives each (host, source address) pair of a host that sent ICMP errors its own key, since the
+// target keeps one limiter per address it answers to.
 #pragma once
 
 #include <chrono>

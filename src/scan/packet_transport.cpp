@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <stdexcept>
 #include <thread>
 
 #include <fmt/format.h>
@@ -12,6 +13,7 @@
 #include "core/error.h"
 #include "io/bpf.h"
 #include "net/packet.h"
+#include "scan/source_pool.h"
 
 namespace gh {
 namespace {
@@ -191,6 +193,12 @@ void PacketTransport::open(const TargetSet& targets, std::span<ProbeModule* cons
     info.loopback = route.loopback;
     info.ifindex = route.ifindex;
     info.mtu = route.mtu;
+    // -S: this family's addresses, each one ours on this interface (a dry run without a route
+    // has no interface to check against).
+    if (!(dry_run && route.ifindex == 0))
+      info.sources = pool_for_path(opt_.sources, f, route.ifindex, route.ifname);
+    else
+      info.sources = sources_of_family(opt_.sources, f);
     for (ProbeModule* m : modules)
       if (!m->prepare(info))
         throw RuntimeError(
@@ -218,10 +226,19 @@ void PacketTransport::open(const TargetSet& targets, std::span<ProbeModule* cons
     if (p->socket != nullptr) continue;
     std::vector<IpAddress> ours;
     for (auto& q : paths_)
-      if (q && q->route.ifindex == p->route.ifindex) ours.push_back(q->route.source);
+      if (q && q->route.ifindex == p->route.ifindex) {
+        ours.push_back(q->route.source);
+        for (const IpAddress& a : q->info.sources)  // -S: replies to every pool address
+          if (a != q->route.source) ours.push_back(a);
+      }
     RxRingOptions ro;
     ro.ignore_outgoing = true;  // on loopback every packet is seen twice otherwise
-    ro.filter = receive_filter(LinkFraming::Ethernet, ours, want);
+    try {
+      ro.filter = receive_filter(LinkFraming::Ethernet, ours, want);
+    } catch (const std::invalid_argument&) {
+      throw UsageError(fmt::format("-S: {} addresses on {} are too many for the receive filter",
+                                   ours.size(), p->route.ifname));
+    }
     ro.block_size = 1u << 20;
     ro.block_count = 4;  // 4 MiB: ~30,000 replies; the kernel's setup time grows with it
     ro.block_timeout = milliseconds(2);

@@ -32,6 +32,10 @@ struct PacketTransportOptions {
   std::chrono::milliseconds resolve_timeout{1000};
   // Filled by the discovery stage while the scan runs; null: the kernel's neighbour table.
   const MacTable* macs = nullptr;
+  // -S (scan/source_pool.h): the pool of our addresses the port modules send from, both
+  // families; open() checks each family's part is assigned to that path's interface, passes it
+  // in PathInfo::sources and lets the receive filter pass replies to every one. Empty: none.
+  std::vector<IpAddress> sources;
 };
 
 class PacketTransport : public Transport {

@@ -30,6 +30,7 @@ PortStage::PortStage(const ScanConfig& config, const MacTable* macs)
   opt.interface = config.interface;
   opt.resolve_timeout = config.timing.initial_rtt;
   opt.macs = macs;
+  opt.sources = config.source_ips;  // -S (scan/source_pool.h)
   transport_ = std::make_unique<PacketTransport>(opt);
 }
 

@@ -89,6 +89,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/address.h"
 #include "core/types.h"
@@ -136,6 +137,11 @@ struct PathInfo {
   bool loopback = false;
   int ifindex = 0;
   int mtu = 0;  // the largest IP packet the path carries
+  // -S (scan/source_pool.h): this family's pool of our addresses, each checked to be assigned to
+  // the path's interface; port modules send each probe from the one source_slot() picks (through
+  // PathTemplates::emplace_pool). Empty: every probe from `source`. Host (discovery) modules
+  // ignore it and keep `source`.
+  std::vector<IpAddress> sources;
 };
 
 // Per-probe arguments of build(), chosen by the driver.
@@ -226,6 +232,11 @@ class ProbeModule {
   // destination (UDP): the driver then paces its retries to each live host at the rate the
   // host answers (scan/host_pacer.h) instead of retrying everything in passes.
   virtual bool icmp_paced() const { return false; }
+  // -S: which address of its family's pool the probe leaves from (0 without a pool, and for
+  // modules that ignore the pool). Stable per (addr, port): every attempt uses the same. The
+  // driver paces each (host, source address) pair of icmp_paced() modules on its own, since the
+  // target keeps one ICMP limiter per address it answers to. Any thread, after prepare().
+  virtual size_t source_slot(const Probe& /*probe*/) const { return 0; }
 };
 
 }  // namespace gh

@@ -13,7 +13,7 @@ using net::tcpflag::kSyn;
 using net::tcpflag::kUrg;
 
 TcpFlagProbe::TcpFlagProbe(FlagScanKind kind, const ModuleKeys& keys)
-    : kind_(kind), flags_(default_flags(kind)), cookie_(keys.k0, keys.k1) {}
+    : kind_(kind), flags_(default_flags(kind)), cookie_(keys.k0, keys.k1), paths_(keys) {}
 
 uint8_t TcpFlagProbe::default_flags(FlagScanKind kind) {
   switch (kind) {
@@ -75,15 +75,20 @@ bool TcpFlagProbe::prepare(const PathInfo& path) {
   params.flags = flags_;
   // nmap sends its MSS option with SYN probes only; the others carry no options.
   if (!(flags_ & kSyn)) params.tcp_options.clear();
-  paths_.emplace(path.source, params);
+  paths_.emplace_pool(path, params);  // -S: one template per source address
   return true;
+}
+
+size_t TcpFlagProbe::source_slot(const Probe& probe) const {
+  return paths_.slot_of(probe.addr, probe.port);
 }
 
 size_t TcpFlagProbe::build(std::span<uint8_t> out, const Probe& probe,
                            const BuildArgs& args) const {
-  const net::TcpSynTemplate* t = template_for(probe.addr.family);
-  if (t == nullptr || probe.proto != Protocol::Tcp || out.size() < t->size()) return 0;
-  const IpAddress& src = paths_.source(probe.addr.family);
+  const auto* e = paths_.pick(probe.addr, probe.port);  // -S: this probe's source address
+  if (e == nullptr || probe.proto != Protocol::Tcp || out.size() < e->tmpl.size()) return 0;
+  const net::TcpSynTemplate* t = &e->tmpl;
+  const IpAddress& src = e->source;
   uint16_t sport = cookie_.source_port(probe.addr, probe.port, kPortBase, kPortRange, args.attempt);
   uint32_t seq = cookie_.tcp_seq(src, probe.addr, sport, probe.port);
   return t->build(out.data(), probe.addr, sport, probe.port, seq, args.ip_id,
@@ -94,11 +99,15 @@ bool TcpFlagProbe::classify(const RxFrame& frame, ProbeVerdict& out) const {
   if (frame.ip == nullptr || !frame.ip->l4_parsed) return false;
   const net::ParsedPacket& packet = *frame.ip;
   Family family = packet.ip_version == 4 ? Family::V4 : Family::V6;
-  if (template_for(family) == nullptr) return false;
-  const IpAddress& ours = paths_.source(family);
+  if (template_for(family) == nullptr || packet.dst.family != family) return false;
+  // As TcpSynProbe::classify: the cookie covers the address it came to, which must be the
+  // address the answered probe left from (-S: its pool slot).
   net::FlagReply reply;
-  if (!net::validate_tcp_flag_reply(cookie_, packet, ours, kPortBase, kPortRange, flags_, reply))
+  if (!net::validate_tcp_flag_reply(cookie_, packet, packet.dst, kPortBase, kPortRange, flags_,
+                                    reply))
     return false;
+  const auto* e = paths_.pick(reply.match.target, reply.match.target_port);
+  if (e == nullptr || e->source != packet.dst) return false;
   out.probe = Probe{reply.match.target, Protocol::Tcp, reply.match.target_port};
   out.ttl = packet.ttl;
   out.attempt = reply.match.attempt;

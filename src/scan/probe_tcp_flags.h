@@ -51,6 +51,7 @@ class TcpFlagProbe : public ProbeModule {
   bool prepare(const PathInfo& path) override;
   size_t build(std::span<uint8_t> out, const Probe& probe, const BuildArgs& args) const override;
   bool classify(const RxFrame& frame, ProbeVerdict& out) const override;
+  size_t source_slot(const Probe& probe) const override;
 
   FlagScanKind kind() const { return kind_; }
   uint8_t tcp_flags() const { return flags_; }

@@ -75,14 +75,19 @@ bool TcpSynProbe::prepare(const PathInfo& path) {
     std::vector<uint8_t> tag = announcer_->option_bytes();
     params.tcp_options.insert(params.tcp_options.end(), tag.begin(), tag.end());
   }
-  paths_.emplace(path.source, params);
+  paths_.emplace_pool(path, params);  // -S: one template per source address
   return true;
 }
 
+size_t TcpSynProbe::source_slot(const Probe& probe) const {
+  return paths_.slot_of(probe.addr, probe.port);
+}
+
 size_t TcpSynProbe::build(std::span<uint8_t> out, const Probe& probe, const BuildArgs& args) const {
-  const net::TcpSynTemplate* t = template_for(probe.addr.family);
-  if (t == nullptr || probe.proto != Protocol::Tcp) return 0;
-  const IpAddress& src = paths_.source(probe.addr.family);
+  const auto* e = paths_.pick(probe.addr, probe.port);  // -S: this probe's source address
+  if (e == nullptr || probe.proto != Protocol::Tcp) return 0;
+  const net::TcpSynTemplate* t = &e->tmpl;
+  const IpAddress& src = e->source;
   uint16_t sport = cookie_.source_port(probe.addr, probe.port, kPortBase, kPortRange, args.attempt);
   uint32_t seq = cookie_.tcp_seq(src, probe.addr, sport, probe.port);
   size_t len = t->build(out, probe.addr, sport, probe.port, seq, args.ip_id);
@@ -95,10 +100,13 @@ bool TcpSynProbe::classify(const RxFrame& frame, ProbeVerdict& out) const {
   if (frame.ip == nullptr || !frame.ip->l4_parsed) return false;
   const net::ParsedPacket& packet = *frame.ip;
   Family family = packet.ip_version == 4 ? Family::V4 : Family::V6;
-  if (template_for(family) == nullptr) return false;
-  const IpAddress& ours = paths_.source(family);
+  if (template_for(family) == nullptr || packet.dst.family != family) return false;
+  // Validated as sent to the address it came to (the cookie covers our address), then that
+  // must be the address the probe it answers left from (-S: its pool slot).
   net::ProbeReply reply;
-  if (!cookie_.validate_tcp_reply(packet, ours, kPortBase, kPortRange, reply)) return false;
+  if (!cookie_.validate_tcp_reply(packet, packet.dst, kPortBase, kPortRange, reply)) return false;
+  const auto* e = paths_.pick(reply.target, reply.target_port);
+  if (e == nullptr || e->source != packet.dst) return false;
   out.probe = Probe{reply.target, Protocol::Tcp, reply.target_port};
   out.ttl = packet.ttl;
   out.attempt = reply.attempt;

@@ -21,7 +21,7 @@ class TcpSynProbe : public ProbeModule {
   static constexpr uint16_t kPortBase = 40000;
   static constexpr uint16_t kPortRange = 20000;
 
-  explicit TcpSynProbe(const ModuleKeys& keys) : cookie_(keys.k0, keys.k1) {}
+  explicit TcpSynProbe(const ModuleKeys& keys) : cookie_(keys.k0, keys.k1), paths_(keys) {}
   // --announce (auth/announce.h): every probe carries the tag option after MSS.
   void set_announcer(const auth::ProbeAnnouncer* a) override { announcer_ = a; }
   // -O/-A: MSS, SACK permitted, timestamps, NOP, window scale (Linux's own SYN), not MSS alone.
@@ -35,6 +35,7 @@ class TcpSynProbe : public ProbeModule {
   bool prepare(const PathInfo& path) override;
   size_t build(std::span<uint8_t> out, const Probe& probe, const BuildArgs& args) const override;
   bool classify(const RxFrame& frame, ProbeVerdict& out) const override;
+  size_t source_slot(const Probe& probe) const override;
 
  private:
   const net::TcpSynTemplate* template_for(Family f) const { return paths_.get(f); }

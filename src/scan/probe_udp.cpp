@@ -11,12 +11,16 @@ namespace gh {
 UdpProbe::UdpProbe(const ModuleKeys& keys) : UdpProbe(keys, net::UdpPayloads::instance()) {}
 
 UdpProbe::UdpProbe(const ModuleKeys& keys, const net::UdpPayloads& payloads)
-    : cookie_(keys.k0, keys.k1), payloads_(payloads) {}
+    : cookie_(keys.k0, keys.k1), payloads_(payloads), paths_(keys) {}
 
 bool UdpProbe::prepare(const PathInfo& path) {
   auto params = path_params<net::UdpDatagramParams>(path);
-  paths_.emplace(path.source, params);
+  paths_.emplace_pool(path, params);  // -S: one template per source address
   return true;
+}
+
+size_t UdpProbe::source_slot(const Probe& probe) const {
+  return paths_.slot_of(probe.addr, probe.port);
 }
 
 std::array<uint8_t, 8> UdpProbe::echo_bytes(const IpAddress& src, const IpAddress& dst,
@@ -54,9 +58,10 @@ std::span<const uint8_t> UdpProbe::payload_of(const net::UdpPayload* p, const Ip
 }
 
 size_t UdpProbe::build(std::span<uint8_t> out, const Probe& probe, const BuildArgs& args) const {
-  const net::UdpDatagramTemplate* t = template_for(probe.addr.family);
-  if (t == nullptr || probe.proto != Protocol::Udp) return 0;
-  const IpAddress& src = paths_.source(probe.addr.family);
+  const auto* e = paths_.pick(probe.addr, probe.port);  // -S: this probe's source address
+  if (e == nullptr || probe.proto != Protocol::Udp) return 0;
+  const net::UdpDatagramTemplate* t = &e->tmpl;
+  const IpAddress& src = e->source;
   uint16_t sport = cookie_.source_port(probe.addr, probe.port, kPortBase, kPortRange, args.attempt);
   const net::UdpPayload* p = payloads_.pick(probe.port, args.attempt);
   std::array<uint8_t, net::UdpPayloads::kMaxPayload> buf;
@@ -77,13 +82,14 @@ bool UdpProbe::classify(const RxFrame& frame, ProbeVerdict& out) const {
   if (frame.ip == nullptr || !frame.ip->l4_parsed) return false;
   const net::ParsedPacket& packet = *frame.ip;
   Family family = packet.ip_version == 4 ? Family::V4 : Family::V6;
-  const net::UdpDatagramTemplate* t = template_for(family);
-  if (t == nullptr) return false;
-  const IpAddress& ours = paths_.source(family);
-  if (packet.dst != ours) return false;
+  if (template_for(family) == nullptr) return false;
 
   if (packet.is_udp()) {
     const auto& u = packet.udp;
+    // Addressed to the source address the probe to (src, sport) left from (-S: its pool slot).
+    const auto* e = paths_.pick(packet.src, u.sport);
+    if (e == nullptr || packet.dst != e->source) return false;
+    const IpAddress& ours = e->source;
     auto attempt = cookie_.attempt_of(packet.src, u.sport, u.dport, kPortBase, kPortRange);
     if (!attempt) return false;
     if (const net::UdpPayload* p = payloads_.pick(u.sport, *attempt);
@@ -109,7 +115,12 @@ bool UdpProbe::classify(const RxFrame& frame, ProbeVerdict& out) const {
           : type != net::icmp6::kDestUnreach && type != net::icmp6::kTimeExceeded)
     return false;
   const auto& q = packet.quoted;
-  if (!q.has_l4 || q.protocol != net::ipproto::kUdp || q.src != ours) return false;
+  if (!q.has_l4 || q.protocol != net::ipproto::kUdp) return false;
+  // The quoted probe left from the address its slot picks, and the error came back to it.
+  const auto* e = paths_.pick(q.dst, q.dport);
+  if (e == nullptr || q.src != e->source || packet.dst != e->source) return false;
+  const IpAddress& ours = e->source;
+  const net::UdpDatagramTemplate* t = &e->tmpl;
   auto attempt = cookie_.attempt_of(q.dst, q.dport, q.sport, kPortBase, kPortRange);
   if (!attempt) return false;
   // The quoted length and checksum must be those of the datagram we built for this attempt

@@ -59,6 +59,7 @@ class UdpProbe : public ProbeModule {
   size_t build(std::span<uint8_t> out, const Probe& probe, const BuildArgs& args) const override;
   bool classify(const RxFrame& frame, ProbeVerdict& out) const override;
   bool icmp_paced() const override { return true; }
+  size_t source_slot(const Probe& probe) const override;
   void set_announcer(const auth::ProbeAnnouncer* a) override;
 
  private:

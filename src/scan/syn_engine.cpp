@@ -34,6 +34,7 @@ EngineReport run_syn_scan(EngineContext& ctx) {
   opt.interface = ctx.config.interface;
   opt.resolve_timeout = ctx.config.timing.initial_rtt;
   opt.macs = ctx.macs;
+  opt.sources = ctx.config.source_ips;  // -S (scan/source_pool.h)
   PacketTransport transport(opt);
   return run_raw_driver(ctx, transport, *module);
 }

@@ -141,9 +141,9 @@ void parse_text(std::string_view text, bool nmap_format, Sink&& sink) {
   }
 }
 
-// The whole file, mapped read-only (nmap-services is 1 MB: no copy, and the page cache's pages
-// are shared), or nullopt if it cannot be read (missing, a directory, unreadable). The mapping
-// lives as long as the returned owner.
+// The whole file, mapped read-only (nmap-services is 1 MB: not copied), or nullopt if it cannot
+// be read (missing, a directory, unreadable). The mapping lives as long as the returned owner:
+// parse() keeps only the names, copied.
 struct MappedFile {
   std::string_view text;
   std::shared_ptr<const void> owner;
@@ -308,6 +308,20 @@ ServiceTable ServiceTable::parse(std::string_view text, std::shared_ptr<const vo
                                   static_cast<uint32_t>(r.name.size()), r.frequency});
   });
   table.finish();
+  // The names the table kept, copied out of the file's text (~300 KB of nmap-services' 1 MB),
+  // and the text let go: a mapped file cut short while the scan still prints names (edited in
+  // place) would otherwise be a SIGBUS.
+  size_t total = 0;
+  for (const Entry& e : table.by_key_) total += e.name_size;
+  auto names = std::make_shared<std::string>();
+  names->reserve(total);
+  for (Entry& e : table.by_key_) {
+    const auto offset = static_cast<uint32_t>(names->size());
+    names->append(text.substr(e.name_offset, e.name_size));
+    e.name_offset = offset;
+  }
+  table.text_ = *names;
+  table.storage_ = std::move(names);
   return table;
 }
 

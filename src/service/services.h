@@ -50,8 +50,8 @@ class ServiceTable {
     uint32_t name_size = 0;
     double frequency = 0;  // higher = more common
   };
-  // The whole file (mapped, or a string), or for the built-in list the names one after the
-  // other: the entries' names point into it, so loading copies no name. storage_ owns it.
+  // The names the table kept, one after the other (copied once out of the file parse() read):
+  // the entries point into it. storage_ owns it.
   std::string_view text_;
   std::shared_ptr<const void> storage_;
   // Sorted by key, one entry per key (finish()): one allocation instead of a node per entry,

@@ -21,7 +21,8 @@
 #      measured (nmap's two ARP retries would miss ~0.8% of them, about 5).
 #   5. A scope whose ports are only OPEN: -sn and -sS (with discovery) of the /24 still find the
 #      live hosts (ARP is a port-less host probe), and the gate refuses nothing; the audit log's
-#      probe count of the -sn equals the ARP requests counted at the target (retries included).
+#      probe count of the -sn equals the ARP requests counted at the target (retries included),
+#      and its end record carries the sweep's load evidence (rates, back-offs).
 #   6. SIGINT during discovery of the /20 (-sn, and -sS -sU with its two port stages streaming),
 #      then --resume (the default checkpoint place): the union of the runs is exactly the
 #      uninterrupted result, nothing twice.
@@ -207,6 +208,18 @@ if lab_scan "$LAB_NS_SCAN" scope-sn -sn -n --scope "$SCOPE" --exclude "$LAB_V4_S
   lab_log "scope -sn: $wire ARP requests at the target, $audited probes in the audit log"
   [[ $wire == "$audited" && $wire -ge 255 ]] ||
     lab_failed "scope -sn: the audit log counts $audited probes, the wire $wire ARP requests"
+  # A -sn run at the default timing records its sweep's own load evidence (its congestion
+  # control's highest rates and back-offs), as a port scan does.
+  python3 - "$LAB_WORK/audit.jsonl" <<'PY' || lab_failed "scope -sn: no load evidence in the audit log's end record"
+import json, sys
+end = [r for r in map(json.loads, open(sys.argv[1])) if r.get("event") == "end"][-1]
+load = end["load"]
+for key in ("max_rate", "max_host_rate", "max_rtt_inflation", "backoffs", "backoffs_loss",
+            "backoffs_rtt", "backoffs_kernel", "hosts_backed_off", "hosts_impaired", "impairment"):
+    assert key in load, key
+assert load["max_rate"] > 0 and load["max_host_rate"] > 0, load
+print("[lab] scope -sn: audit load evidence:", json.dumps(load))
+PY
 else
   lab_failed "scope -sn: scan failed"
 fi

@@ -4,8 +4,9 @@
 # default ICMP rate limit; nft there drops two ports and answers one with ICMP admin-prohibited;
 # the rest are closed. Every state must be the expected one and nmap -sU's on the same target
 # (IPv4 and IPv6); -sS -sU in one run, with and without host discovery. Then loopback (no ICMP
-# limit there) inside the scanner namespace, and bad input: a malformed --udp-payloads file is
-# one line on stderr and exit 2.
+# limit there) inside the scanner namespace; -S, a pool of eight source addresses (-sU: every
+# closed port of a host in ~6 s instead of ~95; -sS: nmap's states); and bad input: a malformed
+# --udp-payloads file, or an -S address that is not ours, is one line on stderr and exit 2.
 # ctest-labels: lab udp
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -189,6 +190,40 @@ for h in "${HOSTS[@]}"; do host_args+=(--addr "$h"); done
 python3 "$LAB_DIR/udp_compare.py" "$LAB_WORK/udp-hosts.jsonl" --name udp-hosts "${host_args[@]}" \
   --expect "closed=$MANY_CLOSED" --expect "open|filtered=520,1900" --expect open=7777 ||
   lab_failed "udp-hosts: states"
+
+# -S, a pool of source addresses (scan/source_pool.h): eight more addresses of ours on the
+# scanner's veth. The target keeps one ICMP limiter per address it answers to, so 64 closed
+# ports of one host, which take ~58 s of one address's limiter (a burst of 6, then 1/s), take
+# 8 limiters a few seconds. Every port must be closed, exactly; the host's nft set records which
+# source addresses its probes came from: pool addresses only (at least 6 of the 8: the hash
+# spreads 64 ports over them), never the primary. The audit log names the pool.
+for i in $(seq 40 47); do ip -n "$LAB_NS_SCAN" addr add "198.18.0.$i/24" dev "$LAB_IF_SCAN"; done
+POOL=198.18.0.40-198.18.0.47
+ns1="gh-udph1-${LAB_TAG:-$$}"
+ip netns exec "$ns1" nft add set inet gh_udp pool_src '{ type ipv4_addr; flags dynamic; }'
+ip netns exec "$ns1" nft add rule inet gh_udp input udp dport 2000-2063 add @pool_src '{ ip saddr }'
+lab_scan "$LAB_NS_SCAN" udp-pool -sU -S "$POOL" -p 2000-2063 --show all \
+  --audit-log "$LAB_WORK/pool-audit.log" -oJ "$LAB_WORK/udp-pool.jsonl" 198.18.11.2 ||
+  lab_failed "udp-pool: scan failed"
+python3 "$LAB_DIR/udp_compare.py" "$LAB_WORK/udp-pool.jsonl" --name udp-pool --addr 198.18.11.2 \
+  --expect closed=2000-2063 || lab_failed "udp-pool: states"
+seen=$(ip netns exec "$ns1" nft list set inet gh_udp pool_src | grep -oE '198\.18\.[0-9]+\.[0-9]+' | sort -u)
+[[ $(grep -cvE '^198\.18\.0\.4[0-7]$' <<<"$seen") -eq 0 && $(wc -l <<<"$seen") -ge 6 ]] ||
+  lab_failed "udp-pool: probes came from $(paste -sd, <<<"$seen"), expected pool addresses only"
+grep -q '"source_ips":"198.18.0.40,198.18.0.41,198.18.0.42,198.18.0.43,198.18.0.44,198.18.0.45,198.18.0.46,198.18.0.47"' \
+  "$LAB_WORK/pool-audit.log" || lab_failed "udp-pool: the audit log does not name the pool"
+# -sS from the pool: nmap's states (both.nmap.xml, from the primary address, above).
+lab_scan "$LAB_NS_SCAN" syn-pool -sS -S "$POOL" -p "T:53,7,520,$PROHIBITED,11211" --show all \
+  -oJ "$LAB_WORK/syn-pool.jsonl" "$V4" || lab_failed "syn-pool: scan failed"
+python3 "$LAB_DIR/udp_compare.py" "$LAB_WORK/syn-pool.jsonl" --name syn-pool --proto tcp \
+  --addr "$V4" --expect open=53,11211 --expect "closed=7,520,$PROHIBITED" \
+  --nmap "$LAB_WORK/both.nmap.xml" || lab_failed "syn-pool: TCP states"
+# An address that is not ours: one line, exit 2, nothing sent.
+LAB_EXPECT_RC=2 lab_scan "$LAB_NS_SCAN" pool-foreign -sU -S 198.18.0.40,198.18.0.99 -p 53 "$V4" ||
+  lab_failed "pool-foreign: expected exit 2"
+[[ $(wc -l <"$LAB_WORK/pool-foreign.stderr") -eq 1 ]] && grep -q '198.18.0.99: not an address of interface' \
+  "$LAB_WORK/pool-foreign.stderr" ||
+  lab_failed "pool-foreign: expected one line naming 198.18.0.99, got: $(cat "$LAB_WORK/pool-foreign.stderr")"
 
 # Loopback inside the scanner namespace: a UDP echo server on 127.0.0.1 and ::1, one closed
 # port, one dropped. Linux does not rate-limit ICMP to loopback.

@@ -5,13 +5,17 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -177,6 +181,55 @@ TEST(ConnRunner, StopAbortsWaitingJobs) {
   EXPECT_FALSE(r.run());
   EXPECT_TRUE(a.aborted);
   EXPECT_FALSE(a.err);
+}
+
+// Connects, holds the connection 20 ms (a deadline), then finishes: descriptors pile up.
+struct HoldJob final : Job {
+  uint16_t port = 0;
+  std::optional<int> err;
+  void start(ConnRunner& r) override { r.connect(*this, kLoopback, port, 2s); }
+  void on_connected(ConnRunner& r, int e, std::chrono::nanoseconds) override {
+    err = e;
+    if (e != 0) return r.finish(*this);
+    r.set_deadline(*this, Clock::now() + 20ms);
+  }
+  void on_io(ConnRunner&, uint32_t) override {}
+  void on_timeout(ConnRunner& r) override { r.finish(*this); }
+};
+
+// In a child: a hard descriptor limit, then every free descriptor but a few taken, so the
+// runner's sockets run out (EMFILE) long before its 64 slots are full.
+void run_out_of_descriptors() {
+  rlimit rl{256, 256};
+  if (::setrlimit(RLIMIT_NOFILE, &rl) != 0) std::_Exit(3);
+  Bound open = bind_loopback(1024);
+  std::vector<std::unique_ptr<HoldJob>> jobs;
+  ConnRunner::Options o;
+  o.max_active = 64;
+  ConnRunner r(o);
+  for (int i = 0; i < 200; ++i) {
+    jobs.push_back(std::make_unique<HoldJob>());
+    jobs.back()->port = open.port;
+    r.add(jobs.back().get());
+  }
+  std::vector<FileDescriptor> hog;
+  for (int fd; (fd = ::dup(0)) >= 0;) hog.emplace_back(fd);
+  for (int i = 0; i < 8 && !hog.empty(); ++i) hog.pop_back();
+  bool finished = r.run();
+  hog.clear();
+  int bad = 0;
+  for (const auto& j : jobs)
+    if (j->err != 0) ++bad;
+  std::fprintf(stderr, "finished=%d bad=%d local_errors=%llu\n", finished ? 1 : 0, bad,
+               static_cast<unsigned long long>(r.stats().local_errors));
+  std::fflush(nullptr);
+  std::_Exit(finished && bad == 0 && r.stats().local_errors > 0 ? 0 : 1);
+}
+
+TEST(ConnRunner, BacksOffWhenDescriptorsRunOut) {
+  // Every job still connects: the shortage is waited out, never passed to a job.
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(run_out_of_descriptors(), ::testing::ExitedWithCode(0), "");
 }
 
 TEST(ConnAdmission, GapHostTimeoutAndRate) {
