@@ -12,8 +12,11 @@
 #   - "answered": the scanner's probes that the target answered (RST, SYN-ACK or ICMP
 #     unreachable). Once the source is blocked, nftables drops its probes before the stack, so
 #     this is the number of probes that got through from the first one to the block;
-#   - "at decision": the `probes` field of the first alert record with "blocked":true (what the
-#     detector had seen when it blocked);
+#   - "at the detection / at the blocked record": the `probes` field of the source's first alert
+#     record (the detector's decision) and of its first record with "blocked":true. With the
+#     kernel's check of the answer that second record is written when this process reads the
+#     answer, after the kernel already blocked the source: it counts the probes read up to then
+#     (close to "answered"), not those before the decision;
 #   - the proof (challenge or handshake) and the time from the first probe to the block.
 # Then 100,000 spoofed sources (2,000 of them repeating enough to be detected) flood the target:
 # blocks must be 0, challenges within their budget. Needs root, nmap, masscan, zmap, tcpdump.
@@ -153,7 +156,7 @@ def tcpdump(expr):
     out = subprocess.run(["tcpdump", "-tt", "-nn", "-S", "-r", f"{work}/bench.pcap", expr],
                          capture_output=True, text=True).stdout
     return [l for l in out.splitlines() if l.strip()]
-rows = ["| scanner | command | probes sent | answered before the block | at the decision | proof | challenge round trip | first probe to last answer | detecting probe to block: wait + challenge + answer wait + nft = total (us) |",
+rows = ["| scanner | command | probes sent | answered before the block | at the detection / at the blocked record | proof | challenge round trip | first probe to last answer | detecting probe to block: wait + challenge + answer wait + nft = total (us) |",
         "|---|---|---|---|---|---|---|---|---|"]
 answered_all = []
 for name, src, desc in cases:
@@ -185,13 +188,15 @@ for name, src, desc in cases:
                 break
     recs = [r for r in records if r["src"] == src]
     blk = next((r for r in recs if r.get("blocked")), None)
+    new = next((r for r in recs if r.get("event") == "new"), None)
+    at_detection = new["probes"] if new else "-"
     rtt = f"{min(rtts):.0f} us" if rtts else "-"
     lat = blk.get("block_latency_us") if blk else None
     lat = (f"{lat['probe_wait']} + {lat['challenge_rtt']} + {lat['answer_wait']} + {lat['nft']} = {lat['total']}"
            if lat else "-")
     if blk and probes and firsts:
         span = float(firsts[-1].split()[0]) - float(probes[0].split()[0])
-        rows.append(f"| {name} | `{desc}` | {sent} | {answered} | {blk['probes']} | {blk.get('proof', '-')} | {rtt} | {span * 1000:.1f} ms | {lat} |")
+        rows.append(f"| {name} | `{desc}` | {sent} | {answered} | {at_detection} / {blk['probes']} | {blk.get('proof', '-')} | {rtt} | {span * 1000:.1f} ms | {lat} |")
         answered_all.append((name, answered))
     else:
         rows.append(f"| {name} | `{desc}` | {sent} | {answered} | not blocked | - | {rtt} | - | - |")

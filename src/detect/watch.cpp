@@ -489,7 +489,10 @@ int Watch::run() {
   while (!stop_ && !stop_requested()) {
     int rc = poll(fds, 2, 100);
     if (rc < 0 && errno != EINTR) throw system_error(errno, "poll");
-    while (int sig = signals.take()) handle_signal(sig);
+    // The signalfd is read only when it has something: a system call less per wake-up, between
+    // a frame's arrival and the next one's reading.
+    if (rc > 0 && (fds[1].revents & POLLIN))
+      while (int sig = signals.take()) handle_signal(sig);
     for (int i = 0; i < 1024 && !stop_; ++i) {
       Capture::Next n = cap_->next(data, len, ts);
       if (n != Capture::Next::Packet) break;

@@ -9,16 +9,50 @@
 
 #include <fmt/format.h>
 
+#include "core/dynlib.h"
+
 namespace gh {
 namespace {
 
+// libssl is loaded by the first TLS session (-sV), not at start (core/dynlib.h); libcrypto, which
+// the audit log's hashing needs anyway, stays linked.
+struct Ssl {
+  DynLib lib{"libssl.so.3", "libssl3", "-sV (TLS)"};
+#define GH_SSL(name) decltype(&::name) name = lib.fn<decltype(::name)>(#name)
+  GH_SSL(SSL_CTX_new);
+  GH_SSL(TLS_client_method);
+  GH_SSL(SSL_CTX_set_verify);
+  GH_SSL(SSL_CTX_set_security_level);
+  GH_SSL(SSL_CTX_ctrl);
+  GH_SSL(SSL_CTX_set_options);
+  GH_SSL(SSL_new);
+  GH_SSL(SSL_free);
+  GH_SSL(SSL_set_bio);
+  GH_SSL(SSL_set_connect_state);
+  GH_SSL(SSL_ctrl);
+  GH_SSL(SSL_do_handshake);
+  GH_SSL(SSL_get_error);
+  GH_SSL(SSL_write);
+  GH_SSL(SSL_read);
+  GH_SSL(SSL_get_version);
+  GH_SSL(SSL_get_current_cipher);
+  GH_SSL(SSL_CIPHER_get_name);
+  GH_SSL(SSL_get1_peer_certificate);
+#undef GH_SSL
+};
+
+const Ssl& ssl_api() {
+  static const Ssl* api = new Ssl();
+  return *api;
+}
+
 SSL_CTX* client_ctx() {
   static SSL_CTX* ctx = [] {
-    SSL_CTX* c = SSL_CTX_new(TLS_client_method());
-    SSL_CTX_set_verify(c, SSL_VERIFY_NONE, nullptr);
-    SSL_CTX_set_security_level(c, 0);
-    SSL_CTX_set_min_proto_version(c, 0);
-    SSL_CTX_set_options(c, SSL_OP_LEGACY_SERVER_CONNECT | SSL_OP_IGNORE_UNEXPECTED_EOF);
+    SSL_CTX* c = ssl_api().SSL_CTX_new(ssl_api().TLS_client_method());
+    ssl_api().SSL_CTX_set_verify(c, SSL_VERIFY_NONE, nullptr);
+    ssl_api().SSL_CTX_set_security_level(c, 0);
+    ssl_api().SSL_CTX_ctrl(c, SSL_CTRL_SET_MIN_PROTO_VERSION, 0, nullptr);
+    ssl_api().SSL_CTX_set_options(c, SSL_OP_LEGACY_SERVER_CONNECT | SSL_OP_IGNORE_UNEXPECTED_EOF);
     return c;
   }();
   return ctx;
@@ -49,18 +83,20 @@ struct TlsSession::Impl {
   BIO* in = nullptr;   // socket -> OpenSSL
   BIO* out = nullptr;  // OpenSSL -> socket
   ~Impl() {
-    if (ssl != nullptr) SSL_free(ssl);  // frees the BIOs too
+    if (ssl != nullptr) ssl_api().SSL_free(ssl);  // frees the BIOs too
   }
 };
 
 TlsSession::TlsSession(const std::string& sni) : impl_(std::make_unique<Impl>()) {
-  impl_->ssl = SSL_new(client_ctx());
+  impl_->ssl = ssl_api().SSL_new(client_ctx());
   impl_->in = BIO_new(BIO_s_mem());
   impl_->out = BIO_new(BIO_s_mem());
   BIO_set_mem_eof_return(impl_->in, -1);
-  SSL_set_bio(impl_->ssl, impl_->in, impl_->out);
-  SSL_set_connect_state(impl_->ssl);
-  if (!sni.empty()) SSL_set_tlsext_host_name(impl_->ssl, sni.c_str());
+  ssl_api().SSL_set_bio(impl_->ssl, impl_->in, impl_->out);
+  ssl_api().SSL_set_connect_state(impl_->ssl);
+  if (!sni.empty())  // SSL_set_tlsext_host_name, a macro over SSL_ctrl
+    ssl_api().SSL_ctrl(impl_->ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
+                       const_cast<char*>(sni.c_str()));
 }
 
 TlsSession::~TlsSession() = default;
@@ -80,12 +116,12 @@ void TlsSession::feed(std::string_view bytes) {
 TlsSession::State TlsSession::handshake() {
   if (state_ != State::Handshaking) return state_;
   ERR_clear_error();
-  int rc = SSL_do_handshake(impl_->ssl);
+  int rc = ssl_api().SSL_do_handshake(impl_->ssl);
   if (rc == 1) {
     state_ = State::Established;
     return state_;
   }
-  int err = SSL_get_error(impl_->ssl, rc);
+  int err = ssl_api().SSL_get_error(impl_->ssl, rc);
   if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) return state_;
   state_ = State::Failed;
   unsigned long e = ERR_get_error();
@@ -105,7 +141,7 @@ std::string TlsSession::take_output() {
 
 void TlsSession::write(std::string_view plain) {
   if (state_ != State::Established || plain.empty()) return;
-  SSL_write(impl_->ssl, plain.data(), static_cast<int>(plain.size()));
+  ssl_api().SSL_write(impl_->ssl, plain.data(), static_cast<int>(plain.size()));
 }
 
 std::string TlsSession::read() {
@@ -114,13 +150,13 @@ std::string TlsSession::read() {
   char buf[16384];
   for (;;) {
     ERR_clear_error();
-    int n = SSL_read(impl_->ssl, buf, sizeof buf);
+    int n = ssl_api().SSL_read(impl_->ssl, buf, sizeof buf);
     if (n > 0) {
       out.append(buf, static_cast<size_t>(n));
       if (out.size() > (1 << 20)) break;
       continue;
     }
-    int err = SSL_get_error(impl_->ssl, n);
+    int err = ssl_api().SSL_get_error(impl_->ssl, n);
     if (err == SSL_ERROR_ZERO_RETURN) peer_closed_ = true;
     break;
   }
@@ -130,9 +166,10 @@ std::string TlsSession::read() {
 TlsInfo TlsSession::info() const {
   TlsInfo i;
   SSL* ssl = impl_->ssl;
-  i.version = SSL_get_version(ssl);
-  if (const SSL_CIPHER* c = SSL_get_current_cipher(ssl)) i.cipher = SSL_CIPHER_get_name(c);
-  X509* cert = SSL_get1_peer_certificate(ssl);
+  i.version = ssl_api().SSL_get_version(ssl);
+  if (const SSL_CIPHER* c = ssl_api().SSL_get_current_cipher(ssl))
+    i.cipher = ssl_api().SSL_CIPHER_get_name(c);
+  X509* cert = ssl_api().SSL_get1_peer_certificate(ssl);
   if (cert == nullptr) return i;
   i.subject = name_text(X509_get_subject_name(cert));
   i.issuer = name_text(X509_get_issuer_name(cert));
