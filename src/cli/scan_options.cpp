@@ -494,10 +494,6 @@ ParsedScan parse_scan_args(const std::vector<std::string>& raw_args, bool raw_al
     throw UsageError(
         "--checkpoint and --checkpoint-interval are for raw scans (-sS, -sU, the flag scans): a "
         "-sT scan is not checkpointed and cannot be resumed (nor is -sL)");
-  if (c.also_udp && c.no_ping && (!c.checkpoint.file.empty() || !checkpoint_interval.empty()))
-    throw UsageError(
-        "--checkpoint and --checkpoint-interval: a -Pn scan with -sU beside a TCP scan type is "
-        "not checkpointed (without -Pn it is)");
 
   if (no_db && !c.store.db.empty()) throw UsageError("--no-db contradicts --db");
   c.store.enabled = !no_db;

@@ -54,14 +54,6 @@ std::unique_ptr<CheckpointSession> CheckpointSession::prepare(const ScanConfig& 
           origin.resume_path));
     return nullptr;
   }
-  // -Pn with two stages (-sS -sU): each engine run's progress covers one stage; not saved.
-  if (config.also_udp && config.discovery.skip) {
-    if (resume != nullptr)
-      throw UsageError(
-          fmt::format("cannot resume {}: a -Pn scan with -sU beside a TCP type is not checkpointed",
-                      origin.resume_path));
-    return nullptr;
-  }
   if (resume == nullptr && !spec.enabled) return nullptr;
 
   std::unique_ptr<CheckpointSession> s(new CheckpointSession);
@@ -100,11 +92,14 @@ std::unique_ptr<CheckpointSession> CheckpointSession::prepare(const ScanConfig& 
   }
 
   ScanFingerprint now = fingerprint_of(config);
+  std::vector<uint64_t> stages = checkpoint_stage_probes(config);
   CheckpointMeta& m = s->meta_;
   if (resume != nullptr) {
     std::string diff = fingerprint_difference(resume->meta.fingerprint, now);
     if (diff.empty() && resume->meta.fingerprint.digest() != now.digest())
       diff = "the scan changed since it started";
+    if (diff.empty() && resume->meta.stage_probes != stages)
+      diff = "its port stages changed since it started";
     if (!diff.empty()) throw UsageError(fmt::format("cannot resume {}: {}", s->path_, diff));
     m = resume->meta;
     s->base_ = Counts{resume->meta.open_ports, resume->meta.ports_written};
@@ -117,6 +112,7 @@ std::unique_ptr<CheckpointSession> CheckpointSession::prepare(const ScanConfig& 
   }
   m.run = run_id;
   m.fingerprint = now;
+  m.stage_probes = stages;
   m.has_jsonl = !config.output.jsonl_file.empty();
   if (m.has_jsonl) {
     const std::string& jsonl = config.output.jsonl_file;
@@ -146,12 +142,19 @@ std::unique_ptr<CheckpointSession> CheckpointSession::prepare(const ScanConfig& 
   if (resume != nullptr) {
     uint64_t done = 0;
     for (uint64_t w : resume->progress.answered) done += static_cast<uint64_t>(std::popcount(w));
+    // -Pn -sS -sU: which port stage it continues (the ones before it finished).
+    std::string stage;
+    if (stages.size() > 1) {
+      std::vector<ScanConfig> sc = stage_configs(config);
+      stage = fmt::format("port stage {} of {} ({}), ", m.stage + 1, stages.size(),
+                          m.stage < sc.size() ? scan_type_entry(sc[m.stage].type).name : "?");
+    }
     std::cerr << fmt::format(
-        "glasshouse: note: resuming run {} (saved {}, {} of {} probes settled, pass {}): "
+        "glasshouse: note: resuming run {} (saved {}, {}{} of {} probes settled, pass {}): "
         "glasshouse scan {}\n",
         m.first_run,
         utc_timestamp(WallClock::time_point(std::chrono::milliseconds(resume->meta.saved_ms))),
-        done, resume->slice_size, resume->progress.pass, fmt::join(m.argv, " "));
+        stage, done, resume->slice_size, resume->progress.pass, fmt::join(m.argv, " "));
   }
   return s;
 }

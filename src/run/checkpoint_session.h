@@ -58,6 +58,13 @@ class CheckpointSession {
   const EngineResume* engine_resume() const {
     return origin_.resume != nullptr ? &resume_progress_ : nullptr;
   }
+  // A -Pn run with two port stages (-sS -sU, scan/checkpoint.h): the stage a resumed run
+  // continues (engine_resume() is its progress; the stages before it finished), 0 otherwise.
+  uint32_t resumed_stage() const {
+    return origin_.resume != nullptr ? origin_.resume->meta.stage : 0;
+  }
+  // The port stage under way: the progress save() is given from now on is that stage's.
+  void begin_stage(uint32_t stage) { meta_.stage = stage; }
   // After the sinks' begin(): a fresh run notes the -oJ header's digest and its start time.
   void outputs_started(WallClock::time_point start);
   // The first run's start: what a resumed run's outputs give as the scan's start.

@@ -500,10 +500,11 @@ int scan_stages(const ScanConfig& config, PolicyPlan& plan, const std::string& e
       if (config.dry_run) ready();            // a dry run opens no socket and needs no privilege
       if (space_store->size() == 0) ready();  // nothing to open
       // One engine run per stage (-sS -sU: the TCP ports of every target, then the UDP ones).
-      // With two, every stage's sockets open before the privilege drop (scan/port_stage.h);
-      // such a run is not checkpointed (CheckpointSession::prepare): the engine's progress is
-      // one stage's.
+      // With two, every stage's sockets open before the privilege drop (scan/port_stage.h). The
+      // checkpoint holds the stage under way and its engine's progress (scan/checkpoint.h): a
+      // resumed run skips the stages before it, continues it, and runs the others afresh.
       const std::vector<ScanConfig> stage_list = stage_configs(config);
+      const size_t first_stage = checkpoints != nullptr ? checkpoints->resumed_stage() : 0;
       std::vector<std::unique_ptr<PortStage>> opened;
       if (stage_list.size() > 1 && !config.dry_run && space_store->size() != 0) {
         for (const ScanConfig& sc : stage_list) {
@@ -512,13 +513,24 @@ int scan_stages(const ScanConfig& config, PolicyPlan& plan, const std::string& e
         }
         ready();
       }
-      for (size_t i = 0; i < stage_list.size(); ++i) {
+      for (size_t i = first_stage; i < stage_list.size(); ++i) {
         const ScanConfig& sc = stage_list[i];
         ProbeSpace space(sc.targets, sc.ports);
         if (space.size() == 0) continue;
         EngineContext ctx = engine_context(sc, space);
         if (checkpoints != nullptr) {
-          ctx.resume = checkpoints->engine_resume();
+          if (i > first_stage) {
+            // The stages before this one finished: saved as this stage with nothing of it done
+            // yet, so that a stop from here on never redoes them.
+            EngineProgress fresh;
+            fresh.slice_size = Slice::shard(space.size(), sc.shards.count, sc.shards.index).size();
+            std::vector<uint64_t> none((fresh.slice_size + 63) / 64, 0);
+            fresh.answered = none;
+            checkpoints->begin_stage(static_cast<uint32_t>(i));
+            save_engine_checkpoint(fresh);
+          }
+          checkpoints->begin_stage(static_cast<uint32_t>(i));
+          ctx.resume = i == first_stage ? checkpoints->engine_resume() : nullptr;
           ctx.checkpoint = save_engine_checkpoint;
         }
         EngineReport r;

@@ -38,6 +38,7 @@ constexpr uint32_t kMaxArgs = 1 << 16;
 constexpr uint32_t kMaxString = 1 << 20;
 constexpr uint32_t kMaxPasses = 1 << 16;
 constexpr uint32_t kMaxMarks = 64;
+constexpr uint32_t kMaxStages = 16;
 
 // --- little-endian encoding --------------------------------------------------------------------
 
@@ -235,6 +236,16 @@ ScanFingerprint fingerprint_of(const ScanConfig& config) {
   return f;
 }
 
+std::vector<uint64_t> checkpoint_stage_probes(const ScanConfig& config) {
+  ScanFingerprint f = fingerprint_of(config);
+  if (!config.discovery.skip) return {f.probes};
+  std::vector<uint64_t> stages;
+  for (const ScanConfig& sc : stage_configs(config))
+    stages.push_back(ProbeSpace(sc.targets, sc.ports).size());
+  if (stages.size() <= 1) return {f.probes};
+  return stages;
+}
+
 std::string fingerprint_difference(const ScanFingerprint& saved, const ScanFingerprint& now) {
   std::string what;
   if (saved.type != now.type)
@@ -292,6 +303,13 @@ void encode_checkpoint(const CheckpointMeta& meta, const EngineProgress& progres
   }
   put_u64(head, meta.table.size());
   head.append(meta.table);
+  std::vector<uint64_t> stages = meta.stage_probes;
+  if (stages.empty()) stages.push_back(f.probes);
+  if (meta.stage >= stages.size())
+    throw std::invalid_argument("checkpoint: the stage under way is not one of the stages");
+  put_u32(head, static_cast<uint32_t>(stages.size()));
+  for (uint64_t n : stages) put_u64(head, n);
+  put_u32(head, meta.stage);
   put_u64(head, progress.slice_size);
   put_u32(head, progress.pass);
   put_u64(head, progress.cursor);
@@ -354,9 +372,9 @@ Checkpoint decode_checkpoint(std::string_view bytes, const CheckpointKey& key,
   uint32_t version = header.u32();
   uint32_t reserved = header.u32();
   uint64_t length = header.u64();
-  if (version != kCheckpointVersion)
-    throw bad(fmt::format("has format version {}; this glasshouse reads version {}", version,
-                          kCheckpointVersion));
+  if (version < kCheckpointOldestVersion || version > kCheckpointVersion)
+    throw bad(fmt::format("has format version {}; this glasshouse reads versions {} to {}", version,
+                          kCheckpointOldestVersion, kCheckpointVersion));
   if (length != bytes.size())
     throw bad(fmt::format("is truncated or has extra bytes ({} bytes; its header says {})",
                           bytes.size(), length));
@@ -415,11 +433,27 @@ Checkpoint decode_checkpoint(std::string_view bytes, const CheckpointKey& key,
   uint64_t table = r.u64();
   if (table > r.left()) r.fail(fmt::format("a result table of {} bytes", table));
   m.table = r.bytes(static_cast<size_t>(table));
+  if (version >= 3) {
+    uint32_t nstages = r.u32();
+    if (nstages == 0 || nstages > kMaxStages) r.fail(fmt::format("{} port stages", nstages));
+    uint64_t total = 0;
+    for (uint32_t i = 0; i < nstages; ++i) {
+      uint64_t n = r.u64();
+      if (n > f.probes - total) r.fail("the stages have more probes than the scan");
+      total += n;
+      m.stage_probes.push_back(n);
+    }
+    if (total != f.probes) r.fail("the stages' probes do not add up to the scan's");
+    m.stage = r.u32();
+    if (m.stage >= nstages) r.fail(fmt::format("stage {} of {}", m.stage, nstages));
+  } else {
+    m.stage_probes = {f.probes};  // version 2: one stage
+  }
 
   c.slice_size = r.u64();
-  if (c.slice_size != Slice::shard(f.probes, f.shard_count, f.shard_index).size())
-    r.fail(fmt::format("{} positions, but the shard has {}", c.slice_size,
-                       Slice::shard(f.probes, f.shard_count, f.shard_index).size()));
+  uint64_t stage_slice = Slice::shard(m.stage_probes[m.stage], f.shard_count, f.shard_index).size();
+  if (c.slice_size != stage_slice)
+    r.fail(fmt::format("{} positions, but the shard has {}", c.slice_size, stage_slice));
   EngineResume& p = c.progress;
   p.pass = r.u32();
   p.cursor = r.u64();

@@ -27,16 +27,23 @@
 // SIGKILL or a crash (the last checkpoint is at most one interval old), and for an older
 // checkpoint of the same scan as well.
 //
-// Format (version 2, every integer little-endian; version 1 had no start, marks or table):
+// A -Pn run with two port stages (-sS -sU: every target's TCP ports, then their UDP ports, one
+// engine run each) saves which stage is under way (the stages before it finished: their records
+// are in the outputs and the table) and that stage's progress; the resumed run skips the finished
+// stages and continues the one under way.
+//
+// Format (version 3, every integer little-endian; version 2 had no stages: one stage, the whole
+// probe space, still read; version 1 had no start, marks or table):
 //
 //   "GHRESUME" | u32 version | u32 0 | u64 length of the whole file
 //   str first_run | str run | i64 saved (Unix ms) | str cwd | u32 argc | str argv[argc]
 //   u8 scan type | u64 seed | u64 shards | u64 shard | u64 probes | [32] targets | [32] ports
 //   u8 has_jsonl | u64 jsonl_offset | [32] jsonl_head | u64 open_ports | u64 ports_written
 //   i64 start (Unix ms) | u32 nmarks | nmarks x (str key, u64 mark) | u64 n | [n] table
-//   u64 slice_size | u32 pass | u64 cursor | u32 npasses | npasses x (u64 sent, u64 settled)
-//   u64 nwords | nwords x u64 answered
-//   [32] SHA-256 of everything before | [32] HMAC-SHA-256 of everything before
+//   u32 nstages | nstages x u64 stage probes (they add up to probes) | u32 stage under way
+//   u64 slice_size (of the stage under way's shard) | u32 pass | u64 cursor | u32 npasses | npasses
+//   x (u64 sent, u64 settled) u64 nwords | nwords x u64 answered [32] SHA-256 of everything before
+//   | [32] HMAC-SHA-256 of everything before
 //
 // (str: u32 length, then the bytes.) The SHA-256 tells a damaged file; the HMAC, keyed with a
 // secret only the user who ran the scan can read (resume.key, created on first use), tells a file
@@ -68,7 +75,9 @@
 
 namespace gh {
 
-inline constexpr uint32_t kCheckpointVersion = 2;
+inline constexpr uint32_t kCheckpointVersion = 3;
+// The oldest version still read.
+inline constexpr uint32_t kCheckpointOldestVersion = 2;
 
 // What defines a scan's probes and their order.
 struct ScanFingerprint {
@@ -85,6 +94,10 @@ struct ScanFingerprint {
 };
 
 ScanFingerprint fingerprint_of(const ScanConfig& config);
+// The probe count of each port stage a checkpoint of `config` covers: one (fingerprint.probes)
+// unless the run is -Pn with two scan types, whose stages (scan/probe_registry.h stage_configs)
+// each run the engine once over every target.
+std::vector<uint64_t> checkpoint_stage_probes(const ScanConfig& config);
 // What differs between a saved fingerprint and the current one, in words for an error message
 // ("the targets (...)"); empty when they are equal.
 std::string fingerprint_difference(const ScanFingerprint& saved, const ScanFingerprint& now);
@@ -107,6 +120,11 @@ struct CheckpointMeta {
   // Sink::mark() of each sink that has one, by Sink::resume_key() ("db": the database run).
   std::vector<std::pair<std::string, uint64_t>> marks;
   std::string table;  // the result table as output/table_codec.h encodes it
+  // Version 3: the port stages of a -Pn run with two scan types (-sS -sU), each stage's probe
+  // count in stage order, and the stage under way (the progress is that stage's; the ones before
+  // it finished). Empty `stage_probes`: one stage, the whole fingerprint.probes (written as such).
+  std::vector<uint64_t> stage_probes;
+  uint32_t stage = 0;
 };
 
 struct Checkpoint {

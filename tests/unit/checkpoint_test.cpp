@@ -214,8 +214,8 @@ TEST(Checkpoint, SaysWhatIsWrong) {
   reseal_checkpoint(forged, test_key(99));
   EXPECT_NE(rejection(forged).find("authentication failed"), std::string::npos);
   std::string newer = bytes;
-  newer[8] = 3;
-  EXPECT_NE(rejection(newer).find("format version 3"), std::string::npos);
+  newer[8] = 4;
+  EXPECT_NE(rejection(newer).find("format version 4"), std::string::npos);
   std::string older = bytes;  // version 1 had no table: its -oX/-oG could not be rebuilt
   older[8] = 1;
   EXPECT_NE(rejection(older).find("format version 1"), std::string::npos);
@@ -273,6 +273,57 @@ TEST(Checkpoint, ContentsAreChecked) {
   bytes[at] = static_cast<char>(bytes[at] + 1);
   reseal_checkpoint(bytes, test_key());
   EXPECT_NE(rejection(bytes).find("bitmap words"), std::string::npos);
+}
+
+// -Pn -sS -sU: two port stages; the progress is the second's (the first finished).
+TEST(Checkpoint, StagesRoundTripAndAreChecked) {
+  ScanFingerprint f = fingerprint_of(test_config());
+  CheckpointMeta m = test_meta(f);
+  m.stage_probes = {f.probes - 256, 256};
+  m.stage = 1;
+  ScanFingerprint stage = f;
+  stage.probes = 256;
+  Progress p = test_progress(stage);
+  Checkpoint c = decode_checkpoint(encode_checkpoint(m, p.view(), test_key()), test_key(), "r");
+  EXPECT_EQ(c.meta.stage_probes, m.stage_probes);
+  EXPECT_EQ(c.meta.stage, 1u);
+  EXPECT_EQ(c.slice_size, p.slice_size);
+  EXPECT_EQ(c.progress.answered, p.words);
+  // The first stage's slice size is not the second's.
+  CheckpointMeta n = m;
+  n.stage = 0;
+  EXPECT_NE(rejection(encode_checkpoint(n, p.view(), test_key())).find("positions"),
+            std::string::npos);
+  n = m;
+  n.stage_probes = {f.probes, 256};
+  EXPECT_NE(rejection(encode_checkpoint(n, p.view(), test_key())).find("stages"),
+            std::string::npos);
+  n = m;
+  n.stage = 2;
+  EXPECT_THROW(encode_checkpoint(n, p.view(), test_key()), std::invalid_argument);
+}
+
+// A version-2 file (no stage fields: one stage, the whole scan) still loads.
+TEST(Checkpoint, VersionTwoFilesStillLoad) {
+  ScanFingerprint f = fingerprint_of(test_config());
+  CheckpointMeta m = test_meta(f);
+  Progress p = test_progress(f);
+  std::string bytes = encode_checkpoint(m, p.view(), test_key());
+  // Before slice_size: u32 nstages (1), u64 probes, u32 stage (0). After it: u32 pass, u64 cursor,
+  // u32 npasses, npasses x 16, u64 words, the words, the 64-byte trailer.
+  size_t slice_at =
+      bytes.size() - 64 - p.words.size() * 8 - 8 - p.passes.size() * 16 - 4 - 8 - 4 - 8;
+  bytes.erase(slice_at - 16, 16);
+  bytes[8] = 2;
+  uint64_t length = bytes.size();
+  for (int i = 0; i < 8; ++i) bytes[16 + i] = static_cast<char>((length >> (8 * i)) & 0xff);
+  reseal_checkpoint(bytes, test_key());
+  Checkpoint c = decode_checkpoint(bytes, test_key(), "r");
+  EXPECT_EQ(c.meta.stage_probes, std::vector<uint64_t>{f.probes});
+  EXPECT_EQ(c.meta.stage, 0u);
+  EXPECT_EQ(c.meta.table, m.table);
+  EXPECT_EQ(c.slice_size, p.slice_size);
+  EXPECT_EQ(c.progress.answered, p.words);
 }
 
 TEST(Checkpoint, EncoderRefusesABitmapOfTheWrongSize) {
