@@ -46,6 +46,7 @@ JsonObject common(const RunFacts& f, std::string_view event, WallClock::time_poi
     if (f.announce) o.raw("announce", "true");
   }
   if (!f.scan_type.empty()) o.str("scan_type", f.scan_type);
+  if (!f.scan_types.empty()) o.raw("scan_types", json_string_array(f.scan_types));
   if (!f.source_ips.empty()) o.str("source_ips", f.source_ips);
   if (f.counted) {
     o.raw("targets", decimal(f.targets)).num("ports", f.ports).raw("excluded", decimal(f.excluded));
@@ -167,6 +168,14 @@ std::string audit_runs_table(std::string_view contents) {
       if (!sudo.empty()) r.op += " (sudo " + sudo + ")";
       r.engagement = text_of(*rec, "engagement");
       r.type = text_of(*rec, "scan_type");
+      // Records since scan_types: every type of the run ("syn+udp").
+      if (const JsonValue* ts = rec->get("scan_types");
+          ts != nullptr && ts->type == JsonValue::Type::Array && !ts->items.empty()) {
+        std::string joined;
+        for (const JsonValue& t : ts->items)
+          if (t.type == JsonValue::Type::String) joined += (joined.empty() ? "" : "+") + t.text;
+        if (!joined.empty()) r.type = joined;
+      }
       r.targets = text_of(*rec, "targets");
       r.ports = text_of(*rec, "ports");
       r.command = text_of(*rec, "command");
@@ -203,7 +212,7 @@ std::string audit_runs_table(std::string_view contents) {
   cells.push_back({"STARTED (UTC)", "OPERATOR", "ENGAGEMENT", "TYPE", "TARGETS", "PORTS", "SENT",
                    "OPEN", "RESULT", "COMMAND"});
   for (const Row& r : rows)
-    cells.push_back({cell(r.started, 19), cell(r.op, 32), cell(r.engagement, 24), cell(r.type, 8),
+    cells.push_back({cell(r.started, 19), cell(r.op, 32), cell(r.engagement, 24), cell(r.type, 12),
                      cell(r.targets, 20), cell(r.ports, 6), cell(r.sent, 12), cell(r.open, 8),
                      cell(r.result, 48), cell(r.command, 200)});
   std::array<size_t, 10> width{};

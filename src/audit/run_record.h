@@ -15,7 +15,9 @@
 //   scope_signature scope_signer scope_signer_key announce          the scope's signature:
 //                  "verified" | "unsigned" | "unknown-key" | "invalid", the signer's key
 //                  fingerprint (sha256:...), the trusted key file; announce: --announce
-//   scan_type targets ports excluded max_rate max_host_rate          what was to be scanned
+//   scan_type scan_types targets ports excluded max_rate max_host_rate   what was to be scanned;
+//                  scan_types lists every scan type of the run in stage order (["syn","udp"]
+//                  for -sS -sU), scan_type (kept for older readers) is the first of them
 //   privileges     what the process kept (end records)
 //   probes_sent replies open_ports refused_probes                    what was done (end)
 //   outputs        [{"file":..., "sha256":...}] for -oN / -oJ (end)
@@ -58,8 +60,9 @@ struct RunFacts {
   std::string run_id;
   Operator op;
   std::string command;
-  std::string resumes;  // --resume: run id of the run that started the scan
-  std::string scan_type;
+  std::string resumes;                  // --resume: run id of the run that started the scan
+  std::string scan_type;                // the first scan type (the TCP one beside -sU)
+  std::vector<std::string> scan_types;  // every scan type, in stage order ({"syn","udp"})
   std::string source_ips;  // -S: the pool of source addresses, comma-separated (empty: none)
   // From --scope (empty when none).
   std::string engagement, authorized_by, contact, scope_file, scope_sha256, window;

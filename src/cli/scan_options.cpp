@@ -185,7 +185,8 @@ ParsedScan parse_scan_args(const std::vector<std::string>& raw_args, bool raw_al
   ParsedScan parsed;
   ScanConfig& c = parsed.config;
 
-  CLI::App app{"glasshouse scan: find open, closed and filtered TCP ports", "glasshouse scan"};
+  CLI::App app{"glasshouse scan: find open, closed and filtered TCP and UDP ports",
+               "glasshouse scan"};
   app.set_help_flag("-h,--help", "Print this help and exit");
   app.footer(
       "Targets: addresses, CIDR blocks (198.18.0.0/24, 2001:db8::/120), octet ranges "
@@ -193,14 +194,15 @@ ParsedScan parse_scan_args(const std::vector<std::string>& raw_args, bool raw_al
       "Ports: 22,80,443  1-1024  -p- (all)  1024-  http,ssh  T:22,U:53  worms.\n"
       "Host discovery first, as nmap: ARP/ND on the local network, else -PE -PS443 -PA80 -PP "
       "(root) or connect() to 80 and 443; -Pn skips it, -sn stops after it.\n"
-      "nmap spellings: -sS -sT -sL -sF -sN -sX -sA -sW -sM --scanflags -sn -Pn -PR -PE -PP -PM -PS "
-      "-PA -PU -sV -A -O -oN FILE -oJ FILE "
+      "nmap spellings: -sS -sT -sU -sL -sF -sN -sX -sA -sW -sM --scanflags -sn -Pn -PR -PE -PP -PM "
+      "-PS -PA -PU -sV -A -O -oN FILE -oX FILE -oG FILE -oA BASE -oJ FILE "
       "-iL FILE -T0..-T5.\n"
       "Never probed: " +
       std::string(default_exclusions_text()) +
       " (--no-default-excludes), and the ranges in /etc/glasshouse/exclude.conf.\n"
-      "Ctrl-C pauses a -sS scan (progress is also saved every 5 s): glasshouse scan --resume "
-      "FILE continues it; -sT scans are not checkpointed.\n"
+      "Ctrl-C pauses a raw scan (-sS, -sU, -sS -sU, -sF -sN -sX -sA -sW -sM; progress is also "
+      "saved every 5 s): glasshouse scan --resume FILE continues it; -sT and -sL scans are not "
+      "checkpointed.\n"
       "Every run is recorded in a hash-chained audit log (glasshouse audit --help).");
 
   bool fast = false;
@@ -297,17 +299,19 @@ ParsedScan parse_scan_args(const std::vector<std::string>& raw_args, bool raw_al
                  "Split the scan into N disjoint shards (same --seed on every machine)")
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 32));
   app.add_option("--shard", shard, "Scan shard I of --shards N (0-based)")->check(whole_number(0));
-  app.add_option("--send-threads", c.send_threads, "-sS: send threads (default 1)")
+  app.add_option("--send-threads", c.send_threads,
+                 "Raw scans (-sS, -sU, the flag scans): send threads (default 1)")
       ->check(CLI::Range(1, 64));
   app.add_option("--resume", c.checkpoint.resume_file,
-                 "Continue the -sS scan saved in FILE (by SIGINT or a checkpoint), appending to "
-                 "its outputs; no other option goes with it");
+                 "Continue the scan saved in FILE (by SIGINT or a checkpoint), appending to its "
+                 "outputs; no other option goes with it");
   app.add_option("--checkpoint", c.checkpoint.file,
-                 "-sS: save progress to FILE every --checkpoint-interval and on SIGINT (default: "
+                 "Raw scans (-sS, -sU, -sS -sU, -sF -sN -sX -sA -sW -sM): save progress to FILE "
+                 "every --checkpoint-interval and on SIGINT (default: "
                  "/var/lib/glasshouse/resume/RUN.resume as root, ~/.local/state/glasshouse/resume/ "
-                 "otherwise); -sT scans are not checkpointed");
+                 "otherwise); -sT and -sL scans are not checkpointed");
   app.add_option("--checkpoint-interval", checkpoint_interval,
-                 "-sS: how often to save progress (default 5s)");
+                 "Raw scans: how often to save progress (default 5s)");
   app.add_flag("--no-checkpoint", no_checkpoint, "Do not save progress");
   // The history database (src/store).
   bool no_db = false;
@@ -488,8 +492,8 @@ ParsedScan parse_scan_args(const std::vector<std::string>& raw_args, bool raw_al
   if (!scan_type_entry(c.type).checkpointed &&
       (!c.checkpoint.file.empty() || !checkpoint_interval.empty()))
     throw UsageError(
-        "--checkpoint and --checkpoint-interval are for -sS scans: a -sT scan is not "
-        "checkpointed and cannot be resumed");
+        "--checkpoint and --checkpoint-interval are for raw scans (-sS, -sU, the flag scans): a "
+        "-sT scan is not checkpointed and cannot be resumed (nor is -sL)");
   if (c.also_udp && c.no_ping && (!c.checkpoint.file.empty() || !checkpoint_interval.empty()))
     throw UsageError(
         "--checkpoint and --checkpoint-interval: a -Pn scan with -sU beside a TCP scan type is "

@@ -125,6 +125,15 @@ std::string json_escape(std::string_view s) {
   return out;
 }
 
+std::string json_string_array(const std::vector<std::string>& items) {
+  std::string out = "[";
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i > 0) out += ',';
+    out += json_quote(items[i]);
+  }
+  return out + "]";
+}
+
 std::string json_quote(std::string_view s) {
   std::string out = "\"";
   json_escape_to(out, s);

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "output/result.h"
 
@@ -24,6 +25,8 @@ void json_escape_to(std::string& out, std::string_view s);
 std::string json_escape(std::string_view s);
 // s as a JSON string literal, with quotes.
 std::string json_quote(std::string_view s);
+// A JSON array of string literals: ["syn","udp"] ([] when empty).
+std::string json_string_array(const std::vector<std::string>& items);
 
 // "2026-11-22T23:04:02.123Z": UTC, millisecond precision (truncated), RFC 3339.
 std::string utc_timestamp(WallClock::time_point t);

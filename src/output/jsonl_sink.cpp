@@ -88,6 +88,9 @@ void JsonlSink::begin(const ScanInfo& info) {
       .str("start", utc_timestamp(info.start))
       .str("command", info.command_line)
       .str("scan_type", info.scan_type)
+      .raw("scan_types",
+           json_string_array(info.scan_types.empty() ? std::vector<std::string>{info.scan_type}
+                                                     : info.scan_types))
       .num("targets", info.targets)
       .num("ports", info.ports);
   if (const auto& r = opts_.resume) {

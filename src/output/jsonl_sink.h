@@ -1,7 +1,7 @@
 // JSON Lines output (-oJ): one JSON object per line, every object tagged with "type".
 //
 //   {"type":"scan","version":"0.1.0","start":"2026-11-22T23:04:01.000Z","command":"glasshouse ...",
-//    "scan_type":"syn","targets":256,"ports":1000}                                 (begin, once)
+//    "scan_type":"syn","scan_types":["syn"],"targets":256,"ports":1000}            (begin, once)
 //   {"type":"port","ip":"192.0.2.7","port":22,"proto":"tcp","state":"open","reason":"syn-ack",
 //    "service":"ssh","ttl":64,"time":"2026-11-22T23:04:02.123Z"}                    (port, each)
 //   {"type":"service","ip":"192.0.2.7","port":443,"proto":"tcp","name":"http",
@@ -24,6 +24,8 @@
 //
 // Field rules:
 //   - "type" comes first; the other keys always appear, in the order above.
+//   - "scan_types" lists every scan type of the run in stage order (-sS -sU: ["syn","udp"]);
+//     "scan_type" (kept for older readers) is the first of them: the TCP type beside -sU.
 //   - "ttl" is null when the verdict had no reply (no-response, connect() results).
 //   - "time" / "start" / "end" are UTC, RFC 3339, millisecond precision.
 //   - "elapsed" is seconds from start to end, 3 decimals.
@@ -44,7 +46,8 @@
 // probes). Instead of a second "scan" header, the resumed run begins with
 //
 //   {"type":"resume","version":"0.1.0","start":"...","command":"glasshouse scan --resume F",
-//    "scan_type":"syn","targets":256,"ports":1000,"run":"<this run>","resumes":"<first run>",
+//    "scan_type":"syn","scan_types":["syn"],"targets":256,"ports":1000,"run":"<this run>",
+//    "resumes":"<first run>",
 //    "checkpoint":"F","saved":"...","kept_bytes":123456,"ports_written_before":812,
 //    "open_ports_before":7,"probes_sent_before":120000,"replies_before":1500}
 //

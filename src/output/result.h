@@ -159,7 +159,10 @@ struct HostResult {
 // Facts about the run that every output header or trailer may print.
 struct ScanInfo {
   std::string command_line;  // the full argv, space separated
-  std::string scan_type;     // "syn", "connect", "list"
+  std::string
+      scan_type;  // "syn", "connect", "list": the run's first (with -sU beside it, TCP) type
+  // Every scan type of the run, in stage order: {"syn"}, {"syn","udp"} for -sS -sU, {"udp"}.
+  std::vector<std::string> scan_types;
   WallClock::time_point start;
   uint64_t targets = 0;       // addresses in the target set
   uint64_t ports = 0;         // ports per address (TCP + UDP)

@@ -49,8 +49,9 @@ std::unique_ptr<CheckpointSession> CheckpointSession::prepare(const ScanConfig& 
   const Checkpoint* resume = origin.resume;
   if (!scan_type_entry(config.type).checkpointed || config.dry_run) {
     if (resume != nullptr)
-      throw UsageError(
-          fmt::format("cannot resume {}: only -sS scans are checkpointed", origin.resume_path));
+      throw UsageError(fmt::format(
+          "cannot resume {}: only raw scans (-sS, -sU, the flag scans) are checkpointed",
+          origin.resume_path));
     return nullptr;
   }
   // -Pn with two stages (-sS -sU): each engine run's progress covers one stage; not saved.

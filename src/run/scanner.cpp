@@ -173,6 +173,13 @@ std::string scan_type_name(ScanType t) {
   return std::string(scan_type_entry(t).name);
 }
 
+// Every scan type of the run, in stage order: {"syn"}; {"syn","udp"} for -sS -sU.
+std::vector<std::string> scan_type_names(const ScanConfig& config) {
+  std::vector<std::string> names{scan_type_name(config.type)};
+  if (config.also_udp) names.push_back(scan_type_name(ScanType::Udp));
+  return names;
+}
+
 // Output files, read back through descriptors opened before privileges are dropped, so that
 // their SHA-256 can go into the audit log once the scan is over.
 struct OutputFile {
@@ -326,6 +333,7 @@ int scan_stages(const ScanConfig& config, PolicyPlan& plan, const std::string& e
   ScanInfo info;
   info.command_line = config.command_line;
   info.scan_type = scan_type_name(config.type);
+  info.scan_types = scan_type_names(config);
   info.start = resuming ? checkpoints->first_start() : WallClock::now();
   info.targets = config.targets.size();
   info.ports = config.discovery.ping_only ? 0 : config.ports.size();
@@ -594,6 +602,7 @@ int run_scan(const ScanConfig& config, const ScanOrigin& origin) {
   facts.command = config.command_line;
   if (origin.resume != nullptr) facts.resumes = origin.resume->meta.first_run;
   facts.scan_type = scan_type_name(config.type);
+  facts.scan_types = scan_type_names(config);
   for (const IpAddress& a : config.source_ips)  // -S: the addresses the probes leave from
     facts.source_ips += (facts.source_ips.empty() ? "" : ",") + a.to_string();
   AuditLog audit = AuditLog::open(config.policy.audit_log);

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Pause and resume of a -sS scan: SIGINT, SIGKILL, --resume, and the union of the runs' outputs.
+# Pause and resume of a -sS (and -sS -sU) scan: SIGINT, SIGKILL, --resume, and the union of the runs' outputs.
 #
 # The target namespace answers for every address of 198.19.0.0/22 (a local route, as in
 # test_sweep_24.sh): listeners on 2 random ports, 1 more closed, 3 dropped by nft: 1024 x 6 =
@@ -20,6 +20,9 @@
 #   state) equals the reference, the scan header first, one summary last, and each "resume"
 #   record starts at its kept_bytes with ports_written_before port records above it. The audit
 #   log's start record of each resumed run names the first run ("resumes").
+#   (g) -Pn -sS -sU (two port stages), SIGINT in the UDP stage: the resumed run sends no SYN
+#       (the checkpoint says the TCP stage finished), and -oJ holds each (ip, proto, port) once in
+#       the expected state (UDP: answered, port unreachable, dropped), -oN both protocols' ports.
 #   (d) errors, exit 2 with one line and nothing sent: a corrupted, a truncated and a foreign
 #       resume file, --resume with another option, a missing file; --checkpoint in a directory
 #       nobody cannot write; --checkpoint with -sT. An edited --excludefile refuses the resume
@@ -363,6 +366,116 @@ if ! grep -Eq '^glasshouse: note: resuming run [0-9a-f]{16} .*pass [1-9]' "$LAB_
 fi
 FIRST_E=$(first_run_of "$OUT_E")
 check_union e "$OUT_E" 1 "${FIRST_E:-none}"
+
+# --- (g) -Pn -sS -sU: SIGINT in the UDP stage, resume -----------------------------------------
+# Two port stages in one -Pn run: the TCP ports above, then UDP on the same addresses (the first
+# 128): one port answered by a responder on every address, one closed (port unreachable; the
+# target's per-peer ICMP limit is lifted so every one comes back), one dropped (open|filtered).
+# SIGINT once a third of the UDP stage's first pass is out: the checkpoint says the TCP stage
+# finished and how far the UDP one got, so the resumed run sends no SYN at all, and the -oJ holds
+# every (ip, proto, port) once with the expected state; -oN lists both protocols' open ports.
+NET_G=198.19.0.0/25
+ADDRS_G=128
+read -ra UDP_G <<<"$(random_ports 3 "$LAB_SEED-udp" "$PORTS")"
+U_OPEN=${UDP_G[0]} U_CLOSED=${UDP_G[1]} U_DROPPED=${UDP_G[2]}
+lab_log "g: udp open $U_OPEN, closed $U_CLOSED, dropped $U_DROPPED on $NET_G"
+ip netns exec "$LAB_NS_TARGET" sysctl -qw net.ipv4.icmp_ratelimit=0 || lab_fail "g: icmp_ratelimit"
+ip netns exec "$LAB_NS_TARGET" nft -f - <<EOF || lab_fail "g: nft UDP rules in the target namespace"
+table netdev gh_resume_udp {
+  counter udps {}
+  chain ingress {
+    type filter hook ingress device "$LAB_IF_TARGET" priority -500; policy accept;
+    meta l4proto udp counter name "udps"
+  }
+}
+table inet gh_resume_udp_drop {
+  chain input {
+    type filter hook input priority filter; policy accept;
+    udp dport $U_DROPPED drop
+  }
+}
+EOF
+udps_at_least() {
+  (($(ip netns exec "$LAB_NS_TARGET" nft list counter netdev gh_resume_udp udps |
+    awk '/packets/ { for (i = 1; i < NF; i++) if ($i == "packets") print $(i + 1) }') >= $1))
+}
+# The responder answers from the address each datagram was sent to (IP_PKTINFO), as a daemon
+# bound to that address would.
+ip netns exec "$LAB_NS_TARGET" python3 - "$U_OPEN" >"$LAB_WORK/g-responder.out" 2>&1 <<'EOF' &
+import socket, struct, sys
+IP_PKTINFO = 8
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.IPPROTO_IP, IP_PKTINFO, 1)
+s.bind(("0.0.0.0", int(sys.argv[1])))
+while True:
+    data, anc, _, peer = s.recvmsg(2048, 256)
+    for level, kind, info in anc:
+        if level == socket.IPPROTO_IP and kind == IP_PKTINFO:
+            _, _, dst = struct.unpack("=I4s4s", info[:12])
+            s.sendmsg([b"glasshouse lab\n"], [(socket.IPPROTO_IP, IP_PKTINFO, struct.pack("=I4s4s", 0, dst, bytes(4)))], 0, peer)
+EOF
+LAB_PIDS+=("$!")
+sleep 0.3
+OUT_G=$LAB_WORK/g.jsonl
+FILE_G=$CKDIR/g.resume
+G_ARGS=(-sS -sU -p "T:$PORTS,U:$U_OPEN,$U_CLOSED,$U_DROPPED" --show all -n --max-rate 800
+  --max-retries 2 --seed "$LAB_SEED" --no-status --audit-log "$AUDIT" -oJ "$OUT_G"
+  -oN "$LAB_WORK/g.txt" --checkpoint "$FILE_G")
+reset_counters
+ip netns exec "$LAB_NS_TARGET" nft reset counters table netdev gh_resume_udp >/dev/null
+start_scan g-first "${G_ARGS[@]}" "$NET_G"
+wait_until 30 udps_at_least $((ADDRS_G * 3 / 3)) ||
+  lab_failed "g: the scan ended or stalled before its UDP stage was under way"
+stop_scan g-first INT
+[[ $STOP_RC -eq 130 ]] || lab_failed "g: exit status $STOP_RC after SIGINT, expected 130"
+[[ $(paused_file g-first) == "$FILE_G" ]] || lab_failed "g: did not pause into $FILE_G"
+reset_counters
+resume_to_end g-second "$FILE_G"
+grep -Eq '^glasshouse: note: resuming run [0-9a-f]{16} .*port stage 2 of 2 \(udp\)' "$LAB_WORK/g-second.stderr" ||
+  lab_failed "g: the checkpoint was not taken in the UDP stage: $(grep note: "$LAB_WORK/g-second.stderr" || true)"
+(($(counter syns) == 0)) || lab_failed "g: the resumed run sent $(counter syns) SYNs: the TCP stage had finished"
+python3 - "$OUT_G" "$ADDRS_G" "${OPEN[*]}" "${CLOSED[*]}" "${DROPPED[*]}" "$U_OPEN" "$U_CLOSED" "$U_DROPPED" <<'EOF' ||
+import ipaddress, json, sys
+path, n = sys.argv[1], int(sys.argv[2])
+want_states = {}
+for ports, proto, state in [(sys.argv[3], "tcp", "open"), (sys.argv[4], "tcp", "closed"),
+                            (sys.argv[5], "tcp", "filtered"), (sys.argv[6], "udp", "open"),
+                            (sys.argv[7], "udp", "closed"), (sys.argv[8], "udp", "open|filtered")]:
+    for p in ports.split():
+        want_states[(proto, int(p))] = state
+base = ipaddress.ip_address("198.19.0.0")
+want = {(str(base + i), proto, port): st for i in range(n) for (proto, port), st in want_states.items()}
+recs = [json.loads(l) for l in open(path)]
+types = [r["type"] for r in recs]
+errors = []
+if types[0] != "scan" or types.count("scan") != 1 or types.count("resume") != 1 or types[-1] != "summary" or types.count("summary") != 1:
+    errors.append(f"records: {types.count('scan')} scan, {types.count('resume')} resume, {types.count('summary')} summary, last {types[-1]}")
+if recs[0].get("scan_types") != ["syn", "udp"]:
+    errors.append(f"header scan_types {recs[0].get('scan_types')}")
+got = {}
+for r in recs:
+    if r["type"] == "port":
+        k = (r["ip"], r["proto"], r["port"])
+        if k in got:
+            errors.append(f"{k} twice")
+        got[k] = r["state"]
+missing = sorted(set(want) - set(got))
+extra = sorted(set(got) - set(want))
+wrong = sorted(k for k in set(want) & set(got) if want[k] != got[k])
+if missing: errors.append(f"{len(missing)} missing, e.g. {missing[:3]}")
+if extra: errors.append(f"{len(extra)} unexpected, e.g. {extra[:3]}")
+if wrong: errors.append(f"{len(wrong)} wrong states, e.g. {[(k, got[k], want[k]) for k in wrong[:3]]}")
+print(f"  {path}: {len(got)} port records, expected {len(want)}")
+for e in errors[:8]:
+    print("  " + e)
+sys.exit(1 if errors else 0)
+EOF
+  lab_failed "g: the interrupted and resumed -Pn -sS -sU scan is not exactly the lab's ports (LAB_SEED=$LAB_SEED)"
+got_tcp=$(grep -cE '^[0-9]+/tcp +open ' "$LAB_WORK/g.txt" || true)
+got_udp=$(grep -cE "^$U_OPEN/udp +open " "$LAB_WORK/g.txt" || true)
+((got_tcp == ADDRS_G * ${#OPEN[@]} && got_udp == ADDRS_G)) ||
+  lab_failed "g: -oN lists $got_tcp open TCP and $got_udp open UDP ports, expected $((ADDRS_G * ${#OPEN[@]})) and $ADDRS_G"
+ip netns exec "$LAB_NS_TARGET" nft delete table inet gh_resume_udp_drop
 
 # --- (d) errors -------------------------------------------------------------------------------
 # expect_usage_error NAME PATTERN ARGS...: exit 2, one stderr line matching PATTERN, no SYN sent.

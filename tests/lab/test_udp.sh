@@ -71,8 +71,9 @@ done
 
 # -sS -sU in one run: -p without a prefix is both protocols' (nmap's rule), T:/U: keep theirs.
 # With host discovery (the plan's two port stages), with -Pn (two engine runs), and -sT -sU (a
-# connect stage, then a raw one); every state as expected and as nmap -sS -sU's; -oX has two scaninfo elements and validates against nmap's
-# DTD, -oG and the text table list both protocols.
+# connect stage, then a raw one); every state as expected and as nmap -sS -sU's; -oX has two
+# scaninfo elements and validates against nmap's DTD, -oG and the text table list both
+# protocols, the -oJ header and the audit records name both scan types (scan_types).
 BOTH_PORTS="53,7,520,$PROHIBITED,T:11211,U:161"
 ip netns exec "$LAB_NS_SCAN" nmap -sS -sU -Pn -n -p "$BOTH_PORTS" -oX "$LAB_WORK/both.nmap.xml" \
   "$V4" >/dev/null 2>&1 || lab_failed "both: nmap failed"
@@ -81,8 +82,20 @@ for mode in discovery pn connect; do
   [[ $mode == connect ]] && tcp=-sT tcp_name=connect
   LAB_DISCOVERY=$([[ $mode == pn ]] && echo 0 || echo 1) \
     lab_scan "$LAB_NS_SCAN" "$name" "$tcp" -sU -p "$BOTH_PORTS" --reason --show all \
-    -oJ "$LAB_WORK/$name.jsonl" -oX "$LAB_WORK/$name.xml" -oG "$LAB_WORK/$name.gnmap" "$V4" ||
-    lab_failed "$name: scan failed"
+    -oJ "$LAB_WORK/$name.jsonl" -oX "$LAB_WORK/$name.xml" -oG "$LAB_WORK/$name.gnmap" \
+    --audit-log "$LAB_WORK/$name.audit" "$V4" || lab_failed "$name: scan failed"
+  # The -oJ header and every audit record name both scan types (scan_type: the TCP one).
+  python3 - "$LAB_WORK/$name.jsonl" "$LAB_WORK/$name.audit" "$tcp_name" <<'PY' ||
+import json, sys
+jsonl, audit, tcp = sys.argv[1:]
+head = json.loads(open(jsonl).readline())
+assert head["type"] == "scan" and head["scan_type"] == tcp and head["scan_types"] == [tcp, "udp"], head
+recs = [json.loads(l) for l in open(audit) if l.strip()]
+assert [r["event"] for r in recs] == ["start", "end"], recs
+for r in recs:
+    assert r["scan_type"] == tcp and r["scan_types"] == [tcp, "udp"], r
+PY
+    lab_failed "$name: -oJ header or audit records do not name both scan types"
   python3 "$LAB_DIR/udp_compare.py" "$LAB_WORK/$name.jsonl" --name "$name/tcp" --proto tcp \
     --addr "$V4" --expect open=53,11211 --expect "closed=7,520,$PROHIBITED" \
     --nmap "$LAB_WORK/both.nmap.xml" || lab_failed "$name: TCP states"

@@ -355,5 +355,34 @@ TEST(AuditRecords, StartEndAndRefusedMakeOneRowEach) {
   EXPECT_NE(rows[2].find("refused: 1 of 2"), std::string::npos) << rows[2];
 }
 
+TEST(AuditRecords, StartRecordNamesEveryScanType) {
+  RunFacts f;
+  f.run_id = "00000000000000cc";
+  f.op = Operator{"jane", 1000, "", "scanbox", 42};
+  f.command = "glasshouse scan -sS -sU -p 53 198.19.0.1";
+  f.scan_type = "syn";
+  f.scan_types = {"syn", "udp"};
+  auto now = WallClock::now();
+  auto start = parse_json(start_record(f, now));
+  ASSERT_TRUE(start);
+  EXPECT_EQ(start->get("scan_type")->text, "syn");
+  const JsonValue* types = start->get("scan_types");
+  ASSERT_NE(types, nullptr);
+  ASSERT_EQ(types->items.size(), 2u);
+  EXPECT_EQ(types->items[0].text, "syn");
+  EXPECT_EQ(types->items[1].text, "udp");
+  auto refused = parse_json(refused_record(f, "refused: outside the scope", 2, now));
+  ASSERT_TRUE(refused);
+  ASSERT_NE(refused->get("scan_types"), nullptr);
+  EXPECT_EQ(refused->get("scan_types")->items.size(), 2u);
+  // `audit show` names both.
+  TempDir dir;
+  std::string path = dir.file("runs.jsonl");
+  AuditLog log = AuditLog::open(path);
+  log.append(start_record(f, now));
+  std::string table = audit_runs_table(slurp(path));
+  EXPECT_NE(table.find("syn+udp"), std::string::npos) << table;
+}
+
 }  // namespace
 }  // namespace gh

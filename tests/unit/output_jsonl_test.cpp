@@ -17,12 +17,14 @@ namespace {
 
 // ---------------------------------------------------------------------------------------------
 // A small strict JSON parser, independent of output/json.cpp, to prove that what the sink writes
-// parses, and to read the values back. Objects only hold scalars here (that is all JSONL writes).
+// parses, and to read the values back. Objects hold scalars, and arrays of scalars (the header's
+// "scan_types").
 
 struct JValue {
-  enum Kind { Null, Bool, Number, String } kind = Null;
+  enum Kind { Null, Bool, Number, String, Array } kind = Null;
   bool b = false;
-  std::string text;  // the number as written, or the decoded string
+  std::string text;                // the number as written, or the decoded string
+  std::vector<std::string> items;  // an array's elements, as `text` holds them
 };
 using JObject = std::vector<std::pair<std::string, JValue>>;
 
@@ -67,6 +69,21 @@ class StrictParser {
     if (c == '"') {
       v.kind = JValue::String;
       v.text = string();
+    } else if (c == '[') {
+      ++i_;
+      v.kind = JValue::Array;
+      if (peek() == ']') {
+        ++i_;
+        return v;
+      }
+      while (true) {
+        JValue item = value();
+        if (item.kind == JValue::Array) fail("nested array");
+        v.items.push_back(item.text);
+        char n = next();
+        if (n == ']') break;
+        if (n != ',') fail("expected , or ]");
+      }
     } else if (s_.substr(i_, 4) == "null") {
       i_ += 4;
     } else if (s_.substr(i_, 4) == "true") {
@@ -359,6 +376,23 @@ JsonlOptions options(ShowFilter show = {}) {
   return o;
 }
 
+TEST(Jsonl, HeaderNamesEveryScanTypeOfTheRun) {
+  std::ostringstream out;
+  JsonlSink sink(out, options());
+  ScanInfo i = info();
+  i.command_line = "glasshouse -sS -sU -p 53 192.0.2.0/24";
+  i.scan_types = {"syn", "udp"};
+  sink.begin(i);
+  auto lines = lines_of(out.str());
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_NE(lines[0].find("\"scan_type\":\"syn\",\"scan_types\":[\"syn\",\"udp\"],\"targets\""),
+            std::string::npos)
+      << lines[0];
+  auto head = parse_line(lines[0]);
+  EXPECT_EQ(head["scan_type"].text, "syn");
+  EXPECT_EQ(head["scan_types"].items, (std::vector<std::string>{"syn", "udp"}));
+}
+
 TEST(Jsonl, WritesScanPortAndSummaryRecords) {
   std::ostringstream out;
   JsonlSink sink(out, options());
@@ -373,7 +407,7 @@ TEST(Jsonl, WritesScanPortAndSummaryRecords) {
   EXPECT_EQ(lines[0],
             "{\"type\":\"scan\",\"version\":\"0.1.0\",\"start\":\"2026-11-22T23:04:01.000Z\","
             "\"command\":\"glasshouse -sS -p 22,80 192.0.2.0/24\",\"scan_type\":\"syn\","
-            "\"targets\":256,\"ports\":2}");
+            "\"scan_types\":[\"syn\"],\"targets\":256,\"ports\":2}");
   EXPECT_EQ(lines[1],
             "{\"type\":\"port\",\"ip\":\"192.0.2.7\",\"port\":22,\"proto\":\"tcp\","
             "\"state\":\"open\",\"reason\":\"syn-ack\",\"service\":\"ssh\",\"ttl\":64,"
