@@ -548,7 +548,7 @@ int scan_stages(const ScanConfig& config, PolicyPlan& plan, const std::string& e
     if (service_db && !report.interrupted) {
       for (auto& s : sinks) s->flush();
       for (const ServiceInfo& si :
-           detect_services(config, *service_db, table, &gate, stop_requested())) {
+           detect_services(config, *service_db, table, &gate, stop_requested(), announcer)) {
         std::lock_guard lock(output_mu);
         table.add_service(si);  // -oX and -oG write services from the table
         for (auto& s : sinks) s->service(si);

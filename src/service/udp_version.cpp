@@ -1,5 +1,7 @@
 #include "service/udp_version.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 
@@ -12,6 +14,7 @@
 
 #include <fmt/format.h>
 
+#include "net/headers.h"
 #include "service/services.h"
 
 namespace gh {
@@ -26,7 +29,7 @@ std::vector<UdpStep> udp_probe_plan(const ProbeDb& db, const net::UdpPayloads& p
   for (size_t k = 0; k < payloads.count(port); ++k) {
     const net::UdpPayload* p = payloads.pick(port, static_cast<unsigned>(k));
     if (p == nullptr || p->bytes.empty()) continue;
-    steps.push_back({std::string(p->bytes.begin(), p->bytes.end()), nullptr});
+    steps.push_back({std::string(p->bytes.begin(), p->bytes.end()), nullptr, p});
   }
   struct C {
     const ServiceProbe* p;
@@ -52,6 +55,25 @@ std::vector<UdpStep> udp_probe_plan(const ProbeDb& db, const net::UdpPayloads& p
     if (!sent) steps.push_back({c.p->payload, c.p});
   }
   return steps;
+}
+
+std::string udp_step_datagram(const UdpStep& s, const auth::ProbeAnnouncer* announce,
+                              const net::UdpPayloads& payloads, const IpAddress& src,
+                              const IpAddress& dst, uint16_t port) {
+  std::string out = s.payload;
+  if (announce == nullptr) return out;
+  if (s.udp_payload != nullptr) {
+    if (!s.udp_payload->announce_trailer) return out;
+    out.append(s.udp_payload->announce_wrap.begin(), s.udp_payload->announce_wrap.end());
+  } else {
+    for (size_t k = 0; k < payloads.count(port); ++k) {
+      const net::UdpPayload* p = payloads.pick(port, static_cast<unsigned>(k));
+      if (p != nullptr && p->source == "glasshouse" && !p->announce_trailer) return out;
+    }
+  }
+  net::AnnounceBlock b = announce->block(src, dst, net::ipproto::kUdp, port);
+  out.append(reinterpret_cast<const char*>(b.data()), b.size());
+  return out;
 }
 
 std::optional<ServiceMatch> match_udp_reply(const ProbeDb& db, const UdpStep& step, uint16_t port,
@@ -116,7 +138,21 @@ class UdpPortJob : public Job {
     }
     const UdpStep& s = steps_[next_ - 1];
     trace("send");
-    ssize_t n = ::send(r.fd(*this), s.payload.data(), s.payload.size(), MSG_DONTWAIT);
+    std::string datagram = s.payload;
+    if (o_.announce != nullptr) {
+      sockaddr_storage ss{};
+      socklen_t len = sizeof ss;
+      IpAddress src = res_.addr;  // replaced by the socket's own address below
+      if (::getsockname(r.fd(*this), reinterpret_cast<sockaddr*>(&ss), &len) == 0) {
+        if (ss.ss_family == AF_INET)
+          src = IpAddress::v4(ntohl(reinterpret_cast<sockaddr_in*>(&ss)->sin_addr.s_addr));
+        else if (ss.ss_family == AF_INET6)
+          src = IpAddress::from_v6_bytes(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_addr.s6_addr);
+      }
+      datagram = udp_step_datagram(s, o_.announce, net::UdpPayloads::instance(), src, res_.addr,
+                                   res_.port);
+    }
+    ssize_t n = ::send(r.fd(*this), datagram.data(), datagram.size(), MSG_DONTWAIT);
     if (n < 0) {
       if (errno == ECONNREFUSED) return unreachable(r);
       return next_step(r);

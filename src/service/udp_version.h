@@ -17,6 +17,12 @@
 // it gives a version for the same product (or the kept one had no product): nmap's generic "NTP
 // v4" never overrides "chrony". A port unreachable (ECONNREFUSED) ends the port with what it has.
 // Bounds: one reply is at most 64 KiB (a datagram), 256 KiB per port, the port budget, the stage.
+//
+// --announce (ServiceOptions::announce): each datagram carries the -sU trailer (the 18-byte tag
+// block, net/announce_option.h "UDP") as -sU's own probes do: a -sU payload exactly as -sU sends
+// it (tagged when its protocol takes a trailer, after its wrap; untagged otherwise), a probe of
+// the databases tagged unless one of our payloads for that port is known not to take a trailer
+// (its service would then not answer). The tag names the socket's source address.
 #pragma once
 
 #include <chrono>
@@ -26,6 +32,7 @@
 #include <string_view>
 #include <vector>
 
+#include "auth/announce.h"
 #include "net/udp_payloads.h"
 #include "output/result.h"
 #include "scan/conn_runner.h"
@@ -39,7 +46,14 @@ struct UdpStep {
   std::string payload;
   const ServiceProbe* probe =
       nullptr;  // nullptr: a -sU payload (rules: the probes listing the port)
+  const net::UdpPayload* udp_payload = nullptr;  // the -sU payload (for its announce rule)
 };
+
+// The bytes step `s` sends to (dst, port) from src: the payload, and with `announce` the tag
+// block (see above). `payloads`: the -sU payloads (which ports refuse a trailer).
+std::string udp_step_datagram(const UdpStep& s, const auth::ProbeAnnouncer* announce,
+                              const net::UdpPayloads& payloads, const IpAddress& src,
+                              const IpAddress& dst, uint16_t port);
 
 // A host's smoothed UDP reply time, shared by its ports (the first reply measures it).
 struct UdpRtt {

@@ -673,7 +673,8 @@ std::vector<ServiceInfo> run_version_scan(const std::vector<ServiceTarget>& port
 
 std::vector<ServiceInfo> detect_services(const ScanConfig& config, const ProbeDb& db,
                                          const ResultTable& table, ProbeGate* gate,
-                                         const std::atomic<bool>& stop) {
+                                         const std::atomic<bool>& stop,
+                                         const auth::ProbeAnnouncer* announce) {
   std::vector<ServiceTarget> ports;
   for (const auto& [addr, host] : table.hosts())
     for (const auto& e : host.sorted_entries())
@@ -683,6 +684,7 @@ std::vector<ServiceInfo> detect_services(const ScanConfig& config, const ProbeDb
   o.port_budget = config.service.port_budget;
   o.stage_budget = config.service.stage_budget;
   o.max_rate = config.timing.max_rate;
+  o.announce = announce;
   if (config.timing.level <= 1)
     o.max_active = 1;
   else if (config.timing.level == 2)

@@ -31,6 +31,7 @@
 #include <string>
 #include <vector>
 
+#include "auth/announce.h"
 #include "core/address.h"
 #include "output/result_table.h"
 #include "scan/config.h"
@@ -46,6 +47,9 @@ struct ServiceOptions {
   std::chrono::milliseconds stage_budget{0};  // 0: derived from the number of ports
   size_t max_active = 512;                    // ports probed at once
   double max_rate = 0;                        // connect() starts per second (0: none)
+  // --announce: UDP datagrams carry the tag (service/udp_version.h). TCP connections carry none:
+  // they are the kernel's connect(), whose SYN takes no option of ours.
+  const auth::ProbeAnnouncer* announce = nullptr;
 };
 
 // Loads ours (data/service-probes.toml, found as services.tsv is) and nmap's (`nmap_file`; empty:
@@ -73,7 +77,8 @@ std::vector<ServiceInfo> run_version_scan(const std::vector<ServiceTarget>& port
 // config.service and the timing's --max-rate. Results in address, port order.
 std::vector<ServiceInfo> detect_services(const ScanConfig& config, const ProbeDb& db,
                                          const ResultTable& table, ProbeGate* gate,
-                                         const std::atomic<bool>& stop);
+                                         const std::atomic<bool>& stop,
+                                         const auth::ProbeAnnouncer* announce = nullptr);
 
 // Pieces exposed for the tests.
 HttpInfo parse_http(std::string_view reply);

@@ -11,8 +11,9 @@
 #   198.18.0.25  --announce, the option stripped on the way (nft `reset tcp option 253` at the
 #                scanner's egress, a middlebox's doing)         -> an ordinary alert, no verdict
 #   UDP (-sU --announce, the tag a payload trailer), against the real daemons of udp_daemons.sh:
-#   198.18.0.30  glasshouse -sU --announce, in scope: the daemons still answer tagged requests
-#                (DNS, NTP, SNMP, memcached), the same states as .31's plain -sU
+#   198.18.0.30  glasshouse -sU -sV --announce, in scope: the daemons still answer tagged requests
+#                (DNS, NTP, SNMP, memcached), the same states as .31's plain -sU, and -sV's
+#                tagged datagrams name dnsmasq, net-snmp and memcached
 #                                                               -> "authorized"
 #   198.18.0.31  glasshouse -sU, no --announce                  -> no verdict
 #   198.18.0.32  valid UDP tags (Python), then UDP ports outside scope -> "violation"
@@ -108,10 +109,21 @@ lab_scan "$LAB_NS_SCAN" udp-plain -sU -n --show all --reason -p $UDP_PORTS --max
 python3 "$LAB_DIR/udp_compare.py" "$LAB_WORK/udp-plain.jsonl" --addr "$T" "${UDP_EXPECT[@]}" ||
   lab_failed "plain -sU: states"
 from 198.18.0.30
-lab_scan "$LAB_NS_SCAN" udp-announced -sU -n --show all --reason -p $UDP_PORTS --max-retries 2 -oJ "$LAB_WORK/udp-announced.jsonl" \
+# With -sV: its datagrams carry the tag too (service/udp_version.h), and the daemons still name
+# themselves through them.
+lab_scan "$LAB_NS_SCAN" udp-announced -sU -sV -n --show all --reason -p $UDP_PORTS --max-retries 2 -oJ "$LAB_WORK/udp-announced.jsonl" \
   --scope scope.toml --owner-key owner.pub --announce "$T" || lab_failed "-sU --announce"
 python3 "$LAB_DIR/udp_compare.py" "$LAB_WORK/udp-announced.jsonl" --addr "$T" "${UDP_EXPECT[@]}" ||
   lab_failed "-sU --announce: the daemons do not all answer a tagged probe"
+python3 - "$LAB_WORK/udp-announced.jsonl" <<'PY' || lab_failed "-sU -sV --announce: the daemons not named through tagged datagrams"
+import json, sys
+svc = {r["port"]: r for r in map(json.loads, open(sys.argv[1])) if r["type"] == "service"}
+want = {53: ("domain", "dnsmasq"), 161: ("snmp", "net-snmp"), 11211: ("memcached", "Memcached")}
+bad = [f"{p}: {svc.get(p, {}).get('name')} {svc.get(p, {}).get('product')}" for p, (n, prod) in want.items()
+       if svc.get(p, {}).get("name") != n or svc.get(p, {}).get("product") != prod or svc[p].get("method") != "probed"]
+print("  services:", {p: (r.get("name"), r.get("product"), r.get("version")) for p, r in svc.items()})
+sys.exit(1 if bad else 0)
+PY
 probe 198.18.0.32 53 161 --udp
 probe 198.18.0.32 $(seq 300 310) --udp
 # Host discovery on (LAB_DISCOVERY=1: no -Pn), toward an off-link target: the IP pings go.

@@ -248,3 +248,55 @@ TEST(UdpVersionScan, IdentifiesAnsweringPortAndEndsClosedAndSilentOnes) {
 
 }  // namespace
 }  // namespace gh
+
+namespace gh {
+namespace {
+
+// --announce: -sV's datagrams carry the -sU trailer by -sU's rules (service/udp_version.h).
+TEST(UdpVersionAnnounce, DatagramsCarryTheTagWhereTheProtocolTakesIt) {
+  const std::array<uint8_t, 32> secret = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11,
+                                          12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22,
+                                          23, 24, 25, 26, 27, 28, 29, 30, 31, 32};
+  auth::AnnounceKey key = auth::AnnounceKey::derive(secret, std::string(64, 'a'));
+  auth::ProbeAnnouncer announcer(key);
+  ProbeDb db = shipped();
+  net::UdpPayloads payloads = net::UdpPayloads::builtin();
+  IpAddress src = *IpAddress::parse("198.18.0.1"), dst = *IpAddress::parse("198.18.0.2");
+  auto tagged_for = [&](const std::string& d, size_t base, uint16_t port) {
+    net::AnnounceOption o;
+    if (d.size() != base + net::kAnnounceLen ||
+        !net::find_announce_trailer(reinterpret_cast<const uint8_t*>(d.data()), d.size(), o))
+      return false;
+    uint32_t epoch = auth::nearest_epoch(o.epoch_lo, auth::ProbeAnnouncer::now_epoch());
+    return key.check(o.tag, src, dst, 17, port, epoch) == auth::AnnounceKey::Check::Valid;
+  };
+  // SNMP takes a trailer: -sU's payload, then the tag for this source, target and port.
+  auto snmp = udp_probe_plan(db, payloads, 161, 7);
+  ASSERT_FALSE(snmp.empty());
+  ASSERT_NE(snmp[0].udp_payload, nullptr);
+  std::string d = udp_step_datagram(snmp[0], &announcer, payloads, src, dst, 161);
+  EXPECT_EQ(d.substr(0, snmp[0].payload.size()), snmp[0].payload);
+  EXPECT_TRUE(tagged_for(d, snmp[0].payload.size(), 161));
+  EXPECT_FALSE(tagged_for(d, snmp[0].payload.size(), 162));  // bound to the port
+  // Without --announce: the payload alone.
+  EXPECT_EQ(udp_step_datagram(snmp[0], nullptr, payloads, src, dst, 161), snmp[0].payload);
+  // NTP: the block ends an extension field (the wrap) after the 48-byte request.
+  auto ntp = udp_probe_plan(db, payloads, 123, 7);
+  ASSERT_NE(ntp[0].udp_payload, nullptr);
+  d = udp_step_datagram(ntp[0], &announcer, payloads, src, dst, 123);
+  size_t wrap = ntp[0].udp_payload->announce_wrap.size();
+  EXPECT_GT(wrap, 0u);
+  EXPECT_TRUE(tagged_for(d, ntp[0].payload.size() + wrap, 123));
+  // IKE does not take a trailer: -sU's payload and any database probe of port 500 go untagged.
+  auto ike = udp_probe_plan(db, payloads, 500, 7);
+  ASSERT_NE(ike[0].udp_payload, nullptr);
+  EXPECT_EQ(udp_step_datagram(ike[0], &announcer, payloads, src, dst, 500), ike[0].payload);
+  UdpStep probe{"\x01\x02", &db.probes().front(), nullptr};
+  EXPECT_EQ(udp_step_datagram(probe, &announcer, payloads, src, dst, 500), probe.payload);
+  // A database probe to a port none of our payloads covers: tagged.
+  d = udp_step_datagram(probe, &announcer, payloads, src, dst, 40000);
+  EXPECT_TRUE(tagged_for(d, 2, 40000));
+}
+
+}  // namespace
+}  // namespace gh
