@@ -63,7 +63,8 @@ TcpSynTemplate::TcpSynTemplate(const SynTemplateParams& p)
   tcp.flags = p.flags;
   tcp.window.set(p.window);
   store_struct(b + tcp_off_, tcp);  // ports, seq, ack, checksum, urgent stay zero
-  std::memcpy(b + tcp_off_ + sizeof tcp, p.tcp_options.data(), p.tcp_options.size());
+  if (!p.tcp_options.empty())  // a flag scan's probe has no options: memcpy's source may be null
+    std::memcpy(b + tcp_off_ + sizeof tcp, p.tcp_options.data(), p.tcp_options.size());
   // The pseudo-header's dst is added per probe; an all-zero dst adds nothing here.
   const IpAddress zero{p.src.family, 0};
   tcp_sum_ = csum_add(pseudo_header_sum(p.src, zero, ipproto::kTcp, static_cast<uint32_t>(tcp_len)),
