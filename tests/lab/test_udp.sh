@@ -3,7 +3,8 @@
 # memcached, nmbd) bound to 198.18.0.2 and 2001:db8::2 in the target namespace, which keeps Linux's
 # default ICMP rate limit; nft there drops two ports and answers one with ICMP admin-prohibited;
 # the rest are closed. Every state must be the expected one and nmap -sU's on the same target
-# (IPv4 and IPv6); -sS -sU in one run, with and without host discovery. Then loopback (no ICMP
+# (IPv4 and IPv6); -sS -sU in one run, with and without host discovery; -sU -sV, also on an
+# open|filtered port that only a -sV probe gets an answer from. Then loopback (no ICMP
 # limit there) inside the scanner namespace; -S, a pool of eight source addresses (-sU: every
 # closed port of a host in ~6 s instead of ~95; -sS: nmap's states); and bad input: a malformed
 # --udp-payloads file, or an -S address that is not ours, is one line on stderr and exit 2.
