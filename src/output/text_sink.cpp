@@ -202,10 +202,9 @@ std::string TextSink::host_report(const IpAddress& addr, const ResultTable::Host
   };
   const std::string ip = addr.to_string();
   std::string host_name = opts_.host_name ? opts_.host_name(addr) : std::string{};
-  if (host_name.empty())
-    line(fmt::format("Glasshouse scan report for {}", ip));
-  else
-    line(fmt::format("Glasshouse scan report for {} ({})", host_name, ip));
+  // nmap names the host the same way in its header and its "ignored states" line.
+  const std::string shown = host_name.empty() ? ip : fmt::format("{} ({})", host_name, ip);
+  line(fmt::format("Glasshouse scan report for {}", shown));
   if (host.answered) line(up_line(addr));
 
   // Not shown: N <state> <proto> port(s) (<reason>), ... ; largest state first.
@@ -238,15 +237,15 @@ std::string TextSink::host_report(const IpAddress& addr, const ResultTable::Host
   }
 
   if (total == 0) {
-    line(fmt::format("0 ports scanned on {}", ip));
+    line(fmt::format("0 ports scanned on {}", shown));
     line("");
     return out;
   }
   if (hidden == total) {
     if (total == 1) {
-      line(fmt::format("The 1 scanned port on {} is in ignored states.", ip));
+      line(fmt::format("The 1 scanned port on {} is in ignored states.", shown));
     } else {
-      line(fmt::format("All {} scanned ports on {} are in ignored states.", total, ip));
+      line(fmt::format("All {} scanned ports on {} are in ignored states.", total, shown));
     }
     line(not_shown);
     line("");
