@@ -182,6 +182,28 @@ TEST(TextSink, AllPortsInIgnoredStates) {
             "Glasshouse done: 2 IP addresses (1 host up) scanned in 12.50 seconds\n");
 }
 
+// Without a discovery latency (-Pn, loopback, an unprivileged -sT), the host line carries its
+// first port verdict's round trip, as nmap's carries its port scan's.
+TEST(TextSink, AHostWithoutDiscoveryLatencyShowsItsFirstPortsRoundTrip) {
+  TextRun run(2, 2);
+  run.table.note_host(*IpAddress::parse("192.0.2.7"));
+  run.table.note_host(*IpAddress::parse("192.0.2.9"));
+  PortResult first = closed_("192.0.2.7", 1);
+  first.rtt = std::chrono::microseconds(110);
+  PortResult second = closed_("192.0.2.7", 2);
+  second.rtt = std::chrono::microseconds(5000);
+  run.add(first);
+  run.add(second);
+  run.add(closed_("192.0.2.9", 1));
+  run.add(closed_("192.0.2.9", 2));
+  const std::string out = run.finish(2);
+  EXPECT_NE(out.find("Glasshouse scan report for 192.0.2.7\nHost is up (0.00011s latency).\n"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("Glasshouse scan report for 192.0.2.9\nHost is up.\n"), std::string::npos)
+      << out;
+}
+
 // nmap: "All 1000 scanned ports on localhost (127.0.0.1) are in ignored states."
 TEST(TextSink, TheIgnoredStatesLineNamesTheHostAsTheHeaderDoes) {
   TextOptions opts = stdout_options();
