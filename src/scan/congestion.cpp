@@ -27,6 +27,7 @@ constexpr uint32_t kPathSlowWindow = 64;
 // rest (sequential testing): a rate that overshoots a limit by x2 loses about half of them.
 constexpr uint32_t kHostEarlyClean = 24;
 constexpr uint32_t kPathEarlyClean = 32;
+constexpr int64_t kPathMinStep = 2'000'000;  // ns between two doublings of the path's rate
 // The noise of a baseline is counted over at most this many probes.
 constexpr uint32_t kHostBaseN = 32;
 constexpr uint32_t kPathBaseN = 128;
@@ -215,7 +216,10 @@ void CongestionControl::tick(Clock::time_point now, uint64_t sent, uint64_t drop
       milliseconds(5),
       std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(2 * loop_rtt)));
   slow_start_step(ns(now), sent);
-  if (now - period_start_ >= period) end_period(now, sent, drops, stalls);
+  // Our own kernel dropping replies or refusing sends ends the period at once: slow start grows
+  // faster than the period, and every reply dropped meanwhile is lost to the scan.
+  bool kernel = (drops > drops0_ || stalls > stalls0_) && ns(now) >= hold_until_;
+  if (now - period_start_ >= period || kernel) end_period(now, sent, drops, stalls);
 }
 
 bool CongestionControl::answered_after(int64_t after, const IsAnswered& answered,
@@ -341,9 +345,12 @@ void CongestionControl::slow_start_step(int64_t now, uint64_t sent) {
   bool lossy = early ? (loss_.answered = 0, false) : loss_.drop(kPathBaseN);
   if (lossy) {
     path_back_off(0.5, Why::BackoffLoss, ev_.backoffs_loss, rate_, now, sent);
-  } else if (window_rate >= 0.5 * rate_) {
+  } else if (window_rate >= 0.5 * rate_ && now - last_growth_ >= kPathMinStep) {
+    // At most once per kPathMinStep: our own kernel's drops (the path's first limit on a LAN)
+    // show within a tick or two, and replies it drops are lost.
     rate_ = clamp(rate_ * 2);
     loss_.restart(now, sent);
+    last_growth_ = now;
   }
 }
 

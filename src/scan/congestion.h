@@ -3,8 +3,9 @@
 // starts low, ramps up, and backs off on signals, in the manner of TCP.
 //
 // The path (all probes together):
-//   * slow start: the rate doubles for every window of 64 resolved probes (the first learns the
-//     baseline; or as soon as the first 32 of a window are all answered) that was judged
+//   * slow start: the rate doubles (at most once per 2 ms) for every window of 64 resolved
+//     probes (the first learns the baseline; or as soon as the first 32 of a window are all
+//     answered) that was judged
 //     clean and in which the rate was used (half of it actually sent). Windows are judged as they
 //     resolve, in tick(), clocked by the replies as TCP's slow start is by its ACKs, not by the
 //     control period;
@@ -19,7 +20,7 @@
 //       - ICMP errors (unreachables, the modern source quench) rose above their baseline share
 //         by 10 points: x 0.7;
 //       - kernel drops: replies the receive ring dropped, sends refused (ENOBUFS): half of what
-//         was achieved over the period;
+//         was achieved over the period (ended at once when they show);
 //   * the ceiling (--max-rate, --scan-delay, the scope) and the floor (--min-rate) always hold.
 //
 // Each host (the load budget): its own rate, paced per probe (admit; bursts of at most 200 us
@@ -234,6 +235,7 @@ class CongestionControl {
   bool budget_bound_ = false;  // a host used its whole budget in the period under way
   uint64_t budget_host_ = 0;
   int64_t hold_until_ = 0;       // ns: the path does not back off again before then
+  int64_t last_growth_ = 0;      // ns: the path's last slow-start doubling
   int64_t latest_answered_ = 0;  // send time (ns) of the latest probe known answered
   uint64_t kernel_lost_ = 0;     // replies our kernel dropped in the last two periods
   uint64_t last_drops_ = 0;
