@@ -18,7 +18,7 @@ constexpr double kHostMinRate = 20;
 constexpr uint32_t kHostWindow = 32;  // resolved probes before a host's share is judged
 constexpr uint32_t kPathWindow = 64;
 constexpr uint32_t kFirstWindow = 64;      // before the path's baseline is learnt
-constexpr uint32_t kHostFirstWindow = 16;  // before a host's baseline is learnt
+constexpr uint32_t kHostFirstWindow = 32;  // before a host's baseline is learnt
 // In slow start a window is judged as soon as it is resolved (clocked by the replies, as TCP's
 // slow start is by its ACKs), so a fast host reaches its rate in a few RTTs: smaller windows.
 constexpr uint32_t kHostSlowWindow = 32;
@@ -51,12 +51,8 @@ bool CongestionControl::LossWindow::drop(uint32_t max_base_n) {
     return false;
   }
   // A drop clearly beyond the binomial noise of this window and of the baseline (3 sigma), and
-  // by at least 3 points. The baseline's share is an estimate from base_n probes (with half a
-  // probe of doubt each way: a small first window that happened to be all answered does not
-  // make the path look lossless), and a floor on the variance keeps a baseline of 1 or 0 from
-  // being brittle.
-  double p = (base * base_n + 0.5) / (base_n + 1);
-  double var = std::max(p * (1 - p), 0.0025);
+  // by at least 3 points (a floor on the variance keeps a baseline of 1 or 0 from being brittle).
+  double var = std::max(base * (1 - base), 0.0025);
   bool dropped = r < base - 0.03 - 3 * std::sqrt(var / n_d + var / base_n);
   if (!dropped && base_n < max_base_n) {
     // Still learning: the baseline is the mean of what was seen.

@@ -26,7 +26,7 @@
 // Each host (the load budget): its own rate, paced per probe (admit; bursts of at most 200 us
 // worth), starting at kHostInitialRate (below the SYN limit of a small device: its first window
 // must be answered as the host answers, or the baseline would include the limit's drops); its
-// baseline is learnt on its first 16 resolved probes, then the rate doubles per clean window
+// baseline is learnt on its first 32 resolved probes, then the rate doubles per clean window
 // (slow start) while it is used and the host shows no signal. A window is 32 resolved probes,
 // all sent at the current rate, judged as soon as they are resolved (in tick(), not once per
 // period: a LAN host with a 50 us RTT reaches tens of thousands of probes a second within a few
@@ -43,11 +43,9 @@
 // max_host_rate cap it too (the probe gate enforces them as well).
 //
 // A window's verdict is a drop when its answered share is below the baseline by 3 points and 3
-// sigma of the binomial noise of the window and of the baseline (the baseline's share estimated
-// from the probes it was learnt on, at most 32 for a host and 128 for the path, with half a probe
-// of doubt each way, so a small first window that happened to be all answered does not make the
-// host look lossless). Until it has seen that many probes the baseline is the mean of its
-// windows; then it rises quickly and falls slowly.
+// sigma of the binomial noise of the window and of the baseline (counted over the probes it was
+// learnt on, at most 32 for a host and 128 for the path). Until it has seen that many probes
+// the baseline is the mean of its windows; then it rises quickly and falls slowly.
 //
 // Loss is measured per probe, not per period: admit() records (position, host, time) in a ring;
 // tick() resolves them in send order by their answered bit (the driver's truth): answered, or
