@@ -5,7 +5,8 @@ scanner namespace, through which the target routes the spoofed range (198.18.2.0
   watch_forge.py DST IFACE SRC MODE
 
 SRC (an address no host owns) sends SYNs from one source port to closed ports 1-8 of DST: enough
-to be detected, and challenged (early, at the second refusal). The challenge, a SYN-ACK to SRC,
+to be detected, and challenged (at the detection, with the challenge prepared at the second
+refusal; or early, with --challenge-early). The challenge, a SYN-ACK to SRC,
 reaches the scanner namespace, where no host answers it; this script reads it on IFACE (it is on
 the path, so it may learn the cookie: that is what the challenge proves) and answers from SRC:
 
