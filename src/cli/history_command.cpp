@@ -130,6 +130,7 @@ int run_history_command(const std::vector<std::string>& args) {
                        .str("start", r.start)
                        .str("end", r.end)
                        .str("scan_type", r.scan_type)
+                       .raw("scan_types", json_string_array(scan_types_of(r)))
                        .str("engagement", r.engagement)
                        .num("targets", r.targets)
                        .num("ports", r.ports)
@@ -158,8 +159,8 @@ int run_history_command(const std::vector<std::string>& args) {
     if (r.shards > 1) open += fmt::format(" [{}/{}]", r.shard, r.shards);
     std::string eng = r.engagement.empty() ? "" : " [" + r.engagement + "]";
     std::cout << fmt::format("{:>5}  {:<19}  {:<7}  {:>8}  {:>5}  {:>4}  {:<12}  {:<11}  {}{}\n",
-                             r.id, short_time(r.start), r.scan_type, r.targets, r.ports, r.hosts_up,
-                             open, exit, r.command, eng);
+                             r.id, short_time(r.start), join_scan_types(scan_types_of(r)),
+                             r.targets, r.ports, r.hosts_up, open, exit, r.command, eng);
   }
   return kExitOk;
 }

@@ -104,8 +104,9 @@ MergeResult merge_runs(const std::vector<RunData>& runs, bool allow_mixed) {
     m.inputs.push_back(meta.source);
     if (!allow_mixed) {
       std::string why;
-      if (meta.scan_type != first.scan_type)
-        why = fmt::format("scan type {} vs {}", first.scan_type, meta.scan_type);
+      if (scan_types_of(meta) != scan_types_of(first))
+        why = fmt::format("scan type {} vs {}", join_scan_types(scan_types_of(first)),
+                          join_scan_types(scan_types_of(meta)));
       else if (meta.targets != first.targets)
         why = fmt::format("{} vs {} targets", first.targets, meta.targets);
       else if (meta.ports != first.ports)
@@ -184,12 +185,14 @@ void write_merged_jsonl(const MergeResult& m, std::ostream& out) {
   std::string inputs = "[";
   for (size_t k = 0; k < m.inputs.size(); ++k) inputs += (k ? "," : "") + json_quote(m.inputs[k]);
   inputs += "]";
+  std::vector<std::string> types = scan_types_of(meta);
   JsonObject h;
   h.str("type", "scan")
       .str("version", GLASSHOUSE_VERSION)
       .str("start", meta.start)
       .str("command", meta.command)
-      .str("scan_type", meta.scan_type)
+      .str("scan_type", types.empty() ? std::string() : types.front())
+      .raw("scan_types", json_string_array(types))
       .num("targets", meta.targets)
       .num("ports", meta.ports)
       .raw("merged", inputs)

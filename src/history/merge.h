@@ -4,13 +4,15 @@
 // Shards of one scan have disjoint probes, so their port records never overlap; a port found in
 // two files (the same shard twice, or a retried pod) is kept once. When the records disagree the
 // most informative verdict wins (open, then closed, then the rest, as nmap ranks them) and a note
-// says so. The files must describe one scan: the same scan type, target and port counts, and the
+// says so. The files must describe one scan: the same scan types (all of them: a -sS -sU file
+// and a -sS file differ), target and port counts, and the
 // same command line apart from --shard and where the run writes (-oJ and the other
 // outputs, --audit-log, --db, --checkpoint); otherwise UsageError naming the two files that differ
 // (--allow-mixed joins them anyway). Shards missing from a --shards N set are named in a note.
 //
 // The result is written as our JSON Lines (output/jsonl_sink.h): one "scan" header (the first
-// file's, with "merged" naming the inputs and "shards" the shard count), the port records in
+// file's, with "scan_types" naming every scan type of the run as -oJ does, "scan_type" the first,
+// "merged" naming the inputs and "shards" the shard count), the port records in
 // address/protocol/port order, and one "summary" whose counts are the sums of the inputs'
 // (hosts_up and open_ports recounted from the merged records).
 #pragma once

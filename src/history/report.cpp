@@ -137,7 +137,7 @@ std::string summary_section(const RunData& run) {
   row("Run", m.id != 0 ? std::to_string(m.id) : m.source);
   row("Started", m.start);
   row("Ended", m.end.empty() ? "not recorded (interrupted or still running)" : m.end);
-  row("Scan type", m.scan_type);
+  row("Scan type", join_scan_types(scan_types_of(m)));
   row("Engagement", m.engagement);
   row("Exit", m.exit_reason);
   if (m.shards > 1) row("Shard", fmt::format("{} of {}", m.shard, m.shards));

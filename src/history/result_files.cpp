@@ -3,6 +3,7 @@
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 
+#include <algorithm>
 #include <charconv>
 #include <ctime>
 #include <fstream>
@@ -74,7 +75,14 @@ RunData read_jsonl_results(const std::string& text, const std::string& name) {
       if (type == "scan" || run.meta.start.empty()) {
         run.meta.start = str_of(*v, "start");
         run.meta.command = str_of(*v, "command");
-        run.meta.scan_type = str_of(*v, "scan_type");
+        // "scan_types" (every type: -sS -sU) since it was added; "scan_type" before.
+        std::vector<std::string> types;
+        if (const JsonValue* ts = v->get("scan_types");
+            ts != nullptr && ts->type == JsonValue::Type::Array)
+          for (const JsonValue& t : ts->items)
+            if (t.is_string()) types.push_back(t.text);
+        if (types.empty()) types.push_back(str_of(*v, "scan_type"));
+        set_scan_types(run.meta, std::move(types));
         run.meta.targets = int_of(*v, "targets").value_or(0);
         run.meta.ports = int_of(*v, "ports").value_or(0);
         run.meta.engagement = str_of(*v, "engagement");
@@ -315,9 +323,11 @@ RunData read_nmap_xml(const std::string& text, const std::string& name) {
   run.meta.start = epoch_to_utc(attr(root, "start"));
   std::map<std::tuple<std::string, std::string, uint16_t>, PortRecord> ports;
   std::set<std::string> seen_hosts;
+  std::vector<std::string> types;  // one <scaninfo> per scan type (-sS -sU: syn, then udp)
   for (xmlNode* c = root->children; c != nullptr; c = c->next) {
     if (is(c, "scaninfo")) {
-      if (run.meta.scan_type.empty()) run.meta.scan_type = attr(c, "type");
+      if (std::string t = attr(c, "type"); std::find(types.begin(), types.end(), t) == types.end())
+        types.push_back(std::move(t));
       run.meta.ports += std::strtoull(attr(c, "numservices").c_str(), nullptr, 10);
     } else if (is(c, "host")) {
       read_host(c, run, ports);
@@ -332,6 +342,7 @@ RunData read_nmap_xml(const std::string& text, const std::string& name) {
       }
     }
   }
+  set_scan_types(run.meta, std::move(types));
   // Hosts listed twice (nmap does not, masscan does): keep one, counted once.
   std::map<std::string, HostRecord> hosts;
   for (auto& h : run.hosts) {

@@ -6,6 +6,8 @@
 //   - nmap XML, ours (-oX) or nmap's: <nmaprun>, each <host> with <status>, <address>,
 //     <hostnames>, <ports>/<port> with <state> and <service> (and <cpe>), <runstats>. Read with
 //     libxml2, without the network, DTDs or entity expansion.
+// The scan types (RunMeta::scan_types): JSON Lines' "scan_types" array, or its "scan_type" in
+// files written before the array; in XML, each <scaninfo>'s type in order (-sS -sU: syn, udp).
 // Which format: a file whose first non-blank byte is '<' is XML, '{' JSON Lines.
 //
 // Bad input is a UsageError naming the file and what is wrong, on one line: a file that cannot

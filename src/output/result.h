@@ -117,6 +117,10 @@ struct PortResult {
   WallClock::time_point seen;                         // when the verdict was reached
   std::optional<ServiceInfo> service = std::nullopt;  // when known with the verdict (see above)
   std::optional<SynAckFacts> syn_ack = std::nullopt;  // -sS: the SYN-ACK that said open
+  // The round trip of the reply that decided, when the engine measured it (-sT: the connect()'s).
+  // A host that discovery gave no latency shows its first port's ("Host is up (0.00011s
+  // latency)", as nmap shows its port scan's round trip).
+  std::optional<std::chrono::microseconds> rtt = std::nullopt;
 };
 
 // ---- hosts -------------------------------------------------------------------------------------

@@ -110,6 +110,7 @@ bool ResultTable::is_host_reply(Reason r) {
 bool ResultTable::add(const PortResult& r) {
   Host& h = hosts_[r.addr];
   if (h.index.contains(h.entries, r.proto, r.port)) return false;
+  if (r.rtt && !h.port_rtt) h.port_rtt = r.rtt;
   if (r.reason == Reason::NoResponse && r.state == PortState::Filtered) {
     if (h.silent.size() < silent_kept_)
       h.silent.push_back(key(r.proto, r.port));

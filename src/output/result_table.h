@@ -95,6 +95,8 @@ class ResultTable {
     bool silent_overflow = false;
     // The host's discovery record (add_host), null when discovery said nothing about it.
     std::unique_ptr<HostResult> record;
+    // The round trip of the first port verdict that carried one (PortResult::rtt).
+    std::optional<std::chrono::microseconds> port_rtt;
     // Services found (add_service), by key, in arrival order; null when none.
     std::unique_ptr<std::vector<std::pair<uint32_t, ServiceInfo>>> services;
 

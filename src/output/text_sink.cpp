@@ -202,11 +202,10 @@ std::string TextSink::host_report(const IpAddress& addr, const ResultTable::Host
   };
   const std::string ip = addr.to_string();
   std::string host_name = opts_.host_name ? opts_.host_name(addr) : std::string{};
-  if (host_name.empty())
-    line(fmt::format("Glasshouse scan report for {}", ip));
-  else
-    line(fmt::format("Glasshouse scan report for {} ({})", host_name, ip));
-  if (host.answered) line(up_line(addr));
+  // nmap names the host the same way in its header and its "ignored states" line.
+  const std::string shown = host_name.empty() ? ip : fmt::format("{} ({})", host_name, ip);
+  line(fmt::format("Glasshouse scan report for {}", shown));
+  if (host.answered) line(up_line(addr, host.port_rtt));
 
   // Not shown: N <state> <proto> port(s) (<reason>), ... ; largest state first.
   struct Segment {
@@ -238,15 +237,15 @@ std::string TextSink::host_report(const IpAddress& addr, const ResultTable::Host
   }
 
   if (total == 0) {
-    line(fmt::format("0 ports scanned on {}", ip));
+    line(fmt::format("0 ports scanned on {}", shown));
     line("");
     return out;
   }
   if (hidden == total) {
     if (total == 1) {
-      line(fmt::format("The 1 scanned port on {} is in ignored states.", ip));
+      line(fmt::format("The 1 scanned port on {} is in ignored states.", shown));
     } else {
-      line(fmt::format("All {} scanned ports on {} are in ignored states.", total, ip));
+      line(fmt::format("All {} scanned ports on {} are in ignored states.", total, shown));
     }
     line(not_shown);
     line("");
@@ -329,17 +328,22 @@ void TextSink::host(const HostResult& h) {
                     opts_.reason ? ", received " + std::string(to_string(h.reason)) : ""));
 }
 
-std::string TextSink::up_line(const IpAddress& addr) const {
+std::string TextSink::up_line(const IpAddress& addr,
+                              std::optional<std::chrono::microseconds> port_rtt) const {
   auto it = discovered_.find(addr);
-  if (it == discovered_.end()) return "Host is up.";
-  const HostResult& h = it->second;
-  std::string received = opts_.reason || opts_.verbosity > 1
-                             ? ", received " + std::string(to_string(h.reason))
-                             : std::string{};
-  if (h.reason_ttl != 0 && !received.empty()) received += fmt::format(" ttl {}", h.reason_ttl);
-  if (!h.latency) return fmt::format("Host is up{}.", received);
+  std::string received;
+  std::optional<std::chrono::microseconds> latency = port_rtt;
+  if (it != discovered_.end()) {
+    const HostResult& h = it->second;
+    if (opts_.reason || opts_.verbosity > 1) {
+      received = ", received " + std::string(to_string(h.reason));
+      if (h.reason_ttl != 0) received += fmt::format(" ttl {}", h.reason_ttl);
+    }
+    if (h.latency) latency = h.latency;
+  }
+  if (!latency) return fmt::format("Host is up{}.", received);
   // Two significant digits, never in exponent form: "0.00042s", "0.012s", "1.3s" (nmap's way).
-  const double l = std::max(std::chrono::duration<double>(*h.latency).count(), 1e-6);
+  const double l = std::max(std::chrono::duration<double>(*latency).count(), 1e-6);
   const int decimals = std::max(0, 1 - static_cast<int>(std::floor(std::log10(l))));
   return fmt::format("Host is up{} ({:.{}f}s latency).", received, l, decimals);
 }

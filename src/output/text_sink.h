@@ -101,7 +101,10 @@ class TextSink : public Sink {
   TextOptions opts_;
   ScanInfo info_;
   // "Host is up, received arp-response (0.00042s latency)." for a host discovery found.
-  std::string up_line(const IpAddress& addr) const;
+  // "Host is up (0.00042s latency)." with discovery's latency, else the host's first port
+  // verdict's round trip (`port_rtt`), else "Host is up.".
+  std::string up_line(const IpAddress& addr,
+                      std::optional<std::chrono::microseconds> port_rtt = std::nullopt) const;
   std::string mac_line(const IpAddress& addr) const;  // "" when no MAC is known
   std::unordered_set<IpAddress, IpAddressHash> answered_;
   std::unordered_map<IpAddress, HostResult, IpAddressHash> discovered_;

@@ -302,7 +302,7 @@ class ConnectWorker final : public JobSource {
     if (c.outcome != Outcome::Verdict) return attempt_failed(work, probe, now);
     if (c.state == PortState::Open && self_connected(fd)) return self_connect(work, now);
     if (rtt.count() > 0) timeout_.sample(rtt);
-    verdict(probe, c.state, c.reason);
+    verdict(probe, c.state, c.reason, rtt);
   }
 
   void not_admitted(ConnAdmission::Decision d) {
@@ -363,12 +363,15 @@ class ConnectWorker final : public JobSource {
     retries_.push_front(work);
   }
 
-  void verdict(const Probe& probe, PortState state, Reason reason) {
+  // `rtt`: the connect()'s round trip, 0 when unknown.
+  void verdict(const Probe& probe, PortState state, Reason reason,
+               std::chrono::nanoseconds rtt = std::chrono::nanoseconds(0)) {
     if (shared_.admission.host_expired(probe.addr, Clock::now())) return skip();
-    report(probe, state, reason, true);
+    report(probe, state, reason, true, rtt);
   }
 
-  void report(const Probe& probe, PortState state, Reason reason, bool answered) {
+  void report(const Probe& probe, PortState state, Reason reason, bool answered,
+              std::chrono::nanoseconds rtt = std::chrono::nanoseconds(0)) {
     if (answered) {
       ++replies_;
       ctx_.counters.received.fetch_add(1, std::memory_order_relaxed);
@@ -377,6 +380,9 @@ class ConnectWorker final : public JobSource {
     ctx_.counters.done.fetch_add(1, std::memory_order_relaxed);
     if (!ctx_.on_result) return;
     PortResult r{probe.addr, Protocol::Tcp, probe.port, state, reason, 0, WallClock::now()};
+    if (rtt.count() > 0)
+      r.rtt = std::max(std::chrono::duration_cast<std::chrono::microseconds>(rtt),
+                       std::chrono::microseconds(1));
     if (reports_) return ctx_.on_result(r);
     handed_.push_back(r);
     if (handed_.size() >= kHandOver) hand_over();

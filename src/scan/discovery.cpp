@@ -187,7 +187,7 @@ class RawDiscovery {
   // the initial timeout while nothing has answered, and never more), or until every target has
   // answered.
   void settle(Clock::time_point since, Clock::duration initial);
-  void on_frame(std::span<const uint8_t> frame);
+  void on_frame(std::span<const uint8_t> frame, LinkFraming framing);
   void report_host(uint64_t index, const IpAddress& addr, const DiscoveryHit& hit);
 
   const DiscoveryContext& ctx_;
@@ -200,6 +200,7 @@ class RawDiscovery {
   std::optional<Route> onlink_route_[2], routed_route_[2];  // [0] IPv4, [1] IPv6
   std::unique_ptr<DiscoveryModules> modules_;
   std::map<int, PacketSocket> sockets_;      // by ifindex
+  std::map<int, LinkFraming> framing_;       // by ifindex: how its frames begin
   int ifindex_of_[2][2] = {{0, 0}, {0, 0}};  // [family][on_link]
   // Frames waiting to be sent, per socket.
   static constexpr size_t kMaxFrame = 128;  // at least every module's max_frame() (open())
@@ -284,15 +285,32 @@ void RawDiscovery::open() {
   modules_ = std::make_unique<DiscoveryModules>(merged, ModuleKeys{k0, k1}, ctx_.announce);
   if (modules_->max_frame() > kMaxFrame)
     throw std::logic_error("a discovery probe module's frames exceed the send queue's slots");
+  std::map<int, std::vector<PathInfo>> paths;  // by ifindex: the paths leaving through it
   for (int f = 0; f < 2; ++f) {
-    if (routed_route_[f]) modules_->prepare(discovery_path(*routed_route_[f], false));
-    if (onlink_route_[f]) modules_->prepare(discovery_path(*onlink_route_[f], true));
+    for (bool on_link : {false, true}) {
+      const std::optional<Route>& r = on_link ? onlink_route_[f] : routed_route_[f];
+      if (!r) continue;
+      const PathInfo path = discovery_path(*r, on_link);
+      modules_->prepare(path);
+      paths[r->ifindex].push_back(path);
+    }
   }
-  for (const auto& r : {onlink_route_[0], onlink_route_[1], routed_route_[0], routed_route_[1]}) {
-    if (!r || sockets_.contains(r->ifindex)) continue;
+  // One socket per interface. Its kernel filter passes only what the modules prepared on its
+  // paths can accept (DiscoveryModules::receive_filter): ARP replies and IP packets to our
+  // addresses of the protocols (and our ping source ports) the sweep's probes draw, attached
+  // before the socket is bound. Everything else on the link, the port stages' replies included,
+  // never reaches the sweep's receive buffer.
+  for (const auto& [ifindex, its_paths] : paths) {
+    const LinkFraming framing =
+        std::any_of(its_paths.begin(), its_paths.end(),
+                    [](const PathInfo& p) { return p.framing == LinkFraming::Ethernet; })
+            ? LinkFraming::Ethernet
+            : LinkFraming::RawIp;
     PacketSocketOptions o;
     o.receive_buffer = 8 << 20;
-    sockets_.emplace(r->ifindex, PacketSocket::open(r->ifindex, o));
+    o.filter = modules_->receive_filter(framing, its_paths);
+    sockets_.emplace(ifindex, PacketSocket::open(ifindex, o));
+    framing_[ifindex] = framing;
   }
   any_onlink_ = any_onlink;
 }
@@ -495,12 +513,13 @@ void RawDiscovery::drain(Clock::duration wait) {
         auto f = s.receive(buf, std::chrono::milliseconds(0));
         if (!f) break;
         any = true;
-        on_frame({buf.data(), f->length});
+        on_frame({buf.data(), f->length}, framing_.at(ifindex));
       }
     }
     const auto now = Clock::now();
-    // Frames keep coming while the port stages scan (this socket sees their replies too): the
-    // deadline still holds.
+    // Frames keep coming while the port stages scan (the filter passes the ICMP among their
+    // replies when a ping module asks for ICMP, and ARP replies to our address): the deadline
+    // still holds. Late ARP/NDP replies, whose MACs the port stages need, keep passing.
     if (now >= deadline || ctx_.stopping()) return;
     if (any) continue;
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now).count();
@@ -509,11 +528,13 @@ void RawDiscovery::drain(Clock::duration wait) {
   }
 }
 
-void RawDiscovery::on_frame(std::span<const uint8_t> frame) {
+void RawDiscovery::on_frame(std::span<const uint8_t> frame, LinkFraming framing) {
   // Parsed once for every module (ARP frames are not IP: ip stays null for them).
   net::ParsedPacket parsed;
-  const bool ip = net::parse_packet(frame, net::LinkType::Ethernet, parsed);
-  const RxFrame rx{frame, LinkFraming::Ethernet, ip ? &parsed : nullptr, Clock::now()};
+  const bool ip = net::parse_packet(
+      frame, framing == LinkFraming::Ethernet ? net::LinkType::Ethernet : net::LinkType::RawIp,
+      parsed);
+  const RxFrame rx{frame, framing, ip ? &parsed : nullptr, Clock::now()};
   ProbeVerdict v;
   if (!modules_->classify(rx, v) || !v.host || v.host_state != HostState::Up) return;
   // ARP and NDP replies name their sender only: it must be an address we probe.

@@ -1,6 +1,7 @@
 #include "scan/discovery_modules.h"
 
 #include <algorithm>
+#include <stdexcept>
 
 #include "scan/probe_registry.h"
 
@@ -74,6 +75,28 @@ size_t DiscoveryModules::max_frame() const {
   for (const Set* set : {&onlink_, &routed_})
     for (const auto& m : set->modules) n = std::max(n, m->max_frame());
   return n;
+}
+
+ReceiveSpec DiscoveryModules::receive(Family f, bool on_link) const {
+  std::vector<const ProbeModule*> prepared;
+  for (const Entry& e : probes(f, on_link)) prepared.push_back(e.module);
+  return receive_union(prepared);
+}
+
+std::vector<sock_filter> DiscoveryModules::receive_filter(LinkFraming framing,
+                                                          std::span<const PathInfo> paths) const {
+  std::vector<IpAddress> ours;
+  ReceiveSpec want[2];  // [0] IPv4, [1] IPv6
+  for (const PathInfo& p : paths) {
+    if (std::find(ours.begin(), ours.end(), p.source) == ours.end()) ours.push_back(p.source);
+    want[p.family == Family::V4 ? 0 : 1] |= receive(p.family, p.on_link);
+  }
+  try {
+    return gh::receive_filter(framing, ours, want[0], want[1]);
+  } catch (const std::invalid_argument&) {
+    // Nothing to receive (no module prepared on these paths); a few addresses always fit.
+    return {sock_filter{BPF_RET | BPF_K, 0, 0, 0}};
+  }
 }
 
 std::vector<const ProbeModule*> DiscoveryModules::modules() const {

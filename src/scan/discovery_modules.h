@@ -57,6 +57,16 @@ class DiscoveryModules {
   bool classify(const RxFrame& frame, ProbeVerdict& out) const;
   // The longest frame any module builds.
   size_t max_frame() const;
+  // What the receive filter must pass for the probes of family f on that kind of path: the
+  // union of receive() of the modules prepare() accepted (receive_union, scan/probe_module.h).
+  // Nothing when none was prepared.
+  ReceiveSpec receive(Family f, bool on_link) const;
+  // The receive filter of the socket that the prepared `paths` leave through (one interface, of
+  // `framing`): per family, the union of those paths' receive(), for packets to their sources
+  // (io/bpf.h receive_filter: an on-link IPv4 sweep with ARP passes ARP replies to our address
+  // and no IPv4 packet). A program that drops everything when nothing is to be received.
+  std::vector<sock_filter> receive_filter(LinkFraming framing,
+                                          std::span<const PathInfo> paths) const;
   // Every instance, both sets (tests, --dry-run).
   std::vector<const ProbeModule*> modules() const;
 

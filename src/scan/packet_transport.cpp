@@ -144,14 +144,7 @@ class PacketSender : public TransportSender {
 
 void PacketTransport::open(const TargetSet& targets, std::span<ProbeModule* const> modules,
                            bool dry_run) {
-  ReceiveSpec want;
-  for (const ProbeModule* m : modules) {
-    ReceiveSpec r = m->receive();
-    want.tcp |= r.tcp;
-    want.udp |= r.udp;
-    want.icmp |= r.icmp;
-    want.arp |= r.arp;
-  }
+  const ReceiveSpec want = receive_union(modules);
   for (Family f : {Family::V4, Family::V6}) {
     auto first = first_of_family(targets, f);
     if (!first) continue;

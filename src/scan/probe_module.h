@@ -121,10 +121,13 @@ enum class Silence : uint8_t {
   HostDown,          // a discovery probe: no evidence the host is up (down when no probe finds it)
 };
 
-// ReceiveSpec (io/bpf.h): what the transport's receive filter must let through for a module
-// (classic BPF built by the transport as the union over every module of the run): TCP, UDP,
-// ICMP/ICMPv6 to our addresses, ARP replies to our IPv4 addresses. IP packets are only ever
-// passed when addressed to one of our source addresses.
+// ReceiveSpec (io/bpf.h): what the receive filter must let through for a module (classic BPF
+// built from receive_union() below: by the port engine's transport over its modules, by the
+// discovery sweep over the modules each interface's paths were prepared with): TCP, UDP,
+// ICMP/ICMPv6 to our addresses, optionally only TCP/UDP to a span of our ports (the source ports
+// the module sends from), ARP replies to our IPv4 addresses. IP packets are only ever passed when
+// addressed to one of our source addresses. A spec too narrow loses replies silently: it must
+// pass every frame classify() can accept.
 
 // The path probes of one family leave through, as the transport set it up (prepare()).
 struct PathInfo {
@@ -238,5 +241,14 @@ class ProbeModule {
   // target keeps one ICMP limiter per address it answers to. Any thread, after prepare().
   virtual size_t source_slot(const Probe& /*probe*/) const { return 0; }
 };
+
+// The union of the modules' receive() (ReceiveSpec::operator|=): what one receive filter must
+// pass for all of them. `modules`: any range of (const) ProbeModule pointers.
+template <class Modules>
+ReceiveSpec receive_union(const Modules& modules) {
+  ReceiveSpec want;
+  for (const ProbeModule* m : modules) want |= m->receive();
+  return want;
+}
 
 }  // namespace gh

@@ -38,6 +38,9 @@ class HostPingModule : public ProbeModule {
   static constexpr uint16_t kPortRange = 7000;
   static constexpr unsigned kAckAttemptOffset = 16;
 
+  // The source ports of every TCP/UDP ping, all attempts: [kPortBase, kPortBase + kPortRange).
+  static constexpr PortSpan ping_ports() { return {kPortBase, kPortBase + kPortRange - 1}; }
+
   Silence silence() const override { return Silence::HostDown; }
   void set_announcer(const auth::ProbeAnnouncer* a) override { announcer_ = a; }
 

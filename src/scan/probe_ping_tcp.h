@@ -26,7 +26,11 @@ class TcpPing : public HostPingModule {
   std::string_view name() const override { return ack_ ? "tcp_ack_ping" : "tcp_syn_ping"; }
   Protocol protocol() const override { return Protocol::Tcp; }
   FrameKind frame_kind() const override { return FrameKind::Ip; }
-  ReceiveSpec receive() const override { return ReceiveSpec{.tcp = true, .icmp = true}; }
+  // SYN-ACKs and RSTs come back to our source ports (every attempt's, ACK pings' included:
+  // all in kPortBase's range); ICMP errors quoting the probe.
+  ReceiveSpec receive() const override {
+    return ReceiveSpec{.tcp = true, .icmp = true, .tcp_ports = ping_ports()};
+  }
   size_t max_frame() const override { return net::TcpSynTemplate::kMaxSize; }
   bool prepare(const PathInfo& path) override;
   size_t build(std::span<uint8_t> out, const Probe& probe, const BuildArgs& args) const override;

@@ -28,7 +28,11 @@ class UdpPing : public HostPingModule {
   std::string_view name() const override { return "udp_ping"; }
   Protocol protocol() const override { return Protocol::Udp; }
   FrameKind frame_kind() const override { return FrameKind::Ip; }
-  ReceiveSpec receive() const override { return ReceiveSpec{.udp = true, .icmp = true}; }
+  // UDP replies come back to our source port (kPortBase's range); port unreachables and other
+  // ICMP errors quoting the probe.
+  ReceiveSpec receive() const override {
+    return ReceiveSpec{.udp = true, .icmp = true, .udp_ports = ping_ports()};
+  }
   size_t max_frame() const override;
   bool prepare(const PathInfo& path) override;
   size_t build(std::span<uint8_t> out, const Probe& probe, const BuildArgs& args) const override;

@@ -35,7 +35,8 @@ void DbSink::begin(const ScanInfo& info) {
   meta_.start = utc_timestamp(info.start);
   meta_.command = info.command_line;
   meta_.engagement = info.engagement_id;
-  meta_.scan_type = info.scan_type;
+  set_scan_types(
+      meta_, info.scan_types.empty() ? std::vector<std::string>{info.scan_type} : info.scan_types);
   meta_.targets = info.targets;
   meta_.ports = info.ports;
   meta_.targets_key = opts_.targets_key;

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <vector>
 
@@ -18,14 +19,18 @@ namespace gh {
 
 // Facts about one run (the `runs` table; a result file's header and summary).
 struct RunMeta {
-  int64_t id = 0;           // the store's run id; 0 for a result file
-  std::string source;       // "db" or the file it was read from
-  std::string audit_run;    // the audit log's run id, "" when unknown
-  std::string start;        // RFC 3339 UTC, "" when unknown
-  std::string end;          // "" while running (or never ended)
-  std::string command;      // the command line
-  std::string engagement;   // engagement id from --scope, "" when none
-  std::string scan_type;    // "syn", "connect", nmap's "syn"/"connect"/...
+  int64_t id = 0;          // the store's run id; 0 for a result file
+  std::string source;      // "db" or the file it was read from
+  std::string audit_run;   // the audit log's run id, "" when unknown
+  std::string start;       // RFC 3339 UTC, "" when unknown
+  std::string end;         // "" while running (or never ended)
+  std::string command;     // the command line
+  std::string engagement;  // engagement id from --scope, "" when none
+  // Every scan type of the run in stage order ({"syn", "udp"} for -sS -sU; nmap's names for
+  // nmap's XML), and the first of them (the TCP one beside -sU), as records that name one type
+  // (older files and databases) give it. set_scan_types() fills both; every reader uses it.
+  std::string scan_type;
+  std::vector<std::string> scan_types;
   std::string scanner;      // "glasshouse" or "nmap"
   uint64_t targets = 0;     // addresses in the target set
   uint64_t ports = 0;       // ports per address
@@ -74,6 +79,17 @@ struct RunData {
   std::vector<HostRecord> hosts;  // sorted by address (numerically: sort_by_address)
   std::vector<PortRecord> ports;  // sorted by address, then protocol (tcp first), then port
 };
+
+// Sets meta.scan_types to `types` (empty names dropped) and meta.scan_type to the first.
+void set_scan_types(RunMeta& meta, std::vector<std::string> types);
+// "syn+udp": a run's scan types joined in stage order, as the store's runs.scan_type, the
+// history listing, the report and `audit show` spell them ("syn" for a run of one type).
+std::string join_scan_types(const std::vector<std::string>& types);
+// The inverse, tolerant of what older writers stored: "syn" is {"syn"}, "" is {}.
+std::vector<std::string> split_scan_types(std::string_view text);
+// meta.scan_types, or {meta.scan_type} when a writer filled only that (never empty unless both
+// are).
+std::vector<std::string> scan_types_of(const RunMeta& meta);
 
 // Sorts hosts and ports into the documented order (addresses numerically, IPv4 before IPv6).
 void sort_run(RunData& run);

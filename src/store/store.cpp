@@ -129,7 +129,7 @@ RunMeta run_from_row(const SqlRow& r) {
   m.end = text(r[2]);
   m.command = text(r[3]);
   m.engagement = text(r[4]);
-  m.scan_type = text(r[5]);
+  set_scan_types(m, split_scan_types(text(r[5])));
   m.targets = integer(r[6]);
   m.ports = integer(r[7]);
   m.exit_reason = text(r[8]);
@@ -210,8 +210,8 @@ int64_t Store::begin_run(const RunMeta& m) {
   auto rows = conn_->query(
       "INSERT INTO runs (started, command, engagement, scan_type, targets, ports, audit_run, "
       "targets_key, scanner, shard, shards) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-      {m.start, m.command, m.engagement, m.scan_type, static_cast<int64_t>(m.targets),
-       static_cast<int64_t>(m.ports), m.audit_run, m.targets_key,
+      {m.start, m.command, m.engagement, join_scan_types(scan_types_of(m)),
+       static_cast<int64_t>(m.targets), static_cast<int64_t>(m.ports), m.audit_run, m.targets_key,
        m.scanner.empty() ? std::string("glasshouse") : m.scanner, int64_t{m.shard},
        int64_t{m.shards}});
   if (rows.empty()) throw StoreError(StoreError::Kind::Failed, "no id for the new run");

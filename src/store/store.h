@@ -15,7 +15,9 @@
 // (StoreError Schema) rather than changed. Version 1: runs, hosts, ports. Version 2: runs gain
 // the audit run id, what was scanned (targets_key), the shard, the counts; hosts gain MAC,
 // vendor, latency, name; services (name, product, version, extra info, CPE, method, confidence,
-// TLS) per port.
+// TLS) per port. runs.scan_type names every scan type of the run, joined with "+" in stage
+// order ("syn+udp" for -sS -sU; join_scan_types in store/run_data.h); rows written before that
+// hold the first type only ("syn") and load as that one type.
 //
 // Errors are StoreError (store/sql.h); a run id that does not exist is a UsageError.
 #pragma once

@@ -14,6 +14,9 @@
 #   4. `merge` of the three -oJ files: every port once, exactly the lab (check_results.py), and
 #      equal to an unsharded scan of the same targets (`diff`: no changes); merging a shard twice
 #      drops the duplicates and says so;
+#   4b. a -sS -sU scan in two shards (-oJ, -oX): both runs are "syn+udp" in `history` (--json:
+#      scan_types), each equals its file, and their merge names both types and holds each port
+#      of both protocols once;
 #   5. the server stopped: a scan with that --db exits 0 with -oJ complete and one warning line;
 #      `history` exits 1 with one line.
 #
@@ -139,6 +142,45 @@ grep -q "($dups duplicates dropped)" "$LAB_WORK/twice.err" || lab_failed "merge 
 grep -q 'shard 1 of 3 is given twice' "$LAB_WORK/twice.err" || lab_failed "merge twice: no note"
 cmp -s <(grep '"type":"port"' "$LAB_WORK/merged.jsonl") <(grep '"type":"port"' "$LAB_WORK/twice.jsonl") ||
   lab_failed "merging a shard twice changed the port records"
+
+# 4b. A -sS -sU scan in two shards (one -oJ, one -oX): the runs and the merge name both scan
+#     types (runs.scan_type "syn+udp", the merged header's "scan_types"), each run equals its
+#     file, and the merge holds both protocols' ports once.
+BOTH=(-sS -sU -p "T:${OPEN[0]},${CLOSED[0]},U:7,9" --show all -n --seed "$LAB_SEED" --no-status
+  --shards 2 --db "$URL")
+lab_scan "$LAB_NS_SCAN" both-0 "${BOTH[@]}" --shard 0 -oJ "$LAB_WORK/both-0.jsonl" "$LAB_V4_TARGET" ||
+  lab_failed "both-0 failed"
+lab_scan "$LAB_NS_SCAN" both-1 "${BOTH[@]}" --shard 1 -oX "$LAB_WORK/both-1.xml" "$LAB_V4_TARGET" ||
+  lab_failed "both-1 failed"
+"$GH" history --json -n 2 --db "$URL" >"$LAB_WORK/both-history.json" || lab_failed "history exited $?"
+"$GH" history -n 2 --db "$URL" | sed 's/^/  | /'
+python3 - "$LAB_WORK/both-history.json" <<'PY' || lab_failed "history: the -sS -sU runs do not name both scan types"
+import json, sys
+runs = [json.loads(l) for l in open(sys.argv[1])]
+assert len(runs) == 2, runs
+for r in runs:
+    assert r["scan_type"] == "syn" and r["scan_types"] == ["syn", "udp"] and r["shards"] == 2, r
+PY
+"$GH" history -n 2 --db "$URL" | grep -c ' syn+udp ' | grep -qx 2 || lab_failed "history: TYPE is not syn+udp"
+for i in 0 1; do
+  f=$LAB_WORK/both-$i.jsonl
+  [[ $i == 1 ]] && f=$LAB_WORK/both-1.xml
+  out=$("$GH" diff "$f" "last~$((1 - i))" --db "$URL") || lab_failed "diff both-$i exited $?"
+  grep -q '^no changes$' <<<"$out" || lab_failed "both-$i: the database differs from its file: $out"
+done
+"$GH" merge "$LAB_WORK/both-0.jsonl" "$LAB_WORK/both-1.xml" -o "$LAB_WORK/both-merged.jsonl" \
+  2>"$LAB_WORK/both-merge.err" || lab_failed "merge of -sS -sU shards exited $?: $(cat "$LAB_WORK/both-merge.err")"
+python3 - "$LAB_WORK/both-merged.jsonl" "$LAB_V4_TARGET" "${OPEN[0]}" "${CLOSED[0]}" <<'PY' ||
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1])]
+addr, op, cl = sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+head = recs[0]
+assert head["type"] == "scan" and head["scan_type"] == "syn" and head["scan_types"] == ["syn", "udp"], head
+got = sorted((r["proto"], r["port"], r["state"]) for r in recs if r["type"] == "port" and r["ip"] == addr)
+want = sorted([("tcp", op, "open"), ("tcp", cl, "closed"), ("udp", 7, "closed"), ("udp", 9, "closed")])
+assert got == want and len(recs) == 6, (got, want)
+PY
+  lab_failed "merge of -sS -sU shards: $(cat "$LAB_WORK/both-merged.jsonl")"
 
 # 5. The server goes away.
 pg_stop || true

@@ -338,6 +338,90 @@ TEST(Merge, RefusesFilesOfDifferentScans) {
   EXPECT_EQ(shard_of_command("glasshouse scan x"), std::pair(0u, 1u));
 }
 
+// A real -sS -sU run's outputs (the lab's 198.18.0.2: 22/tcp open, 7777/udp an echo server,
+// the rest closed), as two shards: shard 0's -oJ and shard 1's -oX (paths shortened, the XML
+// comment line dropped).
+constexpr const char* kBothShard0Jsonl =
+    R"({"type":"scan","version":"0.1.0","start":"2026-12-04T10:15:11.075Z","command":"glasshouse scan -Pn -sS -sU -p 22,7,7777 --shards 2 --shard 0 --seed 7 --reason --show all -oJ /tmp/lab/s0.jsonl -oX /tmp/lab/s0.xml 198.18.0.2","scan_type":"syn","scan_types":["syn","udp"],"targets":1,"ports":6}
+{"type":"port","ip":"198.18.0.2","port":7,"proto":"tcp","state":"closed","reason":"reset","service":"echo","ttl":64,"time":"2026-12-04T10:15:11.081Z"}
+{"type":"port","ip":"198.18.0.2","port":7777,"proto":"tcp","state":"closed","reason":"reset","service":"cbt","ttl":64,"time":"2026-12-04T10:15:11.081Z"}
+{"type":"port","ip":"198.18.0.2","port":7,"proto":"udp","state":"closed","reason":"port-unreach","service":"echo","ttl":64,"time":"2026-12-04T10:15:11.086Z"}
+{"type":"port","ip":"198.18.0.2","port":7777,"proto":"udp","state":"open","reason":"udp-response","service":"cbt","ttl":64,"time":"2026-12-04T10:15:11.086Z"}
+{"type":"summary","end":"2026-12-04T10:15:11.087Z","elapsed":0.012,"hosts_up":1,"probes_sent":4,"replies":4,"open_ports":1,"ports_written":4,"interrupted":false,"exit_reason":"done","retries":0,"passes":1,"loss":null,"completeness":null}
+)";
+constexpr const char* kBothShard1Xml = R"(<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE nmaprun>
+<nmaprun scanner="nmap" args="glasshouse scan -Pn -sS -sU -p 22,7,7777 --shards 2 --shard 1 --seed 7 --reason --show all -oJ /tmp/lab/s1.jsonl -oX /tmp/lab/s1.xml 198.18.0.2" start="1796379311" startstr="Fri Dec  4 10:15:11 2026" version="0.1.0" profile_name="Glasshouse 0.1.0" xmloutputversion="1.05">
+<scaninfo type="syn" protocol="tcp" numservices="3" services="7,22,7777"/>
+<scaninfo type="udp" protocol="udp" numservices="3" services="7,22,7777"/>
+<verbose level="0"/>
+<debugging level="0"/>
+<host starttime="1796379311" endtime="1796379311"><status state="up" reason="user-set" reason_ttl="0"/>
+<address addr="198.18.0.2" addrtype="ipv4"/>
+<hostnames>
+</hostnames>
+<ports><extraports state="filtered" count="4">
+<extrareasons reason="no-response" count="4" proto="tcp"/>
+</extraports>
+<port protocol="tcp" portid="22"><state state="open" reason="syn-ack" reason_ttl="64"/><service name="ssh" method="table" conf="3"/></port>
+<port protocol="udp" portid="22"><state state="closed" reason="port-unreach" reason_ttl="64"/><service name="ssh" method="table" conf="3"/></port>
+</ports>
+</host>
+<runstats><finished time="1796379311" timestr="Fri Dec  4 10:15:11 2026" summary="Glasshouse done at Fri Dec  4 10:15:11 2026; 1 IP address (1 host up) scanned in 0.02 seconds" elapsed="0.02" exit="success"/><hosts up="1" down="0" total="1"/>
+</runstats>
+</nmaprun>
+)";
+
+TEST(ResultFiles, BothScanTypesOfAnSsSuRun) {
+  RunData j = read_jsonl_results(kBothShard0Jsonl, "s0.jsonl");
+  EXPECT_EQ(j.meta.scan_types, (std::vector<std::string>{"syn", "udp"}));
+  EXPECT_EQ(j.meta.scan_type, "syn");
+  EXPECT_EQ(j.meta.ports, 6u);
+  RunData x = read_nmap_xml(kBothShard1Xml, "s1.xml");
+  EXPECT_EQ(x.meta.scan_types, (std::vector<std::string>{"syn", "udp"}));
+  EXPECT_EQ(x.meta.scan_type, "syn");
+  EXPECT_EQ(x.meta.ports, 6u);
+  // Files written before "scan_types" (and nmap's XML of one type) name one type.
+  EXPECT_EQ(read_jsonl_results(kJsonl, "a").meta.scan_types, std::vector<std::string>{"syn"});
+  EXPECT_EQ(read_nmap_xml(kNmapXml, "n").meta.scan_types, std::vector<std::string>{"syn"});
+}
+
+TEST(Merge, AnSsSuRunsShardsKeepBothScanTypes) {
+  std::vector<RunData> runs{read_jsonl_results(kBothShard0Jsonl, "s0.jsonl"),
+                            read_nmap_xml(kBothShard1Xml, "s1.xml")};
+  MergeResult m = merge_runs(runs, false);
+  EXPECT_TRUE(m.notes.empty()) << m.notes.front();
+  EXPECT_EQ(m.duplicates, 0u);
+  ASSERT_EQ(m.run.ports.size(), 6u);  // 7, 22, 7777 over TCP and UDP, each once
+  std::ostringstream out;
+  write_merged_jsonl(m, out);
+  auto head = parse_json(out.str().substr(0, out.str().find('\n')));
+  ASSERT_TRUE(head);
+  EXPECT_EQ(head->get("scan_type")->text, "syn");
+  const JsonValue* types = head->get("scan_types");
+  ASSERT_NE(types, nullptr);
+  ASSERT_EQ(types->items.size(), 2u);
+  EXPECT_EQ(types->items[0].text, "syn");
+  EXPECT_EQ(types->items[1].text, "udp");
+  // Read back: both types, every port.
+  RunData back = read_jsonl_results(out.str(), "merged");
+  EXPECT_EQ(back.meta.scan_types, (std::vector<std::string>{"syn", "udp"}));
+  EXPECT_TRUE(diff_runs(m.run, back).empty());
+  // A -sS file is another scan than a -sS -sU one, even with the same counts and command.
+  std::string only_syn = kBothShard0Jsonl;
+  only_syn.replace(only_syn.find("\"scan_types\":[\"syn\",\"udp\"]"),
+                   std::string_view("\"scan_types\":[\"syn\",\"udp\"]").size(),
+                   "\"scan_types\":[\"syn\"]");
+  runs[0] = read_jsonl_results(only_syn, "syn.jsonl");
+  try {
+    merge_runs(runs, false);
+    FAIL();
+  } catch (const UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find("(scan type syn vs syn+udp)"), std::string::npos)
+        << e.what();
+  }
+}
+
 TEST(Report, HoldsEverySectionAndEscapesWhatServicesSay) {
   PortRecord evil = port("198.18.0.1", 80, "open", "http");
   evil.service.product = "<script>alert(1)</script>";

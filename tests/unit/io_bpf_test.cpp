@@ -12,6 +12,7 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "bpf_interpreter.h"
 #include "core/error.h"
 #include "io/fd.h"
 
@@ -22,58 +23,7 @@ IpAddress ip(const char* s) {
   return *IpAddress::parse(s);
 }
 
-// Runs `prog` over `pkt` with the kernel's semantics for the instructions the builder emits
-// (loads past the end reject the packet). Returns the number of bytes to keep (0 = drop).
-uint32_t run_bpf(const std::vector<sock_filter>& prog, std::span<const uint8_t> pkt) {
-  uint32_t a = 0;
-  for (size_t pc = 0; pc < prog.size(); ++pc) {
-    const sock_filter& f = prog[pc];
-    switch (BPF_CLASS(f.code)) {
-      case BPF_LD: {
-        if (BPF_MODE(f.code) != BPF_ABS) {
-          ADD_FAILURE() << "unexpected load mode at " << pc;
-          return 0;
-        }
-        size_t size = BPF_SIZE(f.code) == BPF_W ? 4 : BPF_SIZE(f.code) == BPF_H ? 2 : 1;
-        if (f.k + size > pkt.size()) return 0;
-        a = 0;
-        for (size_t i = 0; i < size; ++i) a = a << 8 | pkt[f.k + i];
-        break;
-      }
-      case BPF_ALU:
-        if (BPF_OP(f.code) != BPF_AND || BPF_SRC(f.code) != BPF_K) {
-          ADD_FAILURE() << "unexpected ALU op at " << pc;
-          return 0;
-        }
-        a &= f.k;
-        break;
-      case BPF_JMP: {
-        size_t skip;
-        if (BPF_OP(f.code) == BPF_JA)
-          skip = f.k;
-        else if (BPF_OP(f.code) == BPF_JEQ && BPF_SRC(f.code) == BPF_K)
-          skip = a == f.k ? f.jt : f.jf;
-        else {
-          ADD_FAILURE() << "unexpected jump at " << pc;
-          return 0;
-        }
-        if (pc + 1 + skip >= prog.size()) {
-          ADD_FAILURE() << "jump out of the program at " << pc;
-          return 0;
-        }
-        pc += skip;
-        break;
-      }
-      case BPF_RET:
-        return f.k;
-      default:
-        ADD_FAILURE() << "unexpected instruction class at " << pc;
-        return 0;
-    }
-  }
-  ADD_FAILURE() << "fell off the end of the program";
-  return 0;
-}
+using test::run_bpf;
 
 std::vector<uint8_t> ipv4(const char* src, const char* dst, uint8_t proto, size_t payload = 20) {
   std::vector<uint8_t> p(20 + payload, 0);
@@ -244,8 +194,148 @@ TEST(IoBpf, ReceiveSpecChoosesProtocolsAndArpReplies) {
   // Without `arp`, no ARP at all.
   auto no_arp = receive_filter(LinkFraming::Ethernet, mine, ReceiveSpec{.tcp = true});
   EXPECT_FALSE(accepts(no_arp, ether(0x0806, arp(2, "198.18.0.7", "198.18.0.1"))));
-  EXPECT_THROW(receive_filter(LinkFraming::Ethernet, mine, ReceiveSpec{.arp = true}),
+  // ARP alone is something to receive when there is an IPv4 address to answer; not otherwise.
+  auto only_arp = receive_filter(LinkFraming::Ethernet, mine, ReceiveSpec{.arp = true});
+  EXPECT_TRUE(accepts(only_arp, ether(0x0806, arp(2, "198.18.0.7", "198.18.0.1"))));
+  EXPECT_FALSE(accepts(only_arp, ether(0x0800, ipv4("198.18.0.2", "198.18.0.1", IPPROTO_ICMP))));
+  EXPECT_FALSE(accepts(only_arp, ether(0x86dd, ipv6("2001:db8::2", "2001:db8::1", IPPROTO_TCP))));
+  IpAddress v6_only[] = {ip("2001:db8::1")};
+  EXPECT_THROW(receive_filter(LinkFraming::Ethernet, v6_only, ReceiveSpec{.arp = true}),
                std::invalid_argument);
+  EXPECT_THROW(receive_filter(LinkFraming::RawIp, mine, ReceiveSpec{.arp = true}),
+               std::invalid_argument);
+  EXPECT_THROW(receive_filter(LinkFraming::Ethernet, mine, ReceiveSpec{}), std::invalid_argument);
+}
+
+// A TCP or UDP packet (20-byte L4 header room) from `sport` to `dport`, with `options` bytes of
+// IPv4 options (a longer header moves the ports).
+std::vector<uint8_t> ipv4_ports(const char* src, const char* dst, uint8_t proto, uint16_t sport,
+                                uint16_t dport, size_t options = 0) {
+  auto p = ipv4(src, dst, proto, 20 + options);
+  p[0] = static_cast<uint8_t>(0x45 + options / 4);
+  const size_t l4 = 20 + options;
+  p[l4] = static_cast<uint8_t>(sport >> 8), p[l4 + 1] = static_cast<uint8_t>(sport);
+  p[l4 + 2] = static_cast<uint8_t>(dport >> 8), p[l4 + 3] = static_cast<uint8_t>(dport);
+  return p;
+}
+
+std::vector<uint8_t> ipv6_ports(const char* src, const char* dst, uint8_t next, uint16_t sport,
+                                uint16_t dport) {
+  auto p = ipv6(src, dst, next, 20);
+  p[40] = static_cast<uint8_t>(sport >> 8), p[41] = static_cast<uint8_t>(sport);
+  p[42] = static_cast<uint8_t>(dport >> 8), p[43] = static_cast<uint8_t>(dport);
+  return p;
+}
+
+TEST(IoBpf, PortSpansKeepOnlyOurDestinationPorts) {
+  IpAddress mine[] = {ip("198.18.0.1"), ip("2001:db8::1")};
+  const ReceiveSpec spec{.tcp = true,
+                         .udp = true,
+                         .icmp = true,
+                         .tcp_ports = {33000, 39999},
+                         .udp_ports = {1000, 1000}};
+  for (auto framing : {LinkFraming::Ethernet, LinkFraming::RawIp}) {
+    SCOPED_TRACE(framing == LinkFraming::Ethernet ? "ethernet" : "raw ip");
+    auto prog = receive_filter(framing, mine, spec);
+    auto frame = [&](std::vector<uint8_t> pkt) {
+      return framing == LinkFraming::Ethernet ? ether(pkt[0] >> 4 == 4 ? 0x0800 : 0x86dd, pkt)
+                                              : pkt;
+    };
+    const char* them = "198.18.0.2";
+    // TCP: the span's edges and just outside them; the source port does not matter.
+    EXPECT_TRUE(accepts(prog, frame(ipv4_ports(them, "198.18.0.1", IPPROTO_TCP, 443, 33000))));
+    EXPECT_TRUE(accepts(prog, frame(ipv4_ports(them, "198.18.0.1", IPPROTO_TCP, 443, 39999))));
+    EXPECT_FALSE(accepts(prog, frame(ipv4_ports(them, "198.18.0.1", IPPROTO_TCP, 443, 32999))));
+    EXPECT_FALSE(accepts(prog, frame(ipv4_ports(them, "198.18.0.1", IPPROTO_TCP, 443, 40000))));
+    EXPECT_FALSE(accepts(prog, frame(ipv4_ports(them, "198.18.0.1", IPPROTO_TCP, 35000, 22))));
+    // IPv4 options move the ports: the header length is read.
+    EXPECT_TRUE(accepts(prog, frame(ipv4_ports(them, "198.18.0.1", IPPROTO_TCP, 443, 35000, 12))));
+    EXPECT_FALSE(accepts(prog, frame(ipv4_ports(them, "198.18.0.1", IPPROTO_TCP, 443, 50000, 12))));
+    auto opts = ipv4_ports(them, "198.18.0.1", IPPROTO_TCP, 443, 35000, 12);
+    opts[20 + 2] = 0x88;  // the port where a header without options would have it: not read
+    opts[20 + 3] = 0xb8;
+    EXPECT_TRUE(accepts(prog, frame(opts)));
+    // A later fragment carries no ports: dropped; the first fragment (MF set) is checked.
+    auto later = ipv4_ports(them, "198.18.0.1", IPPROTO_TCP, 443, 35000);
+    later[7] = 0x10;
+    EXPECT_FALSE(accepts(prog, frame(later)));
+    auto first = ipv4_ports(them, "198.18.0.1", IPPROTO_TCP, 443, 35000);
+    first[6] = 0x20;
+    EXPECT_TRUE(accepts(prog, frame(first)));
+    // A runt that ends before the port.
+    auto runt = ipv4_ports(them, "198.18.0.1", IPPROTO_TCP, 443, 35000);
+    runt.resize(22);
+    EXPECT_FALSE(accepts(prog, frame(runt)));
+    // UDP has its own span; ICMP is not port-checked.
+    EXPECT_TRUE(accepts(prog, frame(ipv4_ports(them, "198.18.0.1", IPPROTO_UDP, 53, 1000))));
+    EXPECT_FALSE(accepts(prog, frame(ipv4_ports(them, "198.18.0.1", IPPROTO_UDP, 53, 35000))));
+    EXPECT_TRUE(accepts(prog, frame(ipv4_ports(them, "198.18.0.1", IPPROTO_ICMP, 0, 0))));
+    // Another destination address is refused before any port.
+    EXPECT_FALSE(accepts(prog, frame(ipv4_ports(them, "198.18.0.9", IPPROTO_TCP, 443, 35000))));
+    // IPv6: the fixed header's next header, the ports right after it.
+    const char* them6 = "2001:db8::2";
+    EXPECT_TRUE(accepts(prog, frame(ipv6_ports(them6, "2001:db8::1", IPPROTO_TCP, 443, 35000))));
+    EXPECT_FALSE(accepts(prog, frame(ipv6_ports(them6, "2001:db8::1", IPPROTO_TCP, 443, 45000))));
+    EXPECT_TRUE(accepts(prog, frame(ipv6_ports(them6, "2001:db8::1", IPPROTO_UDP, 53, 1000))));
+    EXPECT_FALSE(accepts(prog, frame(ipv6_ports(them6, "2001:db8::1", IPPROTO_UDP, 53, 1001))));
+    EXPECT_TRUE(accepts(prog, frame(ipv6_ports(them6, "2001:db8::1", IPPROTO_ICMPV6, 0x8100, 0))));
+  }
+}
+
+TEST(IoBpf, SpecPerFamily) {
+  IpAddress mine[] = {ip("198.18.0.1"), ip("2001:db8::1")};
+  // IPv4: ARP only (an on-link sweep); IPv6: ICMPv6 only (neighbor advertisements).
+  auto prog = receive_filter(LinkFraming::Ethernet, mine, ReceiveSpec{.arp = true},
+                             ReceiveSpec{.icmp = true, .arp = true});
+  EXPECT_TRUE(accepts(prog, ether(0x0806, arp(2, "198.18.0.7", "198.18.0.1"))));
+  EXPECT_FALSE(accepts(prog, ether(0x0800, ipv4("198.18.0.2", "198.18.0.1", IPPROTO_ICMP))));
+  EXPECT_FALSE(accepts(prog, ether(0x0800, ipv4("198.18.0.2", "198.18.0.1", IPPROTO_TCP))));
+  EXPECT_TRUE(accepts(prog, ether(0x86dd, ipv6("2001:db8::2", "2001:db8::1", IPPROTO_ICMPV6))));
+  EXPECT_FALSE(accepts(prog, ether(0x86dd, ipv6("2001:db8::2", "2001:db8::1", IPPROTO_TCP))));
+  // The IPv6 spec's `arp` adds nothing without an IPv4 address.
+  IpAddress v6_only[] = {ip("2001:db8::1")};
+  EXPECT_THROW(receive_filter(LinkFraming::Ethernet, v6_only, ReceiveSpec{.icmp = true},
+                              ReceiveSpec{.arp = true}),
+               std::invalid_argument);
+}
+
+TEST(IoBpf, UnionOfSpecs) {
+  ReceiveSpec s;
+  s |= ReceiveSpec{.arp = true};
+  EXPECT_EQ(s, (ReceiveSpec{.arp = true}));
+  // A span joins only with a span of the same protocol; a protocol without one is every port.
+  s |= ReceiveSpec{.tcp = true, .icmp = true, .tcp_ports = {33000, 39999}};
+  EXPECT_EQ(s, (ReceiveSpec{.tcp = true, .icmp = true, .arp = true, .tcp_ports = {33000, 39999}}));
+  s |= ReceiveSpec{.udp = true, .udp_ports = {33000, 39999}};
+  EXPECT_EQ(s.udp_ports, (PortSpan{33000, 39999}));
+  EXPECT_EQ(s.tcp_ports, (PortSpan{33000, 39999}));
+  s |= ReceiveSpec{.tcp = true, .tcp_ports = {40000, 59999}};
+  EXPECT_EQ(s.tcp_ports, (PortSpan{33000, 59999}));
+  s |= ReceiveSpec{.tcp = true, .icmp = true};  // a module that takes every port
+  EXPECT_TRUE(s.tcp_ports.all());
+  EXPECT_EQ(s.udp_ports, (PortSpan{33000, 39999}));
+  EXPECT_TRUE(s.tcp && s.udp && s.icmp && s.arp);
+}
+
+TEST(IoBpf, KernelAcceptsPortAndPerFamilyPrograms) {
+  FileDescriptor udp(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  ASSERT_TRUE(udp);
+  IpAddress mine[] = {ip("198.18.0.1"), ip("2001:db8::1")};
+  const ReceiveSpec ports{.tcp = true,
+                          .udp = true,
+                          .icmp = true,
+                          .arp = true,
+                          .tcp_ports = {33000, 39999},
+                          .udp_ports = {33000, 39999}};
+  for (auto framing : {LinkFraming::Ethernet, LinkFraming::RawIp}) {
+    for (const auto& v4 : {ports, ReceiveSpec{.arp = true}}) {
+      if (framing == LinkFraming::RawIp && !v4.any_ip()) continue;
+      auto prog = receive_filter(framing, mine, v4, ports);
+      sock_fprog fprog{static_cast<unsigned short>(prog.size()), prog.data()};
+      EXPECT_EQ(::setsockopt(udp.get(), SOL_SOCKET, SO_ATTACH_FILTER, &fprog, sizeof fprog), 0)
+          << std::strerror(errno);
+    }
+  }
 }
 
 }  // namespace

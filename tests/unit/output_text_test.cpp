@@ -182,6 +182,49 @@ TEST(TextSink, AllPortsInIgnoredStates) {
             "Glasshouse done: 2 IP addresses (1 host up) scanned in 12.50 seconds\n");
 }
 
+// Without a discovery latency (-Pn, loopback, an unprivileged -sT), the host line carries its
+// first port verdict's round trip, as nmap's carries its port scan's.
+TEST(TextSink, AHostWithoutDiscoveryLatencyShowsItsFirstPortsRoundTrip) {
+  TextRun run(2, 2);
+  run.table.note_host(*IpAddress::parse("192.0.2.7"));
+  run.table.note_host(*IpAddress::parse("192.0.2.9"));
+  PortResult first = closed_("192.0.2.7", 1);
+  first.rtt = std::chrono::microseconds(110);
+  PortResult second = closed_("192.0.2.7", 2);
+  second.rtt = std::chrono::microseconds(5000);
+  run.add(first);
+  run.add(second);
+  run.add(closed_("192.0.2.9", 1));
+  run.add(closed_("192.0.2.9", 2));
+  const std::string out = run.finish(2);
+  EXPECT_NE(out.find("Glasshouse scan report for 192.0.2.7\nHost is up (0.00011s latency).\n"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("Glasshouse scan report for 192.0.2.9\nHost is up.\n"), std::string::npos)
+      << out;
+}
+
+// nmap: "All 1000 scanned ports on localhost (127.0.0.1) are in ignored states."
+TEST(TextSink, TheIgnoredStatesLineNamesTheHostAsTheHeaderDoes) {
+  TextOptions opts = stdout_options();
+  opts.host_name = [](const IpAddress& a) {
+    return a.to_string() == "127.0.0.1" ? std::string("localhost") : std::string{};
+  };
+  TextRun run(2, 1000, opts);
+  run.table.note_host(*IpAddress::parse("127.0.0.1"));
+  run.table.note_host(*IpAddress::parse("192.0.2.7"));
+  for (uint16_t p = 1; p <= 1000; ++p) run.add(closed_("127.0.0.1", p));
+  for (uint16_t p = 1; p <= 1000; ++p) run.add(closed_("192.0.2.7", p));
+  const std::string out = run.finish(2);
+  EXPECT_NE(out.find("Glasshouse scan report for localhost (127.0.0.1)\nHost is up.\n"
+                     "All 1000 scanned ports on localhost (127.0.0.1) are in ignored states.\n"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("All 1000 scanned ports on 192.0.2.7 are in ignored states.\n"),
+            std::string::npos)
+      << out;
+}
+
 TEST(TextSink, OpenOnlyHidesOtherStatesAndHostsWithoutOpenPorts) {
   TextOptions o = stdout_options();
   o.open_only = true;

@@ -108,6 +108,11 @@ TEST(PingModules, RegisteredWithTheirStaticFacts) {
     EXPECT_EQ(r.tcp, n.starts_with("tcp_"));
     EXPECT_EQ(r.udp, n == "udp_ping");
     EXPECT_EQ(r.icmp, n != "arp");
+    // TCP/UDP replies only to the pings' own source ports (the receive filter narrows to them).
+    const PortSpan pings{HostPingModule::kPortBase,
+                         HostPingModule::kPortBase + HostPingModule::kPortRange - 1};
+    EXPECT_EQ(r.tcp_ports, r.tcp ? pings : PortSpan{});
+    EXPECT_EQ(r.udp_ports, r.udp ? pings : PortSpan{});
   }
   EXPECT_FALSE(make_probe_module("tcp_syn", kKeys)->host_module());
 }

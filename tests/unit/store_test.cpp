@@ -192,6 +192,8 @@ TEST(Store, MigratesFromVersionOne) {
   ASSERT_EQ(d.ports.size(), 1u);
   EXPECT_EQ(d.ports[0].ttl, 64);
   EXPECT_EQ(d.ports[0].service, ServiceRecord{});
+  EXPECT_EQ(d.meta.scan_types, std::vector<std::string>{"syn"});  // one type, as it was stored
+  EXPECT_EQ(d.meta.scan_type, "syn");
   // New runs go after the old ones, with services.
   int64_t id = s.begin_run(meta("command:glasshouse scan -p 22 198.18.0.1"));
   EXPECT_GT(id, 7);
@@ -427,6 +429,43 @@ TEST(DbSink, StoresWhatTheShowFilterAccepts) {
   EXPECT_EQ(d.ports[0].service.name, "ssh");
   ASSERT_EQ(d.hosts.size(), 1u);  // the host that answered
   EXPECT_EQ(d.hosts[0].addr, "198.18.0.1");
+}
+
+TEST(DbSink, ARunOfTwoScanTypesNamesBoth) {
+  TempDir dir;
+  std::ostringstream err;
+  DbSinkOptions o;
+  o.location = dir.file("h.db");
+  auto sink = make_db_sink(o, err);
+  ScanInfo i = info();
+  i.scan_types = {"syn", "udp"};  // -sS -sU
+  sink->begin(i);
+  ResultTable table(2);
+  ScanSummary sum;
+  sum.end = WallClock::now();
+  sum.exit_reason = "done";
+  sink->end(table, sum);
+  EXPECT_EQ(err.str(), "");
+  EXPECT_EQ(pragma(o.location, "SELECT scan_type FROM runs"), "syn+udp");
+  Store s = Store::open(o.location, false);
+  RunData d = s.load(s.resolve("last"));
+  EXPECT_EQ(d.meta.scan_types, (std::vector<std::string>{"syn", "udp"}));
+  EXPECT_EQ(d.meta.scan_type, "syn");
+  EXPECT_EQ(s.runs()[0].scan_types, d.meta.scan_types);
+}
+
+TEST(RunData, ScanTypesJoinAndSplit) {
+  EXPECT_EQ(join_scan_types({"syn", "udp"}), "syn+udp");
+  EXPECT_EQ(join_scan_types({"udp"}), "udp");
+  EXPECT_EQ(split_scan_types("connect+udp"), (std::vector<std::string>{"connect", "udp"}));
+  EXPECT_EQ(split_scan_types("syn"), std::vector<std::string>{"syn"});
+  EXPECT_TRUE(split_scan_types("").empty());
+  RunMeta m;
+  m.scan_type = "ack";  // a writer that filled only the first type
+  EXPECT_EQ(scan_types_of(m), std::vector<std::string>{"ack"});
+  set_scan_types(m, {"", "fin", "udp"});
+  EXPECT_EQ(m.scan_type, "fin");
+  EXPECT_EQ(scan_types_of(m), (std::vector<std::string>{"fin", "udp"}));
 }
 
 TEST(DbSink, CorruptDatabaseIsOneWarningAndTheScanGoesOn) {
