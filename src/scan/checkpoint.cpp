@@ -411,7 +411,9 @@ Checkpoint decode_checkpoint(std::string_view bytes, const CheckpointKey& key,
   f.probes = r.u64();
   f.targets = r.digest();
   f.ports = r.digest();
-  if (f.type < 1 || f.type > 3) r.fail(fmt::format("unknown scan type {}", f.type));
+  // Any scan type of the registry (-sS 1, -sT 2, the flag scans 10-15, -sU 16), not only the
+  // first three: a -sU or -sF resume file must load.
+  if (scan_type_by_code(f.type) == nullptr) r.fail(fmt::format("unknown scan type {}", f.type));
   if (f.shard_count == 0 || f.shard_index >= f.shard_count) r.fail("bad shard numbers");
   if (f.probes == 0 || f.probes >= (uint64_t{1} << 63)) r.fail("bad number of probes");
   uint8_t has_jsonl = r.u8();

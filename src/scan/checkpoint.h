@@ -81,7 +81,7 @@ inline constexpr uint32_t kCheckpointOldestVersion = 2;
 
 // What defines a scan's probes and their order.
 struct ScanFingerprint {
-  uint8_t type = 0;  // 1 syn, 2 connect, 3 list
+  uint8_t type = 0;  // the scan type's checkpoint_code (scan/probe_registry.cpp: 1 syn, 16 udp...)
   uint64_t seed = 0;
   uint64_t shard_count = 1;
   uint64_t shard_index = 0;

@@ -23,6 +23,9 @@
 #                first record is "authorized", from the first probe: no attack alert before it
 #   198.18.0.34  glasshouse -sS --announce behind a NAT (a stateless nft rewrite of the source to
 #                198.18.0.35 at the scanner's egress) -> .35 "authorized", said translated
+#   198.18.0.40-.43  glasshouse -sS -sU --announce -S (a pool of four source addresses): each
+#                address's SYNs and datagrams carry a tag bound to it -> "authorized", never
+#                "translated" (and on the wire, every tag verifies for its own source address)
 # Also checks that announce_probe.py's independent tag (Python) verifies in watch, and that the
 # tagged SYNs carry option 253 with ExID 0x4748 on the wire.
 #
@@ -49,7 +52,7 @@ not_before = $(date -u -d '-1 day' +%Y-%m-%d)
 not_after = $(date -u -d '+1 day' +%Y-%m-%d)
 [targets]
 include = ["$T", "198.18.1.5"]
-ports = "1-200,U:7,40,53,123,161,11211"
+ports = "1-200,U:7,40,53,123,161,11211,2000-2031"
 EOF
 cp scope.toml forged.toml
 "$GH" scope sign scope.toml --key owner.key >/dev/null || lab_fail "scope sign"
@@ -163,6 +166,11 @@ from 198.18.0.25
 lab_scan "$LAB_NS_SCAN" stripped "${SCAN[@]}" --scope scope.toml --owner-key owner.pub --announce ||
   lab_failed "announced scan through the stripping middlebox"
 ip -n "$LAB_NS_SCAN" route del "$T/32"
+# -S, a pool of four source addresses, announced: -sS -sU, each probe tagged for the address it
+# leaves from (checked below by watch, without "translated", and on the wire by the Python tag).
+lab_scan "$LAB_NS_SCAN" pool-announced -sS -sU -n -T4 --max-retries 1 -p T:1-40,U:2000-2031 \
+  -S 198.18.0.40-198.18.0.43 --scope scope.toml --owner-key owner.pub --announce "$T" ||
+  lab_failed "announced -sS -sU from a pool"
 sleep 1
 
 ip netns exec "$LAB_NS_TARGET" nft list set inet gh_auth_lab blocked4 >set.txt 2>&1
@@ -231,6 +239,12 @@ if a33:
     check(first is None or a33[0]["time"] <= first, f".33: an alert at {first} before the verdict {a33[0]['time']}")
 check(all(a.get("authorization", {}).get("verdict") == "authorized" and not a["blocked"]
           for a in alerts.get("198.18.0.33", [])), f".33 alerts {alerts.get('198.18.0.33')}")
+pool = [f"198.18.0.{i}" for i in range(40, 44)]
+check(sum(src in auth for src in pool) >= 3, f"pool: verdicts for {[s for s in pool if s in auth]} only")
+for src in pool:
+    check(verdicts(src) in ([], ["authorized"]), f"{src} (pool) verdicts {verdicts(src)}")
+    check(not any("translated" in r["evidence"] for r in auth.get(src, [])), f"{src} (pool): translated")
+    check(not any(a["blocked"] for a in alerts.get(src, [])), f"{src} (pool) blocked")
 for e in errors:
     print("  -", e, file=sys.stderr)
 sys.exit(1 if errors else 0)
@@ -240,19 +254,34 @@ EOF
 # every datagram of the announced -sU (DNS, NTP, SNMP, memcached requests included) ends in the
 # block but port 7's (nmap-payloads' echo request, when nmap is installed: a file's payloads go
 # untagged), the plain -sU's do not.
-python3 - "$CAP" <<'EOF' || lab_failed "tagged SYNs on the wire"
+python3 - "$CAP" "$LAB_DIR" <<'EOF' || lab_failed "tagged SYNs on the wire"
 import struct, sys
+sys.path.insert(0, sys.argv[2])
+from announce_probe import scope_key, tag as py_tag
+key = scope_key("scope.toml")
+pool = {f"198.18.0.{i}" for i in range(40, 44)}
+pool_seen = {}  # (src, proto) -> [tagged and verifying for src, other]
+def pool_probe(src, dst, proto, dport, blk, when):
+    # blk: the 18 option/trailer bytes; the tag must verify for this very source address.
+    ok = len(blk) == 18 and blk[0] == 253 and blk[1] == 18 and blk[2:4] == b"GH"
+    if ok:
+        now = int(when) // 60
+        epoch = next((e for e in range(now - 2, now + 3) if e & 0xFF == blk[5]), None)
+        ok = epoch is not None and struct.unpack(">Q", blk[10:18])[0] == py_tag(key, src, dst, dport, epoch, proto)
+    pool_seen.setdefault((src, proto), [0, 0])[0 if ok else 1] += 1
 data = open(sys.argv[1], "rb").read()
 off, tagged, plain, udp = 24, {}, {}, {}
 linktype = struct.unpack("<I", data[20:24])[0]
 while off + 16 <= len(data):
     incl = struct.unpack("<I", data[off + 8:off + 12])[0]
+    when = struct.unpack("<I", data[off:off + 4])[0]
     pkt = data[off + 16:off + 16 + incl]
     off += 16 + incl
     ip = pkt[14:] if linktype == 1 else pkt
     if len(ip) < 20 or ip[0] >> 4 != 4:
         continue
     src = ".".join(map(str, ip[12:16]))
+    dst = ".".join(map(str, ip[16:20]))
     if ip[9] == 1 and ip[(ip[0] & 15) * 4] == 8:  # echo request
         blk = ip[-18:]
         ok = blk[0] == 253 and blk[1] == 18 and blk[2:4] == b"GH"
@@ -265,12 +294,25 @@ while off + 16 <= len(data):
         blk = pay[-18:]
         ok = len(blk) == 18 and blk[0] == 253 and blk[1] == 18 and blk[2:4] == b"GH"
         udp.setdefault((src, ok), set()).add(struct.unpack("!H", u[2:4])[0])
+        if src in pool:
+            pool_probe(src, dst, 17, struct.unpack("!H", u[2:4])[0], bytes(blk), when)
         continue
     tcp = ip[(ip[0] & 15) * 4:]
     opts = tcp[20:(tcp[12] >> 4) * 4]
     has = any(opts[i] == 253 and opts[i + 2:i + 4] == b"GH" for i in range(len(opts) - 3))
+    if src in pool:
+        at = next((i for i in range(len(opts) - 17) if opts[i] == 253 and opts[i + 1] == 18), None)
+        pool_probe(src, dst, 6, struct.unpack("!H", tcp[2:4])[0], bytes(opts[at:at + 18]) if at is not None else b"", when)
     (tagged if has else plain)[src] = (tagged if has else plain).get(src, 0) + 1
 print("tagged", tagged, "plain", plain, "udp", udp)
+print("pool (verifying, not):", pool_seen)
+# Every probe from a pool address carries a tag that verifies for that address; at least three
+# of the four addresses sent both SYNs and datagrams (72 probes hashed over 4 slots).
+ok_pool = all(bad == 0 for good, bad in pool_seen.values())
+ok_pool &= sum(1 for s in pool if pool_seen.get((s, 6), [0])[0] > 0) >= 3
+ok_pool &= sum(1 for s in pool if pool_seen.get((s, 17), [0])[0] > 0) >= 3
+if not ok_pool:
+    print("pool: a probe from a pool address without a tag bound to it, or too few addresses used")
 ok = tagged.get("198.18.0.1", 0) >= 100
 ok &= tagged.get("198.18.0.22", 0) >= 100 and "198.18.0.20" not in tagged
 ok &= "198.18.0.25" not in tagged and plain.get("198.18.0.25", 0) >= 100
@@ -278,6 +320,6 @@ ok &= "198.18.0.25" not in tagged and plain.get("198.18.0.25", 0) >= 100
 ok &= udp.get(("198.18.0.30", True)) == {40, 53, 123, 161, 11211} and udp.get(("198.18.0.30", False), {7}) == {7}
 ok &= udp.get(("198.18.0.33", "echo", True), 0) >= 1 and ("198.18.0.33", "echo", False) not in udp
 ok &= udp.get(("198.18.0.31", False)) == {7, 40, 53, 123, 161, 11211} and ("198.18.0.31", True) not in udp
-sys.exit(0 if ok else 1)
+sys.exit(0 if ok and ok_pool else 1)
 EOF
 lab_finish

@@ -23,6 +23,10 @@
 #   (g) -Pn -sS -sU (two port stages), SIGINT in the UDP stage: the resumed run sends no SYN
 #       (the checkpoint says the TCP stage finished), and -oJ holds each (ip, proto, port) once in
 #       the expected state (UDP: answered, port unreachable, dropped), -oN both protocols' ports.
+#   (h) -sU (an answered and a closed port) from a pool of eight source addresses (-S), SIGINT,
+#       resumed: the resumed run keeps
+#       sending from the pool only (the target's nft set), its audit record names the pool, and
+#       -oJ holds each (ip, port) once in the expected state.
 #   (d) errors, exit 2 with one line and nothing sent: a corrupted, a truncated and a foreign
 #       resume file, --resume with another option, a missing file; --checkpoint in a directory
 #       nobody cannot write; --checkpoint with -sT. An edited --excludefile refuses the resume
@@ -475,6 +479,76 @@ got_tcp=$(grep -cE '^[0-9]+/tcp +open ' "$LAB_WORK/g.txt" || true)
 got_udp=$(grep -cE "^$U_OPEN/udp +open " "$LAB_WORK/g.txt" || true)
 ((got_tcp == ADDRS_G * ${#OPEN[@]} && got_udp == ADDRS_G)) ||
   lab_failed "g: -oN lists $got_tcp open TCP and $got_udp open UDP ports, expected $((ADDRS_G * ${#OPEN[@]})) and $ADDRS_G"
+
+# --- (h) -sU from a pool of source addresses (-S): SIGINT, resume -------------------------------
+# The answered and the closed UDP port of (g) on the same 128 addresses (the dropped one's silent
+# retries would only add time), -sU alone, from eight more scanner addresses
+# (scan/source_pool.h), paused once a third of the first pass is out. The resumed run
+# (its options read back from the resume file) sends from the pool only: the target's nft set of
+# UDP sources, emptied at the pause, holds pool addresses only (never the primary), and its audit
+# start record names the pool; the -oJ holds each (ip, port) once in the expected state.
+for i in $(seq 40 47); do ip -n "$LAB_NS_SCAN" addr add "198.18.0.$i/24" dev "$LAB_IF_SCAN"; done
+POOL_H=198.18.0.40-198.18.0.47
+ip netns exec "$LAB_NS_TARGET" nft -f - <<EOF || lab_fail "h: nft source set in the target namespace"
+table inet gh_resume_pool {
+  set src { type ipv4_addr; flags dynamic; }
+  chain pre {
+    type filter hook prerouting priority -300; policy accept;
+    udp dport { $U_OPEN, $U_CLOSED } add @src { ip saddr }
+  }
+}
+EOF
+pool_sources() {
+  ip netns exec "$LAB_NS_TARGET" nft list set inet gh_resume_pool src | grep -oE '198\.18\.[0-9]+\.[0-9]+' | sort -u || true
+}
+OUT_H=$LAB_WORK/h.jsonl
+FILE_H=$CKDIR/h.resume
+ip netns exec "$LAB_NS_TARGET" nft reset counters table netdev gh_resume_udp >/dev/null
+start_scan h-first -sU -S "$POOL_H" -p "$U_OPEN,$U_CLOSED" --show all -n --max-rate 400 \
+  --max-retries 2 --seed "$LAB_SEED" --no-status --audit-log "$AUDIT" -oJ "$OUT_H" \
+  --checkpoint "$FILE_H" "$NET_G"
+wait_until 30 udps_at_least $((ADDRS_G * 2 / 3)) || lab_failed "h: the scan ended or stalled before a third of its datagrams"
+stop_scan h-first INT
+[[ $STOP_RC -eq 130 ]] || lab_failed "h: exit status $STOP_RC after SIGINT, expected 130"
+[[ $(paused_file h-first) == "$FILE_H" ]] || lab_failed "h: did not pause into $FILE_H"
+first_seen=$(pool_sources | paste -sd,)
+ip netns exec "$LAB_NS_TARGET" nft flush set inet gh_resume_pool src
+resume_to_end h-second "$FILE_H"
+seen=$(pool_sources)
+lab_log "h: sources before the pause $first_seen; after $(paste -sd, <<<"$seen")"
+[[ -n $seen && $(grep -cvE '^198\.18\.0\.4[0-7]$' <<<"$seen") -eq 0 && $(wc -l <<<"$seen") -ge 6 ]] ||
+  lab_failed "h: the resumed run sent from $(paste -sd, <<<"$seen"), expected pool addresses only"
+grep '"event":"start"' "$AUDIT" | tail -n 1 | grep '"resumes":' |
+  grep -q '"source_ips":"198.18.0.40,198.18.0.41,198.18.0.42,198.18.0.43,198.18.0.44,198.18.0.45,198.18.0.46,198.18.0.47"' ||
+  lab_failed "h: the resumed run's audit start record does not name the pool"
+python3 - "$OUT_H" "$ADDRS_G" "$U_OPEN" "$U_CLOSED" <<'EOF' ||
+import ipaddress, json, sys
+path, n, op, cl = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+base = ipaddress.ip_address("198.19.0.0")
+want = {(str(base + i), p): s for i in range(n) for p, s in ((op, "open"), (cl, "closed"))}
+recs = [json.loads(l) for l in open(path)]
+types = [r["type"] for r in recs]
+errors = []
+if types[0] != "scan" or types.count("resume") != 1 or types[-1] != "summary" or types.count("summary") != 1:
+    errors.append(f"records: {types.count('scan')} scan, {types.count('resume')} resume, {types.count('summary')} summary")
+got = {}
+for r in recs:
+    if r["type"] == "port":
+        k = (r["ip"], r["port"])
+        if k in got or r["proto"] != "udp":
+            errors.append(f"{k}/{r['proto']} twice or not udp")
+        got[k] = r["state"]
+if got != want:
+    diff = sorted(k for k in set(want) | set(got) if want.get(k) != got.get(k))
+    errors.append(f"{len(diff)} differ, e.g. {[(k, got.get(k), want.get(k)) for k in diff[:3]]}")
+print(f"  {path}: {len(got)} port records, expected {len(want)}")
+for e in errors[:8]:
+    print("  " + e)
+sys.exit(1 if errors else 0)
+EOF
+  lab_failed "h: the interrupted and resumed -sU -S scan is not exactly the lab's ports (LAB_SEED=$LAB_SEED)"
+ip netns exec "$LAB_NS_TARGET" nft delete table inet gh_resume_pool
+for i in $(seq 40 47); do ip -n "$LAB_NS_SCAN" addr del "198.18.0.$i/24" dev "$LAB_IF_SCAN"; done
 ip netns exec "$LAB_NS_TARGET" nft delete table inet gh_resume_udp_drop
 
 # --- (d) errors -------------------------------------------------------------------------------

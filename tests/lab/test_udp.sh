@@ -5,7 +5,8 @@
 # the rest are closed. Every state must be the expected one and nmap -sU's on the same target
 # (IPv4 and IPv6); -sS -sU in one run, with and without host discovery. Then loopback (no ICMP
 # limit there) inside the scanner namespace; -S, a pool of eight source addresses (-sU: every
-# closed port of a host in ~6 s instead of ~95; -sS: nmap's states); and bad input: a malformed
+# closed port of a host in ~6 s instead of ~95; -sS: nmap's states), and an IPv6 pool (-sU, -sS);
+# the history database names both scan types of the -sS -sU runs; and bad input: a malformed
 # --udp-payloads file, or an -S address that is not ours, is one line on stderr and exit 2.
 # ctest-labels: lab udp
 set -uo pipefail
@@ -114,6 +115,19 @@ PY
   for want in "53/tcp  *open" "53/udp  *open" "161/udp  *open" "7/udp  *closed"; do
     grep -Eq "^$want " "$LAB_WORK/$name.stdout" || lab_failed "$name: the table lacks $want"
   done
+done
+# The history database (every lab scan records into $GLASSHOUSE_DB) names both types of each run,
+# and the -Pn run there equals its -oJ and its -oX.
+"$GH" history --json -n 3 >"$LAB_WORK/both-history.json" || lab_failed "history exited $?"
+python3 - "$LAB_WORK/both-history.json" <<'PY' || lab_failed "history: the -sS/-sT -sU runs do not name both scan types"
+import json, sys
+runs = [json.loads(l) for l in open(sys.argv[1])]
+got = [r["scan_types"] for r in runs]
+assert got == [["connect", "udp"], ["syn", "udp"], ["syn", "udp"]], got
+PY
+for f in both-pn.jsonl both-pn.xml; do
+  out=$("$GH" diff "$LAB_WORK/$f" last~1) || lab_failed "diff $f last~1 exited $?"
+  grep -q '^no changes$' <<<"$out" || lab_failed "both-pn: the database differs from $f: $out"
 done
 
 # -sU -sV (service/udp_version.h): each daemon named with the right product and, where it
@@ -231,6 +245,27 @@ lab_scan "$LAB_NS_SCAN" syn-pool -sS -S "$POOL" -p "T:53,7,520,$PROHIBITED,11211
 python3 "$LAB_DIR/udp_compare.py" "$LAB_WORK/syn-pool.jsonl" --name syn-pool --proto tcp \
   --addr "$V4" --expect open=53,11211 --expect "closed=7,520,$PROHIBITED" \
   --nmap "$LAB_WORK/both.nmap.xml" || lab_failed "syn-pool: TCP states"
+# An IPv6 pool (a CIDR of eight more scanner addresses, on-link): -sU of 32 closed ports of the
+# target, all closed, from pool addresses only (its nft set), never the primary; -sS from the
+# pool: nmap -6's states.
+for i in $(seq 40 47); do ip -n "$LAB_NS_SCAN" addr add "2001:db8::$i/64" dev "$LAB_IF_SCAN" nodad; done
+POOL6=2001:db8::40/125 # ::40 to ::47
+ip netns exec "$LAB_NS_TARGET" nft add set inet gh_udp pool6_src '{ type ipv6_addr; flags dynamic; }'
+ip netns exec "$LAB_NS_TARGET" nft insert rule inet gh_udp input udp dport 2000-2031 add @pool6_src '{ ip6 saddr }'
+lab_scan "$LAB_NS_SCAN" udp-pool6 -sU -S "$POOL6" -p 2000-2031 --show all -oJ "$LAB_WORK/udp-pool6.jsonl" "$V6" ||
+  lab_failed "udp-pool6: scan failed"
+python3 "$LAB_DIR/udp_compare.py" "$LAB_WORK/udp-pool6.jsonl" --name udp-pool6 --addr "$V6" \
+  --expect closed=2000-2031 || lab_failed "udp-pool6: states"
+seen=$(ip netns exec "$LAB_NS_TARGET" nft list set inet gh_udp pool6_src | grep -oE '2001:db8::[0-9a-f:]+' | sort -u)
+[[ $(grep -cvE '^2001:db8::4[0-7]$' <<<"$seen") -eq 0 && $(wc -l <<<"$seen") -ge 6 ]] ||
+  lab_failed "udp-pool6: probes came from $(paste -sd, <<<"$seen"), expected pool addresses only"
+ip netns exec "$LAB_NS_SCAN" nmap -6 -sS -Pn -n -p "53,7,520,$PROHIBITED,11211" -oX "$LAB_WORK/syn6.nmap.xml" \
+  "$V6" >/dev/null 2>&1 || lab_failed "syn-pool6: nmap failed"
+lab_scan "$LAB_NS_SCAN" syn-pool6 -sS -S "$POOL6" -p "53,7,520,$PROHIBITED,11211" --show all \
+  -oJ "$LAB_WORK/syn-pool6.jsonl" "$V6" || lab_failed "syn-pool6: scan failed"
+python3 "$LAB_DIR/udp_compare.py" "$LAB_WORK/syn-pool6.jsonl" --name syn-pool6 --proto tcp \
+  --addr "$V6" --expect open=53,11211 --expect "closed=7,520,$PROHIBITED" \
+  --nmap "$LAB_WORK/syn6.nmap.xml" || lab_failed "syn-pool6: TCP states"
 # An address that is not ours: one line, exit 2, nothing sent.
 LAB_EXPECT_RC=2 lab_scan "$LAB_NS_SCAN" pool-foreign -sU -S 198.18.0.40,198.18.0.99 -p 53 "$V4" ||
   lab_failed "pool-foreign: expected exit 2"

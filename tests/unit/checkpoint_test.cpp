@@ -23,6 +23,7 @@
 #include "audit/sha256.h"
 #include "core/error.h"
 #include "output/jsonl_sink.h"
+#include "scan/probe_registry.h"
 #include "targets/slice.h"
 
 namespace gh {
@@ -137,6 +138,25 @@ TEST(Checkpoint, RoundTrip) {
   std::string pieces;
   encode_checkpoint(m, p.view(), test_key(), [&](std::string_view s) { pieces.append(s); });
   EXPECT_EQ(pieces, bytes);
+}
+
+// Every checkpointed scan type's resume file loads (a -sU or -sF one was refused as "unknown
+// scan type 16" when only codes 1-3 were accepted).
+TEST(Checkpoint, EveryCheckpointedScanTypeRoundTrips) {
+  int n = 0;
+  for (const ScanTypeEntry& t : scan_types()) {
+    if (!t.checkpointed) continue;
+    ScanConfig c = test_config();
+    c.type = t.type;
+    if (t.type == ScanType::Udp) std::swap(c.ports.tcp, c.ports.udp);
+    ScanFingerprint f = fingerprint_of(c);
+    EXPECT_EQ(f.type, t.checkpoint_code);
+    CheckpointMeta m = test_meta(f);
+    Progress p = test_progress(f);
+    EXPECT_EQ(rejection(encode_checkpoint(m, p.view(), test_key())), "") << t.flag;
+    ++n;
+  }
+  EXPECT_GE(n, 8);  // -sS, -sU and the six flag scans at least
 }
 
 TEST(Checkpoint, RoundTripOfAnEmptyAndAWholeWordBitmap) {
