@@ -143,6 +143,12 @@ int run_watch_command(int argc, char** argv) {
                  "Challenge a suspect at its Nth failed first contact, before detection (e.g. 2; "
                  "default 0: only detected sources)")
       ->check(CLI::Range(0u, 1000u));
+  o.challenge_cfg.prepare_after = 2;
+  app.add_option("--challenge-prepare", o.challenge_cfg.prepare_after,
+                 "Prepare a suspect's challenge at its Nth failed first contact: the kernel holds "
+                 "its answer's check before the detection, nothing is sent (default 2; 0: off; "
+                 "ignored with --challenge-early)")
+      ->check(CLI::Range(0u, 1000u));
   app.add_flag("--block-internal", o.block_cfg.block_internal,
                "With --block: also block proven scanners inside the protected networks");
   app.add_flag("--no-local-tracking", no_local,

@@ -145,6 +145,13 @@ void NftBlocker::start() {
       "tcp sequence; flags timeout; size 65536; }}\n"
       "  set chal6 {{ typeof ip6 saddr . ip6 daddr . ether saddr . tcp sport . tcp dport . "
       "tcp sequence; flags timeout; size 65536; }}\n"
+      // Prepared challenges (blocker.h, prepare()): their answers, and the sources that gave one.
+      "  set pchal4 {{ typeof ip saddr . ip daddr . ether saddr . tcp sport . tcp dport . "
+      "tcp sequence; flags timeout; size 65536; }}\n"
+      "  set pchal6 {{ typeof ip6 saddr . ip6 daddr . ether saddr . tcp sport . tcp dport . "
+      "tcp sequence; flags timeout; size 65536; }}\n"
+      "  set pproven4 {{ type ipv4_addr; flags dynamic,timeout; size 65536; }}\n"
+      "  set pproven6 {{ type ipv6_addr; flags dynamic,timeout; size 65536; }}\n"
       "  set try4 {{ typeof ip saddr . ip daddr . tcp sport . tcp dport; flags dynamic,timeout; "
       "size 65536; }}\n"
       "  set try6 {{ typeof ip6 saddr . ip6 daddr . tcp sport . tcp dport; flags "
@@ -153,6 +160,14 @@ void NftBlocker::start() {
       "    type filter hook prerouting priority -300; policy accept;\n"
       "    ip saddr @blocked4 drop\n"
       "    ip6 saddr @blocked6 drop\n"
+      // The first RST on a tried four-tuple is its one guess: this rule only looks (the next one
+      // deletes the try element), so a prepared challenge's answer passes both.
+      "    tcp flags & (fin|syn|rst|ack) == rst ip saddr . ip daddr . tcp sport . tcp dport @try4 "
+      "ip saddr . ip daddr . ether saddr . tcp sport . tcp dport . tcp sequence @pchal4 add "
+      "@pproven4 {{ ip saddr timeout {2}ms }}\n"
+      "    tcp flags & (fin|syn|rst|ack) == rst ip6 saddr . ip6 daddr . tcp sport . tcp dport "
+      "@try6 ip6 saddr . ip6 daddr . ether saddr . tcp sport . tcp dport . tcp sequence @pchal6 "
+      "add @pproven6 {{ ip6 saddr timeout {2}ms }}\n"
       "    tcp flags & (fin|syn|rst|ack) == rst ip saddr . ip daddr . tcp sport . tcp dport @try4 "
       "delete @try4 {{ ip saddr . ip daddr . tcp sport . tcp dport }} ip saddr . ip daddr . "
       "ether saddr . tcp sport . tcp dport . tcp sequence @chal4 add @proven4 {{ ip saddr "
@@ -163,9 +178,12 @@ void NftBlocker::start() {
       "saddr timeout {1}s }}\n"
       "    ip saddr @armed4 ip saddr @proven4 drop\n"
       "    ip6 saddr @armed6 ip6 saddr @proven6 drop\n"
+      "    ip saddr @pproven4 drop\n"
+      "    ip6 saddr @pproven6 drop\n"
       "  }}\n"
       "}}\n",
-      t, std::max<int64_t>(1, cfg_.block_for_us / 1000000));
+      t, std::max<int64_t>(1, cfg_.block_for_us / 1000000),
+      std::max<int64_t>(1000, cfg_.prove_for_us / 1000));
   std::string err = run_nft(cfg_.nft, script);
   if (!err.empty()) throw RuntimeError("cannot create the nftables table inet " + t + ": " + err);
   started_ = true;
@@ -245,6 +263,13 @@ bool challenge_elements(const ChallengePacket& p, uint64_t timeout_ms, SetElem& 
   return true;
 }
 
+bool prepared_elements(const ChallengePacket& p, uint64_t timeout_ms, SetElem& chal,
+                       SetElem& tried) {
+  if (!challenge_elements(p, timeout_ms, chal, tried)) return false;
+  chal.set = p.to.source.is_v4() ? "pchal4" : "pchal6";
+  return true;
+}
+
 size_t challenge_transaction(const SetElem* arm, const ChallengePacket& p, uint64_t timeout_ms,
                              std::array<SetElem, 3>& out) {
   size_t n = 0;
@@ -321,6 +346,41 @@ BlockDecision NftBlocker::arm(const Alert& a, int64_t now_us, int64_t life_us,
   last_arm_wall_us_ = wall_us();
   armed_[a.src] = now_us + life_us;
   return {false, "armed"};
+}
+
+bool NftBlocker::prepare(const Alert& a, const ChallengePacket& p, int64_t now_us,
+                         int64_t timeout_us) {
+  if (status(a.src, now_us).block || armed(a.src, now_us) || block_exemption(cfg_, a) ||
+      !netlink_.is_open() || a.src != p.to.source)
+    return false;
+  if (prepared_.size() >= kMaxPrepared) {
+    std::erase_if(prepared_, [now_us](const auto& kv) { return kv.second.until <= now_us; });
+    if (prepared_.size() >= kMaxPrepared) return false;
+  }
+  std::array<SetElem, 2> el;
+  const uint64_t life_ms = static_cast<uint64_t>(std::max<int64_t>(1000, 2 * timeout_us / 1000));
+  if (!prepared_elements(p, life_ms, el[0], el[1])) return false;
+  if (!netlink_.add(cfg_.table, std::span<const SetElem>(el.data(), el.size())).empty())
+    return false;
+  prepared_[a.src] = Prepared{now_us + timeout_us, wall_us()};
+  return true;
+}
+
+bool NftBlocker::take_prepared(const Alert& a, int64_t now_us, int64_t life_us) {
+  auto it = prepared_.find(a.src);
+  if (it == prepared_.end()) return false;
+  const Prepared pr = it->second;
+  prepared_.erase(it);
+  if (pr.until <= now_us || status(a.src, now_us).block || block_exemption(cfg_, a)) return false;
+  if (active(now_us) + armed_count(now_us) >= cfg_.max_blocked) return false;
+  armed_[a.src] = now_us + life_us;
+  last_arm_us_ = 0;  // nothing to add: the kernel holds the answer's elements already
+  last_arm_wall_us_ = pr.committed_wall;
+  return true;
+}
+
+void NftBlocker::disarm(const IpAddress& src) {
+  armed_.erase(src);
 }
 
 bool NftBlocker::flush_arm(const IpAddress& src, int64_t now_us) {

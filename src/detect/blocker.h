@@ -68,6 +68,9 @@ struct BlockConfig {
   bool block_internal = false;  // --block-internal: protected (inside) sources may be blocked
   std::string table = "glasshouse";
   std::string nft = "nft";  // looked up in PATH
+  // How long the kernel drops a source that answered a prepared challenge (prepare()) before
+  // this process blocks it for --block-for: --challenge-timeout.
+  int64_t prove_for_us = 2'000'000;
 };
 
 struct BlockDecision {
@@ -86,6 +89,10 @@ BlockDecision block_decision(const BlockConfig& cfg, const Alert& a, size_t acti
 // whose addresses' families differ.
 bool challenge_elements(const ChallengePacket& p, uint64_t timeout_ms, SetElem& chal,
                         SetElem& tried);
+
+// A prepared challenge's elements (prepare()): `chal` goes to `pchal4`/`pchal6`, `try` as above.
+bool prepared_elements(const ChallengePacket& p, uint64_t timeout_ms, SetElem& chal,
+                       SetElem& tried);
 
 // The transaction before a challenge: the source's `armed` element first when `arm` is given,
 // then the challenge's `chal` and `try` (challenge_elements; none without link addresses).
@@ -129,6 +136,24 @@ class NftBlocker {
   // (the challenge about to leave) instead of added now; flush_arm() adds it alone if no
   // challenge took it.
   BlockDecision arm(const Alert& a, int64_t now_us, int64_t life_us, bool with_challenge = false);
+  // Prepared challenges (README "Prepared challenges"): the kernel's check of a challenge that a
+  // suspect will get if it is detected, committed before the detection, so that the detection
+  // only sends the challenge (no transaction on its path). prepare() adds, in one transaction
+  // whose acknowledgement it reads, `p`'s answer to `pchal4`/`pchal6` and its four-tuple to
+  // `try4`/`try6` (challenge_elements' layout), both for 2 x `timeout_us`. The rules: the first
+  // RST on a tried four-tuple that matches `pchal` adds its source to `pproven4`/`pproven6` (for
+  // prove_for_us), and the chain drops `pproven` sources. Harmless until the detection: the
+  // cookie (Challenger::prepare) is sent only with the detection's challenge, so nothing can
+  // answer it before (but a guess: one per four-tuple, 1 in 2^32). Not for a source blocked,
+  // armed or exempt, or beyond kMaxPrepared waiting. True when the kernel took it.
+  bool prepare(const Alert& a, const ChallengePacket& p, int64_t now_us, int64_t timeout_us);
+  // At the detection: whether `a.src` has a prepared challenge (prepared within `timeout_us` of
+  // prepare(), not exempt, blocked + armed under --max-blocked); if so the source counts as armed
+  // for `life_us` (the kernel drops it once it answers) and the caller sends the prepared
+  // challenge. The preparation is used up either way.
+  bool take_prepared(const Alert& a, int64_t now_us, int64_t life_us);
+  // Undoes take_prepared()'s count when no challenge left after all.
+  void disarm(const IpAddress& src);
   // Adds a staged arm that no challenge took (see arm()); true when `src` is armed afterwards.
   bool flush_arm(const IpAddress& src, int64_t now_us);
   bool armed(const IpAddress& src, int64_t now_us) const;
@@ -161,6 +186,12 @@ class NftBlocker {
   // arm(..., with_challenge): the element waiting for the challenge's transaction, and its source
   // (already in armed_); `sent_arm_`: the source armed by the transaction awaiting its
   // acknowledgements.
+  struct Prepared {
+    int64_t until = 0;           // usable by take_prepared() until
+    int64_t committed_wall = 0;  // when the kernel took it (wall clock, us)
+  };
+  static constexpr size_t kMaxPrepared = 4096;
+  std::unordered_map<IpAddress, Prepared, IpAddressHash> prepared_;
   std::optional<SetElem> staged_arm_;
   IpAddress staged_src_{}, sent_arm_src_{};
   bool sent_arm_ = false;

@@ -53,7 +53,54 @@ Challenger::Challenger(const ChallengeConfig& cfg, uint64_t k0, uint64_t k1, Sen
       hash_(k0, k1),
       send_(std::move(send)),
       table_(cfg.max_sources),
-      tokens_(cfg.burst) {}
+      tokens_(cfg.burst),
+      prep_tokens_(cfg.burst) {}
+
+uint64_t Challenger::next_cookie(const ChallengeTarget& to) {
+  ++counter_;
+  uint64_t w[6];
+  auto a = to.source.bytes(), b = to.local.bytes();
+  std::memcpy(&w[0], a.data(), 16);
+  std::memcpy(&w[2], b.data(), 16);
+  w[4] = static_cast<uint64_t>(to.source_port) << 16 | to.local_port;
+  w[5] = counter_;
+  return hash_.words(w, 6);
+}
+
+std::optional<ChallengePacket> Challenger::prepare(const ChallengeTarget& to, int64_t now_us) {
+  if (cfg_.simulate || (to.source_port == 0 && to.local_port == 0)) return std::nullopt;
+  Entry* e = table_.find(to.source);
+  if (e) {
+    if (e->count >= cfg_.max_per_source || (e->count > 0 && now_us - e->sent_us < cfg_.interval_us))
+      return std::nullopt;
+    if (e->outstanding && now_us - e->sent_us <= cfg_.timeout_us) return std::nullopt;
+    if (e->has_prepared && now_us - e->prepared_us <= cfg_.timeout_us) return std::nullopt;
+  }
+  if (prep_refill_us_ == 0) prep_refill_us_ = now_us;
+  if (now_us > prep_refill_us_) {
+    prep_tokens_ = std::min(
+        cfg_.burst, prep_tokens_ + cfg_.rate * static_cast<double>(now_us - prep_refill_us_) / 1e6);
+    prep_refill_us_ = now_us;
+  }
+  if (prep_tokens_ < 1.0) return std::nullopt;
+  prep_tokens_ -= 1.0;
+  if (!e) e = table_.find_or_insert(to.source).first;
+  uint64_t h = next_cookie(to);
+  e->has_prepared = true;
+  e->prepared_us = now_us;
+  e->prepared = ChallengePacket{to, static_cast<uint32_t>(h >> 32), static_cast<uint32_t>(h), true};
+  ++stats_.prepared;
+  return e->prepared;
+}
+
+bool Challenger::prepared(const IpAddress& source, int64_t now_us) {
+  Entry* e = table_.find(source);
+  return e && e->has_prepared && now_us - e->prepared_us <= cfg_.timeout_us;
+}
+
+void Challenger::forget_prepared(const IpAddress& source) {
+  if (Entry* e = table_.find(source)) e->has_prepared = false;
+}
 
 bool Challenger::outstanding(const IpAddress& source, int64_t now_us) {
   Entry* e = table_.find(source);
@@ -68,7 +115,7 @@ Issue Challenger::challenge(const ChallengeTarget& to, int64_t now_us, bool earl
       ++stats_.limited_source;
       return Issue::SourceBudget;
     }
-    if (now_us - e->sent_us < cfg_.interval_us) {
+    if (e->count > 0 && now_us - e->sent_us < cfg_.interval_us) {  // (a prepared entry: 0)
       ++stats_.limited_source;
       return Issue::TooSoon;
     }
@@ -86,17 +133,19 @@ Issue Challenger::challenge(const ChallengeTarget& to, int64_t now_us, bool earl
   }
   tokens_ -= 1.0;
   if (!e) e = table_.find_or_insert(to.source).first;
-  ++counter_;
-  uint64_t w[6];
-  auto a = to.source.bytes(), b = to.local.bytes();
-  std::memcpy(&w[0], a.data(), 16);
-  std::memcpy(&w[2], b.data(), 16);
-  w[4] = static_cast<uint64_t>(to.source_port) << 16 | to.local_port;
-  w[5] = counter_;
-  uint64_t h = hash_.words(w, 6);
-  e->to = to;
+  // A fresh prepared challenge is this one (its cookie is in the kernel already); an early
+  // challenge never takes it.
+  ChallengePacket p;
+  if (!early && e->has_prepared && now_us - e->prepared_us <= cfg_.timeout_us) {
+    p = e->prepared;
+  } else {
+    uint64_t h = next_cookie(to);
+    p = ChallengePacket{to, static_cast<uint32_t>(h >> 32), static_cast<uint32_t>(h), false};
+  }
+  e->has_prepared = false;
+  e->to = p.to;
   e->sent_us = now_us;
-  e->cookie = static_cast<uint32_t>(h);
+  e->cookie = p.ack;
   e->wrong = 0;
   e->outstanding = true;
   e->answered = false;
@@ -106,13 +155,13 @@ Issue Challenger::challenge(const ChallengeTarget& to, int64_t now_us, bool earl
     if (early) ++stats_.early;
     return Issue::Simulated;
   }
-  ChallengePacket p{to, static_cast<uint32_t>(h >> 32), e->cookie};
   if (send_ && send_(p) != 0) {
     ++stats_.send_errors;
     e->outstanding = false;
     return Issue::SendFailed;
   }
   ++stats_.sent;
+  if (p.prepared) ++stats_.prepared_sent;
   if (early) ++stats_.early;
   return Issue::Sent;
 }

@@ -48,7 +48,8 @@ struct ChallengeConfig {
   double burst = 20;                // ...holding at most this many
   uint32_t max_wrong = 8;           // wrong answers after which a challenge is void
   uint32_t early_after = 0;         // challenge a suspect at this failed first contact (0: never)
-  double early_reserve = 0.5;       // share of the bucket an early challenge must leave
+  uint32_t prepare_after = 0;  // prepare a suspect's challenge at this failure (0: never; live)
+  double early_reserve = 0.5;  // share of the bucket an early challenge must leave
   size_t max_sources = 32768;
   bool simulate = false;  // count, never send (-r)
 };
@@ -67,6 +68,9 @@ struct ChallengePacket {
   ChallengeTarget to;
   uint32_t seq = 0;  // our SYN-ACK's sequence number (random; not part of the proof)
   uint32_t ack = 0;  // the cookie
+  // A prepared challenge (prepare()): the kernel already holds its answer's elements, so the
+  // sender sends it without a transaction first.
+  bool prepared = false;
 };
 
 enum class Issue : uint8_t {
@@ -93,7 +97,8 @@ std::string_view to_string(Answer a);
 
 struct ChallengeStats {
   uint64_t sent = 0, simulated = 0, proven = 0;
-  uint64_t early = 0;  // of sent + simulated: early challenges (to suspects)
+  uint64_t early = 0;                        // of sent + simulated: early challenges (to suspects)
+  uint64_t prepared = 0, prepared_sent = 0;  // preparations, and challenges that used one
   uint64_t wrong = 0, late = 0, replayed = 0, wrong_path = 0;
   uint64_t limited_source = 0, limited_global = 0, send_errors = 0;
   size_t tracked = 0;
@@ -107,6 +112,19 @@ class Challenger {
   Challenger(const ChallengeConfig& cfg, uint64_t k0, uint64_t k1, Sender send);
 
   Issue challenge(const ChallengeTarget& to, int64_t now_us, bool early = false);
+  // A prepared challenge (README "Prepared challenges"): the cookie of the challenge a suspect
+  // will get if it is detected, drawn now and sent nowhere, so that the kernel can hold its
+  // answer's elements before the detection (blocker.h, prepare()). Nothing is sent, no budget
+  // of challenges is spent and the source has no challenge out; preparations have their own
+  // token bucket (`rate`, `burst`). None for a source with a challenge out or one sent within
+  // `interval`, a spent per-source budget, no probe to answer, or when simulating. The next
+  // challenge() within `timeout` of the preparation, not early, sends this packet (its target,
+  // not the latest probe's; `prepared` set), within the usual budgets.
+  std::optional<ChallengePacket> prepare(const ChallengeTarget& to, int64_t now_us);
+  // Whether the source's next challenge() would send a prepared packet; forget() drops it (the
+  // kernel refused its elements).
+  bool prepared(const IpAddress& source, int64_t now_us);
+  void forget_prepared(const IpAddress& source);
   // Whether the source has a challenge out, unanswered and not yet late.
   bool outstanding(const IpAddress& source, int64_t now_us);
   // `proven` is set to the source for Answer::Proven.
@@ -125,8 +143,11 @@ class Challenger {
     uint32_t cookie = 0;
     uint32_t count = 0;  // challenges sent (or simulated)
     uint32_t wrong = 0;
-    bool outstanding = false;  // a cookie is out and not yet answered
-    bool answered = false;     // proved once with this cookie
+    bool outstanding = false;   // a cookie is out and not yet answered
+    bool answered = false;      // proved once with this cookie
+    bool has_prepared = false;  // a prepared challenge waits (prepare())
+    int64_t prepared_us = 0;
+    ChallengePacket prepared;
   };
   using Table = BoundedTable<IpAddress, Entry, IpAddressHash>;
 
@@ -137,6 +158,9 @@ class Challenger {
   uint64_t counter_ = 0;
   double tokens_;
   int64_t refill_us_ = 0;
+  double prep_tokens_;
+  int64_t prep_refill_us_ = 0;
+  uint64_t next_cookie(const ChallengeTarget& to);
   ChallengeStats stats_;
 };
 

@@ -67,6 +67,21 @@ void Responder::on_alert(Alert& a, int64_t now_us) {
   // challenge took it.
   const bool out = challenger_->outstanding(a.src, now_us);
   const bool kernel = blocker_ && blocker_->kernel_proof() && !challenger_->config().simulate;
+  // A prepared challenge (blocker.h, prepare()): the kernel holds its answer's elements already,
+  // so it leaves with no transaction before it, and the source counts as armed.
+  const int64_t timeout = challenger_->config().timeout_us;
+  if (kernel && !out && challenger_->prepared(a.src, now_us) &&
+      blocker_->take_prepared(a, now_us, timeout)) {
+    Issue i = challenger_->challenge(target_of(a), now_us);
+    a.challenge = std::string(to_string(i));
+    if (i == Issue::Sent) {
+      a.block_note = "unverified: challenged (prepared), armed: blocked when the answer comes";
+      return;
+    }
+    blocker_->disarm(a.src);
+    a.block_note = fmt::format("unverified: no challenge ({})", to_string(i));
+    return;
+  }
   bool armed = false;
   if (kernel && !out)
     armed =
@@ -112,7 +127,15 @@ std::optional<Issue> Responder::on_suspect(const Alert& a, int64_t now_us) {
   if (!a.last_probe.has_macs && !challenger_->config().simulate) return std::nullopt;
   if (blocker_ && blocker_->status(a.src, now_us).block) return std::nullopt;
   if (no_challenge(a)) return std::nullopt;
-  return challenger_->challenge(target_of(a), now_us, /*early=*/true);
+  if (challenger_->config().early_after > 0)
+    return challenger_->challenge(target_of(a), now_us, /*early=*/true);
+  // Prepare (live, with the kernel's check): nothing is sent.
+  if (!blocker_ || !blocker_->kernel_proof() || challenger_->config().simulate) return std::nullopt;
+  if (auto p = challenger_->prepare(target_of(a), now_us)) {
+    if (!blocker_->prepare(a, *p, now_us, challenger_->config().timeout_us))
+      challenger_->forget_prepared(a.src);
+  }
+  return std::nullopt;
 }
 
 }  // namespace gh::detect

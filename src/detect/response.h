@@ -16,7 +16,10 @@
 //      send an "update" record at once, which comes back here at step 4. Without a challenger
 //      (--no-challenge), the old rule: unverified sources are never blocked.
 // Suspects (on_suspect, from Detector::set_suspect_listener): steps 2 and 3, then an early
-// challenge (within its share of the budget); never a block, never a record.
+// challenge (within its share of the budget) with --challenge-early, else (live, with the
+// kernel's check) a prepared one: its cookie drawn and its answer's elements committed to the
+// kernel, nothing sent (blocker.h, prepare()); step 5 then sends the prepared challenge with no
+// transaction before it. Never a block, never a record.
 // Dry run (-r with --block): no blocker, the challenger only simulates; records say what would
 // have been done.
 #pragma once
@@ -39,8 +42,9 @@ class Responder {
   Responder(const BlockConfig& cfg, NftBlocker* blocker, Challenger* challenger);
 
   void on_alert(Alert& a, int64_t now_us);
-  // An early challenge for a suspect (a snapshot, not a record). Returns the challenge's fate,
-  // nullopt when none was asked (exempt, authorised, nothing to challenge).
+  // An early challenge for a suspect (a snapshot, not a record), or its preparation. Returns
+  // the early challenge's fate, nullopt when none was asked (exempt, authorised, nothing to
+  // challenge, or a preparation).
   std::optional<Issue> on_suspect(const Alert& a, int64_t now_us);
 
   // Step 3: a check that recognises authorised scans (watch --owner-key, issue 14). It returns

@@ -329,6 +329,7 @@ void Watch::print_stats(const char* what) {
         "path {}, limited {}+{}, send errors {})",
         cs.sent, cs.early, cs.simulated, cs.proven, cs.wrong, cs.late, cs.replayed, cs.wrong_path,
         cs.limited_source, cs.limited_global, cs.send_errors);
+    line += fmt::format(", prepared {} (used {})", cs.prepared, cs.prepared_sent);
   }
   if (alerts_->errors()) line += fmt::format(", alert write errors {}", alerts_->errors());
   fmt::print(stderr, "glasshouse watch: {}\n", line);
@@ -383,6 +384,7 @@ int Watch::run() {
     opt_.block_cfg.local = opt_.local;
     opt_.block_cfg.gateways = view.gateways;
     opt_.block_cfg.self = view.self;
+    opt_.block_cfg.prove_for_us = opt_.challenge_cfg.timeout_us;
     if (live) {
       blocker_ = std::make_unique<NftBlocker>(opt_.block_cfg);
       blocker_->start();
@@ -405,7 +407,8 @@ int Watch::run() {
           // The kernel checks the answer too (blocker.h): its elements (and the source's arm) go
           // in first, in one transaction committed when expect_answer() returns; the kernel's
           // acknowledgements are read once the challenge is out.
-          if (blocker_->kernel_proof())
+          // A prepared challenge's elements are in the kernel already (blocker.h, prepare()).
+          if (blocker_->kernel_proof() && !p.prepared)
             (void)blocker_->expect_answer(p, opt_.challenge_cfg.timeout_us);
           int64_t sent = wall_now_us();
           int rc = challenge_sock_->send(std::span<const uint8_t>(frame, n));
@@ -425,9 +428,14 @@ int Watch::run() {
 
   det_ =
       std::make_unique<Detector>(opt_.detect, opt_.local, [this](const Alert& a) { on_alert(a); });
-  if (challenger_ && opt_.challenge_cfg.early_after > 0)
-    det_->set_suspect_listener([this](const Alert& a) { on_suspect(a); },
-                               opt_.challenge_cfg.early_after);
+  // Suspects get an early challenge (--challenge-early), or else, live with the kernel's check,
+  // a prepared one (--challenge-prepare).
+  const uint32_t suspect_at = opt_.challenge_cfg.early_after > 0 ? opt_.challenge_cfg.early_after
+                              : (blocker_ && blocker_->kernel_proof())
+                                  ? opt_.challenge_cfg.prepare_after
+                                  : 0;
+  if (challenger_ && suspect_at > 0)
+    det_->set_suspect_listener([this](const Alert& a) { on_suspect(a); }, suspect_at);
   if (!opt_.engagements.empty()) {
     for (const auto& e : opt_.engagements)
       fmt::print(stderr, "glasshouse watch: recognizing engagement {} ({}, signed by {})\n",

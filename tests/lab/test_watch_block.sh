@@ -70,6 +70,10 @@ fi
 stats=$(grep 'stats: packets' "$WATCH_LOG" | tail -1)
 lab_log "counters: $stats"
 grep -q 'challenges [1-9]' <<<"$stats" || lab_failed "no challenge counted: $stats"
+# Prepared challenges (the default --challenge-prepare 2): masscan and zmap at 2,000/s come one
+# probe per wake-up, so their detections send the challenge prepared at the second failure.
+grep -Eq 'prepared [1-9][0-9]* \(used [1-9]' <<<"$stats" || lab_failed "no prepared challenge used: $stats"
+grep -q 'challenged (prepared), armed' "$WATCH_ALERTS" || lab_failed "no record of a prepared challenge"
 
 watch_check \
   --expect src=198.18.0.40,type=connect,shape=vertical,verified=true,blocked=true \

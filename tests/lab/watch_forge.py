@@ -5,7 +5,8 @@ scanner namespace, through which the target routes the spoofed range (198.18.2.0
   watch_forge.py DST IFACE SRC MODE
 
 SRC (an address no host owns) sends SYNs from one source port to closed ports 1-8 of DST: enough
-to be detected, and challenged (early, at the second refusal). The challenge, a SYN-ACK to SRC,
+to be detected, and challenged (at the detection, with the challenge prepared at the second
+refusal; or early, with --challenge-early). The challenge, a SYN-ACK to SRC,
 reaches the scanner namespace, where no host answers it; this script reads it on IFACE (it is on
 the path, so it may learn the cookie: that is what the challenge proves) and answers from SRC:
 
@@ -15,8 +16,13 @@ the path, so it may learn the cookie: that is what the challenge proves) and ans
          allows 8, so watch still proves and blocks it, through its own add
   right  the right RST at once (the kernel proves it)
 
-Prints the challenge's ports and cookie; exit 1 if no challenge came within 3 s.
+Prints the challenge's ports and cookie; exit 1 if no challenge came within 5 s.
+
+The sniffing socket takes only frames from DST to SRC (a classic BPF filter, attached in the
+kernel): right after the flood, the target's answers and SYN-ACK retransmissions to the spoofed
+range cross IFACE in bursts that could fill an unfiltered socket's buffer and drop the challenge.
 """
+import ctypes
 import socket
 import struct
 import sys
@@ -41,10 +47,33 @@ def segment(src_b, dst_b, sport, dport, seq, flags):
     return ip + tcp
 
 
+SO_ATTACH_FILTER = 26
+
+
+def only_from_to(sock, frm, to):
+    """Attaches a BPF filter: IPv4 frames from address `frm` to address `to`, nothing else."""
+    a, b = struct.unpack("!I", frm)[0], struct.unpack("!I", to)[0]
+    prog = [
+        (0x28, 0, 0, 12),  # ldh [12]: EtherType
+        (0x15, 0, 5, 0x0800),  # IPv4, else drop
+        (0x20, 0, 0, 26),  # ld [26]: IP source
+        (0x15, 0, 3, a),
+        (0x20, 0, 0, 30),  # ld [30]: IP destination
+        (0x15, 0, 1, b),
+        (0x06, 0, 0, 0x40000),  # accept
+        (0x06, 0, 0, 0),  # drop
+    ]
+    insns = ctypes.create_string_buffer(b"".join(struct.pack("HBBI", *i) for i in prog))
+    sock.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER,
+                    struct.pack("HL", len(prog), ctypes.addressof(insns)))
+
+
 def main():
     dst, iface, src, mode = sys.argv[1:5]
     src_b, dst_b = socket.inet_aton(src), socket.inet_aton(dst)
     sniff = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0800))
+    only_from_to(sniff, dst_b, src_b)
+    sniff.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
     sniff.bind((iface, 0))
     sniff.settimeout(0.2)
     raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
@@ -53,7 +82,7 @@ def main():
     for port in range(1, 9):
         raw.sendto(segment(src_b, dst_b, sport, port, 1000 + port, 0x02), (dst, 0))
         time.sleep(0.01)
-    deadline = time.time() + 3
+    deadline = time.time() + 5
     while time.time() < deadline:
         try:
             frame = sniff.recv(2048)
