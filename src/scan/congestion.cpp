@@ -329,8 +329,13 @@ void CongestionControl::slow_start_step(int64_t now, uint64_t sent) {
     // An early verdict is clean by its choice: it does not go into the baseline (which would then
     // see only the windows that happened to be all answered).
     bool lossy = early ? (h.loss.answered = 0, false) : h.loss.drop(kHostBaseN);
-    // The window was sent at the host's rate (half of it at least), not held back by the path.
-    bool used = h.admitted - h.loss.sent0 >= 2 && window_rate >= 0.5 * host_cap(h);
+    // The window was sent at the host's rate (half of it at least), not held back by the path;
+    // or the host is sent that much in the period under way (as the period-clocked verdicts
+    // judge it: with many hosts each is sent near its rate only at times).
+    double cap = host_cap(h);
+    double period_s = static_cast<double>(now - ns(period_start_)) / 1e9;
+    bool used = h.admitted - h.loss.sent0 >= 2 &&
+                (window_rate >= 0.5 * cap || (h.sent >= 2 && h.sent >= 0.5 * cap * period_s));
     host_verdict(h, lossy, false, true, used, window_rate, now, early);
   }
   bool early = loss_.base >= 0 && loss_.lost == 0 && loss_.n() >= kPathEarlyClean;

@@ -28,7 +28,8 @@
 // must be answered as the host answers, or the baseline would include the limit's drops); its
 // baseline is learnt on its first 32 resolved probes, then the rate doubles per clean window
 // (slow start) while it is used and the host shows no signal. A window is 32 resolved probes,
-// all sent at the current rate, judged as soon as they are resolved (in tick(), not once per
+// all sent at the current rate (at half of it at least, over the window or in the period under
+// way), judged as soon as they are resolved (in tick(), not once per
 // period: a LAN host with a 50 us RTT reaches tens of thousands of probes a second within a few
 // milliseconds), or earlier, after 24, if those were all answered (a limit overshot x2 has
 // dropped several by then, unless a burst allowance hid it); such early windows do not enter
