@@ -17,8 +17,20 @@ constexpr double kHostCleanShare = 0.75;  // of the last clean rate, after a slo
 constexpr double kHostMinRate = 20;
 constexpr uint32_t kHostWindow = 32;  // resolved probes before a host's share is judged
 constexpr uint32_t kPathWindow = 64;
-constexpr uint32_t kFirstWindow = 128;     // before the path's baseline is learnt
+constexpr uint32_t kFirstWindow = 64;      // before the path's baseline is learnt
 constexpr uint32_t kHostFirstWindow = 32;  // before a host's baseline is learnt
+// In slow start a window is judged as soon as it is resolved (clocked by the replies, as TCP's
+// slow start is by its ACKs), so a fast host reaches its rate in a few RTTs: smaller windows.
+constexpr uint32_t kHostSlowWindow = 32;
+constexpr uint32_t kPathSlowWindow = 64;
+// A slow-start window whose first probes were all answered is clean without waiting for the
+// rest (sequential testing): a rate that overshoots a limit by x2 loses about half of them.
+constexpr uint32_t kHostEarlyClean = 24;
+constexpr uint32_t kPathEarlyClean = 32;
+constexpr int64_t kPathMinStep = 2'000'000;  // ns between two doublings of the path's rate
+// The noise of a baseline is counted over at most this many probes.
+constexpr uint32_t kHostBaseN = 32;
+constexpr uint32_t kPathBaseN = 128;
 // After a back-off, no second one for the RTT under load plus 5 ms: the signals of that time
 // come from probes sent before the first took effect (TCP reduces once per window likewise).
 int64_t hold_ns(double rtt_s) {
@@ -28,18 +40,26 @@ constexpr auto kTailLoss = std::chrono::milliseconds(500);
 
 }  // namespace
 
-bool CongestionControl::LossWindow::drop(uint32_t first_n) {
+bool CongestionControl::LossWindow::drop(uint32_t max_base_n) {
   double n_d = static_cast<double>(n());
   double r = static_cast<double>(answered) / n_d;
+  uint32_t window = n();
   answered = lost = 0;
   if (base < 0) {
     base = r;
+    base_n = window;
     return false;
   }
   // A drop clearly beyond the binomial noise of this window and of the baseline (3 sigma), and
   // by at least 3 points (a floor on the variance keeps a baseline of 1 or 0 from being brittle).
   double var = std::max(base * (1 - base), 0.0025);
-  bool dropped = r < base - 0.03 - 3 * std::sqrt(var / n_d + var / first_n);
+  bool dropped = r < base - 0.03 - 3 * std::sqrt(var / n_d + var / base_n);
+  if (!dropped && base_n < max_base_n) {
+    // Still learning: the baseline is the mean of what was seen.
+    base = (base * base_n + r * n_d) / (base_n + n_d);
+    base_n = std::min(base_n + window, max_base_n);
+    return false;
+  }
   // The baseline is the best share the path or host showed: it rises quickly and falls slowly,
   // so that a share that worsens step by step is still seen as a drop.
   base = r > base  ? 0.75 * base + 0.25 * r
@@ -68,6 +88,7 @@ CongestionControl::CongestionControl(Options opts, Clock::time_point now)
                             : kRingSize),
       period_start_(now) {
   rate_ = clamp(kPathInitialRate);
+  loss_.restart(ns(now), 0);
 }
 
 double CongestionControl::clamp(double r) const {
@@ -129,8 +150,10 @@ CongestionControl::Clock::duration CongestionControl::admit(uint64_t host, uint6
   int64_t tolerance = std::max<int64_t>(interval, 200'000);
   int64_t t = ns(now);
   if (t < h.tat - tolerance) return nanoseconds(h.tat - tolerance - t);
+  if (h.admitted == 0) h.loss.restart(t, 0);  // its first window's rate counts from here
   h.tat = std::max(h.tat, t) + interval;
   ++h.sent;
+  ++h.admitted;
   if (ring_size_ < ring_.size()) {
     ring_[(ring_head_ + ring_size_) % ring_.size()] =
         Pending{k, static_cast<uint32_t>(&h - hosts_.data()), t};
@@ -161,12 +184,14 @@ void CongestionControl::tick(Clock::time_point now, uint64_t sent, uint64_t drop
   // a slow receive thread delays the verdict instead of faking a loss); or lost after kTailLoss
   // when nothing later is answered (a silent host, the tail of a pass).
   double reo_s = std::max(0.001, rtt_.avg / 2 + 2 * rtt_.var);
-  int64_t reordered = latest_answered_ - static_cast<int64_t>(reo_s * 1e9);
+  auto reo = static_cast<int64_t>(reo_s * 1e9);
+  int64_t reordered = latest_answered_ - reo;
   int64_t tail = ns(now) - std::chrono::duration_cast<nanoseconds>(kTailLoss).count();
   while (ring_size_ > 0) {
     const Pending& p = ring_[ring_head_];
     bool a = answered(p.k);
-    if (!a && p.at >= reordered && p.at >= tail) break;
+    if (!a && p.at >= reordered && p.at >= tail && !answered_after(p.at + reo, answered, reordered))
+      break;
     Host& h = hosts_[p.slot];
     // Each window judges the rate in force: probes sent before its last change are not in it.
     if (p.at >= h.loss.since) (a ? h.loss.answered : h.loss.lost)++;
@@ -186,7 +211,25 @@ void CongestionControl::tick(Clock::time_point now, uint64_t sent, uint64_t drop
   auto period = std::max<Clock::duration>(
       milliseconds(5),
       std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(2 * loop_rtt)));
-  if (now - period_start_ >= period) end_period(now, sent, drops, stalls);
+  slow_start_step(ns(now), sent);
+  // Our own kernel dropping replies or refusing sends ends the period at once: slow start grows
+  // faster than the period, and every reply dropped meanwhile is lost to the scan.
+  bool kernel = (drops > drops0_ || stalls > stalls0_) && ns(now) >= hold_until_;
+  if (now - period_start_ >= period || kernel) end_period(now, sent, drops, stalls);
+}
+
+bool CongestionControl::answered_after(int64_t after, const IsAnswered& answered,
+                                       int64_t& reordered) const {
+  // RTT samples are one reply in 16: their send times may lag behind what is answered. The
+  // answered bits of the probes the ring holds are the truth; a bounded look ahead.
+  size_t n = std::min<size_t>(ring_size_, kLookAhead);
+  for (size_t i = 1; i < n; ++i) {
+    const Pending& q = ring_[(ring_head_ + i) % ring_.size()];
+    if (q.at < after || !answered(q.k)) continue;
+    reordered = std::max(reordered, q.at - (after - ring_[ring_head_].at));
+    return true;
+  }
+  return false;
 }
 
 void CongestionControl::new_pass() {
@@ -209,12 +252,20 @@ void CongestionControl::end_host_period(Host& h, double secs, int64_t now) {
     judged = false;  // the loss is ours (kernel drops), or a retry pass's
     h.loss.answered = h.loss.lost = 0;
   }
-  bool lossy = judged && h.loss.drop(kHostFirstWindow);
+  bool lossy = judged && h.loss.drop(kHostBaseN);
   bool slow_rtt = h.rtt.inflated();
   h.rtt.fresh = 0;
+  // A host in slow start grows by its own windows (slow_start_step), not by the period.
+  bool used = !h.slow && h.sent >= 2 && sent_rate >= 0.5 * cap;
+  host_verdict(h, lossy, slow_rtt, judged, used, sent_rate, now);
+  h.sent = 0;
+}
+
+void CongestionControl::host_verdict(Host& h, bool lossy, bool slow_rtt, bool judged, bool used,
+                                     double sent_rate, int64_t now, bool early) {
+  double cap = host_cap(h);
   if ((lossy || slow_rtt) && now < h.hold_until) {
     // Within an RTT of the last back-off: what shows now was sent before it took effect.
-    h.sent = 0;
     return;
   }
   if (lossy || slow_rtt) {
@@ -240,26 +291,80 @@ void CongestionControl::end_host_period(Host& h, double secs, int64_t now) {
       ++ev_.hosts_impaired;
     }
     (lossy ? ev_.backoffs_loss : ev_.backoffs_rtt)++;
-    h.loss.restart(now);  // what resolves next was sent before the back-off
+    h.loss.restart(now, h.admitted);  // what resolves next was sent before the back-off
     h.hold_until = now + hold_ns(h.rtt.avg);
     host_signal_ = true;
     why_ = lossy ? Why::BackoffLoss : Why::BackoffRtt;
     why_host_ = h.host;
-  } else {
-    if (judged) h.bad_periods = 0;
-    bool used = h.sent >= 2 && sent_rate >= 0.5 * cap;
-    if (used && judged) {
-      if (h.slow) h.clean = h.rate;
-      h.rate = h.slow ? h.rate * kHostGrowth : h.rate + std::max(20.0, 0.05 * h.rate);
-      h.loss.restart(now);
-      if (h.budget > 0) h.rate = std::min(h.rate, h.budget);
-    }
-    if (used && h.budget > 0 && h.rate >= h.budget && !host_signal_) {
-      budget_host_ = h.host;
-      budget_bound_ = true;
-    }
+    return;
   }
-  h.sent = 0;
+  if (judged) h.bad_periods = 0;
+  if (used && judged) {
+    // A whole window vouches for the rate it was sent at; an early one (which a limiter's burst
+    // allowance may have answered) only for the rate before it.
+    if (h.slow) h.clean = early ? 0.5 * h.rate : h.rate;
+    h.rate = h.slow ? h.rate * kHostGrowth : h.rate + std::max(20.0, 0.05 * h.rate);
+    h.loss.restart(now, h.admitted);
+    if (h.budget > 0) h.rate = std::min(h.rate, h.budget);
+  }
+  if (used && h.budget > 0 && h.rate >= h.budget && !host_signal_) {
+    budget_host_ = h.host;
+    budget_bound_ = true;
+  }
+}
+
+void CongestionControl::slow_start_step(int64_t now, uint64_t sent) {
+  if (retry_pass_) return;  // a retry pass's windows are not judged (new_pass)
+  for (uint32_t slot : active_) {
+    Host& h = hosts_[slot];
+    if (!h.slow) continue;
+    uint32_t n = h.loss.n();
+    bool early = h.loss.base >= 0 && h.loss.lost == 0 && n >= kHostEarlyClean;
+    if (!early && n < (h.loss.base < 0 ? kHostFirstWindow : kHostSlowWindow)) continue;
+    if (!judge_loss()) {
+      h.loss.answered = h.loss.lost = 0;
+      continue;
+    }
+    double window_rate = h.loss.rate(now, h.admitted);
+    // An early verdict is clean by its choice: it does not go into the baseline (which would then
+    // see only the windows that happened to be all answered).
+    bool lossy = early ? (h.loss.answered = 0, false) : h.loss.drop(kHostBaseN);
+    // The window was sent at the host's rate (half of it at least), not held back by the path;
+    // or the host is sent that much in the period under way (as the period-clocked verdicts
+    // judge it: with many hosts each is sent near its rate only at times).
+    double cap = host_cap(h);
+    double period_s = static_cast<double>(now - ns(period_start_)) / 1e9;
+    bool used = h.admitted - h.loss.sent0 >= 2 &&
+                (window_rate >= 0.5 * cap || (h.sent >= 2 && h.sent >= 0.5 * cap * period_s));
+    host_verdict(h, lossy, false, true, used, window_rate, now, early);
+  }
+  bool early = loss_.base >= 0 && loss_.lost == 0 && loss_.n() >= kPathEarlyClean;
+  if (!slow_ || now < hold_until_ ||
+      (!early && loss_.n() < (loss_.base < 0 ? kFirstWindow : kPathSlowWindow)))
+    return;
+  double window_rate = loss_.rate(now, sent);
+  bool lossy = early ? (loss_.answered = 0, false) : loss_.drop(kPathBaseN);
+  if (lossy) {
+    path_back_off(0.5, Why::BackoffLoss, ev_.backoffs_loss, rate_, now, sent);
+  } else if (window_rate >= 0.5 * rate_ && now - last_growth_ >= kPathMinStep) {
+    // At most once per kPathMinStep: our own kernel's drops (the path's first limit on a LAN)
+    // show within a tick or two, and replies it drops are lost.
+    rate_ = clamp(rate_ * 2);
+    loss_.restart(now, sent);
+    last_growth_ = now;
+  }
+}
+
+void CongestionControl::path_back_off(double factor, Why why, uint64_t& counter, double from,
+                                      int64_t now, uint64_t sent) {
+  rate_ = clamp(from * factor);
+  slow_ = false;
+  additive_ = std::max(100.0, 0.05 * rate_);
+  hold_until_ = now + hold_ns(rtt_.avg);
+  loss_.restart(now, sent);
+  ++counter;
+  why_ = why;
+  if (!host_signal_) why_host_ = ~uint64_t{0};
 }
 
 void CongestionControl::end_period(Clock::time_point now, uint64_t sent, uint64_t drops,
@@ -284,7 +389,7 @@ void CongestionControl::end_period(Clock::time_point now, uint64_t sent, uint64_
     judged = false;
     loss_.answered = loss_.lost = 0;
   }
-  bool lossy = judged && loss_.drop(kFirstWindow);
+  bool lossy = judged && loss_.drop(kPathBaseN);
   bool slow_rtt = rtt_.inflated();
   rtt_.fresh = 0;
   bool icmp = false;
@@ -298,27 +403,18 @@ void CongestionControl::end_period(Clock::time_point now, uint64_t sent, uint64_
       icmp_base_ = 0.8 * icmp_base_ + 0.2 * frac;
     icmp_ = replies_ = 0;
   }
-  auto back_off = [&](double factor, Why why, uint64_t& counter) {
-    double from = kernel && achieved >= 0.5 * rate_ ? achieved : rate_;
-    rate_ = clamp(from * factor);
-    slow_ = false;
-    additive_ = std::max(100.0, 0.05 * rate_);
-    hold_until_ = ns(now) + hold_ns(rtt_.avg);
-    loss_.restart(ns(now));
-    ++counter;
-    why_ = why;
-    if (!host_signal_) why_host_ = ~uint64_t{0};
-  };
+  double from = kernel && achieved >= 0.5 * rate_ ? achieved : rate_;
+  int64_t t = ns(now);
   if (kernel)
-    back_off(0.5, Why::BackoffKernel, ev_.backoffs_kernel);
-  else if (ns(now) < hold_until_ && (lossy || slow_rtt || icmp))
+    path_back_off(0.5, Why::BackoffKernel, ev_.backoffs_kernel, from, t, sent);
+  else if (t < hold_until_ && (lossy || slow_rtt || icmp))
     why_ = before;  // the signal of the back-off just taken, still draining
   else if (lossy)
-    back_off(0.5, Why::BackoffLoss, ev_.backoffs_loss);
+    path_back_off(0.5, Why::BackoffLoss, ev_.backoffs_loss, from, t, sent);
   else if (slow_rtt)
-    back_off(0.5, Why::BackoffRtt, ev_.backoffs_rtt);
+    path_back_off(0.5, Why::BackoffRtt, ev_.backoffs_rtt, from, t, sent);
   else if (icmp)
-    back_off(0.7, Why::BackoffIcmp, ev_.backoffs_icmp);
+    path_back_off(0.7, Why::BackoffIcmp, ev_.backoffs_icmp, from, t, sent);
   else if (!host_signal_) {
     // Slow start ends when the RTT starts to rise (a queue forms; HyStart's delay increase), before
     // the queue costs a loss or a back-off: from here the rate grows additively.
@@ -326,10 +422,11 @@ void CongestionControl::end_period(Clock::time_point now, uint64_t sent, uint64_
       slow_ = false;
       additive_ = std::max(100.0, 0.05 * rate_);
     }
+    // In slow start the path grows by its own windows (slow_start_step), not by the period.
     bool used = achieved >= 0.5 * rate_;
-    if (used && judged) {
-      rate_ = clamp(slow_ ? rate_ * 2 : rate_ + additive_);
-      loss_.restart(ns(now));
+    if (used && judged && !slow_) {
+      rate_ = clamp(rate_ + additive_);
+      loss_.restart(t, sent);
     }
     if (budget_bound_) {
       why_ = Why::HostBudget;

@@ -3,9 +3,14 @@
 // starts low, ramps up, and backs off on signals, in the manner of TCP.
 //
 // The path (all probes together):
-//   * slow start: the rate doubles every control period (max(5 ms, 2 x the base RTT)) whose
-//     loss window was judged clean and in which the rate was used (half of it actually sent);
-//   * after the first back-off, additive increase: +5% of the rate at that back-off per period;
+//   * slow start: the rate doubles (at most once per 2 ms) for every window of 64 resolved
+//     probes (the first learns the baseline; or as soon as the first 32 of a window are all
+//     answered) that was judged
+//     clean and in which the rate was used (half of it actually sent). Windows are judged as they
+//     resolve, in tick(), clocked by the replies as TCP's slow start is by its ACKs, not by the
+//     control period;
+//   * after the first back-off, additive increase: +5% of the rate at that back-off per period
+//     (max(5 ms, 2 x the base RTT));
 //   * back-off (multiplicative decrease), each cause counted in the evidence:
 //       - loss: the share of probes answered within the loss timeout (below) fell clearly below
 //         its baseline (the share the path showed so far: random loss, filtered ports and dead
@@ -15,27 +20,40 @@
 //       - ICMP errors (unreachables, the modern source quench) rose above their baseline share
 //         by 10 points: x 0.7;
 //       - kernel drops: replies the receive ring dropped, sends refused (ENOBUFS): half of what
-//         was achieved over the period;
+//         was achieved over the period (ended at once when they show);
 //   * the ceiling (--max-rate, --scan-delay, the scope) and the floor (--min-rate) always hold.
 //
 // Each host (the load budget): its own rate, paced per probe (admit; bursts of at most 200 us
-// worth), starting at kHostInitialRate; its baseline is learnt on its first 32 resolved probes,
-// then the rate doubles per clean window (32 probes resolved, all sent at the current rate; at
-// most once per control period) while it is used and the host shows no signal (slow start). A
-// host whose answered share drops is backed off (x 0.5) and gets a budget: 0.6 x the rate at
-// which it showed the loss, and at most 0.75 x the last rate that was clean (slow start may
-// overshoot the host's limit by up to x 2), never exceeded again in this scan (it creeps back up
-// to the budget additively). A host whose RTT inflates is backed off (x 0.5) without a budget (a
-// queue drains). After a back-off, none again for an RTT (the signals still arriving were sent
-// before it). A host that shows its signal three back-offs in a row is counted impaired in the
-// evidence. --max-host-rate and the scope's max_host_rate cap it too (the probe gate enforces
-// them as well).
+// worth), starting at kHostInitialRate (below the SYN limit of a small device: its first window
+// must be answered as the host answers, or the baseline would include the limit's drops); its
+// baseline is learnt on its first 32 resolved probes, then the rate doubles per clean window
+// (slow start) while it is used and the host shows no signal. A window is 32 resolved probes,
+// all sent at the current rate (at half of it at least, over the window or in the period under
+// way), judged as soon as they are resolved (in tick(), not once per
+// period: a LAN host with a 50 us RTT reaches tens of thousands of probes a second within a few
+// milliseconds), or earlier, after 24, if those were all answered (a limit overshot x2 has
+// dropped several by then, unless a burst allowance hid it); such early windows do not enter
+// the baseline, and vouch only for the rate before theirs (the budget after a loss is computed
+// from the last clean rate). A host whose answered share drops is backed off (x 0.5) and
+// gets a budget: 0.6 x the rate at which it showed the loss, and at most 0.75 x the last rate that
+// was clean (slow start may overshoot the host's limit by up to x 2), never exceeded again in this
+// scan (it creeps back up to the budget additively, once per control period). A host whose RTT
+// inflates is backed off (x 0.5) without a budget (a queue drains). After a back-off, none again
+// for an RTT (the signals still arriving were sent before it). A host that shows its signal three
+// back-offs in a row is counted impaired in the evidence. --max-host-rate and the scope's
+// max_host_rate cap it too (the probe gate enforces them as well).
+//
+// A window's verdict is a drop when its answered share is below the baseline by 3 points and 3
+// sigma of the binomial noise of the window and of the baseline (counted over the probes it was
+// learnt on, at most 32 for a host and 128 for the path). Until it has seen that many probes
+// the baseline is the mean of its windows; then it rises quickly and falls slowly.
 //
 // Loss is measured per probe, not per period: admit() records (position, host, time) in a ring;
 // tick() resolves them in send order by their answered bit (the driver's truth): answered, or
 // lost once a probe sent a reordering window later is known answered (RACK, RFC 8985; the RTT
-// samples say which send times were answered), or lost after 500 ms with nothing later
-// answered. A receive thread that falls behind delays the verdicts instead of faking losses.
+// samples and the answered bits of the next kLookAhead probes of the ring say which send times
+// were answered), or lost after 500 ms with nothing later answered. A receive thread that falls
+// behind delays the verdicts instead of faking losses.
 //
 // Bounded state: hosts live in a fixed table of at most kHostSlots slots. A scan of at most that
 // many hosts (Options::hosts) gets one slot per host, its index in the probe space, and no more
@@ -122,16 +140,25 @@ class CongestionControl {
   // The answered share of resolved probes, against its baseline.
   struct LossWindow {
     uint32_t answered = 0, lost = 0;
-    double base = -1;   // -1: not learnt yet
-    int64_t since = 0;  // ns: only probes sent from then on count (the rate changed then)
-    void restart(int64_t now) {
+    double base = -1;     // -1: not learnt yet
+    uint32_t base_n = 0;  // probes the baseline was learnt on (its noise), at most 128
+    int64_t since = 0;    // ns: only probes sent from then on count (the rate changed then)
+    uint64_t sent0 = 0;   // the sent counter at `since` (the rate the window was sent at)
+    void restart(int64_t now, uint64_t sent) {
       answered = lost = 0;
       since = now;
+      sent0 = sent;
     }
     // Adds the window to the baseline or reports a drop from it. Call when n() is large enough;
-    // first_n: the size of the window the baseline was first learnt on (its noise).
-    bool drop(uint32_t first_n);
+    // max_base_n: how many probes the baseline's noise may be counted over at most.
+    bool drop(uint32_t max_base_n);
     uint32_t n() const { return answered + lost; }
+    // Probes per second sent since the window began (`sent`: the cumulative counter now).
+    double rate(int64_t now, uint64_t sent) const {
+      return now > since
+                 ? static_cast<double>(sent - sent0) * 1e9 / static_cast<double>(now - since)
+                 : 0;
+    }
   };
   struct Rtt {
     double avg = 0, var = 0, base = 0;
@@ -149,7 +176,8 @@ class CongestionControl {
     double budget = 0;
     double clean = 0;  // slow start: the rate before the last increase (its window was clean)
     bool slow = true;
-    uint32_t sent = 0;  // this period
+    uint32_t sent = 0;      // this period
+    uint64_t admitted = 0;  // in all (the host's window rate)
     LossWindow loss;
     Rtt rtt;
     uint8_t bad_periods = 0;  // back-offs in a row, without a clean window between them
@@ -165,6 +193,20 @@ class CongestionControl {
   Host& claim(uint64_t host);
   void end_period(Clock::time_point now, uint64_t sent, uint64_t drops, uint64_t stalls);
   void end_host_period(Host& h, double secs, int64_t now);
+  // A host's verdict: a back-off for loss or RTT inflation, or (judged: a whole window was
+  // resolved, and used: sent at at least half its rate) an increase.
+  void host_verdict(Host& h, bool lossy, bool slow_rtt, bool judged, bool used, double sent_rate,
+                    int64_t now, bool early = false);
+  // Slow start, clocked by the replies: a host's or the path's window is judged as soon as it
+  // is resolved, not at the end of the control period.
+  void slow_start_step(int64_t now, uint64_t sent);
+  // Whether a probe of the ring sent at or after `after` is answered (RACK's "a later probe
+  // was delivered"); if so, `reordered` moves to that probe's send time less the reordering
+  // window, so the probes before it resolve without looking again.
+  static constexpr size_t kLookAhead = 512;
+  bool answered_after(int64_t after, const IsAnswered& answered, int64_t& reordered) const;
+  void path_back_off(double factor, Why why, uint64_t& counter, double from, int64_t now,
+                     uint64_t sent);
   double clamp(double r) const;
   double host_cap(const Host& h) const;
   static int64_t ns(Clock::time_point t) { return t.time_since_epoch().count(); }
@@ -192,6 +234,7 @@ class CongestionControl {
   bool budget_bound_ = false;  // a host used its whole budget in the period under way
   uint64_t budget_host_ = 0;
   int64_t hold_until_ = 0;       // ns: the path does not back off again before then
+  int64_t last_growth_ = 0;      // ns: the path's last slow-start doubling
   int64_t latest_answered_ = 0;  // send time (ns) of the latest probe known answered
   uint64_t kernel_lost_ = 0;     // replies our kernel dropped in the last two periods
   uint64_t last_drops_ = 0;

@@ -230,6 +230,41 @@ TEST(CongestionControl, KernelDropsHalveTheRate) {
   EXPECT_EQ(sim.cc().evidence().backoffs_loss, 0u);  // the replies we dropped are not the hosts'
 }
 
+TEST(CongestionControl, ALanHostGetsATopThousandScanWithinMilliseconds) {
+  // One host on a LAN (50 us RTT), every probe answered: slow start is clocked by the replies
+  // (a window is judged as soon as it is resolved), not by the 5 ms control period, so the 1,000
+  // probes of a top-1000 scan leave within ~40 ms (the period-clocked ramp took 55 ms here).
+  Sim sim({.probes = 1000}, 1, [](uint64_t, double) { return Fate{false, 50e-6}; });
+  while (sim.sent() < 1000 && sim.now() < 0.2) sim.run(sim.now() + 0.0005);
+  EXPECT_LT(sim.now(), 0.042);
+  EXPECT_EQ(sim.cc().evidence().backoffs(), 0u);
+  // It still starts politely: its first 32 probes at the initial rate, learning its baseline.
+  Sim start({.probes = 1000}, 1, [](uint64_t, double) { return Fate{false, 50e-6}; });
+  start.run(0.015);
+  EXPECT_LE(start.sent(), 31u);
+}
+
+TEST(CongestionControl, AnEarlyCleanWindowDoesNotHideALimiterWithABurst) {
+  // A device that lets bursts of 10 through before dropping above 5,000 a second: the early
+  // verdict (24 answered probes) must not call a window clean while the burst hides the limit.
+  struct Bucket {
+    double rate, burst, tokens, last = 0;
+    bool pass(double now) {
+      tokens = std::min(burst, tokens + (now - last) * rate);
+      last = now;
+      if (tokens < 1) return false;
+      tokens -= 1;
+      return true;
+    }
+  } device{5000, 10, 10};
+  Sim sim({}, 1, [&](uint64_t, double now) { return Fate{!device.pass(now), 0.0003}; });
+  sim.run(1.0);
+  EXPECT_GT(sim.cc().host_budget(0), 0);
+  EXPECT_LT(sim.cc().host_budget(0), 5000);
+  EXPECT_LT(sim.host_rate(0, 0.5), 4500);
+  EXPECT_LT(static_cast<double>(sim.lost()), 0.03 * static_cast<double>(sim.sent()));
+}
+
 TEST(CongestionControl, CeilingsAndFloorsHold) {
   Sim capped({.max_rate = 30000}, 4, [](uint64_t, double) { return Fate{false, 0.0002}; });
   capped.run(0.3);
