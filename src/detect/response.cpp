@@ -70,17 +70,21 @@ void Responder::on_alert(Alert& a, int64_t now_us) {
   // A prepared challenge (blocker.h, prepare()): the kernel holds its answer's elements already,
   // so it leaves with no transaction before it, and the source counts as armed.
   const int64_t timeout = challenger_->config().timeout_us;
-  if (kernel && !out && challenger_->prepared(a.src, now_us) &&
-      blocker_->take_prepared(a, now_us, timeout)) {
-    Issue i = challenger_->challenge(target_of(a), now_us);
-    a.challenge = std::string(to_string(i));
-    if (i == Issue::Sent) {
-      a.block_note = "unverified: challenged (prepared), armed: blocked when the answer comes";
+  if (kernel && !out && challenger_->prepared(a.src, now_us)) {
+    if (blocker_->take_prepared(a, now_us, timeout)) {
+      Issue i = challenger_->challenge(target_of(a), now_us);
+      a.challenge = std::string(to_string(i));
+      if (i == Issue::Sent) {
+        a.block_note = "unverified: challenged (prepared), armed: blocked when the answer comes";
+        return;
+      }
+      blocker_->disarm(a.src);
+      a.block_note = fmt::format("unverified: no challenge ({})", to_string(i));
       return;
     }
-    blocker_->disarm(a.src);
-    a.block_note = fmt::format("unverified: no challenge ({})", to_string(i));
-    return;
+    // Not usable (--max-blocked reached, or stale in the kernel): its cookie must never leave,
+    // since the kernel drops whoever answers it; the path below draws a fresh one.
+    challenger_->forget_prepared(a.src);
   }
   bool armed = false;
   if (kernel && !out)
