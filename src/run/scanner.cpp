@@ -567,7 +567,8 @@ int scan_stages(const ScanConfig& config, PolicyPlan& plan, const std::string& e
       if (sweep.cut != 0)
         std::cerr << fmt::format(
             "glasshouse: note: -sV: {} probe{} to open|filtered UDP ports not sent (the sweep's "
-            "3 s start window had passed); those ports may still hide a service\n",
+            "3 s start window had passed, or the stage ended); those ports may still hide a "
+            "service\n",
             sweep.cut, sweep.cut == 1 ? "" : "s");
       if (config.output.verbosity > 0 && sweep.ports != 0)
         std::cerr << fmt::format(

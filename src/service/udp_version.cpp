@@ -410,7 +410,7 @@ class UdpSweepJob : public Job {
   }
 
  private:
-  const UdpStep& step() const { return p_.steps[step_]; }
+  const UdpStep& step() const { return (*p_.steps)[step_]; }
   nanoseconds srtt() const {
     return p_.rtt != nullptr && p_.rtt->have ? p_.rtt->srtt : nanoseconds(milliseconds(50));
   }
@@ -465,7 +465,7 @@ void udp_sweep_finish(UdpSweepPort& p) {
   if (!p.answered) return;
   res.promoted = true;
   if (!p.best) {
-    const UdpStep& s = p.steps[p.answered_step];
+    const UdpStep& s = (*p.steps)[p.answered_step];
     res.probe = s.probe != nullptr ? s.probe->name : "udp-payload";
     res.note = fmt::format("answered the -sV probe {} (no rule matched the reply)", res.probe);
     return;

@@ -36,7 +36,9 @@
 // match with a version, then a hard match, then a soft one; plan order on ties), or the port
 // table's name when none matched. A silent port stays open|filtered and gets no ServiceInfo.
 // Bound: sweep jobs start only within UdpSweepBudget::start_window (3 s) of the first one's
-// start; those not started by then are counted (UdpSweepBudget::cut) and send nothing. So a scan
+// start; those not started by then are counted (UdpSweepBudget::cut) and send nothing. At most
+// 64 x max_active sweep jobs are made (more could not start within the window: each holds a slot
+// 50 ms at least); the probes beyond are counted as cut too, so memory stays bounded. So a scan
 // where nothing answers spends at most start_window + 2 s more than without the sweep, and one
 // wait (650 ms) when every probe fits the runner's slots at once (ports x probes <= max_active).
 #pragma once
@@ -108,7 +110,9 @@ std::vector<UdpStep> udp_sweep_plan(const ProbeDb& db, const net::UdpPayloads& p
 struct UdpSweepPort {
   ServiceInfo* res = nullptr;  // addr, port: the port; filled by udp_sweep_finish
   UdpRtt* rtt = nullptr;       // the host's, shared with its other UDP jobs
-  std::vector<UdpStep> steps;
+  // Its plan (udp_sweep_plan), shared by the ports whose plans are the same (most ports: the
+  // probes within the intensity), so a -p- sweep holds a pointer per port, not a plan.
+  const std::vector<UdpStep>* steps = nullptr;
   bool answered = false;  // some step got a datagram back
   size_t answered_step = SIZE_MAX;
   std::optional<ServiceMatch> best;

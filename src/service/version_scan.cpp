@@ -646,6 +646,7 @@ std::vector<ServiceInfo> run_version_scan(const std::vector<ServiceTarget>& port
   std::map<IpAddress, UdpRtt> udp_rtts;
   std::vector<std::unique_ptr<Job>> jobs;
   std::vector<std::unique_ptr<UdpSweepPort>> swept;
+  std::map<std::vector<const ServiceProbe*>, std::unique_ptr<std::vector<UdpStep>>> plans;
   UdpSweepBudget sweep_budget;
   ConnRunner::Options ro;
   ro.max_active = opts.max_active;
@@ -672,7 +673,13 @@ std::vector<ServiceInfo> run_version_scan(const std::vector<ServiceTarget>& port
       auto p = std::make_unique<UdpSweepPort>();
       p->res = &results[i];
       p->rtt = &udp_rtts[ports[i].addr];
-      p->steps = udp_sweep_plan(db, net::UdpPayloads::instance(), ports[i].port, opts.intensity);
+      std::vector<UdpStep> steps =
+          udp_sweep_plan(db, net::UdpPayloads::instance(), ports[i].port, opts.intensity);
+      std::vector<const ServiceProbe*> key;
+      for (const UdpStep& s : steps) key.push_back(s.probe);
+      auto& plan = plans[key];
+      if (!plan) plan = std::make_unique<std::vector<UdpStep>>(std::move(steps));
+      p->steps = plan.get();
       swept.push_back(std::move(p));
     } else if (ports[i].proto == Protocol::Udp) {
       jobs.push_back(make_udp_port_job(db, opts, results[i], udp_rtts[ports[i].addr]));
@@ -684,18 +691,26 @@ std::vector<ServiceInfo> run_version_scan(const std::vector<ServiceTarget>& port
   }
   // The sweep after the open ports' jobs, interleaved: every port's first probe, then every
   // port's second, ... (the first probes are the likeliest: those listing the port).
+  // At most 64 x max_active of them (udp_version.h): the rest could not start in the window.
+  const size_t max_sweep_jobs = std::max<size_t>(1, opts.max_active) * 64;
+  size_t sweep_jobs = 0;
   for (size_t k = 0;; ++k) {
     bool any = false;
     for (auto& p : swept) {
-      if (k >= p->steps.size()) continue;
+      if (k >= p->steps->size()) continue;
       any = true;
+      if (sweep_jobs == max_sweep_jobs) {
+        ++sweep_budget.cut;
+        continue;
+      }
+      ++sweep_jobs;
       jobs.push_back(make_udp_sweep_job(db, opts, *p, k, sweep_budget));
       runner.add(jobs.back().get());
     }
     if (!any) break;
   }
   runner.run();
-  for (auto& p : swept) udp_sweep_finish(*p);
+  for (auto& p : swept) udp_sweep_finish(*p);  // (before `plans` goes: the steps are its)
   if (sweep != nullptr) {
     sweep->ports = swept.size();
     sweep->promoted = 0;

@@ -291,7 +291,8 @@ TEST(UdpSweep, PromotesOnAnyReplyAndKeepsTheBestMatch) {
   res.port = 5300;
   UdpSweepPort p;
   p.res = &res;
-  p.steps.resize(4);
+  std::vector<UdpStep> four(4);
+  p.steps = &four;
   auto match = [](bool soft, const char* product, const char* version) {
     ServiceMatch m;
     m.service = "domain";
@@ -341,7 +342,8 @@ TEST(UdpSweep, PromotesOnAnyReplyAndKeepsTheBestMatch) {
   o.res = &odd;
   ServiceProbe probe;
   probe.name = "Noise";
-  o.steps.push_back(UdpStep{"x", &probe, nullptr});
+  std::vector<UdpStep> one{UdpStep{"x", &probe, nullptr}};
+  o.steps = &one;
   udp_sweep_offer(o, 0, std::nullopt);
   udp_sweep_finish(o);
   EXPECT_TRUE(odd.promoted);
@@ -389,6 +391,28 @@ TEST(UdpVersionScan, SweepsOpenFilteredPortsAndPromotesTheOneThatAnswers) {
   EXPECT_EQ(st.promoted, 1u);
   EXPECT_EQ(st.sent, 4u);  // Noise and Ping to each; Never is above the intensity
   EXPECT_EQ(st.cut, 0u);
+}
+
+// The sweep's jobs are bounded (64 x max_active): the probes beyond, and those a stop left
+// unstarted, are counted as cut and never sent.
+TEST(UdpVersionScan, SweepJobsAreCappedAndUnsentOnesCounted) {
+  std::string text;
+  for (int i = 0; i < 70; ++i)
+    text += "Probe UDP P" + std::to_string(i) + " q|p" + std::to_string(i) + "|\nrarity 1\n";
+  std::istringstream in(text);
+  ProbeDb db = parse_nmap_probes(in, "test", DbSource::Nmap);
+  ServiceOptions o;
+  o.max_active = 1;
+  std::atomic<bool> stop{true};  // nothing starts
+  SweepStats st;
+  IpAddress lo = IpAddress::v4(0x7f000001);
+  auto res = run_version_scan(std::vector<ServiceTarget>{{lo, Protocol::Udp, 9, true}}, db, o,
+                              nullptr, stop, &st);
+  ASSERT_EQ(res.size(), 1u);
+  EXPECT_FALSE(res[0].promoted);
+  EXPECT_EQ(st.ports, 1u);
+  EXPECT_EQ(st.sent, 0u);
+  EXPECT_EQ(st.cut, 70u);  // 6 beyond the cap of 64, and the 64 the stop left unstarted
 }
 
 }  // namespace
