@@ -81,6 +81,7 @@ struct ServiceInfo {
   // port is open (reason udp-response): the run layer reports it again (PortResult::previous)
   // before this record.
   bool promoted = false;
+  uint8_t reply_ttl = 0;  // promoted: the TTL / hop limit of its reply (0: unknown)
 };
 
 // ---- the SYN-ACK and the OS hint (-O, -A: scan/os_hint.h) ---------------------------------------

@@ -558,6 +558,7 @@ int scan_stages(const ScanConfig& config, PolicyPlan& plan, const std::string& e
           PortResult pr{si.addr, si.proto,        si.port, PortState::Open, Reason::UdpResponse,
                         0,       WallClock::now()};
           pr.previous = PortState::OpenFiltered;
+          pr.reply_ttl = si.reply_ttl;
           if (table.promote(pr))
             for (auto& s : sinks) s->port(pr);
         }

@@ -361,6 +361,12 @@ class UdpSweepJob : public Job {
 
   void on_connected(ConnRunner& r, int err, nanoseconds) override {
     if (err != 0) return r.finish(*this);  // refused by the gate, or no socket: nothing sent
+    // The reply's TTL / hop limit comes with it (the port record's reply_ttl, as -sU's).
+    int on = 1;
+    if (p_.res->addr.is_v4())
+      ::setsockopt(r.fd(*this), IPPROTO_IP, IP_RECVTTL, &on, sizeof on);
+    else
+      ::setsockopt(r.fd(*this), IPPROTO_IPV6, IPV6_RECVHOPLIMIT, &on, sizeof on);
     ssize_t n = send_step(r.fd(*this), step(), o_, p_.res->addr, p_.res->port);
     if (n < 0) {
       if (errno == ECONNREFUSED) p_.unreached = true;
@@ -375,7 +381,14 @@ class UdpSweepJob : public Job {
   void on_io(ConnRunner& r, uint32_t) override {
     char buf[65536];
     for (;;) {
-      ssize_t n = ::recv(r.fd(*this), buf, sizeof buf, MSG_DONTWAIT);
+      iovec iov{buf, sizeof buf};
+      alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int)) * 2];
+      msghdr msg{};
+      msg.msg_iov = &iov;
+      msg.msg_iovlen = 1;
+      msg.msg_control = control;
+      msg.msg_controllen = sizeof control;
+      ssize_t n = ::recvmsg(r.fd(*this), &msg, MSG_DONTWAIT);
       if (n < 0) {
         if (errno == EINTR) continue;
         if (errno == ECONNREFUSED) {
@@ -387,6 +400,15 @@ class UdpSweepJob : public Job {
       }
       p_.bytes += static_cast<size_t>(n);
       if (p_.bytes > kMaxPortBytes) return r.finish(*this);
+      for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr && p_.ttl == 0;
+           c = CMSG_NXTHDR(&msg, c)) {
+        bool ttl = (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_TTL) ||
+                   (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_HOPLIMIT);
+        if (!ttl || c->cmsg_len < CMSG_LEN(sizeof(int))) continue;
+        int v = 0;
+        std::memcpy(&v, CMSG_DATA(c), sizeof v);
+        if (v > 0 && v < 256) p_.ttl = static_cast<uint8_t>(v);
+      }
       if (!answered_ && p_.rtt != nullptr) p_.rtt->sample(Clock::now() - sent_at_);
       answered_ = true;
       std::string_view data(buf, static_cast<size_t>(n));
@@ -464,6 +486,7 @@ void udp_sweep_finish(UdpSweepPort& p) {
   res.name = std::string(ServiceTable::instance().name(Protocol::Udp, res.port));
   if (!p.answered) return;
   res.promoted = true;
+  res.reply_ttl = p.ttl;
   if (!p.best) {
     const UdpStep& s = (*p.steps)[p.answered_step];
     res.probe = s.probe != nullptr ? s.probe->name : "udp-payload";

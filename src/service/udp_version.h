@@ -119,6 +119,7 @@ struct UdpSweepPort {
   size_t best_step = SIZE_MAX;
   size_t bytes = 0;        // received, all steps (bounded as a UdpPortJob's)
   bool unreached = false;  // an ICMP port unreachable came back to a step
+  uint8_t ttl = 0;         // TTL / hop limit of the first reply that carried it, 0 when none
 };
 
 // Shared by a stage's sweep jobs.

@@ -178,13 +178,13 @@ grep -q '<port portid="5300" protocol="udp"><state state="open" reason="udp-resp
   "$LAB_WORK/sv-udp4.nmap.xml" || lab_failed "sv-udp4: nmap does not find 5300/udp open (udp-response)"
 grep -Eq '^161/udp +open +snmp +udp-response( ttl [0-9]+)? +net-snmp [0-9.]+' "$LAB_WORK/sv-udp4.stdout" ||
   lab_failed "sv-udp4: no VERSION column for 161/udp in the text output"
-grep -Eq '^5300/udp +open +domain +udp-response +dnsmasq [0-9.]+' "$LAB_WORK/sv-udp4.stdout" ||
+grep -Eq '^5300/udp +open +domain +udp-response ttl 64 +dnsmasq [0-9.]+' "$LAB_WORK/sv-udp4.stdout" ||
   lab_failed "sv-udp4: 5300/udp not open (udp-response) with dnsmasq in the text output"
 grep -Eq '^520/udp +open\|filtered +route +no-response *$' "$LAB_WORK/sv-udp4.stdout" ||
   lab_failed "sv-udp4: 520/udp not open|filtered in the text output"
 grep -q '<port protocol="udp" portid="53"><state state="open"[^>]*/><service name="domain" product="dnsmasq"' \
   "$LAB_WORK/sv-udp4.xml" || lab_failed "sv-udp4: no -oX service element for 53/udp"
-grep -q '<port protocol="udp" portid="5300"><state state="open" reason="udp-response"[^>]*/><service name="domain" product="dnsmasq"' \
+grep -q '<port protocol="udp" portid="5300"><state state="open" reason="udp-response" reason_ttl="64"/><service name="domain" product="dnsmasq"' \
   "$LAB_WORK/sv-udp4.xml" || lab_failed "sv-udp4: -oX: 5300/udp not open with dnsmasq"
 grep -q '<port protocol="udp" portid="520"><state state="open|filtered" reason="no-response"' \
   "$LAB_WORK/sv-udp4.xml" || lab_failed "sv-udp4: -oX: 520/udp not open|filtered"

@@ -385,6 +385,7 @@ TEST(UdpVersionScan, SweepsOpenFilteredPortsAndPromotesTheOneThatAnswers) {
   EXPECT_EQ(res[0].product, "Toy daemon");
   EXPECT_EQ(res[0].version, "4.2");
   EXPECT_EQ(res[0].probe, "Ping");
+  EXPECT_EQ(res[0].reply_ttl, 64);  // loopback: the kernel's default TTL
   EXPECT_FALSE(res[1].promoted);
   EXPECT_EQ(res[1].method, "table");
   EXPECT_EQ(st.ports, 2u);
