@@ -124,6 +124,9 @@ void JsonlSink::port(const PortResult& r) {
     o.null("ttl");
   }
   o.str("time", utc_timestamp(r.seen));
+  // A port reported again with a new verdict (-sV: an open|filtered UDP port that answered):
+  // this record supersedes an earlier one of the same (ip, proto, port), if one was written.
+  if (r.previous) o.str("previous_state", to_string(*r.previous));
   if (!info_.engagement_id.empty()) o.str("engagement", info_.engagement_id);
   write_line(o.done());
   ++ports_written_;

@@ -36,6 +36,13 @@
 //   - "engagement" is appended to every record when ScanInfo.engagement_id is set.
 //   - Strings are escaped by json_escape (output/json.h): the file is valid JSON (and ASCII apart
 //     from well-formed UTF-8 passed through) whatever bytes the inputs hold.
+//   - "previous_state" appears only on a port record written a second time with a new verdict:
+//     -sU -sV found an open|filtered UDP port answering one of its probes (service/udp_version.h),
+//     so after the -sV stage its record is written again, "state":"open",
+//     "reason":"udp-response", "previous_state":"open|filtered", before its service record.
+//     The later record of an (ip, proto, port) is the one that holds (the history readers and
+//     merge take it). With the default filter (open) the earlier record was not written, and
+//     this one is the port's only record.
 // Port records are written only for states the ShowFilter accepts (open only by default). The
 // engine reports filtered verdicts through port() too, so end() writes only the summary.
 // Records go to the stream as they come; flush() and end() push them to the OS.

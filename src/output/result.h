@@ -77,6 +77,10 @@ struct ServiceInfo {
   std::optional<SshInfo> ssh;
   std::string probe;  // the probe whose reply matched
   std::string note;   // why probing stopped early (budget, hostile bytes...), else empty
+  // -sU -sV: an open|filtered UDP port that answered a -sV probe (service/udp_version.h). The
+  // port is open (reason udp-response): the run layer reports it again (PortResult::previous)
+  // before this record.
+  bool promoted = false;
 };
 
 // ---- the SYN-ACK and the OS hint (-O, -A: scan/os_hint.h) ---------------------------------------
@@ -105,7 +109,8 @@ std::string os_hint_text(const OsHint& h);
 
 // ---- ports -------------------------------------------------------------------------------------
 
-// One port's verdict. Produced once per (address, proto, port): the engine never repeats one.
+// One port's verdict. Produced once per (address, proto, port): the engine never repeats one (the
+// run layer may, once, after -sV: see `previous`).
 // Engines fill the first seven fields (in this order: they use positional initialisation).
 struct PortResult {
   IpAddress addr;
@@ -117,6 +122,11 @@ struct PortResult {
   WallClock::time_point seen;                         // when the verdict was reached
   std::optional<ServiceInfo> service = std::nullopt;  // when known with the verdict (see above)
   std::optional<SynAckFacts> syn_ack = std::nullopt;  // -sS: the SYN-ACK that said open
+  // Set on a port reported a second time with a new verdict: the state it had. The one case:
+  // -sV found an open|filtered UDP port answering (open, udp-response; ServiceInfo::promoted).
+  // The table replaces the entry (ResultTable::promote); a streaming sink writes the record
+  // again, and the later record of a (address, protocol, port) is the one that holds.
+  std::optional<PortState> previous = std::nullopt;
   // The round trip of the reply that decided, when the engine measured it (-sT: the connect()'s).
   // A host that discovery gave no latency shows its first port's ("Host is up (0.00011s
   // latency)", as nmap shows its port scan's round trip).

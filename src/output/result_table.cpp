@@ -131,6 +131,25 @@ bool ResultTable::add(const PortResult& r) {
   return true;
 }
 
+bool ResultTable::promote(const PortResult& r) {
+  Host& h = hosts_[r.addr];
+  auto it = std::find_if(h.entries.begin(), h.entries.end(),
+                         [&](const Entry& e) { return e.proto == r.proto && e.port == r.port; });
+  if (it == h.entries.end()) return add(r);
+  if (it->state == r.state && it->reason == r.reason) return false;
+  --state_counts_[static_cast<size_t>(it->state)];
+  ++state_counts_[static_cast<size_t>(r.state)];
+  it->state = r.state;
+  it->reason = r.reason;
+  it->reply_ttl = r.reply_ttl;
+  if (!h.answered && is_host_reply(r.reason)) {
+    h.answered = true;
+    ++hosts_up_;
+  }
+  if (r.service) add_service(*r.service);
+  return true;
+}
+
 void ResultTable::note_host(const IpAddress& a) {
   hosts_.try_emplace(a);
 }

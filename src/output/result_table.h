@@ -115,6 +115,10 @@ class ResultTable {
   // unanswered()); add() still notes the host, and returns false if the port already has a stored
   // verdict. Two no-response verdicts for one port cannot be told apart: both return true.
   bool add(const PortResult& r);
+  // Replaces the stored verdict of (r.addr, r.proto, r.port) with r's state, reason and TTL (-sV
+  // promoting an open|filtered UDP port to open), keeping counts and the host's answered flag
+  // right. A port with no stored verdict is add()ed. Returns false when nothing changed.
+  bool promote(const PortResult& r);
   // Marks that a host was in the scan even if nothing came back (so text output can list it).
   void note_host(const IpAddress& a);
   // Records a host's discovery verdict. A later record for the same address replaces the earlier

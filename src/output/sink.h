@@ -4,9 +4,12 @@
 //   begin(info)        once;
 //   host(record)       for each host discovery settles (and again when more is known about it);
 //   port(result)       for each port verdict as it is reached (open and closed ports as replies
-//                      arrive; filtered ones at the end, after the last retry);
-//   service(info)      with -sV, for each open TCP port, after the last port()
-//                      (service/version_scan.h);
+//                      arrive; filtered ones at the end, after the last retry); with -sU -sV,
+//                      once more after the -sV stage for an open|filtered UDP port that answered
+//                      a -sV probe (result.previous set: the new verdict replaces the old one,
+//                      and the table already holds it);
+//   service(info)      with -sV, for each open TCP and UDP port, after the last port() but the
+//                      promoted ones' (service/version_scan.h);
 //   end(table, summary) once, also after SIGINT/SIGTERM, so that nothing found is lost. The
 //                      table holds every record passed before (ports, silent ports, hosts,
 //                      services): a sink that needs the whole picture writes from it.

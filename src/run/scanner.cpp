@@ -544,15 +544,36 @@ int scan_stages(const ScanConfig& config, PolicyPlan& plan, const std::string& e
         if (r.interrupted) break;
       }
     }
-    // Stage 4b: -sV on the open TCP ports (service/version_scan.h), behind the same gate.
+    // Stage 4b: -sV on the open TCP and UDP ports and the open|filtered UDP ones
+    // (service/version_scan.h, service/udp_version.h), behind the same gate. An open|filtered
+    // port that answered is open now: the table's entry is replaced and its port record goes to
+    // the sinks again (PortResult::previous), before its service record.
     if (service_db && !report.interrupted) {
       for (auto& s : sinks) s->flush();
-      for (const ServiceInfo& si :
-           detect_services(config, *service_db, table, &gate, stop_requested(), announcer)) {
+      SweepStats sweep;
+      for (const ServiceInfo& si : detect_services(config, *service_db, table, &gate,
+                                                   stop_requested(), announcer, &sweep)) {
         std::lock_guard lock(output_mu);
+        if (si.promoted) {
+          PortResult pr{si.addr, si.proto,        si.port, PortState::Open, Reason::UdpResponse,
+                        0,       WallClock::now()};
+          pr.previous = PortState::OpenFiltered;
+          if (table.promote(pr))
+            for (auto& s : sinks) s->port(pr);
+        }
         table.add_service(si);  // -oX and -oG write services from the table
         for (auto& s : sinks) s->service(si);
       }
+      if (sweep.cut != 0)
+        std::cerr << fmt::format(
+            "glasshouse: note: -sV: {} probe{} to open|filtered UDP ports not sent (the sweep's "
+            "3 s start window had passed, or the stage ended); those ports may still hide a "
+            "service\n",
+            sweep.cut, sweep.cut == 1 ? "" : "s");
+      if (config.output.verbosity > 0 && sweep.ports != 0)
+        std::cerr << fmt::format(
+            "glasshouse: -sV: {} open|filtered UDP port{} swept ({} datagrams), {} answered\n",
+            sweep.ports, sweep.ports == 1 ? "" : "s", sweep.sent, sweep.promoted);
     }
   } catch (const std::exception& e) {
     // Close the outputs with what was found, then report the error.

@@ -110,6 +110,26 @@ bool tracing() {
   return on;
 }
 
+// Sends step `s` on the connected socket `fd` to (dst, port), with the --announce tag by the
+// rules of udp_step_datagram (the source address is the socket's own). send()'s result.
+ssize_t send_step(int fd, const UdpStep& s, const ServiceOptions& o, const IpAddress& dst,
+                  uint16_t port) {
+  std::string datagram = s.payload;
+  if (o.announce != nullptr) {
+    sockaddr_storage ss{};
+    socklen_t len = sizeof ss;
+    IpAddress src = dst;  // replaced by the socket's own address below
+    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) == 0) {
+      if (ss.ss_family == AF_INET)
+        src = IpAddress::v4(ntohl(reinterpret_cast<sockaddr_in*>(&ss)->sin_addr.s_addr));
+      else if (ss.ss_family == AF_INET6)
+        src = IpAddress::from_v6_bytes(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_addr.s6_addr);
+    }
+    datagram = udp_step_datagram(s, o.announce, net::UdpPayloads::instance(), src, dst, port);
+  }
+  return ::send(fd, datagram.data(), datagram.size(), MSG_DONTWAIT);
+}
+
 class UdpPortJob : public Job {
  public:
   UdpPortJob(const ProbeDb& db, const ServiceOptions& o, ServiceInfo& res, UdpRtt& rtt)
@@ -138,21 +158,7 @@ class UdpPortJob : public Job {
     }
     const UdpStep& s = steps_[next_ - 1];
     trace("send");
-    std::string datagram = s.payload;
-    if (o_.announce != nullptr) {
-      sockaddr_storage ss{};
-      socklen_t len = sizeof ss;
-      IpAddress src = res_.addr;  // replaced by the socket's own address below
-      if (::getsockname(r.fd(*this), reinterpret_cast<sockaddr*>(&ss), &len) == 0) {
-        if (ss.ss_family == AF_INET)
-          src = IpAddress::v4(ntohl(reinterpret_cast<sockaddr_in*>(&ss)->sin_addr.s_addr));
-        else if (ss.ss_family == AF_INET6)
-          src = IpAddress::from_v6_bytes(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_addr.s6_addr);
-      }
-      datagram = udp_step_datagram(s, o_.announce, net::UdpPayloads::instance(), src, res_.addr,
-                                   res_.port);
-    }
-    ssize_t n = ::send(r.fd(*this), datagram.data(), datagram.size(), MSG_DONTWAIT);
+    ssize_t n = send_step(r.fd(*this), s, o_, res_.addr, res_.port);
     if (n < 0) {
       if (errno == ECONNREFUSED) return unreachable(r);
       return next_step(r);
@@ -328,7 +334,164 @@ class UdpPortJob : public Job {
   bool answered_ = false, done_ = false;
 };
 
+// The sweep's ranks: a hard match with a version, a hard match, a soft one.
+int sweep_rank(const ServiceMatch& m) {
+  if (m.soft) return 2;
+  return m.version.empty() ? 1 : 0;
+}
+
+class UdpSweepJob : public Job {
+ public:
+  UdpSweepJob(const ProbeDb& db, const ServiceOptions& o, UdpSweepPort& p, size_t step,
+              UdpSweepBudget& budget)
+      : db_(db), o_(o), p_(p), step_(step), budget_(budget) {}
+
+  void start(ConnRunner& r) override {
+    started_ = true;
+    Clock::time_point now = Clock::now();
+    if (!budget_.last_start) budget_.last_start = now + budget_.start_window;
+    if (now > *budget_.last_start) {
+      ++budget_.cut;
+      return r.finish(*this);
+    }
+    // Nothing more to learn: the port is named for good, or it said it is closed.
+    if (udp_sweep_settled(p_) || p_.unreached || p_.bytes > kMaxPortBytes) return r.finish(*this);
+    r.connect(*this, p_.res->addr, p_.res->port, wait(), Protocol::Udp);
+  }
+
+  void on_connected(ConnRunner& r, int err, nanoseconds) override {
+    if (err != 0) return r.finish(*this);  // refused by the gate, or no socket: nothing sent
+    ssize_t n = send_step(r.fd(*this), step(), o_, p_.res->addr, p_.res->port);
+    if (n < 0) {
+      if (errno == ECONNREFUSED) p_.unreached = true;
+      return r.finish(*this);
+    }
+    ++budget_.sent;
+    sent_at_ = Clock::now();
+    r.watch(*this, EPOLLIN);
+    r.set_deadline(*this, sent_at_ + wait());
+  }
+
+  void on_io(ConnRunner& r, uint32_t) override {
+    char buf[65536];
+    for (;;) {
+      ssize_t n = ::recv(r.fd(*this), buf, sizeof buf, MSG_DONTWAIT);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        if (errno == ECONNREFUSED) {
+          p_.unreached = true;
+          return r.finish(*this);
+        }
+        if (errno != EAGAIN && errno != EWOULDBLOCK) r.watch(*this, 0);
+        return;
+      }
+      p_.bytes += static_cast<size_t>(n);
+      if (p_.bytes > kMaxPortBytes) return r.finish(*this);
+      if (!answered_ && p_.rtt != nullptr) p_.rtt->sample(Clock::now() - sent_at_);
+      answered_ = true;
+      std::string_view data(buf, static_cast<size_t>(n));
+      auto m = match_udp_reply(db_, step(), p_.res->port, data);
+      if (tracing())
+        std::fprintf(stderr, "sV %s:%u/udp sweep %s reply %zd bytes: %s\n",
+                     p_.res->addr.to_string().c_str(), p_.res->port,
+                     step().probe != nullptr ? step().probe->name.c_str() : "-", n,
+                     m ? (m->service + " " + m->product + " " + m->version).c_str() : "no match");
+      udp_sweep_offer(p_, step_, m);
+      if (udp_sweep_settled(p_)) return r.finish(*this);
+      // More datagrams may follow (a long answer): a short quiet period for them.
+      r.set_deadline(*this, Clock::now() + quiet());
+    }
+  }
+
+  void on_timeout(ConnRunner& r) override { r.finish(*this); }
+
+  void on_abort() override {
+    if (!started_) ++budget_.cut;
+  }
+
+ private:
+  const UdpStep& step() const { return (*p_.steps)[step_]; }
+  nanoseconds srtt() const {
+    return p_.rtt != nullptr && p_.rtt->have ? p_.rtt->srtt : nanoseconds(milliseconds(50));
+  }
+  nanoseconds wait() const {
+    milliseconds cap = milliseconds(step().probe != nullptr ? step().probe->totalwait_ms : 5000);
+    cap = std::min(cap, milliseconds(2000));
+    return std::clamp<nanoseconds>(milliseconds(250) + 8 * srtt(), milliseconds(50),
+                                   std::max(cap, milliseconds(50)));
+  }
+  nanoseconds quiet() const {
+    return std::clamp<nanoseconds>(milliseconds(40) + 4 * srtt(), milliseconds(20),
+                                   milliseconds(1000));
+  }
+
+  const ProbeDb& db_;
+  const ServiceOptions& o_;
+  UdpSweepPort& p_;
+  size_t step_;
+  UdpSweepBudget& budget_;
+  Clock::time_point sent_at_;
+  bool started_ = false, answered_ = false;
+};
+
 }  // namespace
+
+std::vector<UdpStep> udp_sweep_plan(const ProbeDb& db, const net::UdpPayloads& payloads,
+                                    uint16_t port, int intensity) {
+  std::vector<UdpStep> steps = udp_probe_plan(db, payloads, port, intensity);
+  std::erase_if(steps, [](const UdpStep& s) { return s.probe == nullptr; });
+  return steps;
+}
+
+void udp_sweep_offer(UdpSweepPort& p, size_t step, const std::optional<ServiceMatch>& m) {
+  if (!p.answered || step < p.answered_step) p.answered_step = step;
+  p.answered = true;
+  if (!m) return;
+  if (!p.best || sweep_rank(*m) < sweep_rank(*p.best) ||
+      (sweep_rank(*m) == sweep_rank(*p.best) && step < p.best_step)) {
+    p.best = m;
+    p.best_step = step;
+  }
+}
+
+bool udp_sweep_settled(const UdpSweepPort& p) {
+  return p.best && sweep_rank(*p.best) == 0;
+}
+
+void udp_sweep_finish(UdpSweepPort& p) {
+  ServiceInfo& res = *p.res;
+  res.proto = Protocol::Udp;
+  res.name = std::string(ServiceTable::instance().name(Protocol::Udp, res.port));
+  if (!p.answered) return;
+  res.promoted = true;
+  if (!p.best) {
+    const UdpStep& s = (*p.steps)[p.answered_step];
+    res.probe = s.probe != nullptr ? s.probe->name : "udp-payload";
+    res.note = fmt::format("answered the -sV probe {} (no rule matched the reply)", res.probe);
+    return;
+  }
+  const ServiceMatch& m = *p.best;
+  res.name = m.service;
+  res.method = "probed";
+  res.probe = m.probe;
+  if (m.soft) {
+    res.confidence = 8;
+    return;
+  }
+  res.product = m.product;
+  res.version = m.version;
+  res.extra_info = m.info;
+  res.hostname = m.hostname;
+  res.ostype = m.ostype;
+  res.devicetype = m.devicetype;
+  res.cpe = m.cpe;
+  res.confidence = 10;
+}
+
+std::unique_ptr<Job> make_udp_sweep_job(const ProbeDb& db, const ServiceOptions& opts,
+                                        UdpSweepPort& p, size_t step, UdpSweepBudget& budget) {
+  return std::make_unique<UdpSweepJob>(db, opts, p, step, budget);
+}
 
 std::unique_ptr<Job> make_udp_port_job(const ProbeDb& db, const ServiceOptions& opts,
                                        ServiceInfo& res, UdpRtt& rtt) {

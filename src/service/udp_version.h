@@ -23,9 +23,29 @@
 // it (tagged when its protocol takes a trailer, after its wrap; untagged otherwise), a probe of
 // the databases tagged unless one of our payloads for that port is known not to take a trailer
 // (its service would then not answer). The tag names the socket's source address.
+//
+// An open|filtered port (-sU got no reply: a silent service, or a filter) gets the sweep instead
+// (udp_sweep_plan): the same plan without -sU's own datagrams (sent already, unanswered), so
+// only the database probes that list the port or whose rarity is within --version-intensity.
+// Every probe is a UdpSweepJob of its own, all started together (interleaved across ports: each
+// port's first probe before any port's second), each one datagram on a fresh connected socket
+// (admitted by the gate and the rate as any -sV datagram, tagged by the same rules) and one wait
+// for its reply: 250 ms + 8 x the host's smoothed reply time (50 ms while none), capped by the
+// probe's totalwaitms and by 2 s. A port that answers any of them becomes open (reason
+// udp-response; ServiceInfo::promoted): its service is the best match among the replies (a hard
+// match with a version, then a hard match, then a soft one; plan order on ties), or the port
+// table's name when none matched. A silent port stays open|filtered and gets no ServiceInfo.
+// Bound: sweep jobs start only within UdpSweepBudget::start_window (3 s) of the first one's
+// start; those not started by then are counted (UdpSweepBudget::cut) and send nothing. At most
+// 64 x max_active sweep jobs are made (more could not start within the window: each holds a slot
+// 50 ms at least); the probes beyond are counted as cut too, so memory stays bounded. So a scan
+// where nothing answers spends at most start_window + 2 s more than without the sweep, and one
+// wait (650 ms) when every probe fits the runner's slots at once (ports x probes <= max_active).
 #pragma once
 
 #include <chrono>
+#include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -79,5 +99,47 @@ std::optional<ServiceMatch> match_udp_reply(const ProbeDb& db, const UdpStep& st
 // The job for res.addr / res.port (res.proto is set to UDP). The job must outlive the runner.
 std::unique_ptr<Job> make_udp_port_job(const ProbeDb& db, const ServiceOptions& opts,
                                        ServiceInfo& res, UdpRtt& rtt);
+
+// ---- open|filtered ports: the sweep (see above) ----
+
+// The probes an open|filtered port gets: udp_probe_plan without -sU's own payload steps.
+std::vector<UdpStep> udp_sweep_plan(const ProbeDb& db, const net::UdpPayloads& payloads,
+                                    uint16_t port, int intensity);
+
+// One open|filtered port's sweep: its steps and what their replies said.
+struct UdpSweepPort {
+  ServiceInfo* res = nullptr;  // addr, port: the port; filled by udp_sweep_finish
+  UdpRtt* rtt = nullptr;       // the host's, shared with its other UDP jobs
+  // Its plan (udp_sweep_plan), shared by the ports whose plans are the same (most ports: the
+  // probes within the intensity), so a -p- sweep holds a pointer per port, not a plan.
+  const std::vector<UdpStep>* steps = nullptr;
+  bool answered = false;  // some step got a datagram back
+  size_t answered_step = SIZE_MAX;
+  std::optional<ServiceMatch> best;
+  size_t best_step = SIZE_MAX;
+  size_t bytes = 0;        // received, all steps (bounded as a UdpPortJob's)
+  bool unreached = false;  // an ICMP port unreachable came back to a step
+};
+
+// Shared by a stage's sweep jobs.
+struct UdpSweepBudget {
+  std::chrono::milliseconds start_window{3000};
+  std::optional<std::chrono::steady_clock::time_point> last_start;  // set by the first start
+  size_t sent = 0;                                                  // sweep datagrams sent
+  size_t cut = 0;  // sweep jobs never started (the window had passed, or the stage ended)
+};
+
+// Records a reply of step `step` (`m`: its match, if any): the port answered; the match replaces
+// the best one if it ranks higher (hard with a version > hard > soft; the earlier step on ties).
+void udp_sweep_offer(UdpSweepPort& p, size_t step, const std::optional<ServiceMatch>& m);
+// Whether the port is identified for good (a hard match with a version): its other steps need not
+// be sent.
+bool udp_sweep_settled(const UdpSweepPort& p);
+// Fills *p.res: promoted and the service when the port answered; the port table's name otherwise.
+void udp_sweep_finish(UdpSweepPort& p);
+
+// The job sending p.steps[step]. It must outlive the runner; p and budget too.
+std::unique_ptr<Job> make_udp_sweep_job(const ProbeDb& db, const ServiceOptions& opts,
+                                        UdpSweepPort& p, size_t step, UdpSweepBudget& budget);
 
 }  // namespace gh

@@ -639,19 +639,26 @@ std::vector<ServiceInfo> run_version_scan(const std::vector<std::pair<IpAddress,
 
 std::vector<ServiceInfo> run_version_scan(const std::vector<ServiceTarget>& ports,
                                           const ProbeDb& db, const ServiceOptions& opts,
-                                          ProbeGate* gate, const std::atomic<bool>& stop) {
+                                          ProbeGate* gate, const std::atomic<bool>& stop,
+                                          SweepStats* sweep) {
   std::vector<ServiceInfo> results(ports.size());
   std::map<IpAddress, HostRtt> rtts;
   std::map<IpAddress, UdpRtt> udp_rtts;
   std::vector<std::unique_ptr<Job>> jobs;
+  std::vector<std::unique_ptr<UdpSweepPort>> swept;
+  std::map<std::vector<const ServiceProbe*>, std::unique_ptr<std::vector<UdpStep>>> plans;
+  UdpSweepBudget sweep_budget;
   ConnRunner::Options ro;
   ro.max_active = opts.max_active;
   ro.max_rate = opts.max_rate;
   ro.gate = gate;
   ro.stop = &stop;
+  size_t confirmed = 0;
+  for (const ServiceTarget& t : ports)
+    if (!t.open_filtered) ++confirmed;
   auto budget = opts.stage_budget;
   if (budget.count() <= 0) {
-    size_t rounds = (ports.size() + opts.max_active - 1) / std::max<size_t>(1, opts.max_active);
+    size_t rounds = (confirmed + opts.max_active - 1) / std::max<size_t>(1, opts.max_active);
     budget = std::max<milliseconds>(
         milliseconds(30000), opts.port_budget * static_cast<int64_t>(rounds) + milliseconds(5000));
   }
@@ -661,24 +668,71 @@ std::vector<ServiceInfo> run_version_scan(const std::vector<ServiceTarget>& port
     results[i].addr = ports[i].addr;
     results[i].proto = ports[i].proto;
     results[i].port = ports[i].port;
-    if (ports[i].proto == Protocol::Udp)
+    if (ports[i].open_filtered) {
+      if (ports[i].proto != Protocol::Udp) continue;  // only UDP ports are swept
+      auto p = std::make_unique<UdpSweepPort>();
+      p->res = &results[i];
+      p->rtt = &udp_rtts[ports[i].addr];
+      std::vector<UdpStep> steps =
+          udp_sweep_plan(db, net::UdpPayloads::instance(), ports[i].port, opts.intensity);
+      std::vector<const ServiceProbe*> key;
+      for (const UdpStep& s : steps) key.push_back(s.probe);
+      auto& plan = plans[key];
+      if (!plan) plan = std::make_unique<std::vector<UdpStep>>(std::move(steps));
+      p->steps = plan.get();
+      swept.push_back(std::move(p));
+    } else if (ports[i].proto == Protocol::Udp) {
       jobs.push_back(make_udp_port_job(db, opts, results[i], udp_rtts[ports[i].addr]));
-    else
+      runner.add(jobs.back().get());
+    } else {
       jobs.push_back(std::make_unique<PortJob>(db, opts, results[i], rtts[ports[i].addr]));
-    runner.add(jobs.back().get());
+      runner.add(jobs.back().get());
+    }
+  }
+  // The sweep after the open ports' jobs, interleaved: every port's first probe, then every
+  // port's second, ... (the first probes are the likeliest: those listing the port).
+  // At most 64 x max_active of them (udp_version.h): the rest could not start in the window.
+  const size_t max_sweep_jobs = std::max<size_t>(1, opts.max_active) * 64;
+  size_t sweep_jobs = 0;
+  for (size_t k = 0;; ++k) {
+    bool any = false;
+    for (auto& p : swept) {
+      if (k >= p->steps->size()) continue;
+      any = true;
+      if (sweep_jobs == max_sweep_jobs) {
+        ++sweep_budget.cut;
+        continue;
+      }
+      ++sweep_jobs;
+      jobs.push_back(make_udp_sweep_job(db, opts, *p, k, sweep_budget));
+      runner.add(jobs.back().get());
+    }
+    if (!any) break;
   }
   runner.run();
+  for (auto& p : swept) udp_sweep_finish(*p);  // (before `plans` goes: the steps are its)
+  if (sweep != nullptr) {
+    sweep->ports = swept.size();
+    sweep->promoted = 0;
+    for (auto& p : swept)
+      if (p->res->promoted) ++sweep->promoted;
+    sweep->sent = sweep_budget.sent;
+    sweep->cut = sweep_budget.cut;
+  }
   return results;
 }
 
 std::vector<ServiceInfo> detect_services(const ScanConfig& config, const ProbeDb& db,
                                          const ResultTable& table, ProbeGate* gate,
                                          const std::atomic<bool>& stop,
-                                         const auth::ProbeAnnouncer* announce) {
+                                         const auth::ProbeAnnouncer* announce, SweepStats* sweep) {
   std::vector<ServiceTarget> ports;
   for (const auto& [addr, host] : table.hosts())
-    for (const auto& e : host.sorted_entries())
+    for (const auto& e : host.sorted_entries()) {
       if (e.state == PortState::Open) ports.push_back({addr, e.proto, e.port});
+      if (e.state == PortState::OpenFiltered && e.proto == Protocol::Udp)
+        ports.push_back({addr, e.proto, e.port, true});
+    }
   ServiceOptions o;
   o.intensity = config.service.intensity;
   o.port_budget = config.service.port_budget;
@@ -689,7 +743,12 @@ std::vector<ServiceInfo> detect_services(const ScanConfig& config, const ProbeDb
     o.max_active = 1;
   else if (config.timing.level == 2)
     o.max_active = 16;
-  return run_version_scan(ports, db, o, gate, stop);
+  std::vector<ServiceInfo> all = run_version_scan(ports, db, o, gate, stop, sweep);
+  std::vector<ServiceInfo> out;
+  out.reserve(all.size());
+  for (size_t i = 0; i < all.size(); ++i)
+    if (!ports[i].open_filtered || all[i].promoted) out.push_back(std::move(all[i]));
+  return out;
 }
 
 }  // namespace gh

@@ -1,6 +1,7 @@
 // The -sV stage: service and version detection on the open TCP ports a scan found.
 //
-// run_version_scan() runs one PortJob per open TCP port (UDP ports: service/udp_version.h) on a
+// run_version_scan() runs one PortJob per open TCP port (UDP ports, open and open|filtered:
+// service/udp_version.h) on a
 // ConnRunner (scan/conn_runner.h), all
 // ports at once up to the descriptor budget. Each job, on its own:
 //   1. connects and waits for a banner (the NULL probe); the first hard match ends it;
@@ -64,21 +65,35 @@ std::vector<ServiceInfo> run_version_scan(const std::vector<std::pair<IpAddress,
                                           ProbeGate* gate, const std::atomic<bool>& stop);
 
 // The same for TCP and UDP ports together (UDP ports: service/udp_version.h), on one runner.
+// `open_filtered` (UDP only): a port -sU got no reply from, swept (udp_version.h: its
+// ServiceInfo says `promoted` when it answered; otherwise only its name is filled).
 struct ServiceTarget {
   IpAddress addr;
   Protocol proto = Protocol::Tcp;
   uint16_t port = 0;
+  bool open_filtered = false;
+};
+// What the sweep of open|filtered UDP ports did (udp_version.h).
+struct SweepStats {
+  size_t ports = 0;     // open|filtered ports swept
+  size_t promoted = 0;  // of them, answered: now open
+  size_t sent = 0;      // datagrams sent
+  size_t cut = 0;       // probes never sent: the sweep's start window had passed
 };
 std::vector<ServiceInfo> run_version_scan(const std::vector<ServiceTarget>& ports,
                                           const ProbeDb& db, const ServiceOptions& opts,
-                                          ProbeGate* gate, const std::atomic<bool>& stop);
+                                          ProbeGate* gate, const std::atomic<bool>& stop,
+                                          SweepStats* sweep = nullptr);
 
-// The -sV stage of a scan: every open TCP and UDP port in `table`, with the options of
-// config.service and the timing's --max-rate. Results in address, port order.
+// The -sV stage of a scan: every open TCP and UDP port in `table`, and the open|filtered UDP
+// ports (swept), with the options of config.service and the timing's --max-rate. Results in
+// address, port order: one per open port, and one per open|filtered port that answered
+// (ServiceInfo::promoted); the silent ones have none.
 std::vector<ServiceInfo> detect_services(const ScanConfig& config, const ProbeDb& db,
                                          const ResultTable& table, ProbeGate* gate,
                                          const std::atomic<bool>& stop,
-                                         const auth::ProbeAnnouncer* announce = nullptr);
+                                         const auth::ProbeAnnouncer* announce = nullptr,
+                                         SweepStats* sweep = nullptr);
 
 // Pieces exposed for the tests.
 HttpInfo parse_http(std::string_view reply);

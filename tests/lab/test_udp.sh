@@ -3,7 +3,8 @@
 # memcached, nmbd) bound to 198.18.0.2 and 2001:db8::2 in the target namespace, which keeps Linux's
 # default ICMP rate limit; nft there drops two ports and answers one with ICMP admin-prohibited;
 # the rest are closed. Every state must be the expected one and nmap -sU's on the same target
-# (IPv4 and IPv6); -sS -sU in one run, with and without host discovery. Then loopback (no ICMP
+# (IPv4 and IPv6); -sS -sU in one run, with and without host discovery; -sU -sV, also on an
+# open|filtered port that only a -sV probe gets an answer from. Then loopback (no ICMP
 # limit there) inside the scanner namespace; -S, a pool of eight source addresses (-sU: every
 # closed port of a host in ~6 s instead of ~95; -sS: nmap's states), and an IPv6 pool (-sU, -sS);
 # the history database names both scan types of the -sS -sU runs; and bad input: a malformed
@@ -133,26 +134,91 @@ done
 # -sU -sV (service/udp_version.h): each daemon named with the right product and, where it
 # discloses one, the installed package's upstream version (dpkg-query); text, -oJ and -oX carry
 # it. nmap -sU -sV on the same IPv4 ports, except 11211 (nmap does not recognise memcached's UDP
-# reply and then spends ~100 s on its other probes; bench/service measures it): Glasshouse must
-# get at least as many right, and every one nmap gets. TFTP (IPv6 only, see above) is ours only.
+# reply and then spends ~100 s on its other probes; bench/service measures it) and the dropped
+# 520 (nmap's probes of a silent port take minutes): Glasshouse must get at least as many right,
+# and every one nmap gets. TFTP (IPv6 only, see above) is ours only.
+# open|filtered ports are swept: a second dnsmasq on 5300, a port where -sU sends an empty
+# datagram, which DNS ignores (open|filtered after -sU), answers the DNS probes: open
+# (udp-response), named dnsmasq as nmap -sU -sV names it; the dropped 520 stays open|filtered.
+# Every output agrees: text, -oJ (the port's record written again: open, previous_state), -oX,
+# -oG, the history database, and a diff of the -oJ against the -oX.
 . "$LAB_DIR/service_daemons.sh"  # svc_upstream
-SV4=53,123,137,161,11211
+ip netns exec "$LAB_NS_TARGET" /usr/sbin/dnsmasq -k --conf-file=/dev/null --listen-address="$V4" \
+  --bind-interfaces --port=5300 --no-resolv --no-hosts --pid-file="$LAB_WORK/dnsmasq5300.pid" \
+  --user=nobody >"$LAB_WORK/dnsmasq5300.log" 2>&1 &
+LAB_PIDS+=($!)
+for _ in $(seq 50); do
+  ip netns exec "$LAB_NS_TARGET" ss -Hlun | grep -q ":5300 " && break
+  sleep 0.1
+done
+SV4=53,123,137,161,11211,5300,520
 sv_expect="$LAB_WORK/sv-udp.tsv"
-printf '53\tdomain\tdnsmasq\t%s\n123\tntp\tchrony\t-\n137\tnetbios-ns\tSamba nmbd netbios-ns\t-\n161\tsnmp\tnet-snmp\t%s\n11211\tmemcached\tMemcached\t%s\n' \
-  "$(svc_upstream dnsmasq-base)" "$(svc_upstream snmpd)" "$(svc_upstream memcached)" >"$sv_expect"
+printf '53\tdomain\tdnsmasq\t%s\n123\tntp\tchrony\t-\n137\tnetbios-ns\tSamba nmbd netbios-ns\t-\n161\tsnmp\tnet-snmp\t%s\n11211\tmemcached\tMemcached\t%s\n5300\tdomain\tdnsmasq\t%s\n' \
+  "$(svc_upstream dnsmasq-base)" "$(svc_upstream snmpd)" "$(svc_upstream memcached)" \
+  "$(svc_upstream dnsmasq-base)" >"$sv_expect"
 printf '69\ttftp\tdnsmasq tftpd\t-\n53\tdomain\tdnsmasq\t%s\n' "$(svc_upstream dnsmasq-base)" >"$sv_expect.6"
 cat "$sv_expect"
-lab_scan "$LAB_NS_SCAN" sv-udp4 -sU -sV -p "$SV4" -oJ "$LAB_WORK/sv-udp4.jsonl" \
-  -oX "$LAB_WORK/sv-udp4.xml" "$V4" || lab_failed "sv-udp4: scan failed"
+# Without -sV, 5300 is open|filtered (the premise of the sweep).
+lab_scan "$LAB_NS_SCAN" sv-pre -sU -p 5300,520 --show all -oJ "$LAB_WORK/sv-pre.jsonl" "$V4" ||
+  lab_failed "sv-pre: scan failed"
+python3 "$LAB_DIR/udp_compare.py" "$LAB_WORK/sv-pre.jsonl" --name sv-pre --addr "$V4" \
+  --expect "open|filtered=5300,520" || lab_failed "sv-pre: 5300 must be open|filtered without -sV"
+lab_scan "$LAB_NS_SCAN" sv-udp4 -sU -sV --reason -p "$SV4" --show all -oJ "$LAB_WORK/sv-udp4.jsonl" \
+  -oX "$LAB_WORK/sv-udp4.xml" -oG "$LAB_WORK/sv-udp4.gnmap" --db "$LAB_WORK/sv.db" "$V4" ||
+  lab_failed "sv-udp4: scan failed"
 cat "$LAB_WORK/sv-udp4.stdout"
-ip netns exec "$LAB_NS_SCAN" nmap -n -Pn -sU -sV -p 53,123,137,161 -oX "$LAB_WORK/sv-udp4.nmap.xml" \
+ip netns exec "$LAB_NS_SCAN" nmap -n -Pn -sU -sV -p 53,123,137,161,5300 -oX "$LAB_WORK/sv-udp4.nmap.xml" \
   "$V4" >/dev/null 2>&1 || lab_failed "sv-udp4: nmap -sU -sV failed"
 python3 "$LAB_DIR/check_services.py" "$sv_expect" "$LAB_WORK/sv-udp4.jsonl" \
   "$LAB_WORK/sv-udp4.nmap.xml" --addr "$V4" || lab_failed "sv-udp4: services"
-grep -Eq '^161/udp +open +snmp +net-snmp [0-9.]+' "$LAB_WORK/sv-udp4.stdout" ||
+python3 "$LAB_DIR/udp_compare.py" "$LAB_WORK/sv-udp4.jsonl" --name sv-udp4 --addr "$V4" \
+  --expect "open=53,123,137,161,11211,5300" --expect "open|filtered=520" ||
+  lab_failed "sv-udp4: states"
+grep -q '<port portid="5300" protocol="udp"><state state="open" reason="udp-response"\|<port protocol="udp" portid="5300"><state state="open" reason="udp-response"' \
+  "$LAB_WORK/sv-udp4.nmap.xml" || lab_failed "sv-udp4: nmap does not find 5300/udp open (udp-response)"
+grep -Eq '^161/udp +open +snmp +udp-response( ttl [0-9]+)? +net-snmp [0-9.]+' "$LAB_WORK/sv-udp4.stdout" ||
   lab_failed "sv-udp4: no VERSION column for 161/udp in the text output"
+grep -Eq '^5300/udp +open +domain +udp-response +dnsmasq [0-9.]+' "$LAB_WORK/sv-udp4.stdout" ||
+  lab_failed "sv-udp4: 5300/udp not open (udp-response) with dnsmasq in the text output"
+grep -Eq '^520/udp +open\|filtered +route +no-response *$' "$LAB_WORK/sv-udp4.stdout" ||
+  lab_failed "sv-udp4: 520/udp not open|filtered in the text output"
 grep -q '<port protocol="udp" portid="53"><state state="open"[^>]*/><service name="domain" product="dnsmasq"' \
   "$LAB_WORK/sv-udp4.xml" || lab_failed "sv-udp4: no -oX service element for 53/udp"
+grep -q '<port protocol="udp" portid="5300"><state state="open" reason="udp-response"[^>]*/><service name="domain" product="dnsmasq"' \
+  "$LAB_WORK/sv-udp4.xml" || lab_failed "sv-udp4: -oX: 5300/udp not open with dnsmasq"
+grep -q '<port protocol="udp" portid="520"><state state="open|filtered" reason="no-response"' \
+  "$LAB_WORK/sv-udp4.xml" || lab_failed "sv-udp4: -oX: 520/udp not open|filtered"
+xmllint --noout --dtdvalid /usr/share/nmap/nmap.dtd "$LAB_WORK/sv-udp4.xml" ||
+  lab_failed "sv-udp4: -oX does not validate against nmap's DTD"
+grep -q '5300/open/udp//domain//dnsmasq [0-9.]*/' "$LAB_WORK/sv-udp4.gnmap" &&
+  grep -q '520/open|filtered/udp//route///' "$LAB_WORK/sv-udp4.gnmap" ||
+  lab_failed "sv-udp4: -oG states of 5300 and 520"
+python3 - "$LAB_WORK/sv-udp4.jsonl" "$V4" <<'PY' || lab_failed "sv-udp4: -oJ records of 5300/520"
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1])]
+def port(n):
+    return [(r["state"], r["reason"], r.get("previous_state")) for r in recs
+            if r["type"] == "port" and r["ip"] == sys.argv[2] and r["port"] == n]
+assert port(520) == [("open|filtered", "no-response", None)], port(520)
+assert port(5300) == [("open|filtered", "no-response", None),
+                      ("open", "udp-response", "open|filtered")], port(5300)
+last_port = max(i for i, r in enumerate(recs) if r["type"] == "port" and r["port"] == 5300)
+svc = [i for i, r in enumerate(recs) if r["type"] == "service" and r["port"] == 5300]
+assert len(svc) == 1 and svc[0] > last_port, (svc, last_port)
+assert not any(r["type"] == "service" and r["port"] == 520 for r in recs)
+PY
+"$GH" diff "$LAB_WORK/sv-udp4.jsonl" "$LAB_WORK/sv-udp4.xml" --json >"$LAB_WORK/sv-diff.json" ||
+  lab_failed "sv-udp4: diff -oJ -oX exited $?"
+"$GH" diff last "$LAB_WORK/sv-udp4.xml" --db "$LAB_WORK/sv.db" --json >"$LAB_WORK/sv-diff-db.json" ||
+  lab_failed "sv-udp4: diff of the stored run against -oX exited $?"
+for f in sv-diff sv-diff-db; do
+  python3 - "$LAB_WORK/$f.json" <<'PY' || lab_failed "sv-udp4: $f: the outputs disagree on a state"
+import json, sys
+d = json.load(open(sys.argv[1]))
+bad = [c for c in d["ports"] if c["change"] != "service"]
+assert not bad and d["hosts"] == [], (bad, d["hosts"])
+PY
+done
 lab_scan "$LAB_NS_SCAN" sv-udp6 -sU -sV -p 53,69 -oJ "$LAB_WORK/sv-udp6.jsonl" "$V6" ||
   lab_failed "sv-udp6: scan failed"
 python3 "$LAB_DIR/check_services.py" "$sv_expect.6" "$LAB_WORK/sv-udp6.jsonl" /dev/null \

@@ -7,7 +7,8 @@
 --proto tcp checks the TCP ports of the same files instead (a -sS -sU scan: each protocol is
 checked on its own, with its own --expect lists).
 
-Every (addr, udp port) of the --expect lists must appear once in OURS with that state. With
+Every (addr, udp port) of the --expect lists must appear once in OURS with that state (or twice
+when the later record has "previous_state", the earlier one's: -sV promoted it). With
 --nmap, nmap's state for each port must be the same, except that nmap may say open|filtered where
 we say open with a udp-response, closed with a port-unreach or filtered with an admin-prohibited
 (a validated reply is proof; nmap's payload got none, or nmap gave up under the target's ICMP
@@ -41,8 +42,12 @@ def ours(path, proto):
             if obj.get("type", "port") != "port" or obj.get("proto") != proto:
                 continue
             key = (obj["ip"], int(obj["port"]))
-            if key in got:
+            # -sV may report an open|filtered UDP port again, open, with the state it had.
+            prev = obj.get("previous_state")
+            if key in got and (prev is None or got[key][0] != prev):
                 raise SystemExit(f"{path}:{n}: {key} reported twice")
+            if prev is not None and key not in got and obj.get("state") == prev:
+                raise SystemExit(f"{path}:{n}: {key}: previous_state is its state")
             got[key] = (obj["state"], obj.get("reason", ""))
     return got
 

@@ -464,6 +464,41 @@ TEST(Jsonl, PortRecordsCarryTheRequiredFields) {
   EXPECT_EQ(filtered["port"].text, "81");
 }
 
+// -sV promotes an open|filtered UDP port that answered: the port record is written again, with
+// the state it had; a reader takes the later record (history/result_files.h).
+TEST(Jsonl, PromotedPortIsWrittenAgainWithItsPreviousState) {
+  std::ostringstream out;
+  JsonlSink sink(out, options(parse_show("all")));
+  sink.begin(info());
+  PortResult first = port_result(5300, PortState::OpenFiltered, Reason::NoResponse, 0);
+  first.proto = Protocol::Udp;
+  sink.port(first);
+  PortResult again = port_result(5300, PortState::Open, Reason::UdpResponse, 0);
+  again.proto = Protocol::Udp;
+  again.previous = PortState::OpenFiltered;
+  sink.port(again);
+  auto lines = lines_of(out.str());
+  ASSERT_EQ(lines.size(), 3u);
+  auto a = parse_line(lines[1]);
+  EXPECT_EQ(a["state"].text, "open|filtered");
+  EXPECT_FALSE(a.contains("previous_state"));
+  auto b = parse_line(lines[2]);
+  EXPECT_EQ(b["state"].text, "open");
+  EXPECT_EQ(b["reason"].text, "udp-response");
+  EXPECT_EQ(b["proto"].text, "udp");
+  EXPECT_EQ(b["previous_state"].text, "open|filtered");
+  // The default filter (open) wrote nothing for the open|filtered verdict: the promoted record
+  // is the port's only one.
+  std::ostringstream out2;
+  JsonlSink open_only(out2, options());
+  open_only.begin(info());
+  open_only.port(first);
+  open_only.port(again);
+  lines = lines_of(out2.str());
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(parse_line(lines[1])["state"].text, "open");
+}
+
 TEST(Jsonl, ShowFilterSelectsStates) {
   std::ostringstream out;
   JsonlSink sink(out, options(parse_show("closed")));

@@ -45,6 +45,40 @@ TEST(ResultTable, SecondAddOfSamePortReturnsFalse) {
   EXPECT_EQ(t.hosts_up(), 2u);
 }
 
+// -sV: an open|filtered UDP port that answered becomes open (service/udp_version.h).
+TEST(ResultTable, PromoteReplacesTheVerdictAndItsCounts) {
+  ResultTable t(10);
+  PortResult silent =
+      result("192.0.2.1", 5300, PortState::OpenFiltered, Reason::NoResponse, Protocol::Udp);
+  ASSERT_TRUE(t.add(silent));
+  ASSERT_TRUE(
+      t.add(result("192.0.2.1", 520, PortState::OpenFiltered, Reason::NoResponse, Protocol::Udp)));
+  EXPECT_EQ(t.hosts_up(), 0u);  // nothing answered yet
+  EXPECT_EQ(t.count(PortState::OpenFiltered), 2u);
+  PortResult answered =
+      result("192.0.2.1", 5300, PortState::Open, Reason::UdpResponse, Protocol::Udp);
+  answered.previous = PortState::OpenFiltered;
+  EXPECT_TRUE(t.promote(answered));
+  EXPECT_FALSE(t.promote(answered));  // nothing changes twice
+  EXPECT_EQ(t.count(PortState::OpenFiltered), 1u);
+  EXPECT_EQ(t.count(PortState::Open), 1u);
+  EXPECT_EQ(t.entries(), 2u);
+  EXPECT_EQ(t.hosts_up(), 1u);  // a UDP reply is the host's
+  const auto& h = t.hosts().at(*IpAddress::parse("192.0.2.1"));
+  auto e = h.sorted_entries();
+  ASSERT_EQ(e.size(), 2u);
+  EXPECT_EQ(e[0].port, 520);
+  EXPECT_EQ(e[0].state, PortState::OpenFiltered);
+  EXPECT_EQ(e[1].port, 5300);
+  EXPECT_EQ(e[1].state, PortState::Open);
+  EXPECT_EQ(e[1].reason, Reason::UdpResponse);
+  // A port with no stored verdict is added.
+  EXPECT_TRUE(
+      t.promote(result("192.0.2.2", 53, PortState::Open, Reason::UdpResponse, Protocol::Udp)));
+  EXPECT_EQ(t.count(PortState::Open), 2u);
+  EXPECT_EQ(t.hosts_up(), 2u);
+}
+
 TEST(ResultTable, KeepsReplyTtl) {
   ResultTable t(10);
   PortResult r = open_port("192.0.2.1", 22);

@@ -9,6 +9,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <sstream>
@@ -244,6 +245,174 @@ TEST(UdpVersionScan, IdentifiesAnsweringPortAndEndsClosedAndSilentOnes) {
   EXPECT_EQ(res[2].method, "table");
   EXPECT_EQ(res[2].product, "");
   EXPECT_EQ(res[2].note, "");  // ended by its steps, not by the port budget
+}
+
+// open|filtered ports (the sweep): -sU's payloads are not sent again; the probes listing the port
+// first, then those within the intensity; at intensity 0 only the listed ones.
+TEST(UdpSweepPlan, DatabaseProbesOnlyListedFirstWithinTheIntensity) {
+  ProbeDb db = shipped();
+  std::istringstream in(
+      "Probe UDP Theirs161 q|\\x01\\x02|\nrarity 5\nports 161\n"
+      "Probe UDP Rare q|\\x03|\nrarity 9\n"
+      "Probe UDP Common q|\\x04|\nrarity 2\n");
+  db.merge(parse_nmap_probes(in, "test", DbSource::Nmap));
+  net::UdpPayloads payloads = net::UdpPayloads::builtin();
+  auto names = [](const std::vector<UdpStep>& p) {
+    std::vector<std::string> out;
+    for (const auto& s : p) out.push_back(s.probe != nullptr ? s.probe->name : "-");
+    return out;
+  };
+  auto plan = udp_sweep_plan(db, payloads, 161, 7);
+  ASSERT_GE(plan.size(), 3u);
+  for (const auto& s : plan) {
+    ASSERT_NE(s.probe, nullptr);  // no -sU payload step: -sU sent those, unanswered
+    EXPECT_EQ(s.udp_payload, nullptr);
+  }
+  EXPECT_EQ(plan[0].probe->name, "SnmpVersionTag");  // listed, ours first
+  EXPECT_EQ(plan[1].probe->name, "Theirs161");       // listed, nmap's
+  auto n = names(plan);
+  EXPECT_NE(std::find(n.begin(), n.end(), "Common"), n.end());
+  EXPECT_EQ(std::find(n.begin(), n.end(), "Rare"), n.end());
+  // An unusual port: no probe lists it; at intensity 0 nothing is sent, at 1 only rarity 1.
+  EXPECT_TRUE(udp_sweep_plan(db, payloads, 5300, 0).empty());
+  for (const auto& s : udp_sweep_plan(db, payloads, 5300, 1)) EXPECT_LE(s.probe->rarity, 1);
+  n = names(udp_sweep_plan(db, payloads, 5300, 7));
+  EXPECT_NE(std::find(n.begin(), n.end(), "DnsVersionBind"), n.end());
+  EXPECT_NE(std::find(n.begin(), n.end(), "Common"), n.end());
+  EXPECT_EQ(std::find(n.begin(), n.end(), "Rare"), n.end());
+  n = names(udp_sweep_plan(db, payloads, 5300, 9));
+  EXPECT_NE(std::find(n.begin(), n.end(), "Rare"), n.end());
+}
+
+// The port answered: promoted, with the best match (hard with a version > hard > soft; the
+// earlier step on ties); silent: not promoted, the port table's name.
+TEST(UdpSweep, PromotesOnAnyReplyAndKeepsTheBestMatch) {
+  ServiceInfo res;
+  res.port = 5300;
+  UdpSweepPort p;
+  p.res = &res;
+  std::vector<UdpStep> four(4);
+  p.steps = &four;
+  auto match = [](bool soft, const char* product, const char* version) {
+    ServiceMatch m;
+    m.service = "domain";
+    m.soft = soft;
+    m.product = product;
+    m.version = version;
+    return m;
+  };
+  ServiceMatch soft = match(true, "", "");
+  ServiceMatch hard = match(false, "dnsmasq", "");
+  ServiceMatch versioned = match(false, "dnsmasq", "2.90");
+  versioned.probe = "DnsVersionBind";
+  udp_sweep_offer(p, 3, soft);
+  EXPECT_TRUE(p.answered);
+  EXPECT_FALSE(udp_sweep_settled(p));
+  udp_sweep_offer(p, 2, hard);
+  EXPECT_EQ(p.best_step, 2u);
+  udp_sweep_offer(p, 1, std::nullopt);  // an answer no rule matched changes no match
+  EXPECT_EQ(p.best_step, 2u);
+  udp_sweep_offer(p, 3, versioned);
+  EXPECT_TRUE(udp_sweep_settled(p));
+  udp_sweep_offer(p, 0, hard);  // ranks lower than a version, however early
+  EXPECT_EQ(p.best_step, 3u);
+  udp_sweep_finish(p);
+  EXPECT_TRUE(res.promoted);
+  EXPECT_EQ(res.proto, Protocol::Udp);
+  EXPECT_EQ(res.name, "domain");
+  EXPECT_EQ(res.product, "dnsmasq");
+  EXPECT_EQ(res.version, "2.90");
+  EXPECT_EQ(res.method, "probed");
+  EXPECT_EQ(res.confidence, 10);
+  EXPECT_EQ(res.probe, "DnsVersionBind");
+
+  ServiceInfo quiet;
+  quiet.port = 520;
+  UdpSweepPort q;
+  q.res = &quiet;
+  udp_sweep_finish(q);
+  EXPECT_FALSE(quiet.promoted);
+  EXPECT_EQ(quiet.name, "route");
+  EXPECT_EQ(quiet.method, "table");
+
+  // An answer without a match: promoted, named by the port table, the probe noted.
+  ServiceInfo odd;
+  odd.port = 5300;
+  UdpSweepPort o;
+  o.res = &odd;
+  ServiceProbe probe;
+  probe.name = "Noise";
+  std::vector<UdpStep> one{UdpStep{"x", &probe, nullptr}};
+  o.steps = &one;
+  udp_sweep_offer(o, 0, std::nullopt);
+  udp_sweep_finish(o);
+  EXPECT_TRUE(odd.promoted);
+  EXPECT_EQ(odd.method, "table");
+  EXPECT_EQ(odd.probe, "Noise");
+  EXPECT_NE(odd.note.find("no rule matched"), std::string::npos);
+}
+
+// End to end on loopback: two open|filtered ports, one a daemon that answers only the "ping"
+// probe (which does not list its port: chosen by rarity), one bound and silent.
+TEST(UdpVersionScan, SweepsOpenFilteredPortsAndPromotesTheOneThatAnswers) {
+  UdpServer server;
+  int silent_fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(silent_fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  ::getsockname(silent_fd, reinterpret_cast<sockaddr*>(&a), &len);
+  uint16_t silent = ntohs(a.sin_port);
+  std::istringstream in(
+      "Probe UDP Noise q|noise|\nrarity 1\n"
+      "Probe UDP Ping q|ping|\nrarity 3\n"
+      "match toy m|^toyd ([\\d.]+)\\n| p/Toy daemon/ v/$1/\n"
+      "Probe UDP Never q|ping|\nrarity 8\n");
+  ProbeDb db = parse_nmap_probes(in, "test", DbSource::Nmap);
+  ServiceOptions o;
+  o.intensity = 3;
+  std::atomic<bool> stop{false};
+  IpAddress lo = IpAddress::v4(0x7f000001);
+  SweepStats st;
+  auto res = run_version_scan(std::vector<ServiceTarget>{{lo, Protocol::Udp, server.port(), true},
+                                                         {lo, Protocol::Udp, silent, true}},
+                              db, o, nullptr, stop, &st);
+  ::close(silent_fd);
+  ASSERT_EQ(res.size(), 2u);
+  EXPECT_TRUE(res[0].promoted);
+  EXPECT_EQ(res[0].name, "toy");
+  EXPECT_EQ(res[0].product, "Toy daemon");
+  EXPECT_EQ(res[0].version, "4.2");
+  EXPECT_EQ(res[0].probe, "Ping");
+  EXPECT_FALSE(res[1].promoted);
+  EXPECT_EQ(res[1].method, "table");
+  EXPECT_EQ(st.ports, 2u);
+  EXPECT_EQ(st.promoted, 1u);
+  EXPECT_EQ(st.sent, 4u);  // Noise and Ping to each; Never is above the intensity
+  EXPECT_EQ(st.cut, 0u);
+}
+
+// The sweep's jobs are bounded (64 x max_active): the probes beyond, and those a stop left
+// unstarted, are counted as cut and never sent.
+TEST(UdpVersionScan, SweepJobsAreCappedAndUnsentOnesCounted) {
+  std::string text;
+  for (int i = 0; i < 70; ++i)
+    text += "Probe UDP P" + std::to_string(i) + " q|p" + std::to_string(i) + "|\nrarity 1\n";
+  std::istringstream in(text);
+  ProbeDb db = parse_nmap_probes(in, "test", DbSource::Nmap);
+  ServiceOptions o;
+  o.max_active = 1;
+  std::atomic<bool> stop{true};  // nothing starts
+  SweepStats st;
+  IpAddress lo = IpAddress::v4(0x7f000001);
+  auto res = run_version_scan(std::vector<ServiceTarget>{{lo, Protocol::Udp, 9, true}}, db, o,
+                              nullptr, stop, &st);
+  ASSERT_EQ(res.size(), 1u);
+  EXPECT_FALSE(res[0].promoted);
+  EXPECT_EQ(st.ports, 1u);
+  EXPECT_EQ(st.sent, 0u);
+  EXPECT_EQ(st.cut, 70u);  // 6 beyond the cap of 64, and the 64 the stop left unstarted
 }
 
 }  // namespace
