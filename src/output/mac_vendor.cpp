@@ -65,13 +65,56 @@ bool MacVendors::parse_line(std::string_view line, uint64_t& key, std::string& n
 }
 
 MacVendors::MacVendors(const std::string& dir) : dir_(dir) {
+  // Read whole and indexed by each line's place: a name is only parsed when it is asked for
+  // (a scan looks up a few MACs; copying ~50k names took tens of ms, most of a one-host
+  // discovery's time).
   for (const char* file : {"oui.csv", "mam.csv", "oui36.csv"}) {
-    std::ifstream in(dir + "/" + file);
-    std::string line, name;
-    uint64_t key = 0;
-    while (std::getline(in, line))
-      if (parse_line(line, key, name)) blocks_.emplace(key, name);
+    std::ifstream in(dir + "/" + file, std::ios::binary);
+    if (!in) continue;
+    in.seekg(0, std::ios::end);
+    const auto size = in.tellg();
+    if (size <= 0 || size > (std::streamoff{1} << 30)) continue;
+    std::string text(static_cast<size_t>(size), '\0');
+    in.seekg(0);
+    if (!in.read(text.data(), size)) continue;
+    const auto idx = static_cast<uint64_t>(texts_.size());
+    blocks_.reserve(blocks_.size() + text.size() / 64);
+    std::string_view all(text);
+    for (size_t at = 0; at < all.size();) {
+      size_t end = all.find('\n', at);
+      if (end == std::string_view::npos) end = all.size();
+      std::string_view line = all.substr(at, end - at);
+      uint64_t key = 0;
+      if (line_key(line, key)) blocks_.emplace(key, idx << 32 | at);
+      at = end + 1;
+    }
+    texts_.push_back(std::move(text));
   }
+}
+
+bool MacVendors::line_key(std::string_view line, uint64_t& key) {
+  // "MA-L,002272,Name,...": the registry and the assignment are never quoted; the name must
+  // not be empty (parse_line decides exactly when the name is asked for).
+  const size_t c1 = line.find(',');
+  if (c1 == std::string_view::npos) return false;
+  const size_t c2 = line.find(',', c1 + 1);
+  if (c2 == std::string_view::npos || c2 + 1 >= line.size()) return false;
+  const std::string_view reg = line.substr(0, c1), hex = line.substr(c1 + 1, c2 - c1 - 1);
+  const int bits = reg == "MA-L" ? 24 : reg == "MA-M" ? 28 : reg == "MA-S" ? 36 : 0;
+  if (bits == 0 || hex.size() != static_cast<size_t>(bits / 4)) return false;
+  const char first = line[c2 + 1];
+  if (first == ',' || first == '\r') return false;
+  uint64_t prefix = 0;
+  for (char c : hex) {
+    int v = c >= '0' && c <= '9'   ? c - '0'
+            : c >= 'A' && c <= 'F' ? c - 'A' + 10
+            : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                                   : -1;
+    if (v < 0) return false;
+    prefix = prefix << 4 | static_cast<uint64_t>(v);
+  }
+  key = uint64_t(bits) << 48 | prefix;
+  return true;
 }
 
 const MacVendors& MacVendors::instance() {
@@ -86,7 +129,14 @@ std::string MacVendors::vendor(const std::array<uint8_t, 6>& mac) const {
   const uint64_t v = mac_value(mac);
   for (int bits : {36, 28, 24}) {
     auto it = blocks_.find(uint64_t(bits) << 48 | v >> (48 - bits));
-    if (it != blocks_.end()) return it->second;
+    if (it == blocks_.end()) continue;
+    const std::string& text = texts_[it->second >> 32];
+    const size_t at = it->second & 0xffffffffu;
+    size_t end = text.find('\n', at);
+    if (end == std::string::npos) end = text.size();
+    uint64_t key = 0;
+    std::string name;
+    if (parse_line(std::string_view(text).substr(at, end - at), key, name)) return name;
   }
   return "Unknown";
 }

@@ -7,7 +7,8 @@
 //                 matches (locally administered addresses, 02:..., never do), and when the
 //                 registry is not installed. loaded() tells the two apart; missing_note() is the
 //                 one line to say so.
-// Loaded once, on first use (about 50k lines, a few tens of ms); thread-safe afterwards.
+// Loaded once, on first use (about 50k lines: the files are read whole and each block's line
+// indexed; a name is parsed when vendor() asks for it); thread-safe afterwards.
 #pragma once
 
 #include <array>
@@ -15,6 +16,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 namespace gh {
 
@@ -34,8 +36,13 @@ class MacVendors {
   static bool parse_line(std::string_view line, uint64_t& key, std::string& name);
 
  private:
-  // key: bits << 48 | prefix (the top `bits` bits of the MAC, right-aligned)
-  std::unordered_map<uint64_t, std::string> blocks_;
+  // The key of a registry line without parsing its name; false where parse_line is false (a
+  // name of blanks only is left to vendor(), which then tries the shorter blocks).
+  static bool line_key(std::string_view line, uint64_t& key);
+  // key: bits << 48 | prefix (the top `bits` bits of the MAC, right-aligned); value: the file's
+  // index in texts_ << 32 | the line's offset in it. The first line of a key wins.
+  std::unordered_map<uint64_t, uint64_t> blocks_;
+  std::vector<std::string> texts_;
   std::string dir_;
 };
 
