@@ -41,15 +41,14 @@ uint64_t mac_value(const std::array<uint8_t, 6>& mac) {
   return v;
 }
 
-}  // namespace
-
-bool MacVendors::parse_line(std::string_view line, uint64_t& key, std::string& name) {
-  auto f = csv_fields(line);
-  if (f.size() < 3) return false;
-  int bits = f[0] == "MA-L" ? 24 : f[0] == "MA-M" ? 28 : f[0] == "MA-S" ? 36 : 0;
-  if (bits == 0 || f[1].size() != static_cast<size_t>(bits / 4)) return false;
+// The table key of a registry ("MA-L", "MA-M", "MA-S") and its assignment in hex ("002272"):
+// the prefix length in bits above the prefix. False for another registry or a malformed
+// assignment.
+bool block_key(std::string_view registry, std::string_view hex, uint64_t& key) {
+  const int bits = registry == "MA-L" ? 24 : registry == "MA-M" ? 28 : registry == "MA-S" ? 36 : 0;
+  if (bits == 0 || hex.size() != static_cast<size_t>(bits / 4)) return false;
   uint64_t prefix = 0;
-  for (char c : f[1]) {
+  for (char c : hex) {
     int v = c >= '0' && c <= '9'   ? c - '0'
             : c >= 'A' && c <= 'F' ? c - 'A' + 10
             : c >= 'a' && c <= 'f' ? c - 'a' + 10
@@ -57,10 +56,21 @@ bool MacVendors::parse_line(std::string_view line, uint64_t& key, std::string& n
     if (v < 0) return false;
     prefix = prefix << 4 | static_cast<uint64_t>(v);
   }
+  key = uint64_t(bits) << 48 | prefix;
+  return true;
+}
+
+}  // namespace
+
+bool MacVendors::parse_line(std::string_view line, uint64_t& key, std::string& name) {
+  auto f = csv_fields(line);
+  if (f.size() < 3) return false;
+  uint64_t k = 0;
+  if (!block_key(f[0], f[1], k)) return false;
   name = f[2];
   while (!name.empty() && (name.back() == ' ' || name.back() == '\t')) name.pop_back();
   if (name.empty()) return false;
-  key = uint64_t(bits) << 48 | prefix;
+  key = k;
   return true;
 }
 
@@ -99,22 +109,9 @@ bool MacVendors::line_key(std::string_view line, uint64_t& key) {
   if (c1 == std::string_view::npos) return false;
   const size_t c2 = line.find(',', c1 + 1);
   if (c2 == std::string_view::npos || c2 + 1 >= line.size()) return false;
-  const std::string_view reg = line.substr(0, c1), hex = line.substr(c1 + 1, c2 - c1 - 1);
-  const int bits = reg == "MA-L" ? 24 : reg == "MA-M" ? 28 : reg == "MA-S" ? 36 : 0;
-  if (bits == 0 || hex.size() != static_cast<size_t>(bits / 4)) return false;
   const char first = line[c2 + 1];
   if (first == ',' || first == '\r') return false;
-  uint64_t prefix = 0;
-  for (char c : hex) {
-    int v = c >= '0' && c <= '9'   ? c - '0'
-            : c >= 'A' && c <= 'F' ? c - 'A' + 10
-            : c >= 'a' && c <= 'f' ? c - 'a' + 10
-                                   : -1;
-    if (v < 0) return false;
-    prefix = prefix << 4 | static_cast<uint64_t>(v);
-  }
-  key = uint64_t(bits) << 48 | prefix;
-  return true;
+  return block_key(line.substr(0, c1), line.substr(c1 + 1, c2 - c1 - 1), key);
 }
 
 const MacVendors& MacVendors::instance() {
