@@ -128,7 +128,8 @@ struct PortResult {
   // The table replaces the entry (ResultTable::promote); a streaming sink writes the record
   // again, and the later record of a (address, protocol, port) is the one that holds.
   std::optional<PortState> previous = std::nullopt;
-  // The round trip of the reply that decided, when the engine measured it (-sT: the connect()'s).
+  // The round trip of the reply that decided, when the engine measured it (-sT: the connect()'s;
+  // the raw engine times one attempt in 16, to the kernel's receipt of the reply).
   // A host that discovery gave no latency shows its first port's ("Host is up (0.00011s
   // latency)", as nmap shows its port scan's round trip).
   std::optional<std::chrono::microseconds> rtt = std::nullopt;

@@ -276,6 +276,7 @@ uint64_t Driver::settle() {
       continue;
     }
     const ProbeVerdict& v = s.verdict;
+    std::optional<std::chrono::microseconds> rtt;  // a timed attempt's, for PortResult::rtt
     if (s.kind == Settled::Kind::Reply) {
       ++fresh;
       // The reply names the attempt it answers (its own source port): a late answer to an
@@ -283,14 +284,15 @@ uint64_t Driver::settle() {
       ++passes_[std::min<size_t>(v.attempt, passes_.size() - 1)].settled;
       if (RttSampler::sampled(s.k) && v.attempt == pass_) {
         double r = rtt_.replied(s.k, s.at);
-        if (cc_ && r >= 0) {
+        if (r >= 0) {
           // The congestion control judges the path and the host, so its RTT ends when the
           // kernel received the reply: the ring's block timeout and our receive thread waiting
           // for a CPU are not the target's load (nor its evidence). The retry waits keep `r`.
           const bool known = s.arrived != SteadyClock::time_point{} && s.arrived <= s.at;
           const double ours = known ? std::chrono::duration<double>(s.at - s.arrived).count() : 0;
-          cc_->rtt_sample(host_of(index_at(s.k)), std::max(r - ours, 0.0),
-                          known ? s.arrived : s.at);
+          const double target = std::max(r - ours, 0.0);
+          if (cc_) cc_->rtt_sample(host_of(index_at(s.k)), target, known ? s.arrived : s.at);
+          rtt = std::chrono::microseconds(std::max<int64_t>(1, std::llround(target * 1e6)));
         }
       }
       if (cc_) {
@@ -318,6 +320,7 @@ uint64_t Driver::settle() {
     PortResult r{v.probe.addr, v.probe.proto, v.probe.port,    v.state,
                  v.reason,     v.ttl,         WallClock::now()};
     r.syn_ack = v.syn_ack;  // the OS hint's evidence (scan/os_hint.h)
+    r.rtt = rtt;
     ctx_.on_result(r);
   }
   return fresh;

@@ -110,6 +110,27 @@ TEST(RawDriver, FirstPassReportsEveryProbeOnce) {
   EXPECT_EQ(run.counters.sent.load(), 32u);
 }
 
+// One attempt in 16 is timed; its verdict carries the round trip (the host line's latency when
+// discovery measured none), the others carry none, and silence carries none.
+TEST(RawDriver, TimedRepliesCarryTheirRoundTrip) {
+  ScanRun run("198.18.0.0/28", {22, 80, 443});
+  run.transport.responder = parity;
+  run.go();
+  size_t timed = 0;
+  for (const auto& r : run.results) {
+    if (r.reason == Reason::NoResponse) {
+      EXPECT_FALSE(r.rtt) << r.port;
+      continue;
+    }
+    if (!r.rtt) continue;
+    ++timed;
+    EXPECT_GE(r.rtt->count(), 1);
+    EXPECT_LT(r.rtt->count(), 10'000'000) << "a fake transport answers within the scan";
+  }
+  EXPECT_GE(timed, 1u) << "32 answered probes, one in 16 timed";
+  EXPECT_LE(timed, 32u / 16 + 1);
+}
+
 TEST(RawDriver, RetriesResendOnlyUnansweredWithTheirAttempt) {
   ScanRun run("198.18.0.0/27", {80}, 5);
   // Every fourth host loses its first probe; the retry (attempt 1) is answered.
