@@ -571,6 +571,11 @@ int scan_stages(const ScanConfig& config, PolicyPlan& plan, const std::string& e
             "3 s start window had passed, or the stage ended); those ports may still hide a "
             "service\n",
             sweep.cut, sweep.cut == 1 ? "" : "s");
+      if (sweep.unswept != 0)
+        std::cerr << fmt::format(
+            "glasshouse: note: -sV: {} open|filtered UDP port{} not swept (at most {} are); "
+            "scan fewer ports or hosts with -sV to sweep them\n",
+            sweep.unswept, sweep.unswept == 1 ? "" : "s", sweep.ports);
       if (config.output.verbosity > 0 && sweep.ports != 0)
         std::cerr << fmt::format(
             "glasshouse: -sV: {} open|filtered UDP port{} swept ({} datagrams), {} answered\n",

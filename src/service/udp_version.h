@@ -38,8 +38,9 @@
 // Bound: sweep jobs start only within UdpSweepBudget::start_window (3 s) of the first one's
 // start; those not started by then are counted (UdpSweepBudget::cut) and send nothing. At most
 // 64 x max_active sweep jobs are made (more could not start within the window: each holds a slot
-// 50 ms at least); the probes beyond are counted as cut too, so memory stays bounded. So a scan
-// where nothing answers spends at most start_window + 2 s more than without the sweep, and one
+// 50 ms at least); the probes beyond are counted as cut too, and detect_services() passes no
+// more open|filtered ports than that (the rest: SweepStats::unswept), so memory stays bounded. So a
+// scan where nothing answers spends at most start_window + 2 s more than without the sweep, and one
 // wait (650 ms) when every probe fits the runner's slots at once (ports x probes <= max_active).
 #pragma once
 

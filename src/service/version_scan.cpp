@@ -637,6 +637,10 @@ std::vector<ServiceInfo> run_version_scan(const std::vector<std::pair<IpAddress,
   return run_version_scan(targets, db, opts, gate, stop);
 }
 
+size_t max_sweep_jobs(const ServiceOptions& opts) {
+  return std::max<size_t>(1, opts.max_active) * 64;
+}
+
 std::vector<ServiceInfo> run_version_scan(const std::vector<ServiceTarget>& ports,
                                           const ProbeDb& db, const ServiceOptions& opts,
                                           ProbeGate* gate, const std::atomic<bool>& stop,
@@ -692,14 +696,14 @@ std::vector<ServiceInfo> run_version_scan(const std::vector<ServiceTarget>& port
   // The sweep after the open ports' jobs, interleaved: every port's first probe, then every
   // port's second, ... (the first probes are the likeliest: those listing the port).
   // At most 64 x max_active of them (udp_version.h): the rest could not start in the window.
-  const size_t max_sweep_jobs = std::max<size_t>(1, opts.max_active) * 64;
+  const size_t max_jobs = max_sweep_jobs(opts);
   size_t sweep_jobs = 0;
   for (size_t k = 0;; ++k) {
     bool any = false;
     for (auto& p : swept) {
       if (k >= p->steps->size()) continue;
       any = true;
-      if (sweep_jobs == max_sweep_jobs) {
+      if (sweep_jobs == max_jobs) {
         ++sweep_budget.cut;
         continue;
       }
@@ -726,13 +730,6 @@ std::vector<ServiceInfo> detect_services(const ScanConfig& config, const ProbeDb
                                          const ResultTable& table, ProbeGate* gate,
                                          const std::atomic<bool>& stop,
                                          const auth::ProbeAnnouncer* announce, SweepStats* sweep) {
-  std::vector<ServiceTarget> ports;
-  for (const auto& [addr, host] : table.hosts())
-    for (const auto& e : host.sorted_entries()) {
-      if (e.state == PortState::Open) ports.push_back({addr, e.proto, e.port});
-      if (e.state == PortState::OpenFiltered && e.proto == Protocol::Udp)
-        ports.push_back({addr, e.proto, e.port, true});
-    }
   ServiceOptions o;
   o.intensity = config.service.intensity;
   o.port_budget = config.service.port_budget;
@@ -743,7 +740,23 @@ std::vector<ServiceInfo> detect_services(const ScanConfig& config, const ProbeDb
     o.max_active = 1;
   else if (config.timing.level == 2)
     o.max_active = 16;
+  // Ports past the sweep's job cap could get no job: they are counted, not passed (each would
+  // hold a ServiceInfo for nothing).
+  std::vector<ServiceTarget> ports;
+  size_t swept = 0, unswept = 0;
+  for (const auto& [addr, host] : table.hosts())
+    for (const auto& e : host.sorted_entries()) {
+      if (e.state == PortState::Open) ports.push_back({addr, e.proto, e.port});
+      if (e.state != PortState::OpenFiltered || e.proto != Protocol::Udp) continue;
+      if (swept < max_sweep_jobs(o)) {
+        ports.push_back({addr, e.proto, e.port, true});
+        ++swept;
+      } else {
+        ++unswept;
+      }
+    }
   std::vector<ServiceInfo> all = run_version_scan(ports, db, o, gate, stop, sweep);
+  if (sweep != nullptr) sweep->unswept = unswept;
   std::vector<ServiceInfo> out;
   out.reserve(all.size());
   for (size_t i = 0; i < all.size(); ++i)

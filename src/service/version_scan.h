@@ -79,7 +79,12 @@ struct SweepStats {
   size_t promoted = 0;  // of them, answered: now open
   size_t sent = 0;      // datagrams sent
   size_t cut = 0;       // probes never sent: the sweep's start window had passed
+  size_t unswept = 0;   // open|filtered ports beyond max_sweep_jobs(): never probed
 };
+// The most sweep jobs a stage makes, and so the most open|filtered ports it sweeps (each needs a
+// job for its first probe): 64 x max_active (udp_version.h). detect_services() passes no more
+// ports than this, so the results it allocates stay bounded on a large -sU -sV.
+size_t max_sweep_jobs(const ServiceOptions& opts);
 std::vector<ServiceInfo> run_version_scan(const std::vector<ServiceTarget>& ports,
                                           const ProbeDb& db, const ServiceOptions& opts,
                                           ProbeGate* gate, const std::atomic<bool>& stop,

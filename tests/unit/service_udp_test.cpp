@@ -17,9 +17,12 @@
 
 #include "core/build_paths.h"
 #include "net/udp_payloads.h"
+#include "output/result_table.h"
+#include "scan/config.h"
 #include "service/nmap_probes.h"
 #include "service/toml_probes.h"
 #include "service/udp_version.h"
+#include "service/version_scan.h"
 
 namespace gh {
 namespace {
@@ -414,6 +417,30 @@ TEST(UdpVersionScan, SweepJobsAreCappedAndUnsentOnesCounted) {
   EXPECT_EQ(st.ports, 1u);
   EXPECT_EQ(st.sent, 0u);
   EXPECT_EQ(st.cut, 70u);  // 6 beyond the cap of 64, and the 64 the stop left unstarted
+}
+
+// detect_services passes at most max_sweep_jobs() open|filtered ports to the runner (the
+// others could get no job) and counts the rest: a large -sU -sV holds no ServiceInfo for them.
+TEST(UdpVersionScan, PortsBeyondTheSweepCapAreCountedNotHeld) {
+  ScanConfig config;
+  config.timing.level = 1;  // one connection at a time: a cap of 64 ports
+  ResultTable table(100);
+  const IpAddress host = IpAddress::v4(0xc6120001);  // 198.18.0.1: nothing is sent (stopped)
+  for (uint16_t p = 1; p <= 100; ++p)
+    table.add(PortResult{host, Protocol::Udp, p, PortState::OpenFiltered, Reason::NoResponse, 0,
+                         WallClock::now()});
+  std::istringstream in("Probe UDP P q|p|\nrarity 1\n");
+  ProbeDb db = parse_nmap_probes(in, "test", DbSource::Nmap);
+  std::atomic<bool> stop{true};
+  SweepStats st;
+  auto found = detect_services(config, db, table, nullptr, stop, nullptr, &st);
+  EXPECT_TRUE(found.empty());  // nothing answered: no open|filtered port gets a record
+  ServiceOptions o;
+  o.max_active = 1;
+  EXPECT_EQ(max_sweep_jobs(o), 64u);
+  EXPECT_EQ(st.ports, 64u);
+  EXPECT_EQ(st.unswept, 36u);
+  EXPECT_EQ(st.sent, 0u);
 }
 
 }  // namespace
