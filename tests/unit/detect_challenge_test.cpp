@@ -7,6 +7,7 @@
 
 #include <vector>
 
+#include "challenge_fixture.h"
 #include "detect/decode.h"
 #include "detect/detector.h"
 #include "detect/response.h"
@@ -15,55 +16,15 @@
 namespace gh::detect {
 namespace {
 
-constexpr int64_t kSec = 1'000'000;
-
-IpAddress ip(const char* s) {
-  return *IpAddress::parse(s);
-}
-
-const IpAddress kTarget = ip("198.18.1.1");
-const IpAddress kScanner = ip("198.18.0.66");
-const net::MacAddress kScannerMac{2, 0, 0, 0, 0, 0x66};
-const net::MacAddress kTargetMac{2, 0, 0, 0, 0, 0x01};
+using namespace fixture;  // the shared lab: kSec, kScanner, kTarget, their MACs, Sent
 
 ChallengeTarget target(const IpAddress& src = kScanner, const IpAddress& local = kTarget) {
-  ChallengeTarget t;
-  t.source = src;
-  t.local = local;
-  t.source_port = 40000;
-  t.local_port = 1000;
-  t.has_macs = true;
-  t.source_mac = kScannerMac;
-  t.local_mac = kTargetMac;
-  return t;
+  return challenge_target(src, local);
 }
 
-// The RST a TCP stack sends for an unexpected SYN-ACK: seq = the SYN-ACK's ack.
 PacketEvent rst(const ChallengeTarget& t, uint32_t seq, int64_t ts) {
-  PacketEvent e;
-  e.ts_us = ts;
-  e.src = t.source;
-  e.dst = t.local;
-  e.proto = kProtoTcp;
-  e.sport = t.source_port;
-  e.dport = t.local_port;
-  e.tcp_flags = tcpf::kRst;
-  e.seq = seq;
-  e.has_macs = true;
-  e.src_mac = t.source_mac;
-  e.dst_mac = t.local_mac;
-  return e;
+  return challenge_rst(t, seq, ts);
 }
-
-struct Sent {
-  std::vector<ChallengePacket> packets;
-  Challenger::Sender sender() {
-    return [this](const ChallengePacket& p) {
-      packets.push_back(p);
-      return 0;
-    };
-  }
-};
 
 TEST(Challenge, TheRightAnswerProvesTheSourceOnce) {
   Sent sent;

@@ -9,6 +9,7 @@
 #include <array>
 #include <vector>
 
+#include "challenge_fixture.h"
 #include "detect/blocker.h"
 #include "detect/challenge.h"
 #include "detect/detector.h"
@@ -18,27 +19,10 @@
 namespace gh::detect {
 namespace {
 
-constexpr int64_t kSec = 1'000'000;
-
-IpAddress ip(const char* s) {
-  return *IpAddress::parse(s);
-}
-
-const IpAddress kTarget = ip("198.18.1.1");
-const IpAddress kScanner = ip("198.18.0.66");
-const net::MacAddress kScannerMac{2, 0, 0, 0, 0, 0x66};
-const net::MacAddress kTargetMac{2, 0, 0, 0, 0, 0x01};
+using namespace fixture;  // the shared lab: kSec, kScanner, kTarget, their MACs, Sent
 
 ChallengeTarget target(const IpAddress& src = kScanner) {
-  ChallengeTarget t;
-  t.source = src;
-  t.local = kTarget;
-  t.source_port = 40000;
-  t.local_port = 1000;
-  t.has_macs = true;
-  t.source_mac = kScannerMac;
-  t.local_mac = kTargetMac;
-  return t;
+  return challenge_target(src);
 }
 
 PacketEvent tcp(const IpAddress& src, uint16_t sport, const IpAddress& dst, uint16_t dport,
@@ -67,16 +51,6 @@ PrefixSet local_net() {
   s.add(*Prefix::parse("198.18.1.0/24"));
   return s;
 }
-
-struct Sent {
-  std::vector<ChallengePacket> packets;
-  Challenger::Sender sender() {
-    return [this](const ChallengePacket& p) {
-      packets.push_back(p);
-      return 0;
-    };
-  }
-};
 
 // The detector, the challenger and the responder wired as watch.cpp wires them (dry of a
 // blocker: decisions are described, not applied).

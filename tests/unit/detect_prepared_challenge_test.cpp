@@ -8,6 +8,7 @@
 #include <optional>
 #include <vector>
 
+#include "challenge_fixture.h"
 #include "detect/blocker.h"
 #include "detect/challenge.h"
 #include "detect/detector.h"
@@ -16,54 +17,16 @@
 namespace gh::detect {
 namespace {
 
-constexpr int64_t kSec = 1'000'000;
-
-IpAddress ip(const char* s) {
-  return *IpAddress::parse(s);
-}
-
-const IpAddress kTarget = ip("198.18.1.1");
-const IpAddress kScanner = ip("198.18.0.66");
-const net::MacAddress kScannerMac{2, 0, 0, 0, 0, 0x66};
-const net::MacAddress kTargetMac{2, 0, 0, 0, 0, 0x01};
+using namespace fixture;  // the shared lab: kSec, kScanner, kTarget, their MACs, Sent
 
 ChallengeTarget target(uint16_t local_port = 1000, const IpAddress& src = kScanner) {
-  ChallengeTarget t;
-  t.source = src;
-  t.local = kTarget;
-  t.source_port = 40000;
-  t.local_port = local_port;
-  t.has_macs = true;
-  t.source_mac = kScannerMac;
-  t.local_mac = kTargetMac;
-  return t;
+  return challenge_target(src, kTarget, local_port);
 }
 
+// The scanner's RST to its probe of `local_port`.
 PacketEvent rst(uint16_t local_port, int64_t ts, uint32_t seq) {
-  PacketEvent e;
-  e.ts_us = ts;
-  e.src = kScanner;
-  e.dst = kTarget;
-  e.proto = kProtoTcp;
-  e.sport = 40000;
-  e.dport = local_port;
-  e.tcp_flags = tcpf::kRst;
-  e.seq = seq;
-  e.has_macs = true;
-  e.src_mac = kScannerMac;
-  e.dst_mac = kTargetMac;
-  return e;
+  return challenge_rst(target(local_port), seq, ts);
 }
-
-struct Sent {
-  std::vector<ChallengePacket> packets;
-  Challenger::Sender sender() {
-    return [this](const ChallengePacket& p) {
-      packets.push_back(p);
-      return 0;
-    };
-  }
-};
 
 TEST(PreparedChallenge, SendsNothingAndTheNextChallengeSendsIt) {
   Sent sent;
