@@ -313,62 +313,6 @@ std::string NftBlocker::expect_answer(const ChallengePacket& p, int64_t timeout_
   return err;
 }
 
-bool DeferredChecks::push(const Entry& e) {
-  if (entries_.size() >= kMax) return false;
-  entries_.push_back(e);
-  return true;
-}
-
-std::vector<DeferredChecks::Entry> DeferredChecks::take(
-    const std::function<bool(const IpAddress&)>& settled, std::vector<IpAddress>& dropped_arms) {
-  std::vector<Entry> out;
-  out.reserve(entries_.size());
-  for (Entry& e : entries_) {
-    if (settled(e.src)) {
-      if (e.arm) dropped_arms.push_back(e.src);
-    } else {
-      out.push_back(e);
-    }
-  }
-  entries_.clear();
-  return out;
-}
-
-bool NftBlocker::defer_answer(const ChallengePacket& p, int64_t timeout_us) {
-  if (!netlink_.is_open() || deferred_.size() >= DeferredChecks::kMax) return false;
-  DeferredChecks::Entry e;
-  e.src = p.to.source;
-  const SetElem* arm = staged_arm_ && staged_src_ == p.to.source ? &*staged_arm_ : nullptr;
-  e.n = challenge_transaction(
-      arm, p, static_cast<uint64_t>(std::max<int64_t>(1000, timeout_us / 1000)), e.elems);
-  if (e.n == (arm ? 1u : 0u)) return false;  // no link addresses
-  e.arm = arm != nullptr;
-  if (!deferred_.push(e)) return false;
-  if (arm) staged_arm_.reset();
-  return true;
-}
-
-std::vector<NftBlocker::Committed> NftBlocker::commit_deferred(
-    int64_t now_us, const std::function<bool(const IpAddress&)>& settled) {
-  std::vector<Committed> done;
-  std::vector<IpAddress> unarm;
-  for (const DeferredChecks::Entry& e : deferred_.take(settled, unarm)) {
-    auto t0 = std::chrono::steady_clock::now();
-    std::string err = netlink_.add(cfg_.table, std::span<const SetElem>(e.elems.data(), e.n));
-    if (!err.empty()) {
-      if (e.arm) unarm.push_back(e.src);
-      continue;
-    }
-    if (e.arm && armed(e.src, now_us))
-      done.push_back({e.src, wall_us(),
-                      std::chrono::duration_cast<std::chrono::microseconds>(
-                          std::chrono::steady_clock::now() - t0)
-                          .count()});
-  }
-  for (const IpAddress& s : unarm) armed_.erase(s);
-  return done;
-}
-
 std::string NftBlocker::finish_challenge() {
   if (!netlink_.awaiting()) return "";
   std::string err = netlink_.wait();
@@ -391,8 +335,6 @@ BlockDecision NftBlocker::arm(const Alert& a, int64_t now_us, int64_t life_us,
     staged_arm_ = address_element(set, a.src, life_ms);
     staged_src_ = a.src;
     armed_[a.src] = now_us + life_us;
-    last_arm_us_ = -1;  // set when the kernel takes it (expect_answer, or commit_deferred)
-    last_arm_wall_us_ = 0;
     return {false, "armed"};
   }
   auto t0 = std::chrono::steady_clock::now();

@@ -22,9 +22,9 @@
 // block takes effect as the answer passes the hook, without waiting for this process to read it;
 // this process then blocks it (consider(), `blocked4`/`blocked6`) when it sees the answer too.
 // The detection's arm and its challenge's elements go in ONE transaction (challenge_transaction),
-// committed after the challenge left (defer_answer, commit_deferred: README "Challenge first"), or,
-// when too many wait, before it (expect_answer, whose acknowledgements finish_challenge reads
-// after the send: the kernel has committed a netlink batch when the sendto returns).
+// whose acknowledgements are read after the challenge left (finish_challenge): the kernel has
+// committed a netlink batch when the sendto returns, so the challenge waits for one system call,
+// not two round trips (measured: README "Latency").
 // Proven alone never drops anything (a proof before detection, from an early challenge, is only
 // kept); armed alone neither (a detected source that cannot answer: a spoofed one).
 //
@@ -43,7 +43,6 @@
 
 #include <array>
 #include <cstdint>
-#include <functional>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -101,33 +100,6 @@ bool prepared_elements(const ChallengePacket& p, uint64_t timeout_ms, SetElem& c
 size_t challenge_transaction(const SetElem* arm, const ChallengePacket& p, uint64_t timeout_ms,
                              std::array<SetElem, 3>& out);
 
-// The kernel's checks of challenges that left before their elements were committed
-// (NftBlocker::defer_answer): one entry per challenge, its transaction (the source's arm, if any,
-// then the challenge's `chal` and `try`), committed once the batch of frames being read is done.
-// An entry whose source is settled by then (its answer was read and checked in this process, or
-// its challenge is void or late) is dropped: the kernel never gets a guess at it. Bounded.
-class DeferredChecks {
- public:
-  static constexpr size_t kMax = 64;
-  struct Entry {
-    IpAddress src{};
-    std::array<SetElem, 3> elems{};
-    size_t n = 0;
-    bool arm = false;  // elems[0] is the source's `armed` element
-  };
-  // False when kMax entries wait (the caller commits at once instead).
-  bool push(const Entry& e);
-  // The entries to commit, in the order they were pushed, without those `settled` names;
-  // `dropped_arms` gets the sources of dropped entries that carried an arm (to un-arm them).
-  std::vector<Entry> take(const std::function<bool(const IpAddress&)>& settled,
-                          std::vector<IpAddress>& dropped_arms);
-  bool empty() const { return entries_.empty(); }
-  size_t size() const { return entries_.size(); }
-
- private:
-  std::vector<Entry> entries_;
-};
-
 // Runs `nft -f -` with `script` on its standard input. Returns "" on success, else nft's error
 // output (or why it could not be run).
 std::string run_nft(const std::string& nft, const std::string& script);
@@ -157,25 +129,6 @@ class NftBlocker {
   // Reads the acknowledgements of expect_answer()'s transaction; a failed one un-arms its source.
   // Returns "" or the kernel's error. Nothing outstanding: "".
   std::string finish_challenge();
-  // Challenge first, the kernel's check after (README "Challenge first"): called right after a
-  // challenge that was not prepared left, instead of expect_answer() before it. Stages its
-  // elements, with the arm staged by arm(..., with_challenge) if any, for commit_deferred(), so
-  // that no transaction delays the challenge nor the reading of the frames after it (its answer
-  // among them, on a fast link: this process checks it, and blocks). False when nothing was
-  // staged: no link addresses (the staged arm then waits for flush_arm()), or DeferredChecks is
-  // full (the caller then uses expect_answer() + finish_challenge()).
-  bool defer_answer(const ChallengePacket& p, int64_t timeout_us);
-  struct Committed {
-    IpAddress src{};
-    int64_t wall_us = 0;  // when the kernel took it (wall clock)
-    int64_t took_us = 0;  // the transaction, to its acknowledgement
-  };
-  // Commits the staged checks, one transaction each, but those `settled` names (answered
-  // already, void, late: see DeferredChecks); un-arms the sources of dropped or failed entries.
-  // Returns the armed sources whose check the kernel took.
-  std::vector<Committed> commit_deferred(int64_t now_us,
-                                         const std::function<bool(const IpAddress&)>& settled);
-  bool has_deferred() const { return !deferred_.empty(); }
   // Arms a detected, unproven source whose challenge is out (above) for `life_us` (the time its
   // challenge can still be answered), if blocked + armed sources stay within --max-blocked; the
   // policy of block_decision but for the proof. Already armed: nothing done. Note "armed" when
@@ -239,7 +192,6 @@ class NftBlocker {
   };
   static constexpr size_t kMaxPrepared = 4096;
   std::unordered_map<IpAddress, Prepared, IpAddressHash> prepared_;
-  DeferredChecks deferred_;
   std::optional<SetElem> staged_arm_;
   IpAddress staged_src_{}, sent_arm_src_{};
   bool sent_arm_ = false;

@@ -62,9 +62,9 @@ void Responder::on_alert(Alert& a, int64_t now_us) {
     return;
   }
   // An early challenge still out is this record's challenge (its answer proves the source).
-  // Armed with the new challenge: the arm is staged and goes in the challenge's own transaction
-  // (blocker.h: committed after it left, README "Challenge first"); alone if no challenge took
-  // it.
+  // Armed before a new challenge leaves (its answer can come back before send() returns), in the
+  // challenge's own transaction (blocker.h: one system call before it leaves); alone if no
+  // challenge took it.
   const bool out = challenger_->outstanding(a.src, now_us);
   const bool kernel = blocker_ && blocker_->kernel_proof() && !challenger_->config().simulate;
   // A prepared challenge (blocker.h, prepare()): the kernel holds its answer's elements already,

@@ -167,7 +167,6 @@ class Watch {
   void on_alert(const Alert& a);
   void on_suspect(const Alert& a);
   void flush_suspects();
-  void commit_deferred();
   void handle_signal(int sig);
   void print_stats(const char* what);
   void feed(const uint8_t* data, size_t len, int64_t ts);
@@ -270,9 +269,7 @@ void Watch::on_alert(const Alert& in) {
       if (t.sent_wall == 0) t.sent_wall = t0;
       t.probe_ts = cur_ts_;
       t.probe_wall = cur_wall_;
-      // Armed now: by a prepared challenge (the kernel took it before), or by one whose check
-      // waits for commit_deferred() (which records when the kernel took it).
-      if (!was_armed && blocker_->armed(a.src, t1) && blocker_->last_arm_wall_us() != 0) {
+      if (!was_armed && blocker_->armed(a.src, t1)) {
         t.armed_wall = blocker_->last_arm_wall_us();
         t.arm_us = blocker_->last_arm_us();
       }
@@ -303,23 +300,6 @@ void Watch::on_suspect(const Alert& in) {
 void Watch::flush_suspects() {
   for (const Alert& a : suspects_) responder_->on_suspect(a, wall_now_us());
   suspects_.clear();
-}
-
-// The kernel's checks of the challenges sent in this batch (blocker.h, defer_answer): not for a
-// source whose answer was read and checked here already (then blocked), nor one whose challenge
-// is void or late.
-void Watch::commit_deferred() {
-  const int64_t now = wall_now_us();
-  auto settled = [this, now](const IpAddress& src) {
-    return !challenger_->outstanding(src, now) || blocker_->status(src, now).block;
-  };
-  for (const NftBlocker::Committed& c : blocker_->commit_deferred(now, settled)) {
-    auto it = timings_.find(c.src);
-    if (it != timings_.end() && it->second.probe_ts != 0 && it->second.armed_wall == 0) {
-      it->second.armed_wall = c.wall_us;
-      it->second.arm_us = c.took_us;
-    }
-  }
 }
 
 void Watch::on_authorization(const auth::AuthRecord& r) {
@@ -424,19 +404,15 @@ int Watch::run() {
           uint8_t frame[kChallengeFrameMax];
           size_t n = build_challenge_frame(p, frame);
           if (n == 0) return EAFNOSUPPORT;
-          // The kernel checks the answer too (blocker.h). A prepared challenge's elements are in
-          // the kernel already (blocker.h, prepare()). Any other challenge leaves first, and its
-          // elements (with the source's arm) are committed once the batch of frames is read
-          // (README "Challenge first"): on a fast link its answer is among those frames, and
-          // this process checks it and blocks; on a slow one the kernel holds the check long
-          // before the answer comes. Only when too many wait is the transaction made now.
+          // The kernel checks the answer too (blocker.h): its elements (and the source's arm) go
+          // in first, in one transaction committed when expect_answer() returns; the kernel's
+          // acknowledgements are read once the challenge is out.
+          // A prepared challenge's elements are in the kernel already (blocker.h, prepare()).
+          if (blocker_->kernel_proof() && !p.prepared)
+            (void)blocker_->expect_answer(p, opt_.challenge_cfg.timeout_us);
           int64_t sent = wall_now_us();
           int rc = challenge_sock_->send(std::span<const uint8_t>(frame, n));
-          if (blocker_->kernel_proof() && !p.prepared &&
-              !blocker_->defer_answer(p, opt_.challenge_cfg.timeout_us)) {
-            (void)blocker_->expect_answer(p, opt_.challenge_cfg.timeout_us);
-            (void)blocker_->finish_challenge();
-          }
+          (void)blocker_->finish_challenge();
           if (rc == 0) {
             if (timings_.size() >= kMaxTimings) timings_.clear();
             timings_[p.to.source].sent_wall = sent;
@@ -530,7 +506,6 @@ int Watch::run() {
       if (n != Capture::Next::Packet) break;
       feed(data, len, ts);
     }
-    if (blocker_ && blocker_->has_deferred()) commit_deferred();
     if (!suspects_.empty()) flush_suspects();
     now_us_ = wall_now_us();
     det_->advance(now_us_);
