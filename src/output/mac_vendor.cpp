@@ -1,7 +1,7 @@
 #include "output/mac_vendor.h"
 
+#include <algorithm>
 #include <cstdlib>
-#include <fstream>
 #include <vector>
 
 namespace gh {
@@ -75,31 +75,51 @@ bool MacVendors::parse_line(std::string_view line, uint64_t& key, std::string& n
 }
 
 MacVendors::MacVendors(const std::string& dir) : dir_(dir) {
-  // Read whole and indexed by each line's place: a name is only parsed when it is asked for
-  // (a scan looks up a few MACs; copying ~50k names took tens of ms, most of a one-host
-  // discovery's time).
   for (const char* file : {"oui.csv", "mam.csv", "oui36.csv"}) {
-    std::ifstream in(dir + "/" + file, std::ios::binary);
-    if (!in) continue;
-    in.seekg(0, std::ios::end);
-    const auto size = in.tellg();
-    if (size <= 0 || size > (std::streamoff{1} << 30)) continue;
-    std::string text(static_cast<size_t>(size), '\0');
-    in.seekg(0);
-    if (!in.read(text.data(), size)) continue;
-    const auto idx = static_cast<uint64_t>(texts_.size());
-    blocks_.reserve(blocks_.size() + text.size() / 64);
-    std::string_view all(text);
+    auto f = map_whole_file(dir + "/" + file);
+    if (f && !f->text.empty()) files_.push_back(std::move(*f));
+  }
+}
+
+template <typename Fn>
+void MacVendors::each_block(Fn&& fn) const {
+  for (size_t i = 0; i < files_.size(); ++i) {
+    const std::string_view all = files_[i].text;
     for (size_t at = 0; at < all.size();) {
       size_t end = all.find('\n', at);
       if (end == std::string_view::npos) end = all.size();
-      std::string_view line = all.substr(at, end - at);
       uint64_t key = 0;
-      if (line_key(line, key)) blocks_.emplace(key, idx << 32 | at);
+      if (line_key(all.substr(at, end - at), key)) fn(key, uint64_t{i} << 32 | at);
       at = end + 1;
     }
-    texts_.push_back(std::move(text));
   }
+}
+
+void MacVendors::build_index() const {
+  index_.reserve(64 * 1024);
+  each_block([this](uint64_t key, uint64_t place) { index_.emplace_back(key, place); });
+  // By key, then by place: the first line of a key comes first.
+  std::sort(index_.begin(), index_.end());
+  indexed_ = true;
+}
+
+size_t MacVendors::size() const {
+  std::lock_guard lock(mu_);
+  if (!indexed_) build_index();
+  size_t n = 0;
+  for (size_t i = 0; i < index_.size(); ++i)
+    if (i == 0 || index_[i].first != index_[i - 1].first) ++n;
+  return n;
+}
+
+std::string MacVendors::name_at(uint64_t place) const {
+  const std::string_view text = files_[place >> 32].text;
+  const size_t at = place & 0xffffffffu;
+  size_t end = text.find('\n', at);
+  if (end == std::string_view::npos) end = text.size();
+  uint64_t key = 0;
+  std::string name;
+  return parse_line(text.substr(at, end - at), key, name) ? name : std::string();
 }
 
 bool MacVendors::line_key(std::string_view line, uint64_t& key) {
@@ -124,16 +144,28 @@ const MacVendors& MacVendors::instance() {
 
 std::string MacVendors::vendor(const std::array<uint8_t, 6>& mac) const {
   const uint64_t v = mac_value(mac);
-  for (int bits : {36, 28, 24}) {
-    auto it = blocks_.find(uint64_t(bits) << 48 | v >> (48 - bits));
-    if (it == blocks_.end()) continue;
-    const std::string& text = texts_[it->second >> 32];
-    const size_t at = it->second & 0xffffffffu;
-    size_t end = text.find('\n', at);
-    if (end == std::string::npos) end = text.size();
-    uint64_t key = 0;
-    std::string name;
-    if (parse_line(std::string_view(text).substr(at, end - at), key, name)) return name;
+  // The blocks that could hold it, longest first: 36, 28 and 24 bits.
+  const uint64_t keys[3] = {uint64_t{36} << 48 | v >> 12, uint64_t{28} << 48 | v >> 20,
+                            uint64_t{24} << 48 | v >> 24};
+  uint64_t place[3] = {kNone, kNone, kNone};
+  {
+    std::lock_guard lock(mu_);
+    if (!indexed_ && ++lookups_ >= kIndexAfter) build_index();
+    if (indexed_) {
+      for (int i = 0; i < 3; ++i) {
+        auto it = std::lower_bound(index_.begin(), index_.end(), std::pair{keys[i], uint64_t{0}});
+        if (it != index_.end() && it->first == keys[i]) place[i] = it->second;
+      }
+    } else {
+      each_block([&](uint64_t key, uint64_t at) {
+        for (int i = 0; i < 3; ++i)
+          if (key == keys[i] && place[i] == kNone) place[i] = at;
+      });
+    }
+  }
+  for (uint64_t p : place) {
+    if (p == kNone) continue;
+    if (std::string name = name_at(p); !name.empty()) return name;
   }
   return "Unknown";
 }

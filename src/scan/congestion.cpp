@@ -11,14 +11,13 @@ using std::chrono::milliseconds;
 using std::chrono::nanoseconds;
 
 constexpr size_t kRingSize = size_t{1} << 16;
-constexpr double kHostGrowth = 2;         // per clean window, slow start
 constexpr double kHostBudgetShare = 0.6;  // of the rate at which a host showed a signal
 constexpr double kHostCleanShare = 0.75;  // of the last clean rate, after a slow-start overshoot
 constexpr double kHostMinRate = 20;
 constexpr uint32_t kHostWindow = 32;  // resolved probes before a host's share is judged
 constexpr uint32_t kPathWindow = 64;
 constexpr uint32_t kFirstWindow = 64;      // before the path's baseline is learnt
-constexpr uint32_t kHostFirstWindow = 32;  // before a host's baseline is learnt
+constexpr uint32_t kHostFirstWindow = 16;  // before a host's baseline is learnt
 // In slow start a window is judged as soon as it is resolved (clocked by the replies, as TCP's
 // slow start is by its ACKs), so a fast host reaches its rate in a few RTTs: smaller windows.
 constexpr uint32_t kHostSlowWindow = 32;
@@ -27,7 +26,7 @@ constexpr uint32_t kPathSlowWindow = 64;
 // rest (sequential testing): a rate that overshoots a limit by x2 loses about half of them.
 constexpr uint32_t kHostEarlyClean = 24;
 constexpr uint32_t kPathEarlyClean = 32;
-constexpr int64_t kPathMinStep = 2'000'000;  // ns between two doublings of the path's rate
+constexpr int64_t kPathMinStep = 1'000'000;  // ns between two doublings of the path's rate
 // The noise of a baseline is counted over at most this many probes.
 constexpr uint32_t kHostBaseN = 32;
 constexpr uint32_t kPathBaseN = 128;
@@ -37,6 +36,11 @@ int64_t hold_ns(double rtt_s) {
   return static_cast<int64_t>((std::max(rtt_s, 0.0) + 0.005) * 1e9);
 }
 constexpr auto kTailLoss = std::chrono::milliseconds(500);
+// Slow start's increase per clean window: x4 when the window spanned at least two RTTs (still
+// slower than TCP's doubling per RTT), x2 otherwise (a long path, or no RTT sample yet).
+double slow_start_growth(int64_t window_ns, double rtt_s) {
+  return rtt_s > 0 && static_cast<double>(window_ns) >= 2 * rtt_s * 1e9 ? 4 : 2;
+}
 
 }  // namespace
 
@@ -52,7 +56,10 @@ bool CongestionControl::LossWindow::drop(uint32_t max_base_n) {
   }
   // A drop clearly beyond the binomial noise of this window and of the baseline (3 sigma), and
   // by at least 3 points (a floor on the variance keeps a baseline of 1 or 0 from being brittle).
-  double var = std::max(base * (1 - base), 0.0025);
+  // The variance of the share, with the baseline shrunk towards one half by its sample size
+  // (Laplace's rule): a baseline of 1.0 learnt on a few probes is not taken as certain.
+  double shrunk = (base * base_n + 1) / (base_n + 2);
+  double var = std::max(shrunk * (1 - shrunk), 0.0025);
   bool dropped = r < base - 0.03 - 3 * std::sqrt(var / n_d + var / base_n);
   if (!dropped && base_n < max_base_n) {
     // Still learning: the baseline is the mean of what was seen.
@@ -302,8 +309,15 @@ void CongestionControl::host_verdict(Host& h, bool lossy, bool slow_rtt, bool ju
   if (used && judged) {
     // A whole window vouches for the rate it was sent at; an early one (which a limiter's burst
     // allowance may have answered) only for the rate before it.
-    if (h.slow) h.clean = early ? 0.5 * h.rate : h.rate;
-    h.rate = h.slow ? h.rate * kHostGrowth : h.rate + std::max(20.0, 0.05 * h.rate);
+    if (h.slow) {
+      h.clean = early ? h.rate / h.grew : h.rate;
+      // An early window may owe its answers to a limiter's burst allowance: x2 at most after it.
+      h.grew =
+          early ? 2 : slow_start_growth(now - h.loss.since, h.rtt.n > 0 ? h.rtt.avg : rtt_.avg);
+      h.rate *= h.grew;
+    } else {
+      h.rate += std::max(20.0, 0.05 * h.rate);
+    }
     h.loss.restart(now, h.admitted);
     if (h.budget > 0) h.rate = std::min(h.rate, h.budget);
   }
@@ -346,10 +360,14 @@ void CongestionControl::slow_start_step(int64_t now, uint64_t sent) {
   bool lossy = early ? (loss_.answered = 0, false) : loss_.drop(kPathBaseN);
   if (lossy) {
     path_back_off(0.5, Why::BackoffLoss, ev_.backoffs_loss, rate_, now, sent);
+  } else if (rtt_.rising()) {
+    // HyStart's delay increase, judged per window too: x4 windows outgrow the control period.
+    slow_ = false;
+    additive_ = std::max(100.0, 0.05 * rate_);
   } else if (window_rate >= 0.5 * rate_ && now - last_growth_ >= kPathMinStep) {
     // At most once per kPathMinStep: our own kernel's drops (the path's first limit on a LAN)
     // show within a tick or two, and replies it drops are lost.
-    rate_ = clamp(rate_ * 2);
+    rate_ = clamp(rate_ * (early ? 2 : slow_start_growth(now - loss_.since, rtt_.avg)));
     loss_.restart(now, sent);
     last_growth_ = now;
   }
@@ -418,7 +436,7 @@ void CongestionControl::end_period(Clock::time_point now, uint64_t sent, uint64_
   else if (!host_signal_) {
     // Slow start ends when the RTT starts to rise (a queue forms; HyStart's delay increase), before
     // the queue costs a loss or a back-off: from here the rate grows additively.
-    if (slow_ && rtt_.n >= 8 && rtt_.base > 0 && rtt_.avg > 1.25 * rtt_.base + 0.002) {
+    if (slow_ && rtt_.rising()) {
       slow_ = false;
       additive_ = std::max(100.0, 0.05 * rate_);
     }

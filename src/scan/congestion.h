@@ -3,12 +3,14 @@
 // starts low, ramps up, and backs off on signals, in the manner of TCP.
 //
 // The path (all probes together):
-//   * slow start: the rate doubles (at most once per 2 ms) for every window of 64 resolved
+//   * slow start: the rate grows (at most once per 1 ms) for every window of 64 resolved
 //     probes (the first learns the baseline; or as soon as the first 32 of a window are all
-//     answered) that was judged
-//     clean and in which the rate was used (half of it actually sent). Windows are judged as they
+//     answered) that was judged clean and in which the rate was used (half of it actually
+//     sent): x4 for a whole window that spanned at least two RTTs (still slower than TCP's
+//     doubling per RTT), x2 for an early one or a shorter window. Windows are judged as they
 //     resolve, in tick(), clocked by the replies as TCP's slow start is by its ACKs, not by the
-//     control period;
+//     control period. Slow start ends when the RTT starts to rise (HyStart's delay increase),
+//     judged per window as well as per period: x4 windows outgrow the period;
 //   * after the first back-off, additive increase: +5% of the rate at that back-off per period
 //     (max(5 ms, 2 x the base RTT));
 //   * back-off (multiplicative decrease), each cause counted in the evidence:
@@ -26,8 +28,9 @@
 // Each host (the load budget): its own rate, paced per probe (admit; bursts of at most 200 us
 // worth), starting at kHostInitialRate (below the SYN limit of a small device: its first window
 // must be answered as the host answers, or the baseline would include the limit's drops); its
-// baseline is learnt on its first 32 resolved probes, then the rate doubles per clean window
-// (slow start) while it is used and the host shows no signal. A window is 32 resolved probes,
+// baseline is learnt on its first 16 resolved probes (8 ms at the initial rate), then the rate
+// grows per clean window (slow start: x4 after a whole window that spanned two RTTs, x2 after an
+// early one) while it is used and the host shows no signal. A window is 32 resolved probes,
 // all sent at the current rate (at half of it at least, over the window or in the period under
 // way), judged as soon as they are resolved (in tick(), not once per
 // period: a LAN host with a 50 us RTT reaches tens of thousands of probes a second within a few
@@ -36,7 +39,7 @@
 // the baseline, and vouch only for the rate before theirs (the budget after a loss is computed
 // from the last clean rate). A host whose answered share drops is backed off (x 0.5) and
 // gets a budget: 0.6 x the rate at which it showed the loss, and at most 0.75 x the last rate that
-// was clean (slow start may overshoot the host's limit by up to x 2), never exceeded again in this
+// was clean (slow start may overshoot the host's limit by up to x 4), never exceeded again in this
 // scan (it creeps back up to the budget additively, once per control period). A host whose RTT
 // inflates is backed off (x 0.5) without a budget (a queue drains). After a back-off, none again
 // for an RTT (the signals still arriving were sent before it). A host that shows its signal three
@@ -45,8 +48,11 @@
 //
 // A window's verdict is a drop when its answered share is below the baseline by 3 points and 3
 // sigma of the binomial noise of the window and of the baseline (counted over the probes it was
-// learnt on, at most 32 for a host and 128 for the path). Until it has seen that many probes
-// the baseline is the mean of its windows; then it rises quickly and falls slowly.
+// learnt on, at most 32 for a host and 128 for the path). The noise is that of the baseline
+// shrunk towards one half by its sample size (Laplace's rule of succession): a share of 1.0 seen
+// on 16 probes is not a certainty, so a few random losses after it are not a drop. Until it has
+// seen that many probes the baseline is the mean of its windows; then it rises quickly and falls
+// slowly.
 //
 // Loss is measured per probe, not per period: admit() records (position, host, time) in a ring;
 // tick() resolves them in send order by their answered bit (the driver's truth): answered, or
@@ -167,6 +173,8 @@ class CongestionControl {
     void add(double s);
     // Judged on new samples only: a back-off is not repeated on the samples that caused it.
     bool inflated() const { return n >= 8 && fresh >= 4 && base > 0 && avg > 2 * base + 0.010; }
+    // A queue starts to form (HyStart's delay increase): slow start ends.
+    bool rising() const { return n >= 8 && base > 0 && avg > 1.25 * base + 0.002; }
   };
   struct Host {
     uint64_t host = ~uint64_t{0};
@@ -175,6 +183,7 @@ class CongestionControl {
     double rate = kHostInitialRate;
     double budget = 0;
     double clean = 0;  // slow start: the rate before the last increase (its window was clean)
+    double grew = 2;   // slow start: the factor of the last increase
     bool slow = true;
     uint32_t sent = 0;      // this period
     uint64_t admitted = 0;  // in all (the host's window rate)

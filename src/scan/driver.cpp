@@ -260,7 +260,7 @@ void Driver::receive_loop() {
   };
   while (receiving_.load(std::memory_order_relaxed)) {
     // A short poll: the scan waits for this thread to notice the end (receiving_) at exit.
-    transport_.receive(milliseconds(2), on_frame);
+    transport_.receive(milliseconds(1), on_frame);
     queue_.push_all(batch);
   }
 }
@@ -626,7 +626,9 @@ void Driver::wait_for_stragglers(milliseconds cap, milliseconds at_least) {
     if (settle() > 0) last_new = SteadyClock::now();
     if (answered_.count() == slice_.size()) return;
     tick();
-    std::this_thread::sleep_for(milliseconds(2));
+    // Short naps: the scan ends as soon as the last reply is read, and a top-1000 scan of a LAN
+    // host lasts a few milliseconds in all.
+    std::this_thread::sleep_for(std::chrono::microseconds(250));
   }
   settle();
 }

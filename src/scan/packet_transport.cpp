@@ -234,7 +234,9 @@ void PacketTransport::open(const TargetSet& targets, std::span<ProbeModule* cons
     }
     ro.block_size = 1u << 20;
     ro.block_count = 4;  // 4 MiB: ~30,000 replies; the kernel's setup time grows with it
-    ro.block_timeout = milliseconds(2);
+    // The least the kernel allows: replies clock slow start and end the scan, so a block of them
+    // should not wait long for the receive thread.
+    ro.block_timeout = milliseconds(1);
     rings_.push_back(RxRing::open(p->route.ifindex, ro));
     sockets_.push_back(std::make_unique<PacketSocket>(
         PacketSocket::open(p->route.ifindex, PacketSocketOptions::send_only())));

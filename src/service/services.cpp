@@ -11,15 +11,10 @@
 #include <string>
 #include <utility>
 
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <iterator>
 
 #include "core/error.h"
+#include "core/mapped_file.h"
 
 namespace gh {
 namespace {
@@ -139,47 +134,6 @@ void parse_text(std::string_view text, bool nmap_format, Sink&& sink) {
     }
     sink(rec);
   }
-}
-
-// The whole file, mapped read-only (nmap-services is 1 MB: not copied), or nullopt if it cannot
-// be read (missing, a directory, unreadable). The mapping lives as long as the returned owner:
-// parse() keeps only the names, copied.
-struct MappedFile {
-  std::string_view text;
-  std::shared_ptr<const void> owner;
-};
-std::optional<MappedFile> map_whole_file(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return std::nullopt;
-  struct stat st {};
-  if (::fstat(fd, &st) != 0 || S_ISDIR(st.st_mode)) {
-    ::close(fd);
-    return std::nullopt;
-  }
-  if (!S_ISREG(st.st_mode)) {  // a pipe or a device (GLASSHOUSE_NMAP_SERVICES=/dev/fd/3): read it
-    auto text = std::make_shared<std::string>();
-    char buf[65536];
-    for (;;) {
-      ssize_t n = ::read(fd, buf, sizeof buf);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) break;
-      text->append(buf, static_cast<size_t>(n));
-    }
-    ::close(fd);
-    std::string_view view = *text;
-    return MappedFile{view, std::move(text)};
-  }
-  const auto size = static_cast<size_t>(st.st_size);
-  if (size == 0) {
-    ::close(fd);
-    return MappedFile{};
-  }
-  void* addr = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
-  ::close(fd);
-  if (addr == MAP_FAILED) return std::nullopt;
-  std::shared_ptr<const void> owner(
-      addr, [size](const void* p) { ::munmap(const_cast<void*>(p), size); });
-  return MappedFile{std::string_view(static_cast<const char*>(addr), size), std::move(owner)};
 }
 
 char lower(char c) {

@@ -56,6 +56,24 @@ TEST_F(MacVendorFiles, TheLongestBlockWinsAndNamesAreParsedAsTheRegistryWritesTh
   EXPECT_EQ(v.vendor({0x02, 0x00, 0x00, 0x00, 0x00, 0x01}), "Unknown");
 }
 
+TEST_F(MacVendorFiles, TheFirstLookupsReadTheFilesAndAgreeWithTheIndex) {
+  // The first lookups read the files line by line (no index); later ones use the index. Both
+  // must give what the index gives: the longest block, the first line of a key, and the
+  // shorter block when the longer one's name is blank.
+  const std::array<uint8_t, 6> macs[] = {
+      {0x00, 0x22, 0x72, 0x01, 0x02, 0x03}, {0x00, 0xd0, 0xef, 0x00, 0x00, 0x01},
+      {0x70, 0xb3, 0xd5, 0x12, 0x34, 0x56}, {0x70, 0xb3, 0xd5, 0x1f, 0xff, 0xff},
+      {0x70, 0xb3, 0xd5, 0x2f, 0xff, 0xff}, {0xab, 0xcd, 0xef, 0x00, 0x00, 0x00},
+      {0x02, 0x00, 0x00, 0x00, 0x00, 0x01}};
+  MacVendors indexed(dir_.string());
+  ASSERT_EQ(indexed.size(), 5u);  // size() indexes the registry
+  MacVendors v(dir_.string());
+  for (int round = 0; round < 3; ++round)  // 21 lookups: the first 7 without the index
+    for (const auto& mac : macs) EXPECT_EQ(v.vendor(mac), indexed.vendor(mac)) << round;
+  EXPECT_EQ(v.vendor(macs[0]), "American Micro-Fuel Device Corp.");
+  EXPECT_EQ(v.vendor(macs[2]), "Thirty-Six Bits GmbH");
+}
+
 TEST(MacVendors, AMissingRegistryIsUnknownAndSaysWhy) {
   MacVendors v("/nonexistent/gh-ieee-data");
   EXPECT_FALSE(v.loaded());
