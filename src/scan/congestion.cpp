@@ -26,7 +26,7 @@ constexpr uint32_t kPathSlowWindow = 64;
 // rest (sequential testing): a rate that overshoots a limit by x2 loses about half of them.
 constexpr uint32_t kHostEarlyClean = 24;
 constexpr uint32_t kPathEarlyClean = 32;
-constexpr int64_t kPathMinStep = 1'000'000;  // ns between two doublings of the path's rate
+constexpr int64_t kPathMinStep = 1'000'000;  // ns between two increases of the path's rate
 // The noise of a baseline is counted over at most this many probes.
 constexpr uint32_t kHostBaseN = 32;
 constexpr uint32_t kPathBaseN = 128;

@@ -172,16 +172,20 @@ TEST(CongestionControl, AFragileHostGetsABudgetBelowItsLimit) {
 }
 
 TEST(CongestionControl, OneFragileHostDoesNotSlowTheOthers) {
-  Limiter device{2000};
-  Sim sim({}, 16, [&](uint64_t host, double now) {
-    return Fate{host == 3 && !device.pass(now), 0.0003};
-  });
-  sim.run(0.6);
-  EXPECT_GT(sim.cc().host_budget(3), 0);
-  EXPECT_LT(sim.cc().host_budget(3), 2000);
-  EXPECT_EQ(sim.cc().host_budget(4), 0);  // the others have no budget: nothing showed
-  EXPECT_GT(sim.host_rate(4, 0.2), 3 * sim.host_rate(3, 0.2));
-  EXPECT_EQ(sim.cc().evidence().hosts_backed_off, 1u);
+  // Replies as they come, and a ring block at a time (whole windows resolve at once: x4 steps).
+  for (double batch : {0.0, 0.001}) {
+    Limiter device{2000};
+    Sim sim({}, 16, [&](uint64_t host, double now) {
+      return Fate{host == 3 && !device.pass(now), 0.0003};
+    });
+    sim.batch_s = batch;
+    sim.run(0.6);
+    EXPECT_GT(sim.cc().host_budget(3), 0) << batch;
+    EXPECT_LT(sim.cc().host_budget(3), 2000) << batch;
+    EXPECT_EQ(sim.cc().host_budget(4), 0) << batch;  // the others have no budget: nothing showed
+    EXPECT_GT(sim.host_rate(4, 0.2), 3 * sim.host_rate(3, 0.2)) << batch;
+    EXPECT_EQ(sim.cc().evidence().hosts_backed_off, 1u) << batch;
+  }
 }
 
 TEST(CongestionControl, AGrowingQueueIsRttInflation) {
@@ -288,13 +292,18 @@ TEST(CongestionControl, AnEarlyCleanWindowDoesNotHideALimiterWithABurst) {
       tokens -= 1;
       return true;
     }
-  } device{5000, 10, 10};
-  Sim sim({}, 1, [&](uint64_t, double now) { return Fate{!device.pass(now), 0.0003}; });
-  sim.run(1.0);
-  EXPECT_GT(sim.cc().host_budget(0), 0);
-  EXPECT_LT(sim.cc().host_budget(0), 5000);
-  EXPECT_LT(sim.host_rate(0, 0.5), 4500);
-  EXPECT_LT(static_cast<double>(sim.lost()), 0.03 * static_cast<double>(sim.sent()));
+  };
+  // Replies as they come, and a ring block at a time (whole windows resolve at once: x4 steps).
+  for (double batch : {0.0, 0.001}) {
+    Bucket device{5000, 10, 10};
+    Sim sim({}, 1, [&](uint64_t, double now) { return Fate{!device.pass(now), 0.0003}; });
+    sim.batch_s = batch;
+    sim.run(1.0);
+    EXPECT_GT(sim.cc().host_budget(0), 0) << batch;
+    EXPECT_LT(sim.cc().host_budget(0), 5000) << batch;
+    EXPECT_LT(sim.host_rate(0, 0.5), 4500) << batch;
+    EXPECT_LT(static_cast<double>(sim.lost()), 0.03 * static_cast<double>(sim.sent())) << batch;
+  }
 }
 
 TEST(CongestionControl, CeilingsAndFloorsHold) {
