@@ -5,6 +5,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
@@ -149,18 +150,23 @@ int run_history_command(const std::vector<std::string>& args) {
     std::cout << "no runs in " << store.describe() << '\n';
     return kExitOk;
   }
-  std::cout << fmt::format("{:>5}  {:<19}  {:<7}  {:>8}  {:>5}  {:>4}  {:<12}  {:<11}  {}\n", "RUN",
-                           "START (UTC)", "TYPE", "TARGETS", "PORTS", "UP", "OPEN", "EXIT",
-                           "COMMAND");
+  // The TYPE column is as wide as its longest entry ("connect+udp"), at least 7.
+  size_t type_width = 7;
+  for (const RunMeta& r : runs)
+    type_width = std::max(type_width, join_scan_types(scan_types_of(r)).size());
+  std::cout << fmt::format("{:>5}  {:<19}  {:<{}}  {:>8}  {:>5}  {:>4}  {:<12}  {:<11}  {}\n",
+                           "RUN", "START (UTC)", "TYPE", type_width, "TARGETS", "PORTS", "UP",
+                           "OPEN", "EXIT", "COMMAND");
   for (const RunMeta& r : runs) {
     std::string exit = r.end.empty() ? "unfinished" : r.exit_reason;
     if (exit.size() > 11) exit = exit.substr(0, 10) + "~";
     std::string open = std::to_string(r.open_ports);
     if (r.shards > 1) open += fmt::format(" [{}/{}]", r.shard, r.shards);
     std::string eng = r.engagement.empty() ? "" : " [" + r.engagement + "]";
-    std::cout << fmt::format("{:>5}  {:<19}  {:<7}  {:>8}  {:>5}  {:>4}  {:<12}  {:<11}  {}{}\n",
+    std::cout << fmt::format("{:>5}  {:<19}  {:<{}}  {:>8}  {:>5}  {:>4}  {:<12}  {:<11}  {}{}\n",
                              r.id, short_time(r.start), join_scan_types(scan_types_of(r)),
-                             r.targets, r.ports, r.hosts_up, open, exit, r.command, eng);
+                             type_width, r.targets, r.ports, r.hosts_up, open, exit, r.command,
+                             eng);
   }
   return kExitOk;
 }

@@ -302,11 +302,16 @@ std::string XmlSink::host_element(const IpAddress& addr, const ResultTable::Host
     x += "<hostscript><script" + attr("id", "os-hint") +
          attr("output", os_hint_text(*rec->os_hint)) + "/></hostscript>\n";
   }
+  auto us = [](std::chrono::microseconds v) { return std::to_string(v.count()); };
   if (rec != nullptr && rec->srtt) {
-    auto us = [](std::chrono::microseconds v) { return std::to_string(v.count()); };
     x += "<times" + attr("srtt", us(*rec->srtt)) +
          attr("rttvar", us(rec->rttvar.value_or(std::chrono::microseconds(0)))) +
          attr("to", us(rec->timeout.value_or(*rec->srtt * 4))) + "/>\n";
+  } else if (host.port_rtt) {
+    // No discovery (-Pn, unprivileged, loopback): the port scan's round trip, as the text
+    // report's latency; one sample, so no variance, and nmap's floor of 100 ms for the timeout.
+    x += "<times" + attr("srtt", us(*host.port_rtt)) + attr("rttvar", us(*host.port_rtt)) +
+         attr("to", us(std::max(*host.port_rtt * 4, std::chrono::microseconds(100000)))) + "/>\n";
   }
   x += "</host>\n";
   return x;

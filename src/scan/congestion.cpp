@@ -26,7 +26,7 @@ constexpr uint32_t kPathSlowWindow = 64;
 // rest (sequential testing): a rate that overshoots a limit by x2 loses about half of them.
 constexpr uint32_t kHostEarlyClean = 24;
 constexpr uint32_t kPathEarlyClean = 32;
-constexpr int64_t kPathMinStep = 1'000'000;  // ns between two doublings of the path's rate
+constexpr int64_t kPathMinStep = 1'000'000;  // ns between two increases of the path's rate
 // The noise of a baseline is counted over at most this many probes.
 constexpr uint32_t kHostBaseN = 32;
 constexpr uint32_t kPathBaseN = 128;
@@ -333,7 +333,9 @@ void CongestionControl::slow_start_step(int64_t now, uint64_t sent) {
     Host& h = hosts_[slot];
     if (!h.slow) continue;
     uint32_t n = h.loss.n();
-    bool early = h.loss.base >= 0 && h.loss.lost == 0 && n >= kHostEarlyClean;
+    // Early: judged before the whole window is in (a whole window all answered is not early).
+    bool early =
+        h.loss.base >= 0 && h.loss.lost == 0 && n >= kHostEarlyClean && n < kHostSlowWindow;
     if (!early && n < (h.loss.base < 0 ? kHostFirstWindow : kHostSlowWindow)) continue;
     if (!judge_loss()) {
       h.loss.answered = h.loss.lost = 0;
@@ -352,7 +354,8 @@ void CongestionControl::slow_start_step(int64_t now, uint64_t sent) {
                 (window_rate >= 0.5 * cap || (h.sent >= 2 && h.sent >= 0.5 * cap * period_s));
     host_verdict(h, lossy, false, true, used, window_rate, now, early);
   }
-  bool early = loss_.base >= 0 && loss_.lost == 0 && loss_.n() >= kPathEarlyClean;
+  bool early = loss_.base >= 0 && loss_.lost == 0 && loss_.n() >= kPathEarlyClean &&
+               loss_.n() < kPathSlowWindow;
   if (!slow_ || now < hold_until_ ||
       (!early && loss_.n() < (loss_.base < 0 ? kFirstWindow : kPathSlowWindow)))
     return;

@@ -109,6 +109,35 @@ TEST(XmlSink, WritesEveryRecordOfTheModel) {
   EXPECT_EQ(x.substr(x.size() - 11), "</nmaprun>\n");
 }
 
+TEST(XmlSink, AHostWithoutDiscoveryGetsThePortScansRoundTripAsItsTimes) {
+  // -Pn, unprivileged, loopback: no discovery record; the first timed verdict's round trip is
+  // the host's <times>, as nmap writes its port scan's (one sample: rttvar = srtt, to >= 100 ms).
+  ScanInfo info;
+  info.command_line = "glasshouse scan -sT -Pn -p 22,23 127.0.0.1";
+  info.scan_type = "connect";
+  info.targets = 1;
+  info.ports = 2;
+  info.tcp_ports = "22-23";
+  ResultTable table{2};
+  ScanSummary summary;
+  summary.exit_reason = "done";
+  PortResult closed{
+      ip("127.0.0.1"), Protocol::Tcp, 22, PortState::Closed, Reason::ConnRefused, 0, {}};
+  closed.rtt = std::chrono::microseconds(87);
+  table.add(closed);
+  table.add(PortResult{
+      ip("127.0.0.1"), Protocol::Tcp, 23, PortState::Closed, Reason::ConnRefused, 0, {}});
+  summary.hosts_up = table.hosts_up();
+  auto out = std::make_unique<std::ostringstream>();
+  auto* raw = out.get();
+  XmlSink sink(std::move(out), XmlOptions{});
+  sink.begin(info);
+  sink.end(table, summary);
+  std::string x = raw->str();
+  EXPECT_NE(x.find("<times srtt=\"87\" rttvar=\"87\" to=\"100000\"/>\n</host>"), std::string::npos)
+      << x;
+}
+
 TEST(XmlSink, StopPathClosesTheDocumentWithAnError) {
   Fixture f;
   std::string x = xml_of(f, true);
