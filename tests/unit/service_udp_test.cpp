@@ -162,18 +162,24 @@ TEST(UdpServicePlan, PayloadsFirstThenListedProbesOursFirstThenByRarity) {
   EXPECT_FALSE(has(udp_probe_plan(db, payloads, 123, 1), "Common"));
 }
 
+// A UDP socket bound to a free loopback port; `port`: that port.
+int bind_loopback_udp(uint16_t& port) {
+  int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  port = ntohs(a.sin_port);
+  return fd;
+}
+
 // A loopback datagram server answering "ping" with a version line.
 class UdpServer {
  public:
   UdpServer() {
-    fd_ = ::socket(AF_INET, SOCK_DGRAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    socklen_t len = sizeof a;
-    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
-    port_ = ntohs(a.sin_port);
+    fd_ = bind_loopback_udp(port_);
     thread_ = std::thread([this] {
       while (!stop_) {
         pollfd p{fd_, POLLIN, 0};
@@ -204,22 +210,11 @@ class UdpServer {
 TEST(UdpVersionScan, IdentifiesAnsweringPortAndEndsClosedAndSilentOnes) {
   UdpServer server;
   // A closed port: bind and close to get a free one.
-  int tmp = ::socket(AF_INET, SOCK_DGRAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(tmp, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(tmp, reinterpret_cast<sockaddr*>(&a), &len);
-  uint16_t closed = ntohs(a.sin_port);
-  ::close(tmp);
+  uint16_t closed = 0;
+  ::close(bind_loopback_udp(closed));
   // A silent port: bound, never read.
-  int silent_fd = ::socket(AF_INET, SOCK_DGRAM, 0);
-  a.sin_port = 0;
-  ::bind(silent_fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  len = sizeof a;
-  ::getsockname(silent_fd, reinterpret_cast<sockaddr*>(&a), &len);
-  uint16_t silent = ntohs(a.sin_port);
+  uint16_t silent = 0;
+  int silent_fd = bind_loopback_udp(silent);
 
   std::string text =
       "Probe UDP Noise q|noise|\nrarity 1\n"
@@ -359,14 +354,8 @@ TEST(UdpSweep, PromotesOnAnyReplyAndKeepsTheBestMatch) {
 // probe (which does not list its port: chosen by rarity), one bound and silent.
 TEST(UdpVersionScan, SweepsOpenFilteredPortsAndPromotesTheOneThatAnswers) {
   UdpServer server;
-  int silent_fd = ::socket(AF_INET, SOCK_DGRAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(silent_fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(silent_fd, reinterpret_cast<sockaddr*>(&a), &len);
-  uint16_t silent = ntohs(a.sin_port);
+  uint16_t silent = 0;
+  int silent_fd = bind_loopback_udp(silent);
   std::istringstream in(
       "Probe UDP Noise q|noise|\nrarity 1\n"
       "Probe UDP Ping q|ping|\nrarity 3\n"
