@@ -5,6 +5,8 @@
 #   bash bench/watch/run_block.sh /path/to/glasshouse [OUT.md]
 #   WATCH_ARGS="--cpu-reserve 0" bash bench/watch/run_block.sh ...   # more watch options (to
 #                                                                    # measure one change alone)
+#   NMAP_ONLY=5 bash bench/watch/run_block.sh ...   # only nmap -sS and -sU at full speed, 5 runs
+#                                                   # each (no flood, no delayed link): ~1 minute
 #
 # Each scanner runs from its own address against the target (1000 ports; masscan and zmap sweep
 # port 81 across 198.18.1.0/24), once at full speed and once at 100 probes per second. tcpdump on
@@ -43,7 +45,19 @@ case_add() { CASES+=("$1|$2|$3"); }  # name|src|description
 pause() { sleep 2; }
 
 n=10
+if [[ -n ${NMAP_ONLY:-} ]]; then
+  for _ in $(seq "$NMAP_ONLY"); do
+    for kind in sS sU; do
+      src=198.18.0.$n; n=$((n + 1))
+      ports=(-p 1-1000); [[ $kind == sU ]] && ports=(-p 1-200)
+      case_add "nmap -$kind (full)" "$src" "nmap -$kind -T4 ${ports[*]}"
+      watch_nmap "b$n" "-$kind" -T4 --max-retries 1 --host-timeout 8s -S "$src" -e gh0 "${ports[@]}" "$T"
+      pause
+    done
+  done
+fi
 for rate in full 100; do
+  [[ -n ${NMAP_ONLY:-} ]] && break
   nm_rate=(); ms_rate=(--rate 20000); zm_rate=(-r 20000)
   if [[ $rate == 100 ]]; then
     nm_rate=(--max-rate 100); ms_rate=(--rate 100); zm_rate=(-r 100)
@@ -64,6 +78,15 @@ for rate in full 100; do
   watch_zmap "z$n" "$src" -p 81 "${zm_rate[@]}" 198.18.1.0/24
   pause
 done
+if [[ -n ${NMAP_ONLY:-} ]]; then
+  # No flood: its counters are those of the whole run, and nothing is compared.
+  kill -USR1 "$WATCH_PID"
+  sleep 0.5
+  pre_stats=$(grep 'stats: packets' "$WATCH_LOG" | tail -1)
+  flood_stats=$pre_stats
+  t0=$(date +%s.%N)
+  t1=$t0
+else
 # glasshouse scan sends from the scanner namespace's first address only: one run.
 case_add "glasshouse scan (full)" "$LAB_V4_SCAN" "glasshouse scan -sS -p 1-1000"
 lab_scan "$LAB_NS_SCAN" ghscan -sS -n -p 1-1000 "$T" || lab_failed "glasshouse scan failed"
@@ -143,6 +166,7 @@ src=198.18.0.$n; n=$((n + 1))
 case_add "zmap (rtt)" "$src" "zmap -M tcp_synscan -p 81 198.18.1.0/24 -r 20000, RTT ${RTT_MS} ms"
 watch_zmap "z$n" "$src" -p 81 -r 20000 198.18.1.0/24
 pause
+fi
 watch_stop
 watch_capture_stop
 

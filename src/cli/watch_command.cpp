@@ -127,6 +127,10 @@ int run_watch_command(int argc, char** argv) {
   // Challenges, internal scanners (issue 13).
   bool no_challenge = false, no_local = false;
   std::string challenge_interval = "5s", challenge_timeout = "2s", worm_ports;
+  bool no_fastpath = false;
+  app.add_flag("--no-kernel-fastpath", no_fastpath,
+               "With --block: no tc-BPF fast path (the kernel's own walk, challenge and check of "
+               "the answer); everything from this process");
   app.add_flag("--no-challenge", no_challenge,
                "With --block: never challenge; block only sources that completed a handshake");
   app.add_option("--challenge-rate", o.challenge_cfg.rate, "Challenges per second overall (100)")
@@ -206,6 +210,7 @@ int run_watch_command(int argc, char** argv) {
     if (!allow_file.empty()) load_allow_file(o.block_cfg.allow, allow_file);
     if (o.block_cfg.block_internal && !o.block) throw UsageError("--block-internal needs --block");
     o.challenge = !no_challenge;
+    o.kernel_fastpath = !no_fastpath;
     d.track_local = !no_local;
     o.challenge_cfg.interval_us = parse_duration(challenge_interval, "--challenge-interval");
     o.challenge_cfg.timeout_us = parse_duration(challenge_timeout, "--challenge-timeout");

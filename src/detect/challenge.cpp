@@ -42,6 +42,8 @@ std::string_view to_string(Answer a) {
       return "late";
     case Answer::Replayed:
       return "replayed";
+    case Answer::Kernel:
+      return "kernel challenge";
     case Answer::WrongPath:
       return "wrong path";
   }
@@ -56,15 +58,88 @@ Challenger::Challenger(const ChallengeConfig& cfg, uint64_t k0, uint64_t k1, Sen
       tokens_(cfg.burst),
       prep_tokens_(cfg.burst) {}
 
-uint64_t Challenger::next_cookie(const ChallengeTarget& to) {
-  ++counter_;
+uint64_t Challenger::hash_of(const ChallengeTarget& to, uint64_t counter) const {
   uint64_t w[6];
   auto a = to.source.bytes(), b = to.local.bytes();
   std::memcpy(&w[0], a.data(), 16);
   std::memcpy(&w[2], b.data(), 16);
   w[4] = static_cast<uint64_t>(to.source_port) << 16 | to.local_port;
-  w[5] = counter_;
+  w[5] = counter;
   return hash_.words(w, 6);
+}
+
+uint64_t Challenger::next_cookie(const ChallengeTarget& to) {
+  return hash_of(to, ++counter_);
+}
+
+uint64_t Challenger::kernel_hash(const ChallengeTarget& to, uint32_t seq) const {
+  return hash_of(to, kKernelCounterBit | seq);
+}
+
+// An outbound SYN-ACK shaped like a challenge (window 65535, one option: MSS 1460) whose ack is
+// the kernel's cookie for its four-tuple and seq: the kernel's challenge. It is outstanding from
+// now as if this process had sent it (same answer check, same per-source budget), and it takes a
+// token from the bucket if one is left, so that the two senders together stay near one budget.
+Answer Challenger::on_kernel_challenge(const PacketEvent& ev) {
+  if (ev.window != 65535 || ev.options.count != 1 || ev.options.mss != 1460 || ev.payload_len != 0)
+    return Answer::None;
+  ChallengeTarget to;
+  to.source = ev.dst;
+  to.local = ev.src;
+  to.source_port = ev.dport;
+  to.local_port = ev.sport;
+  to.has_macs = ev.has_macs;
+  to.source_mac = ev.dst_mac;
+  to.local_mac = ev.src_mac;
+  if (static_cast<uint32_t>(kernel_hash(to, ev.seq)) != ev.ack) return Answer::None;
+  Entry* e = table_.find_or_insert(to.source).first;
+  e->to = to;
+  e->sent_us = ev.ts_us;
+  e->cookie = ev.ack;
+  e->count += 1;
+  e->wrong = 0;
+  e->outstanding = true;
+  e->answered = false;
+  e->has_prepared = false;
+  if (refill_us_ == 0) refill_us_ = ev.ts_us;
+  if (ev.ts_us > refill_us_) {
+    tokens_ = std::min(cfg_.burst,
+                       tokens_ + cfg_.rate * static_cast<double>(ev.ts_us - refill_us_) / 1e6);
+    refill_us_ = ev.ts_us;
+  }
+  tokens_ = std::max(0.0, tokens_ - 1.0);
+  ++stats_.sent;
+  ++stats_.kernel;
+  return Answer::Kernel;
+}
+
+PacketEvent kernel_refusal(const PacketEvent& c) {
+  PacketEvent r;
+  r.ts_us = c.ts_us;
+  r.src = c.src;
+  r.dst = c.dst;
+  r.has_macs = c.has_macs;
+  r.src_mac = c.src_mac;
+  r.dst_mac = c.dst_mac;
+  r.ttl = c.ttl;
+  if (c.seq & 1) {  // an ICMP port unreachable quoting the UDP probe
+    const bool v4 = c.src.is_v4();
+    r.proto = v4 ? kProtoIcmp : kProtoIcmp6;
+    r.icmp_type = v4 ? 3 : 1;
+    r.icmp_code = v4 ? 3 : 4;
+    r.quote.present = true;
+    r.quote.proto = kProtoUdp;
+    r.quote.src = c.dst;
+    r.quote.dst = c.src;
+    r.quote.sport = c.dport;
+    r.quote.dport = c.sport;
+  } else {  // a RST+ACK
+    r.proto = kProtoTcp;
+    r.sport = c.sport;
+    r.dport = c.dport;
+    r.tcp_flags = tcpf::kRst | tcpf::kAck;
+  }
+  return r;
 }
 
 std::optional<ChallengePacket> Challenger::prepare(const ChallengeTarget& to, int64_t now_us) {
@@ -167,16 +242,17 @@ Issue Challenger::challenge(const ChallengeTarget& to, int64_t now_us, bool earl
 }
 
 Answer Challenger::on_packet(const PacketEvent& ev, IpAddress& proven) {
-  if (!ev.is_tcp() || table_.size() == 0) return Answer::None;
+  if (!ev.is_tcp() || (table_.size() == 0 && !cfg_.kernel_challenges)) return Answer::None;
   if ((ev.tcp_flags & (tcpf::kSyn | tcpf::kAck)) == (tcpf::kSyn | tcpf::kAck)) {
     // Our own challenge leaving (the capture sees outgoing frames too).
     Entry* e = table_.find(ev.dst);
     if (e && e->to.local == ev.src && e->to.local_port == ev.sport &&
         e->to.source_port == ev.dport && ev.ack == e->cookie)
       return Answer::Own;
+    if (cfg_.kernel_challenges && !cfg_.simulate) return on_kernel_challenge(ev);
     return Answer::None;
   }
-  if (!(ev.tcp_flags & tcpf::kRst)) return Answer::None;
+  if (!(ev.tcp_flags & tcpf::kRst) || table_.size() == 0) return Answer::None;
   Entry* e = table_.find(ev.src);
   if (!e || e->to.local != ev.dst || e->to.local_port != ev.dport || e->to.source_port != ev.sport)
     return Answer::None;

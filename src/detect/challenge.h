@@ -50,6 +50,8 @@ struct ChallengeConfig {
   uint32_t early_after = 0;         // challenge a suspect at this failed first contact (0: never)
   uint32_t prepare_after = 0;  // prepare a suspect's challenge at this failure (0: never; live)
   double early_reserve = 0.5;  // share of the bucket an early challenge must leave
+  // Live, with the kernel's fast path (kernel_fastpath.h): recognise its challenges leaving.
+  bool kernel_challenges = false;
   size_t max_sources = 32768;
   bool simulate = false;  // count, never send (-r)
 };
@@ -92,12 +94,17 @@ enum class Answer : uint8_t {
   Late,       // the right cookie after `timeout`
   Replayed,   // the right cookie again after it proved the source once
   WrongPath,  // the right cookie from another link address than the probes
+  // The kernel's fast path challenging (kernel_fastpath.h): our refusal of the source's probe,
+  // rewritten into a challenge whose cookie checks; now outstanding here too. The probe was
+  // refused: the caller tells the detector so (kernel_refusal()).
+  Kernel,
 };
 std::string_view to_string(Answer a);
 
 struct ChallengeStats {
   uint64_t sent = 0, simulated = 0, proven = 0;
   uint64_t early = 0;                        // of sent + simulated: early challenges (to suspects)
+  uint64_t kernel = 0;                       // of sent: the kernel's (kernel_fastpath.h)
   uint64_t prepared = 0, prepared_sent = 0;  // preparations, and challenges that used one
   uint64_t wrong = 0, late = 0, replayed = 0, wrong_path = 0;
   uint64_t limited_source = 0, limited_global = 0, send_errors = 0;
@@ -131,10 +138,15 @@ class Challenger {
   Answer on_packet(const PacketEvent& ev, IpAddress& proven);
 
   ChallengeStats stats() const;
+  void set_kernel_challenges(bool on) { cfg_.kernel_challenges = on; }
   size_t memory_bound() const { return table_.max_bytes(); }
   const ChallengeConfig& config() const { return cfg_; }
   // The cookie of the source's outstanding challenge (tests).
   std::optional<uint32_t> cookie_of(const IpAddress& source);
+  // The 64-bit hash behind a kernel challenge's cookie (its low 32 bits) for the challenge
+  // `to` with sequence number `seq`: the words of every challenge, the counter word
+  // kKernelCounterBit | seq.
+  uint64_t kernel_hash(const ChallengeTarget& to, uint32_t seq) const;
 
  private:
   struct Entry {
@@ -161,6 +173,8 @@ class Challenger {
   double prep_tokens_;
   int64_t prep_refill_us_ = 0;
   uint64_t next_cookie(const ChallengeTarget& to);
+  uint64_t hash_of(const ChallengeTarget& to, uint64_t counter) const;
+  Answer on_kernel_challenge(const PacketEvent& ev);
   ChallengeStats stats_;
 };
 
@@ -169,5 +183,13 @@ class Challenger {
 // `out` (at most kChallengeFrameMax), 0 if the addresses' families differ.
 inline constexpr size_t kChallengeFrameMax = 14 + 40 + 24;
 size_t build_challenge_frame(const ChallengePacket& p, uint8_t* out);
+
+// The kernel's challenges (kernel_fastpath.h): the counter word of their cookie is this bit | the
+// SYN-ACK's seq, and the seq's lowest bit says what the challenge replaced: 1 an ICMP port
+// unreachable refusing a UDP probe, 0 a TCP RST+ACK.
+inline constexpr uint64_t kKernelCounterBit = 1ull << 63;
+// The refusal a kernel challenge (`challenge`, an outbound SYN-ACK that Challenger::on_packet
+// answered Kernel for) replaced, for the detector.
+PacketEvent kernel_refusal(const PacketEvent& challenge);
 
 }  // namespace gh::detect

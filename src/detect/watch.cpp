@@ -28,6 +28,7 @@
 #include "core/error.h"
 #include "core/signals.h"
 #include "detect/decode.h"
+#include "detect/kernel_fastpath.h"
 #include "detect/local_discovery.h"
 #include "detect/response.h"
 #include "io/packet_socket.h"
@@ -193,6 +194,7 @@ class Watch {
   void flush_suspects();
   void handle_signal(int sig);
   void print_stats(const char* what);
+  void open_fastpath(uint64_t k0, uint64_t k1);
   void feed(const uint8_t* data, size_t len, int64_t ts);
   void on_authorization(const auth::AuthRecord& r);
 
@@ -204,7 +206,8 @@ class Watch {
   std::optional<PacketSocket> challenge_sock_;
   std::unique_ptr<Challenger> challenger_;
   std::unique_ptr<Responder> responder_;
-  std::unique_ptr<auth::AuthMonitor> auth_;  // --owner-key: announced scans (src/auth)
+  std::unique_ptr<KernelFastpath> fastpath_;  // --block, live (kernel_fastpath.h)
+  std::unique_ptr<auth::AuthMonitor> auth_;   // --owner-key: announced scans (src/auth)
   Counters c_;
   // Live: suspects found while reading a batch of frames, challenged once the batch is read, so
   // that a detecting probe in the same batch is not kept waiting behind the challenge's netlink
@@ -242,6 +245,10 @@ void Watch::feed(const uint8_t* data, size_t len, int64_t ts) {
     IpAddress proven;
     Answer ans = challenger_->on_packet(ev, proven);
     if (ans == Answer::Own) return;  // our challenge leaving: not a reply of the local stack
+    if (ans == Answer::Kernel) {     // the kernel's, in place of our stack's refusal
+      det_->on_packet(kernel_refusal(ev));
+      return;
+    }
     det_->on_packet(ev);
     if (ans == Answer::Proven) det_->mark_verified(proven, Proof::Challenge);
     return;
@@ -335,6 +342,52 @@ void Watch::on_authorization(const auth::AuthRecord& r) {
            line.c_str());
 }
 
+// The kernel's fast path (kernel_fastpath.h): the walk's parameters and the challenges' budgets
+// are the detector's and the challenger's; what must never be blocked is never tracked there.
+void Watch::open_fastpath(uint64_t k0, uint64_t k1) {
+  FastpathConfig f;
+  f.k0 = k0;
+  f.k1 = k1;
+  TrwModel m(opt_.detect.trw);
+  f.log_fail = m.log_failure();
+  f.log_success = m.log_success();
+  f.log_hi = m.log_eta1();
+  f.log_lo = m.log_eta0();
+  f.vertical_threshold = opt_.detect.vertical_threshold;
+  f.window_us = opt_.detect.window_us;
+  const ChallengeConfig& c = opt_.challenge_cfg;
+  f.challenge_after = c.prepare_after > 0 ? c.prepare_after : 4;
+  f.interval_us = c.interval_us;
+  f.timeout_us = c.timeout_us;
+  f.hold_us = c.timeout_us;
+  f.rate = c.rate;
+  f.burst = static_cast<uint32_t>(c.burst);
+  f.max_per_source = c.max_per_source;
+  f.max_sources = opt_.detect.max_sources;
+  std::string err;
+  int ifindex = static_cast<int>(if_nametoindex(opt_.interface.c_str()));
+  fastpath_ = KernelFastpath::open(ifindex, f, err);
+  if (fastpath_) challenger_->set_kernel_challenges(true);
+  if (!fastpath_) {
+    fmt::print(stderr, "glasshouse watch: no kernel fast path ({}); challenges from this process\n",
+               err);
+    return;
+  }
+  bool ok = true;
+  const BlockConfig& b = opt_.block_cfg;
+  for (const Prefix& p : b.allow.list()) ok = fastpath_->program().exempt(p) && ok;
+  for (const Prefix& p : b.self.list()) ok = fastpath_->program().exempt(p) && ok;
+  for (const IpAddress& g : b.gateways) ok = fastpath_->program().exempt(Prefix::host(g)) && ok;
+  // Protected sources are the detector's alone, even with --block-internal (their thresholds
+  // are --local-factor times the remote ones).
+  for (const Prefix& p : b.local.list()) ok = fastpath_->program().exempt(p) && ok;
+  if (!ok) {
+    fmt::print(stderr, "glasshouse watch: no kernel fast path (too many exempt prefixes)\n");
+    fastpath_.reset();
+    challenger_->set_kernel_challenges(false);
+  }
+}
+
 void Watch::print_stats(const char* what) {
   DetectStats d = det_->stats();
   CaptureStats k = cap_->stats();
@@ -349,11 +402,18 @@ void Watch::print_stats(const char* what) {
   if (challenger_) {
     ChallengeStats cs = challenger_->stats();
     line += fmt::format(
-        ", challenges {} (early {}, simulated {}, proven {}, wrong {}, late {}, replayed {}, wrong "
-        "path {}, limited {}+{}, send errors {})",
-        cs.sent, cs.early, cs.simulated, cs.proven, cs.wrong, cs.late, cs.replayed, cs.wrong_path,
-        cs.limited_source, cs.limited_global, cs.send_errors);
+        ", challenges {} (kernel {}, early {}, simulated {}, proven {}, wrong {}, late {}, "
+        "replayed "
+        "{}, wrong path {}, limited {}+{}, send errors {})",
+        cs.sent, cs.kernel, cs.early, cs.simulated, cs.proven, cs.wrong, cs.late, cs.replayed,
+        cs.wrong_path, cs.limited_source, cs.limited_global, cs.send_errors);
     line += fmt::format(", prepared {} (used {})", cs.prepared, cs.prepared_sent);
+  }
+  if (fastpath_) {
+    FastpathStats f = fastpath_->program().stats();
+    line += fmt::format(
+        ", fast path: challenges {} (proven {}, wrong {}, limited {}, errors {}), dropped {}",
+        f.challenges, f.proven, f.wrong, f.limited, f.errors, f.dropped);
   }
   if (alerts_->errors()) line += fmt::format(", alert write errors {}", alerts_->errors());
   fmt::print(stderr, "glasshouse watch: {}\n", line);
@@ -414,8 +474,8 @@ int Watch::run() {
       blocker_->start();
       timing_ = true;
     }
+    uint64_t key[2] = {0, 0};
     if (opt_.challenge) {
-      uint64_t key[2];
       if (getrandom(key, sizeof key, 0) != static_cast<ssize_t>(sizeof key))
         throw system_error(errno, "getrandom");
       opt_.challenge_cfg.simulate = !live;
@@ -448,6 +508,7 @@ int Watch::run() {
           std::make_unique<Challenger>(opt_.challenge_cfg, key[0], key[1], std::move(send));
     }
     responder_ = std::make_unique<Responder>(opt_.block_cfg, blocker_.get(), challenger_.get());
+    if (live && challenger_ && opt_.kernel_fastpath) open_fastpath(key[0], key[1]);
   }
 
   det_ =

@@ -43,6 +43,9 @@ struct WatchOptions {
   double cpu_reserve = 0;
   bool challenge = true;  // with --block: challenge unverified sources (--no-challenge: never)
   ChallengeConfig challenge_cfg;
+  // With --block (live, challenging): the kernel's fast path (kernel_fastpath.h); off with
+  // --no-kernel-fastpath, or when the BPF programs cannot be loaded (one line says why).
+  bool kernel_fastpath = true;
   int64_t stats_interval_us = 0;
   LiveOptions live;    // filter, snaplen, promiscuous (interface copied from `interface`)
   std::string filter;  // --filter: replaces the default BPF filter (live and offline)
