@@ -101,6 +101,7 @@ Answer Challenger::on_kernel_challenge(const PacketEvent& ev) {
   e->outstanding = true;
   e->answered = false;
   e->has_prepared = false;
+  e->kernel = true;
   if (refill_us_ == 0) refill_us_ = ev.ts_us;
   if (ev.ts_us > refill_us_) {
     tokens_ = std::min(cfg_.burst,
@@ -182,6 +183,11 @@ bool Challenger::outstanding(const IpAddress& source, int64_t now_us) {
   return e && e->outstanding && now_us - e->sent_us <= cfg_.timeout_us;
 }
 
+bool Challenger::kernel_outstanding(const IpAddress& source, int64_t now_us) {
+  Entry* e = table_.find(source);
+  return e && e->kernel && e->outstanding && now_us - e->sent_us <= cfg_.timeout_us;
+}
+
 Issue Challenger::challenge(const ChallengeTarget& to, int64_t now_us, bool early) {
   if (to.source_port == 0 && to.local_port == 0) return Issue::NoTarget;
   Entry* e = table_.find(to.source);
@@ -218,6 +224,7 @@ Issue Challenger::challenge(const ChallengeTarget& to, int64_t now_us, bool earl
     p = ChallengePacket{to, static_cast<uint32_t>(h >> 32), static_cast<uint32_t>(h), false};
   }
   e->has_prepared = false;
+  e->kernel = false;
   e->to = p.to;
   e->sent_us = now_us;
   e->cookie = p.ack;

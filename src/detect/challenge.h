@@ -134,6 +134,8 @@ class Challenger {
   void forget_prepared(const IpAddress& source);
   // Whether the source has a challenge out, unanswered and not yet late.
   bool outstanding(const IpAddress& source, int64_t now_us);
+  // ...and it is the kernel's (Answer::Kernel).
+  bool kernel_outstanding(const IpAddress& source, int64_t now_us);
   // `proven` is set to the source for Answer::Proven.
   Answer on_packet(const PacketEvent& ev, IpAddress& proven);
 
@@ -158,6 +160,7 @@ class Challenger {
     bool outstanding = false;   // a cookie is out and not yet answered
     bool answered = false;      // proved once with this cookie
     bool has_prepared = false;  // a prepared challenge waits (prepare())
+    bool kernel = false;        // the last challenge was the kernel's (Answer::Kernel)
     int64_t prepared_us = 0;
     ChallengePacket prepared;
   };

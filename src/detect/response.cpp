@@ -65,6 +65,13 @@ void Responder::on_alert(Alert& a, int64_t now_us) {
   // Armed before a new challenge leaves (its answer can come back before send() returns), in the
   // challenge's own transaction (blocker.h: one system call before it leaves); alone if no
   // challenge took it.
+  // The kernel's fast path challenged it (kernel_fastpath.h): the kernel checks the answer and,
+  // having detected the source too, drops it; this process blocks it when it reads the answer.
+  if (challenger_->kernel_outstanding(a.src, now_us)) {
+    a.challenge = std::string(to_string(Issue::Sent));
+    a.block_note = "unverified: challenged by the kernel, awaiting the answer";
+    return;
+  }
   const bool out = challenger_->outstanding(a.src, now_us);
   const bool kernel = blocker_ && blocker_->kernel_proof() && !challenger_->config().simulate;
   // A prepared challenge (blocker.h, prepare()): the kernel holds its answer's elements already,

@@ -412,7 +412,7 @@ void Watch::print_stats(const char* what) {
   if (fastpath_) {
     FastpathStats f = fastpath_->program().stats();
     line += fmt::format(
-        ", fast path: challenges {} (proven {}, wrong {}, limited {}, errors {}), dropped {}",
+        ", fast path (challenges:{} proven:{} wrong:{} limited:{} errors:{} dropped:{})",
         f.challenges, f.proven, f.wrong, f.limited, f.errors, f.dropped);
   }
   if (alerts_->errors()) line += fmt::format(", alert write errors {}", alerts_->errors());
@@ -537,8 +537,9 @@ int Watch::run() {
       opt_.local.to_string(), opt_.detect.max_sources,
       static_cast<double>(det_->memory_bound() + (challenger_ ? challenger_->memory_bound() : 0)) /
           (1 << 20),
-      blocker_     ? fmt::format("; blocking into nftables table inet {}{}", opt_.block_cfg.table,
-                             challenger_ ? ", challenging unverified sources" : "")
+      blocker_     ? fmt::format("; blocking into nftables table inet {}{}{}", opt_.block_cfg.table,
+                             challenger_ ? ", challenging unverified sources" : "",
+                             fastpath_ ? " (kernel fast path: tc-BPF)" : "")
       : responder_ ? std::string("; --block dry run (nothing blocked or sent)")
                    : std::string());
 

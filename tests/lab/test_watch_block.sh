@@ -70,10 +70,20 @@ fi
 stats=$(grep 'stats: packets' "$WATCH_LOG" | tail -1)
 lab_log "counters: $stats"
 grep -q 'challenges [1-9]' <<<"$stats" || lab_failed "no challenge counted: $stats"
-# Prepared challenges (the default --challenge-prepare 2): masscan and zmap at 2,000/s come one
-# probe per wake-up, so their detections send the challenge prepared at the second failure.
-grep -Eq 'prepared [1-9][0-9]* \(used [1-9]' <<<"$stats" || lab_failed "no prepared challenge used: $stats"
-grep -q 'challenged (prepared), armed' "$WATCH_ALERTS" || lab_failed "no record of a prepared challenge"
+# The kernel's fast path (on by default): it challenged the scanners at their second refusal,
+# with our refusal rewritten (this process saw those challenges leave: "kernel"), checked the
+# answers and dropped the proven, detected sources' next probes before the stack. The seven
+# blocked scanners were challenged there (the firewalled one too, unanswered); the allowlisted
+# one never.
+fp=$(grep -o 'fast path (challenges:[0-9]* proven:[0-9]* wrong:[0-9]* [^)]*dropped:[0-9]*)' <<<"$stats")
+[[ -n $fp ]] || lab_failed "no fast path counters (did the BPF programs load?): $stats"
+fp_chal=$(sed 's/.*challenges:\([0-9]*\).*/\1/' <<<"$fp")
+fp_proven=$(sed 's/.*proven:\([0-9]*\).*/\1/' <<<"$fp")
+fp_dropped=$(sed 's/.*dropped:\([0-9]*\).*/\1/' <<<"$fp")
+((fp_chal >= 8 && fp_proven >= 7 && fp_proven < fp_chal && fp_dropped >= 1)) ||
+  lab_failed "fast path: expected >= 8 challenges, >= 7 proven (not the firewalled scanner), drops: $fp"
+grep -Eq 'challenges [0-9]+ \(kernel ([89]|[1-9][0-9])' <<<"$stats" ||
+  lab_failed "this process did not recognise the kernel's challenges: $stats"
 
 watch_check \
   --expect src=198.18.0.40,type=connect,shape=vertical,verified=true,blocked=true \
