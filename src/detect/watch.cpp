@@ -508,7 +508,14 @@ int Watch::run() {
           std::make_unique<Challenger>(opt_.challenge_cfg, key[0], key[1], std::move(send));
     }
     responder_ = std::make_unique<Responder>(opt_.block_cfg, blocker_.get(), challenger_.get());
-    if (live && challenger_ && opt_.kernel_fastpath) open_fastpath(key[0], key[1]);
+    // Announced scans (--owner-key) are judged by their tags, which the kernel cannot verify:
+    // an authorised scanner must never be dropped, so the fast path stays off.
+    if (live && challenger_ && opt_.kernel_fastpath && !opt_.engagements.empty())
+      fmt::print(stderr,
+                 "glasshouse watch: no kernel fast path with --owner-key (the kernel cannot "
+                 "verify announced scans' tags)\n");
+    else if (live && challenger_ && opt_.kernel_fastpath)
+      open_fastpath(key[0], key[1]);
   }
 
   det_ =
