@@ -20,6 +20,7 @@
 // tries and never tracked.
 #include <linux/bpf.h>
 #include <linux/pkt_cls.h>
+// libbpf's headers need the kernel's types above.
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 
@@ -96,22 +97,22 @@ static __always_inline void count(__u32 which) {
 
 // ---- SipHash-2-4 over 6 words (net/siphash.h, SipHash24::words) ----
 #define ROTL(x, b) (((x) << (b)) | ((x) >> (64 - (b))))
-#define SIPROUND                 \
-  do {                           \
-    v0 += v1;                    \
-    v1 = ROTL(v1, 13);           \
-    v1 ^= v0;                    \
-    v0 = ROTL(v0, 32);           \
-    v2 += v3;                    \
-    v3 = ROTL(v3, 16);           \
-    v3 ^= v2;                    \
-    v0 += v3;                    \
-    v3 = ROTL(v3, 21);           \
-    v3 ^= v0;                    \
-    v2 += v1;                    \
-    v1 = ROTL(v1, 17);           \
-    v1 ^= v2;                    \
-    v2 = ROTL(v2, 32);           \
+#define SIPROUND       \
+  do {                 \
+    v0 += v1;          \
+    v1 = ROTL(v1, 13); \
+    v1 ^= v0;          \
+    v0 = ROTL(v0, 32); \
+    v2 += v3;          \
+    v3 = ROTL(v3, 16); \
+    v3 ^= v2;          \
+    v0 += v3;          \
+    v3 = ROTL(v3, 21); \
+    v3 ^= v0;          \
+    v2 += v1;          \
+    v1 = ROTL(v1, 17); \
+    v1 ^= v2;          \
+    v2 = ROTL(v2, 32); \
   } while (0)
 
 static __always_inline __u64 siphash6(__u64 k0, __u64 k1, const __u64* w) {
@@ -171,8 +172,8 @@ struct pkt {
   __u16 rport, lport;  // host order
   __u8 proto;          // of the contact: TCP or UDP
   __u8 tcp_flags;
-  __u8 mac[6];         // egress: the destination MAC; ingress: the source MAC
-  __u32 seq;           // host order (TCP)
+  __u8 mac[6];  // egress: the destination MAC; ingress: the source MAC
+  __u32 seq;    // host order (TCP)
   __u16 win;
   __u8 doff;
   __u8 v6;

@@ -13,8 +13,8 @@ struct gh_fp_config {
   __u32 vpoints;               // the vertical rule's threshold (points in window_ns); 0: off
   __u32 challenge_after;       // challenge at this failed first contact (or at the detection)
   __u64 window_ns, interval_ns, timeout_ns, hold_ns;
-  __u64 token_cost_ns;         // the challenges' bucket: one per token_cost_ns...
-  __u32 burst;                 // ...holding this many
+  __u64 token_cost_ns;  // the challenges' bucket: one per token_cost_ns...
+  __u32 burst;          // ...holding this many
   __u32 max_per_source;
   __u32 enabled;
   __u32 pad;
