@@ -183,6 +183,11 @@ bool Challenger::outstanding(const IpAddress& source, int64_t now_us) {
   return e && e->outstanding && now_us - e->sent_us <= cfg_.timeout_us;
 }
 
+bool Challenger::kernel_challenged(const IpAddress& source) {
+  Entry* e = table_.find(source);
+  return e && e->kernel;
+}
+
 bool Challenger::kernel_outstanding(const IpAddress& source, int64_t now_us) {
   Entry* e = table_.find(source);
   return e && e->kernel && e->outstanding && now_us - e->sent_us <= cfg_.timeout_us;

@@ -136,6 +136,8 @@ class Challenger {
   bool outstanding(const IpAddress& source, int64_t now_us);
   // ...and it is the kernel's (Answer::Kernel).
   bool kernel_outstanding(const IpAddress& source, int64_t now_us);
+  // Whether the source's last challenge, answered or not, was the kernel's.
+  bool kernel_challenged(const IpAddress& source);
   // `proven` is set to the source for Answer::Proven.
   Answer on_packet(const PacketEvent& ev, IpAddress& proven);
 

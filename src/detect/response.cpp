@@ -46,6 +46,8 @@ void Responder::on_alert(Alert& a, int64_t now_us) {
     BlockDecision d = blocker_->consider(a, now_us);
     a.blocked = d.block;
     a.block_note = d.note;
+    if (a.proof == Proof::Challenge && challenger_ && challenger_->kernel_challenged(a.src))
+      a.block_note += " (challenged by the kernel's fast path)";
     return;
   }
   // 5. Not proven: challenge (unless an early challenge is still out), and arm.

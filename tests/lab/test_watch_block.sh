@@ -67,6 +67,10 @@ if ip netns exec "$LAB_NS_TARGET" nft list tables | grep -q gh_watch_lab; then
   lab_failed "nftables table inet gh_watch_lab left after exit"
 fi
 [[ -z $(ip netns exec "$LAB_NS_TARGET" nft list ruleset) ]] || lab_failed "nft rules left after exit: $(ip netns exec "$LAB_NS_TARGET" nft list ruleset)"
+for dir in ingress egress; do  # the kernel fast path's tc-BPF programs are detached at exit
+  left=$(ip netns exec "$LAB_NS_TARGET" tc filter show dev "$LAB_IF_TARGET" "$dir")
+  [[ -z $left ]] || lab_failed "tc $dir filters left after exit: $left"
+done
 stats=$(grep 'stats: packets' "$WATCH_LOG" | tail -1)
 lab_log "counters: $stats"
 grep -q 'challenges [1-9]' <<<"$stats" || lab_failed "no challenge counted: $stats"
@@ -84,6 +88,11 @@ fp_dropped=$(sed 's/.*dropped:\([0-9]*\).*/\1/' <<<"$fp")
   lab_failed "fast path: expected >= 8 challenges, >= 7 proven (not the firewalled scanner), drops: $fp"
 grep -Eq 'challenges [0-9]+ \(kernel ([89]|[1-9][0-9])' <<<"$stats" ||
   lab_failed "this process did not recognise the kernel's challenges: $stats"
+for src in 198.18.0.42 198.18.0.44; do  # nmap -sS and -sU: blocked through the fast path
+  grep "\"src\":\"$src\"" "$WATCH_ALERTS" | grep '"blocked":true' |
+    grep -q "challenged by the kernel's fast path" ||
+    lab_failed "$src was not blocked after the kernel's challenge (see $WATCH_ALERTS)"
+done
 
 watch_check \
   --expect src=198.18.0.40,type=connect,shape=vertical,verified=true,blocked=true \

@@ -200,8 +200,16 @@ TEST_F(KernelFastpathTest, TheChallengeIsChallengersFrameAndCookie) {
   EXPECT_EQ(std::memcmp(frame, out_.data(), n), 0);  // same bytes, checksums included
 
   IpAddress proven;
+  EXPECT_FALSE(ch.kernel_challenged(remote));
   EXPECT_EQ(ch.on_packet(ev, proven), Answer::Kernel);
   EXPECT_EQ(ch.stats().kernel, 1u);
+  EXPECT_TRUE(ch.kernel_challenged(remote));
+  EXPECT_TRUE(ch.kernel_outstanding(remote, 1'000'050));
+  EXPECT_FALSE(ch.kernel_outstanding(remote, 1'000'000 + cc.timeout_us + 1));
+  // The same SYN-ACK with a cookie that does not check is not ours.
+  PacketEvent forged = ev;
+  forged.dst = ip("198.18.0.11");
+  EXPECT_EQ(ch.on_packet(forged, proven), Answer::None);
   EXPECT_EQ(ch.cookie_of(remote), ev.ack);
   PacketEvent r = kernel_refusal(ev);
   EXPECT_EQ(r.proto, kProtoTcp);
