@@ -1,9 +1,13 @@
+// SHA256_Init/Update/Final are deprecated in OpenSSL 3 in favour of EVP, and kept: see the
+// header for why (EVP's first use costs milliseconds per run).
+#define OPENSSL_SUPPRESS_DEPRECATED
 #include "audit/sha256.h"
 
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/params.h>
+#include <openssl/sha.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -15,33 +19,27 @@
 namespace gh {
 namespace {
 
-struct CtxFree {
-  void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
-};
-using Ctx = std::unique_ptr<EVP_MD_CTX, CtxFree>;
-
-Ctx new_ctx() {
-  Ctx ctx(EVP_MD_CTX_new());
-  if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1)
-    throw RuntimeError("OpenSSL: cannot initialize SHA-256");
-  return ctx;
+void init(SHA256_CTX* ctx) {
+  if (SHA256_Init(ctx) != 1) throw RuntimeError("OpenSSL: cannot initialize SHA-256");
 }
 
-Sha256Digest finish(EVP_MD_CTX* ctx) {
+bool update(SHA256_CTX* ctx, const void* data, size_t size) {
+  return size == 0 || SHA256_Update(ctx, data, size) == 1;
+}
+
+Sha256Digest finish(SHA256_CTX* ctx) {
   Sha256Digest d{};
-  unsigned len = 0;
-  if (EVP_DigestFinal_ex(ctx, d.data(), &len) != 1 || len != d.size())
-    throw RuntimeError("OpenSSL: SHA-256 failed");
+  if (SHA256_Final(d.data(), ctx) != 1) throw RuntimeError("OpenSSL: SHA-256 failed");
   return d;
 }
 
 }  // namespace
 
 Sha256Digest sha256(std::string_view data) {
-  Ctx ctx = new_ctx();
-  if (EVP_DigestUpdate(ctx.get(), data.data(), data.size()) != 1)
-    throw RuntimeError("OpenSSL: SHA-256 failed");
-  return finish(ctx.get());
+  SHA256_CTX ctx;
+  init(&ctx);
+  if (!update(&ctx, data.data(), data.size())) throw RuntimeError("OpenSSL: SHA-256 failed");
+  return finish(&ctx);
 }
 
 std::string to_hex(const Sha256Digest& d) {
@@ -60,7 +58,8 @@ std::string sha256_hex(std::string_view data) {
 }
 
 std::optional<std::string> sha256_of_fd(int fd) {
-  Ctx ctx = new_ctx();
+  SHA256_CTX ctx;
+  init(&ctx);
   std::vector<char> buf(1 << 16);
   off_t off = 0;
   for (;;) {
@@ -68,20 +67,22 @@ std::optional<std::string> sha256_of_fd(int fd) {
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return std::nullopt;
     if (n == 0) break;
-    if (EVP_DigestUpdate(ctx.get(), buf.data(), static_cast<size_t>(n)) != 1) return std::nullopt;
+    if (!update(&ctx, buf.data(), static_cast<size_t>(n))) return std::nullopt;
     off += n;
   }
-  return to_hex(finish(ctx.get()));
+  return to_hex(finish(&ctx));
 }
 
-void Sha256Stream::Free::operator()(evp_md_ctx_st* c) const {
-  EVP_MD_CTX_free(c);
+void Sha256Stream::Free::operator()(SHA256state_st* c) const {
+  delete c;
 }
 
-Sha256Stream::Sha256Stream() : ctx_(new_ctx().release()) {}
+Sha256Stream::Sha256Stream() : ctx_(new SHA256_CTX) {
+  init(ctx_.get());
+}
 
 void Sha256Stream::update(std::string_view data) {
-  if (EVP_DigestUpdate(ctx_.get(), data.data(), data.size()) != 1)
+  if (!gh::update(ctx_.get(), data.data(), data.size()))
     throw RuntimeError("OpenSSL: SHA-256 failed");
 }
 

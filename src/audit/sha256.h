@@ -1,7 +1,12 @@
-// SHA-256 and HMAC-SHA-256, all through OpenSSL (EVP): the one home of hashing in Glasshouse
-// (the audit log's chain, the resume file's checksum and HMAC, scope and output digests). Of a
+// SHA-256 and HMAC-SHA-256, all through OpenSSL: the one home of hashing in Glasshouse (the
+// audit log's chain, the resume file's checksum and HMAC, scope and output digests). Of a
 // string, of a file read through a descriptor, and streamed. Every OpenSSL failure throws
 // RuntimeError.
+//
+// SHA-256 uses OpenSSL's direct SHA256_* functions, not EVP: every scan hashes before its first
+// probe (the audit start record, the scan's fingerprint), and EVP's first call initialises
+// OpenSSL's providers and reads openssl.cnf, 1.5-2.4 ms on the project's machine against
+// 0.07 ms, on the critical path of a scan that takes 50. HMAC (resume files only) stays EVP.
 #pragma once
 
 #include <array>
@@ -12,7 +17,7 @@
 #include <string>
 #include <string_view>
 
-struct evp_md_ctx_st;
+struct SHA256state_st;
 struct evp_mac_ctx_st;
 
 namespace gh {
@@ -37,9 +42,9 @@ class Sha256Stream {
 
  private:
   struct Free {
-    void operator()(evp_md_ctx_st* c) const;
+    void operator()(SHA256state_st* c) const;
   };
-  std::unique_ptr<evp_md_ctx_st, Free> ctx_;
+  std::unique_ptr<SHA256state_st, Free> ctx_;
 };
 
 // HMAC-SHA-256 (RFC 2104) of bytes given in pieces, with OpenSSL's EVP_MAC.
