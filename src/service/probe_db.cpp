@@ -19,12 +19,10 @@ namespace {
 // libpcre2-8 is loaded by the first regex compiled (-sV, `glasshouse scan --service-probes`),
 // not at every start (core/dynlib.h: ~1.4 ms of each scan's start on the project's machine).
 // PCRE2's names are macros for the 8-bit functions (pcre2_compile -> pcre2_compile_8): the
-// symbol looked up is the expanded one.
-#define GH_PCRE2_NAME(name) #name
-#define GH_PCRE2_SYMBOL(name) GH_PCRE2_NAME(name)
+// symbol looked up is the expanded one (GH_DYNLIB_FN).
 struct Pcre2 {
   DynLib lib{"libpcre2-8.so.0", "libpcre2-8-0", "-sV (the service probes' regexes)"};
-#define GH_PCRE2(name) decltype(&::name) name = lib.fn<decltype(::name)>(GH_PCRE2_SYMBOL(name))
+#define GH_PCRE2(name) GH_DYNLIB_FN(name)
   GH_PCRE2(pcre2_compile);
   GH_PCRE2(pcre2_get_error_message);
   GH_PCRE2(pcre2_jit_compile);
@@ -39,8 +37,6 @@ struct Pcre2 {
   GH_PCRE2(pcre2_get_ovector_pointer);
 #undef GH_PCRE2
 };
-#undef GH_PCRE2_SYMBOL
-#undef GH_PCRE2_NAME
 
 const Pcre2& pcre2() {
   static const Pcre2* api = new Pcre2();
