@@ -16,6 +16,8 @@
 
 #include <iterator>
 
+#include <fmt/format.h>
+
 #include "core/error.h"
 #include "core/mapped_file.h"
 
@@ -131,8 +133,11 @@ constexpr uint32_t weight_of_rank(uint64_t rank) {
 // picks the column layout: nmap's "name port/proto [frequency [comment...]]" or our "name
 // port/proto rank". One pass over the text, no allocation per line: nmap-services has 27,000
 // lines and is read before every scan that uses the default ports.
+// Lines of other protocols than `proto` go to `other` (port and protocol read, nothing else):
+// most of nmap-services is UDP, and a TCP scan reads only the TCP lines.
 template <typename Sink>
-void parse_text(std::string_view text, bool nmap_format, Sink&& sink) {
+void parse_text(std::string_view text, bool nmap_format, Protocol proto, Sink&& sink,
+                size_t& other) {
   const char* p = text.data();
   const char* const end = p + text.size();
   // The fields that matter: three of nmap's (the rest is comment), four of ours (a fourth
@@ -153,9 +158,13 @@ void parse_text(std::string_view text, bool nmap_format, Sink&& sink) {
     p = eol != nullptr ? static_cast<const char*>(eol) + 1 : end;
     if (count == 0) continue;
     if (nmap_format ? count < 2 : count != 3) continue;
-    if (!valid_service_name(fields[0])) continue;
     auto pp = parse_port_proto(fields[1]);
     if (!pp) continue;
+    if (pp->second != proto) {
+      ++other;
+      continue;
+    }
+    if (!valid_service_name(fields[0])) continue;
     Record rec;
     rec.name = fields[0];
     rec.port = pp->first;
@@ -262,68 +271,76 @@ constexpr BuiltinService kBuiltin[] = {
 
 }  // namespace
 
-void ServiceTable::finish() {
+void ServiceTable::Part::finish() {
   auto before = [](const Entry& a, const Entry& b) { return a.key < b.key; };
   // nmap-services is in key order already; a stable sort keeps a port's entries in file order.
-  if (!std::is_sorted(by_key_.begin(), by_key_.end(), before))
-    std::stable_sort(by_key_.begin(), by_key_.end(), before);
+  if (!std::is_sorted(by_key.begin(), by_key.end(), before))
+    std::stable_sort(by_key.begin(), by_key.end(), before);
   size_t out = 0;
-  for (size_t i = 0; i < by_key_.size(); ++i) {
-    if (out > 0 && by_key_[out - 1].key == by_key_[i].key) {
-      if (by_key_[i].weight > by_key_[out - 1].weight) by_key_[out - 1] = by_key_[i];
+  for (size_t i = 0; i < by_key.size(); ++i) {
+    if (out > 0 && by_key[out - 1].key == by_key[i].key) {
+      if (by_key[i].weight > by_key[out - 1].weight) by_key[out - 1] = by_key[i];
       continue;
     }
-    if (out != i) by_key_[out] = by_key_[i];
+    if (out != i) by_key[out] = by_key[i];
     ++out;
   }
-  by_key_.resize(out);
+  by_key.resize(out);
 }
 
-const ServiceTable::Entry* ServiceTable::find(uint32_t key) const {
-  auto it = std::lower_bound(by_key_.begin(), by_key_.end(), key,
+const ServiceTable::Entry* ServiceTable::Part::find(uint32_t key) const {
+  auto it = std::lower_bound(by_key.begin(), by_key.end(), key,
                              [](const Entry& e, uint32_t k) { return e.key < k; });
-  return it != by_key_.end() && it->key == key ? &*it : nullptr;
+  return it != by_key.end() && it->key == key ? &*it : nullptr;
 }
 
-ServiceTable ServiceTable::parse(std::string_view text, std::shared_ptr<const void> storage,
-                                 bool nmap_format) {
-  ServiceTable table;
-  table.text_ = text;
-  table.storage_ = std::move(storage);
-  if (nmap_format) table.by_key_.reserve(32768);  // nmap-services has ~27,000 TCP and UDP entries
+size_t ServiceTable::parse(std::string_view text, bool nmap_format, Protocol proto, Part& into) {
   const char* base = text.data();
-  parse_text(text, nmap_format, [&table, base](const Record& r) {
-    const auto offset = static_cast<uint64_t>(r.name.data() - base);
-    if (offset > kMaxNameText) return;  // a text over 16 MiB: no real services file
-    table.by_key_.push_back(Entry{key_of(r.proto, r.port), r.weight,
-                                  static_cast<uint32_t>(offset << 8 | r.name.size())});
-  });
-  table.finish();
-  // The names the table kept, copied out of the file's text (~300 KB of nmap-services' 1 MB),
-  // and the text let go: a mapped file cut short while the scan still prints names (edited in
-  // place) would otherwise be a SIGBUS.
+  size_t lines = 0;
+  parse_text(
+      text, nmap_format, proto,
+      [&](const Record& r) {
+        ++lines;
+        const auto offset = static_cast<uint64_t>(r.name.data() - base);
+        if (offset > kMaxNameText) return;  // a text over 16 MiB: no real services file
+        into.by_key.push_back(Entry{key_of(r.proto, r.port), r.weight,
+                                    static_cast<uint32_t>(offset << 8 | r.name.size())});
+      },
+      lines);
+  into.finish();
   size_t total = 0;
-  for (const Entry& e : table.by_key_) total += e.name_ref & 0xFF;
-  auto names = std::make_shared<std::string>();
-  names->reserve(total);
-  for (Entry& e : table.by_key_) {
-    const auto offset = static_cast<uint32_t>(names->size());
-    names->append(text.substr(e.name_ref >> 8, e.name_ref & 0xFF));
+  for (const Entry& e : into.by_key) total += e.name_ref & 0xFF;
+  into.names.reserve(total);
+  for (Entry& e : into.by_key) {
+    const auto offset = static_cast<uint32_t>(into.names.size());
+    into.names.append(text.substr(e.name_ref >> 8, e.name_ref & 0xFF));
     e.name_ref = offset << 8 | (e.name_ref & 0xFF);
   }
-  table.text_ = *names;
-  table.storage_ = std::move(names);
-  return table;
+  return lines;
 }
 
-ServiceTable ServiceTable::parse(std::string text, bool nmap_format) {
-  auto owned = std::make_shared<const std::string>(std::move(text));
-  std::string_view view = *owned;
-  return parse(view, std::move(owned), nmap_format);
+const ServiceTable::Part& ServiceTable::part(Protocol proto) const {
+  const int i = proto == Protocol::Tcp ? 0 : 1;
+  std::call_once(lazy_->once[i], [&] {
+    Part& into = lazy_->parts[i];
+    if (!path_.empty()) {
+      if (auto file = map_whole_file(path_)) parse(file->text, nmap_format_, proto, into);
+    } else if (text_) {
+      parse(*text_, nmap_format_, proto, into);
+    }
+  });
+  return lazy_->parts[i];
+}
+
+ServiceTable ServiceTable::from_text(std::string text, bool nmap_format) {
+  ServiceTable t;
+  t.text_ = std::make_shared<const std::string>(std::move(text));
+  t.nmap_format_ = nmap_format;
+  return t;
 }
 
 ServiceTable ServiceTable::from_nmap_services(std::string text) {
-  return parse(std::move(text), /*nmap_format=*/true);
+  return from_text(std::move(text), /*nmap_format=*/true);
 }
 
 ServiceTable ServiceTable::from_nmap_services(std::istream& in) {
@@ -332,7 +349,7 @@ ServiceTable ServiceTable::from_nmap_services(std::istream& in) {
 }
 
 ServiceTable ServiceTable::from_glasshouse_tsv(std::string text) {
-  return parse(std::move(text), /*nmap_format=*/false);
+  return from_text(std::move(text), /*nmap_format=*/false);
 }
 
 ServiceTable ServiceTable::from_glasshouse_tsv(std::istream& in) {
@@ -345,11 +362,19 @@ const ServiceTable& ServiceTable::instance() {
   // by an environment variable is unusable) the next call tries again. It is never destroyed:
   // freeing nmap-services' 27,000 entries at exit cost a top-1000 scan more than its probes.
   static const ServiceTable& table = *new ServiceTable([] {
+    // A file with no well-formed line is passed over. Its TCP part is read now (every scan
+    // with default ports needs it), the UDP part when first used.
     auto load = [](const std::string& path, bool nmap_format) -> std::optional<ServiceTable> {
       auto file = map_whole_file(path);
       if (!file) return std::nullopt;
-      ServiceTable t = parse(file->text, std::move(file->owner), nmap_format);
-      if (t.by_key_.empty()) return std::nullopt;
+      ServiceTable t;
+      t.path_ = path;
+      t.nmap_format_ = nmap_format;
+      bool any = false;
+      std::call_once(t.lazy_->once[0], [&] {
+        any = parse(file->text, nmap_format, Protocol::Tcp, t.lazy_->parts[0]) > 0;
+      });
+      if (!any) return std::nullopt;
       t.source_ = path;
       return t;
     };
@@ -368,17 +393,10 @@ const ServiceTable& ServiceTable::instance() {
     for (const std::string dir : {GLASSHOUSE_DATADIR, GLASSHOUSE_SOURCE_DATADIR})
       if (auto t = load(dir + "/services.tsv", false)) return std::move(*t);
 
-    ServiceTable t;
-    auto names = std::make_shared<std::string>();
-    for (const auto& s : kBuiltin) {
-      std::string_view name = s.name;
-      t.by_key_.push_back(Entry{key_of(s.proto, s.port), weight_of_rank(s.rank),
-                                static_cast<uint32_t>(names->size() << 8 | name.size())});
-      names->append(name);
-    }
-    t.text_ = *names;
-    t.storage_ = std::move(names);
-    t.finish();
+    std::string text;
+    for (const auto& b : kBuiltin)
+      text += fmt::format("{} {}/{} {}\n", b.name, b.port, to_string(b.proto), b.rank);
+    ServiceTable t = from_text(std::move(text), /*nmap_format=*/false);
     t.source_ = "built-in";
     return t;
   }());
@@ -386,16 +404,17 @@ const ServiceTable& ServiceTable::instance() {
 }
 
 std::string_view ServiceTable::name(Protocol proto, uint16_t port) const {
-  const Entry* e = find(key_of(proto, port));
-  return e == nullptr ? std::string_view("unknown") : entry_name(*e);
+  const Part& p = part(proto);
+  const Entry* e = p.find(key_of(proto, port));
+  return e == nullptr ? std::string_view("unknown") : p.name(*e);
 }
 
 std::vector<uint16_t> ServiceTable::ports_for_name(Protocol proto, std::string_view name) const {
   std::vector<uint16_t> ports;
   if (name.empty()) return ports;
-  for (const Entry& entry : by_key_)
-    if (proto_of(entry.key) == proto && wildcard_match(name, entry_name(entry)))
-      ports.push_back(port_of(entry.key));
+  const Part& p = part(proto);
+  for (const Entry& entry : p.by_key)
+    if (wildcard_match(name, p.name(entry))) ports.push_back(port_of(entry.key));
   std::sort(ports.begin(), ports.end());
   return ports;
 }
@@ -407,9 +426,9 @@ std::vector<uint16_t> ServiceTable::top_ports(Protocol proto, size_t n) const {
   // 8,000 TCP ports nmap-services ranks (a page per 512: see Entry on why that counts).
   std::vector<uint64_t> ranked;
   std::vector<uint16_t> unranked;
-  for (const Entry& entry : by_key_) {
+  for (const Entry& entry : part(proto).by_key) {
     const uint32_t key = entry.key;
-    if (proto_of(key) != proto || port_of(key) == 0) continue;  // port 0 only when asked for
+    if (port_of(key) == 0) continue;  // port 0 only when asked for
     if (entry.weight > 0)
       ranked.push_back(uint64_t{entry.weight} << 16 | (0xFFFFu - port_of(key)));
     else
