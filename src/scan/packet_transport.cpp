@@ -1,4 +1,5 @@
 #include "scan/packet_transport.h"
+#include <sys/eventfd.h>
 
 #include <linux/if_arp.h>
 
@@ -241,6 +242,11 @@ void PacketTransport::open(const TargetSet& targets, std::span<ProbeModule* cons
     ro.block_count = 16;
     ro.block_timeout = milliseconds(1);
     rings_.push_back(RxRing::open(p->route.ifindex, ro));
+    if (!wake_) {
+      wake_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+      if (!wake_) throw system_error(errno, "eventfd");
+    }
+    rings_.back().set_wake_fd(wake_.get());
     sockets_.push_back(std::make_unique<PacketSocket>(
         PacketSocket::open(p->route.ifindex, PacketSocketOptions::send_only())));
     p->socket = sockets_.back().get();
@@ -277,6 +283,12 @@ size_t PacketTransport::receive(std::chrono::milliseconds timeout, const FrameFn
       rx.arrived = rx.at - std::chrono::duration_cast<std::chrono::steady_clock::duration>(waited);
     fn(rx);
   });
+}
+
+void PacketTransport::wake() {
+  if (!wake_) return;
+  uint64_t one = 1;
+  [[maybe_unused]] ssize_t r = ::write(wake_.get(), &one, sizeof one);
 }
 
 uint64_t PacketTransport::drops() {

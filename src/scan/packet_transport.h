@@ -46,6 +46,7 @@ class PacketTransport : public Transport {
   std::unique_ptr<TransportSender> sender(size_t max_frame) override;
   size_t receive(std::chrono::milliseconds timeout, const FrameFn& fn) override;
   uint64_t drops() override;
+  void wake() override;
 
   // Where probes of one family leave: the route and the socket on its interface.
   struct Path {
@@ -68,6 +69,7 @@ class PacketTransport : public Transport {
   std::vector<RxRing> rings_;                           // receive, one per interface
   std::optional<RawIpv4Socket> raw_v4_;
   size_t next_ring_ = 0;
+  FileDescriptor wake_;  // an eventfd every ring's wait also watches (wake())
 };
 
 }  // namespace gh
