@@ -36,6 +36,8 @@ struct PacketTransportOptions {
   // families; open() checks each family's part is assigned to that path's interface, passes it
   // in PathInfo::sources and lets the receive filter pass replies to every one. Empty: none.
   std::vector<IpAddress> sources;
+  // The probes of the scan's first pass, when known (0: not): sizes the receive ring.
+  uint64_t probes = 0;
 };
 
 class PacketTransport : public Transport {
