@@ -267,8 +267,7 @@ void replay_table(const ResultTable& table, const std::vector<Sink*>& sinks) {
 // none) saves the progress of a -sS scan and knows what a resumed one continues.
 int scan_stages(const ScanConfig& config, PolicyPlan& plan, const std::string& engagement_id,
                 const std::string& run_id, CheckpointSession* checkpoints,
-                const auth::ProbeAnnouncer* announcer, PendingStore* history,
-                RunOutcome& outcome) {
+                const auth::ProbeAnnouncer* announcer, PendingStore* history, RunOutcome& outcome) {
   // Least privilege: a root scan becomes config.policy.user, and every capability goes, once the
   // engine's sockets are open (both engines call ctx.after_sockets_open before their first probe
   // and before starting any thread). The status line starts afterwards: capabilities belong to
@@ -731,9 +730,9 @@ int run_scan(const ScanConfig& config, const ScanOrigin& origin) {
   RunOutcome outcome;
   int status = kExitOk;
   try {
-    status = scan_stages(effective, plan, scope ? scope->engagement.id : std::string(),
-                         facts.run_id, checkpoints.get(), authorization.announcer.get(), &history,
-                         outcome);
+    status =
+        scan_stages(effective, plan, scope ? scope->engagement.id : std::string(), facts.run_id,
+                    checkpoints.get(), authorization.announcer.get(), &history, outcome);
   } catch (const std::exception& e) {
     outcome.exit_reason = e.what();
     outcome.status = exit_status_of(e);
