@@ -1,47 +1,28 @@
 #include "audit/sha256.h"
 
-#include <openssl/core_names.h>
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/params.h>
+#include <nettle/hmac.h>
+#include <nettle/memops.h>
+#include <nettle/sha2.h>
+#include <string.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <memory>
 #include <vector>
 
-#include "core/error.h"
-
 namespace gh {
-namespace {
 
-struct CtxFree {
-  void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
+struct Sha256Stream::State {
+  sha256_ctx ctx;
 };
-using Ctx = std::unique_ptr<EVP_MD_CTX, CtxFree>;
 
-Ctx new_ctx() {
-  Ctx ctx(EVP_MD_CTX_new());
-  if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1)
-    throw RuntimeError("OpenSSL: cannot initialize SHA-256");
-  return ctx;
-}
-
-Sha256Digest finish(EVP_MD_CTX* ctx) {
-  Sha256Digest d{};
-  unsigned len = 0;
-  if (EVP_DigestFinal_ex(ctx, d.data(), &len) != 1 || len != d.size())
-    throw RuntimeError("OpenSSL: SHA-256 failed");
-  return d;
-}
-
-}  // namespace
+struct HmacSha256Stream::State {
+  hmac_sha256_ctx ctx;
+};
 
 Sha256Digest sha256(std::string_view data) {
-  Ctx ctx = new_ctx();
-  if (EVP_DigestUpdate(ctx.get(), data.data(), data.size()) != 1)
-    throw RuntimeError("OpenSSL: SHA-256 failed");
-  return finish(ctx.get());
+  Sha256Stream s;
+  s.update(data);
+  return s.finish();
 }
 
 std::string to_hex(const Sha256Digest& d) {
@@ -60,7 +41,7 @@ std::string sha256_hex(std::string_view data) {
 }
 
 std::optional<std::string> sha256_of_fd(int fd) {
-  Ctx ctx = new_ctx();
+  Sha256Stream s;
   std::vector<char> buf(1 << 16);
   off_t off = 0;
   for (;;) {
@@ -68,59 +49,55 @@ std::optional<std::string> sha256_of_fd(int fd) {
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return std::nullopt;
     if (n == 0) break;
-    if (EVP_DigestUpdate(ctx.get(), buf.data(), static_cast<size_t>(n)) != 1) return std::nullopt;
+    s.update(std::string_view(buf.data(), static_cast<size_t>(n)));
     off += n;
   }
-  return to_hex(finish(ctx.get()));
+  return to_hex(s.finish());
 }
 
-void Sha256Stream::Free::operator()(evp_md_ctx_st* c) const {
-  EVP_MD_CTX_free(c);
+Sha256Stream::Sha256Stream() : state_(std::make_unique<State>()) {
+  sha256_init(&state_->ctx);
 }
 
-Sha256Stream::Sha256Stream() : ctx_(new_ctx().release()) {}
+Sha256Stream::~Sha256Stream() = default;
+Sha256Stream::Sha256Stream(Sha256Stream&&) noexcept = default;
+Sha256Stream& Sha256Stream::operator=(Sha256Stream&&) noexcept = default;
 
 void Sha256Stream::update(std::string_view data) {
-  if (EVP_DigestUpdate(ctx_.get(), data.data(), data.size()) != 1)
-    throw RuntimeError("OpenSSL: SHA-256 failed");
+  if (!data.empty())
+    sha256_update(&state_->ctx, data.size(), reinterpret_cast<const uint8_t*>(data.data()));
 }
 
 Sha256Digest Sha256Stream::finish() {
-  return gh::finish(ctx_.get());
+  Sha256Digest d{};
+  sha256_digest(&state_->ctx, d.size(), d.data());
+  return d;
 }
 
-void HmacSha256Stream::Free::operator()(evp_mac_ctx_st* c) const {
-  EVP_MAC_CTX_free(c);
+HmacSha256Stream::HmacSha256Stream(std::span<const uint8_t> key)
+    : state_(std::make_unique<State>()) {
+  hmac_sha256_set_key(&state_->ctx, key.size(), key.data());
 }
 
-HmacSha256Stream::HmacSha256Stream(std::span<const uint8_t> key) {
-  EVP_MAC* mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
-  if (mac == nullptr) throw RuntimeError("OpenSSL: no HMAC");
-  ctx_.reset(EVP_MAC_CTX_new(mac));
-  EVP_MAC_free(mac);  // the context keeps its own reference
-  char digest[] = "SHA256";
-  OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
-                         OSSL_PARAM_construct_end()};
-  if (!ctx_ || EVP_MAC_init(ctx_.get(), key.data(), key.size(), params) != 1)
-    throw RuntimeError("OpenSSL: cannot initialize HMAC-SHA-256");
+HmacSha256Stream::~HmacSha256Stream() {
+  if (state_) explicit_bzero(&state_->ctx, sizeof state_->ctx);  // the key's inner and outer pads
 }
+HmacSha256Stream::HmacSha256Stream(HmacSha256Stream&&) noexcept = default;
+HmacSha256Stream& HmacSha256Stream::operator=(HmacSha256Stream&&) noexcept = default;
 
 void HmacSha256Stream::update(std::string_view data) {
-  if (EVP_MAC_update(ctx_.get(), reinterpret_cast<const unsigned char*>(data.data()),
-                     data.size()) != 1)
-    throw RuntimeError("OpenSSL: HMAC-SHA-256 failed");
+  if (!data.empty())
+    hmac_sha256_update(&state_->ctx, data.size(), reinterpret_cast<const uint8_t*>(data.data()));
 }
 
 Sha256Digest HmacSha256Stream::finish() {
   Sha256Digest d{};
-  size_t len = 0;
-  if (EVP_MAC_final(ctx_.get(), d.data(), &len, d.size()) != 1 || len != d.size())
-    throw RuntimeError("OpenSSL: HMAC-SHA-256 failed");
+  hmac_sha256_digest(&state_->ctx, d.size(), d.data());
   return d;
 }
 
 bool same_bytes_constant_time(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+  return a.size() == b.size() && (a.empty() || memeql_sec(a.data(), b.data(), a.size()) != 0);
 }
 
 }  // namespace gh

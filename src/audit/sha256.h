@@ -1,7 +1,12 @@
-// SHA-256 and HMAC-SHA-256, all through OpenSSL (EVP): the one home of hashing in Glasshouse
-// (the audit log's chain, the resume file's checksum and HMAC, scope and output digests). Of a
-// string, of a file read through a descriptor, and streamed. Every OpenSSL failure throws
-// RuntimeError.
+// SHA-256 and HMAC-SHA-256 (RFC 2104): the one home of hashing in Glasshouse (the audit log's
+// chain, the resume file's checksum and HMAC, scope and output digests, the announcements'
+// MACs). Of a string, of a file read through a descriptor, and streamed.
+//
+// Through Nettle (libnettle8), not OpenSSL: every scan hashes before its first probe (its
+// fingerprint, the audit start record), and linking libcrypto cost every start 3-4 ms on the
+// project's machine (loading and relocating it; EVP's first call another 1.5-2.4 ms for its
+// providers and openssl.cnf). libcrypto is loaded only by what needs it (owner keys, TLS
+// certificates: core/dynlib.h). Nettle's functions cannot fail.
 #pragma once
 
 #include <array>
@@ -11,9 +16,6 @@
 #include <span>
 #include <string>
 #include <string_view>
-
-struct evp_md_ctx_st;
-struct evp_mac_ctx_st;
 
 namespace gh {
 
@@ -32,31 +34,33 @@ std::optional<std::string> sha256_of_fd(int fd);
 class Sha256Stream {
  public:
   Sha256Stream();
+  ~Sha256Stream();
+  Sha256Stream(Sha256Stream&&) noexcept;
+  Sha256Stream& operator=(Sha256Stream&&) noexcept;
   void update(std::string_view data);
   Sha256Digest finish();  // once
 
  private:
-  struct Free {
-    void operator()(evp_md_ctx_st* c) const;
-  };
-  std::unique_ptr<evp_md_ctx_st, Free> ctx_;
+  struct State;
+  std::unique_ptr<State> state_;
 };
 
-// HMAC-SHA-256 (RFC 2104) of bytes given in pieces, with OpenSSL's EVP_MAC.
+// HMAC-SHA-256 (RFC 2104) of bytes given in pieces.
 class HmacSha256Stream {
  public:
   explicit HmacSha256Stream(std::span<const uint8_t> key);
+  ~HmacSha256Stream();  // wipes the key's pads
+  HmacSha256Stream(HmacSha256Stream&&) noexcept;
+  HmacSha256Stream& operator=(HmacSha256Stream&&) noexcept;
   void update(std::string_view data);
   Sha256Digest finish();  // once
 
  private:
-  struct Free {
-    void operator()(evp_mac_ctx_st* c) const;
-  };
-  std::unique_ptr<evp_mac_ctx_st, Free> ctx_;
+  struct State;
+  std::unique_ptr<State> state_;
 };
 
-// Whether a and b hold the same bytes, in time that depends only on their sizes (CRYPTO_memcmp):
+// Whether a and b hold the same bytes, in time that depends only on their sizes (memeql_sec):
 // for comparing MACs.
 bool same_bytes_constant_time(std::string_view a, std::string_view b);
 

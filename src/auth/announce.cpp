@@ -5,9 +5,7 @@
 #include <array>
 #include <cstring>
 
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-
+#include "audit/sha256.h"
 #include "core/error.h"
 #include "net/bytes.h"
 #include "net/siphash.h"
@@ -35,13 +33,9 @@ AnnounceKey AnnounceKey::derive(std::span<const uint8_t> secret, const std::stri
   std::string msg(kKeyLabel);
   for (size_t i = 0; i + 1 < body_sha256.size(); i += 2)
     msg += static_cast<char>(std::stoul(body_sha256.substr(i, 2), nullptr, 16));
-  std::array<uint8_t, 32> k{};
-  unsigned len = 0;
-  if (HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
-           reinterpret_cast<const unsigned char*>(msg.data()), msg.size(), k.data(),
-           &len) == nullptr ||
-      len != k.size())
-    throw RuntimeError("OpenSSL cannot compute HMAC-SHA-256");
+  HmacSha256Stream mac(secret);
+  mac.update(msg);
+  const Sha256Digest k = mac.finish();
   AnnounceKey key;
   key.k0 = le64(k.data());
   key.k1 = le64(k.data() + 8);

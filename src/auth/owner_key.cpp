@@ -14,24 +14,63 @@
 
 #include <fmt/format.h>
 #include <openssl/bio.h>
-#include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/objects.h>
 #include <openssl/pem.h>
+#include <string.h>
 
 #include "audit/sha256.h"
+#include "core/dynlib.h"
 #include "core/error.h"
 
 namespace gh::auth {
 namespace {
 
+// libcrypto is loaded by the first owner key used (scope keygen/sign, --owner-key, a signed
+// scope), not at every start (core/dynlib.h; audit/sha256.h says why it is not linked).
+struct Crypto {
+  DynLib lib{"libcrypto.so.3", "libssl3", "owner keys (Ed25519)"};
+  GH_DYNLIB_FN(EVP_PKEY_free);
+  GH_DYNLIB_FN(EVP_PKEY_new_raw_private_key);
+  GH_DYNLIB_FN(EVP_PKEY_new_raw_public_key);
+  GH_DYNLIB_FN(EVP_PKEY_get_raw_private_key);
+  GH_DYNLIB_FN(EVP_PKEY_get_raw_public_key);
+  GH_DYNLIB_FN(EVP_PKEY_id);
+  GH_DYNLIB_FN(EVP_PKEY_CTX_new_id);
+  GH_DYNLIB_FN(EVP_PKEY_CTX_free);
+  GH_DYNLIB_FN(EVP_PKEY_keygen_init);
+  GH_DYNLIB_FN(EVP_PKEY_keygen);
+  GH_DYNLIB_FN(EVP_MD_CTX_new);
+  GH_DYNLIB_FN(EVP_MD_CTX_free);
+  GH_DYNLIB_FN(EVP_DigestSignInit);
+  GH_DYNLIB_FN(EVP_DigestSign);
+  GH_DYNLIB_FN(EVP_DigestVerifyInit);
+  GH_DYNLIB_FN(EVP_DigestVerify);
+  GH_DYNLIB_FN(OBJ_nid2sn);
+  GH_DYNLIB_FN(BIO_new);
+  GH_DYNLIB_FN(BIO_s_mem);
+  GH_DYNLIB_FN(BIO_new_mem_buf);
+  GH_DYNLIB_FN(BIO_ctrl);
+  GH_DYNLIB_FN(BIO_free);
+  GH_DYNLIB_FN(PEM_read_bio_PrivateKey);
+  GH_DYNLIB_FN(PEM_read_bio_PUBKEY);
+  GH_DYNLIB_FN(PEM_write_bio_PrivateKey);
+  GH_DYNLIB_FN(PEM_write_bio_PUBKEY);
+};
+
+const Crypto& crypto() {
+  static const Crypto* api = new Crypto();
+  return *api;
+}
+
 struct PkeyFree {
-  void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
+  void operator()(EVP_PKEY* p) const { crypto().EVP_PKEY_free(p); }
 };
 struct BioFree {
-  void operator()(BIO* b) const { BIO_free(b); }
+  void operator()(BIO* b) const { crypto().BIO_free(b); }
 };
 struct MdCtxFree {
-  void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
+  void operator()(EVP_MD_CTX* c) const { crypto().EVP_MD_CTX_free(c); }
 };
 using Pkey = std::unique_ptr<EVP_PKEY, PkeyFree>;
 using Bio = std::unique_ptr<BIO, BioFree>;
@@ -43,25 +82,26 @@ int no_passphrase(char*, int, int, void*) {
 }
 
 Bio mem_bio(std::string_view text) {
-  Bio b(BIO_new_mem_buf(text.data(), static_cast<int>(text.size())));
+  Bio b(crypto().BIO_new_mem_buf(text.data(), static_cast<int>(text.size())));
   if (!b) throw RuntimeError("out of memory (BIO)");
   return b;
 }
 
 std::string bio_text(BIO* b) {
   char* data = nullptr;
-  long n = BIO_get_mem_data(b, &data);
+  long n = crypto().BIO_get_mem_data(b, &data);
   return std::string(data, n > 0 ? static_cast<size_t>(n) : 0);
 }
 
 Pkey private_pkey(const std::array<uint8_t, 32>& seed) {
-  Pkey k(EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, nullptr, seed.data(), seed.size()));
+  Pkey k(
+      crypto().EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, nullptr, seed.data(), seed.size()));
   if (!k) throw RuntimeError("OpenSSL cannot make an Ed25519 key");
   return k;
 }
 
 Pkey public_pkey(const Ed25519Public& raw) {
-  Pkey k(EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr, raw.data(), raw.size()));
+  Pkey k(crypto().EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr, raw.data(), raw.size()));
   if (!k) throw RuntimeError("OpenSSL cannot make an Ed25519 public key");
   return k;
 }
@@ -71,9 +111,9 @@ Pkey public_pkey(const Ed25519Public& raw) {
 }
 
 void require_ed25519(EVP_PKEY* k, const std::string& source) {
-  if (EVP_PKEY_id(k) != EVP_PKEY_ED25519)
+  if (crypto().EVP_PKEY_id(k) != EVP_PKEY_ED25519)
     bad_key(source, fmt::format("a {} key, not Ed25519 (make one with glasshouse scope keygen)",
-                                OBJ_nid2sn(EVP_PKEY_id(k))));
+                                crypto().OBJ_nid2sn(crypto().EVP_PKEY_id(k))));
 }
 
 bool has_label(std::string_view pem, std::string_view label) {
@@ -92,33 +132,37 @@ std::string PublicKey::fingerprint() const {
 PrivateKey::PrivateKey(const std::array<uint8_t, 32>& seed, std::string source)
     : seed_(seed), source_(std::move(source)) {}
 PrivateKey::~PrivateKey() {
-  OPENSSL_cleanse(seed_.data(), seed_.size());
+  explicit_bzero(seed_.data(), seed_.size());
 }
 PrivateKey::PrivateKey(PrivateKey&& o) noexcept : seed_(o.seed_), source_(std::move(o.source_)) {
-  OPENSSL_cleanse(o.seed_.data(), o.seed_.size());
+  explicit_bzero(o.seed_.data(), o.seed_.size());
 }
 PrivateKey& PrivateKey::operator=(PrivateKey&& o) noexcept {
   if (this != &o) {
     seed_ = o.seed_;
     source_ = std::move(o.source_);
-    OPENSSL_cleanse(o.seed_.data(), o.seed_.size());
+    explicit_bzero(o.seed_.data(), o.seed_.size());
   }
   return *this;
 }
 
 PrivateKey PrivateKey::generate() {
   EVP_PKEY* raw = nullptr;
-  std::unique_ptr<EVP_PKEY_CTX, decltype(&EVP_PKEY_CTX_free)> ctx(
-      EVP_PKEY_CTX_new_id(EVP_PKEY_ED25519, nullptr), EVP_PKEY_CTX_free);
-  if (!ctx || EVP_PKEY_keygen_init(ctx.get()) != 1 || EVP_PKEY_keygen(ctx.get(), &raw) != 1)
+  struct CtxFree {
+    void operator()(EVP_PKEY_CTX* c) const { crypto().EVP_PKEY_CTX_free(c); }
+  };
+  std::unique_ptr<EVP_PKEY_CTX, CtxFree> ctx(
+      crypto().EVP_PKEY_CTX_new_id(EVP_PKEY_ED25519, nullptr));
+  if (!ctx || crypto().EVP_PKEY_keygen_init(ctx.get()) != 1 ||
+      crypto().EVP_PKEY_keygen(ctx.get(), &raw) != 1)
     throw RuntimeError("OpenSSL cannot generate an Ed25519 key");
   Pkey k(raw);
   std::array<uint8_t, 32> seed{};
   size_t len = seed.size();
-  if (EVP_PKEY_get_raw_private_key(k.get(), seed.data(), &len) != 1 || len != seed.size())
+  if (crypto().EVP_PKEY_get_raw_private_key(k.get(), seed.data(), &len) != 1 || len != seed.size())
     throw RuntimeError("OpenSSL cannot export an Ed25519 key");
   PrivateKey out(seed);
-  OPENSSL_cleanse(seed.data(), seed.size());
+  explicit_bzero(seed.data(), seed.size());
   return out;
 }
 
@@ -126,7 +170,8 @@ PublicKey PrivateKey::public_key() const {
   Pkey k = private_pkey(seed_);
   PublicKey pub;
   size_t len = pub.raw.size();
-  if (EVP_PKEY_get_raw_public_key(k.get(), pub.raw.data(), &len) != 1 || len != pub.raw.size())
+  if (crypto().EVP_PKEY_get_raw_public_key(k.get(), pub.raw.data(), &len) != 1 ||
+      len != pub.raw.size())
     throw RuntimeError("OpenSSL cannot derive an Ed25519 public key");
   pub.source = source_;
   return pub;
@@ -134,12 +179,13 @@ PublicKey PrivateKey::public_key() const {
 
 Ed25519Signature PrivateKey::sign(std::string_view message) const {
   Pkey k = private_pkey(seed_);
-  MdCtx ctx(EVP_MD_CTX_new());
+  MdCtx ctx(crypto().EVP_MD_CTX_new());
   Ed25519Signature sig{};
   size_t len = sig.size();
-  if (!ctx || EVP_DigestSignInit(ctx.get(), nullptr, nullptr, nullptr, k.get()) != 1 ||
-      EVP_DigestSign(ctx.get(), sig.data(), &len,
-                     reinterpret_cast<const unsigned char*>(message.data()), message.size()) != 1 ||
+  if (!ctx || crypto().EVP_DigestSignInit(ctx.get(), nullptr, nullptr, nullptr, k.get()) != 1 ||
+      crypto().EVP_DigestSign(ctx.get(), sig.data(), &len,
+                              reinterpret_cast<const unsigned char*>(message.data()),
+                              message.size()) != 1 ||
       len != sig.size())
     throw RuntimeError("OpenSSL cannot sign with Ed25519");
   return sig;
@@ -147,16 +193,17 @@ Ed25519Signature PrivateKey::sign(std::string_view message) const {
 
 std::string PrivateKey::to_pem() const {
   Pkey k = private_pkey(seed_);
-  Bio b(BIO_new(BIO_s_mem()));
-  if (!b || PEM_write_bio_PrivateKey(b.get(), k.get(), nullptr, nullptr, 0, nullptr, nullptr) != 1)
+  Bio b(crypto().BIO_new(crypto().BIO_s_mem()));
+  if (!b || crypto().PEM_write_bio_PrivateKey(b.get(), k.get(), nullptr, nullptr, 0, nullptr,
+                                              nullptr) != 1)
     throw RuntimeError("OpenSSL cannot write the private key");
   return bio_text(b.get());
 }
 
 std::string to_pem(const PublicKey& key) {
   Pkey k = public_pkey(key.raw);
-  Bio b(BIO_new(BIO_s_mem()));
-  if (!b || PEM_write_bio_PUBKEY(b.get(), k.get()) != 1)
+  Bio b(crypto().BIO_new(crypto().BIO_s_mem()));
+  if (!b || crypto().PEM_write_bio_PUBKEY(b.get(), k.get()) != 1)
     throw RuntimeError("OpenSSL cannot write the public key");
   return bio_text(b.get());
 }
@@ -167,15 +214,15 @@ PrivateKey parse_private_key(std::string_view pem, const std::string& source) {
   if (!has_label(pem, "PRIVATE KEY"))
     bad_key(source, "no \"-----BEGIN PRIVATE KEY-----\" (a PEM Ed25519 private key)");
   Bio b = mem_bio(pem);
-  Pkey k(PEM_read_bio_PrivateKey(b.get(), nullptr, no_passphrase, nullptr));
+  Pkey k(crypto().PEM_read_bio_PrivateKey(b.get(), nullptr, no_passphrase, nullptr));
   if (!k) bad_key(source, "the PEM private key does not parse");
   require_ed25519(k.get(), source);
   std::array<uint8_t, 32> seed{};
   size_t len = seed.size();
-  if (EVP_PKEY_get_raw_private_key(k.get(), seed.data(), &len) != 1 || len != seed.size())
+  if (crypto().EVP_PKEY_get_raw_private_key(k.get(), seed.data(), &len) != 1 || len != seed.size())
     bad_key(source, "cannot read the Ed25519 private key");
   PrivateKey out(seed, source);
-  OPENSSL_cleanse(seed.data(), seed.size());
+  explicit_bzero(seed.data(), seed.size());
   return out;
 }
 
@@ -188,12 +235,13 @@ PublicKey parse_public_key(std::string_view pem, const std::string& source) {
   if (!has_label(pem, "PUBLIC KEY"))
     bad_key(source, "no \"-----BEGIN PUBLIC KEY-----\" (a PEM Ed25519 public key)");
   Bio b = mem_bio(pem);
-  Pkey k(PEM_read_bio_PUBKEY(b.get(), nullptr, no_passphrase, nullptr));
+  Pkey k(crypto().PEM_read_bio_PUBKEY(b.get(), nullptr, no_passphrase, nullptr));
   if (!k) bad_key(source, "the PEM public key does not parse");
   require_ed25519(k.get(), source);
   PublicKey pub;
   size_t len = pub.raw.size();
-  if (EVP_PKEY_get_raw_public_key(k.get(), pub.raw.data(), &len) != 1 || len != pub.raw.size())
+  if (crypto().EVP_PKEY_get_raw_public_key(k.get(), pub.raw.data(), &len) != 1 ||
+      len != pub.raw.size())
     bad_key(source, "cannot read the Ed25519 public key");
   pub.source = source;
   return pub;
@@ -211,7 +259,7 @@ std::string read_file(const std::string& path, std::string_view what) {
 PrivateKey load_private_key(const std::string& path) {
   std::string text = read_file(path, "key file");
   PrivateKey k = parse_private_key(text, path);
-  OPENSSL_cleanse(text.data(), text.size());
+  explicit_bzero(text.data(), text.size());
   return k;
 }
 
@@ -257,12 +305,12 @@ std::vector<PublicKey> load_trusted_keys(const std::vector<std::string>& paths) 
 
 bool verify(const PublicKey& key, std::string_view message, const Ed25519Signature& sig) {
   Pkey k = public_pkey(key.raw);
-  MdCtx ctx(EVP_MD_CTX_new());
-  if (!ctx || EVP_DigestVerifyInit(ctx.get(), nullptr, nullptr, nullptr, k.get()) != 1)
+  MdCtx ctx(crypto().EVP_MD_CTX_new());
+  if (!ctx || crypto().EVP_DigestVerifyInit(ctx.get(), nullptr, nullptr, nullptr, k.get()) != 1)
     throw RuntimeError("OpenSSL cannot verify Ed25519");
-  return EVP_DigestVerify(ctx.get(), sig.data(), sig.size(),
-                          reinterpret_cast<const unsigned char*>(message.data()),
-                          message.size()) == 1;
+  return crypto().EVP_DigestVerify(ctx.get(), sig.data(), sig.size(),
+                                   reinterpret_cast<const unsigned char*>(message.data()),
+                                   message.size()) == 1;
 }
 
 std::string base64_encode(const uint8_t* data, size_t len) {

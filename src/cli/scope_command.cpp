@@ -6,8 +6,8 @@
 #include <iostream>
 
 #include <fmt/format.h>
-#include <openssl/crypto.h>
-#include <openssl/rand.h>
+#include <string.h>
+#include <sys/random.h>
 
 #include "auth/owner_key.h"
 #include "auth/signed_scope.h"
@@ -31,7 +31,7 @@ int keygen(const std::string& out, bool force) {
   std::string pem = key.to_pem();
   const std::string pub_path = public_path_for(out);
   auth::write_new_file(out, pem, 0600, force);
-  OPENSSL_cleanse(pem.data(), pem.size());
+  explicit_bzero(pem.data(), pem.size());
   auth::write_new_file(pub_path, auth::to_pem(pub), 0644, force);
   std::cout << fmt::format(
       "wrote {} (private key, mode 0600) and {} (public key)\nfingerprint {}\n", out, pub_path,
@@ -41,10 +41,11 @@ int keygen(const std::string& out, bool force) {
 
 std::string random_secret_hex() {
   unsigned char b[32];
-  if (RAND_bytes(b, sizeof b) != 1) throw RuntimeError("OpenSSL cannot draw random bytes");
+  if (getrandom(b, sizeof b, 0) != static_cast<ssize_t>(sizeof b))
+    throw RuntimeError("cannot draw random bytes (getrandom)");
   std::string hex;
   for (unsigned char c : b) hex += fmt::format("{:02x}", c);
-  OPENSSL_cleanse(b, sizeof b);
+  explicit_bzero(b, sizeof b);
   return hex;
 }
 

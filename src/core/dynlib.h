@@ -37,3 +37,11 @@ class DynLib {
 };
 
 }  // namespace gh
+
+// In a struct holding a DynLib named `lib`: a member named after a function of the library,
+// typed by the library's own declaration and looked up by its linked name. A name that is a
+// macro (PCRE2's pcre2_compile -> pcre2_compile_8, OpenSSL's EVP_PKEY_id -> EVP_PKEY_get_id)
+// expands first, in the member's name as at the call sites.
+#define GH_DYNLIB_NAME(name) #name
+#define GH_DYNLIB_SYMBOL(name) GH_DYNLIB_NAME(name)
+#define GH_DYNLIB_FN(name) decltype(&::name) name = lib.fn<decltype(::name)>(GH_DYNLIB_SYMBOL(name))

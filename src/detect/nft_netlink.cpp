@@ -14,28 +14,85 @@
 #include <cerrno>
 #include <cstring>
 #include <ctime>
+#include <exception>
 #include <vector>
 
+#include "core/dynlib.h"
+
 namespace gh::detect {
+namespace {
+
+// libnftnl and libmnl are loaded by watch --block (NftSetWriter::open(), at start, before the
+// packet loop's code is mapped in), not by every scan's start (core/dynlib.h).
+struct NftLibs {
+  DynLib lib{"libnftnl.so.11", "libnftnl11", "watch --block (nftables sets)"};
+  GH_DYNLIB_FN(nftnl_batch_begin);
+  GH_DYNLIB_FN(nftnl_batch_end);
+  GH_DYNLIB_FN(nftnl_nlmsg_build_hdr);
+  GH_DYNLIB_FN(nftnl_set_alloc);
+  GH_DYNLIB_FN(nftnl_set_elem_add);
+  GH_DYNLIB_FN(nftnl_set_elem_alloc);
+  GH_DYNLIB_FN(nftnl_set_elem_free);
+  GH_DYNLIB_FN(nftnl_set_elem_set);
+  GH_DYNLIB_FN(nftnl_set_elem_set_u64);
+  GH_DYNLIB_FN(nftnl_set_elems_nlmsg_build_payload);
+  GH_DYNLIB_FN(nftnl_set_free);
+  GH_DYNLIB_FN(nftnl_set_set_str);
+};
+struct MnlLib {
+  DynLib lib{"libmnl.so.0", "libmnl0", "watch --block (netlink)"};
+  GH_DYNLIB_FN(mnl_nlmsg_batch_current);
+  GH_DYNLIB_FN(mnl_nlmsg_batch_next);
+  GH_DYNLIB_FN(mnl_nlmsg_batch_size);
+  GH_DYNLIB_FN(mnl_nlmsg_batch_start);
+  GH_DYNLIB_FN(mnl_nlmsg_batch_stop);
+  GH_DYNLIB_FN(mnl_nlmsg_get_payload);
+  GH_DYNLIB_FN(mnl_nlmsg_next);
+  GH_DYNLIB_FN(mnl_nlmsg_ok);
+  GH_DYNLIB_FN(mnl_socket_bind);
+  GH_DYNLIB_FN(mnl_socket_close);
+  GH_DYNLIB_FN(mnl_socket_get_fd);
+  GH_DYNLIB_FN(mnl_socket_get_portid);
+  GH_DYNLIB_FN(mnl_socket_open);
+  GH_DYNLIB_FN(mnl_socket_recvfrom);
+  GH_DYNLIB_FN(mnl_socket_sendto);
+};
+
+const NftLibs& nftnl() {
+  static const NftLibs* api = new NftLibs();
+  return *api;
+}
+const MnlLib& mnl() {
+  static const MnlLib* api = new MnlLib();
+  return *api;
+}
+
+}  // namespace
 
 NftSetWriter::~NftSetWriter() {
-  if (nl_) mnl_socket_close(nl_);
+  if (nl_) mnl().mnl_socket_close(nl_);
 }
 
 std::string NftSetWriter::open() {
   if (nl_) return "";
-  nl_ = mnl_socket_open(NETLINK_NETFILTER);
+  try {  // both libraries now, not at the first block (the packet loop's code is mapped then)
+    nftnl();
+    mnl();
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  nl_ = mnl().mnl_socket_open(NETLINK_NETFILTER);
   if (!nl_) return std::string("netlink socket: ") + std::strerror(errno);
-  if (mnl_socket_bind(nl_, 0, MNL_SOCKET_AUTOPID) < 0) {
+  if (mnl().mnl_socket_bind(nl_, 0, MNL_SOCKET_AUTOPID) < 0) {
     std::string why = std::string("netlink bind: ") + std::strerror(errno);
-    mnl_socket_close(nl_);
+    mnl().mnl_socket_close(nl_);
     nl_ = nullptr;
     return why;
   }
   // Never wait long for an acknowledgement: the caller is the packet loop.
   timeval tv{1, 0};
-  setsockopt(mnl_socket_get_fd(nl_), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  portid_ = mnl_socket_get_portid(nl_);
+  setsockopt(mnl().mnl_socket_get_fd(nl_), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  portid_ = mnl().mnl_socket_get_portid(nl_);
   seq_ = static_cast<uint32_t>(time(nullptr));
   return "";
 }
@@ -45,36 +102,36 @@ size_t build_setelems_batch(std::span<char> buf, uint32_t first_seq, const std::
   if (elems.empty() || elems.size() > kMaxElemsPerBatch ||
       buf.size() < kSetElemBatchMax * elems.size())
     return 0;
-  mnl_nlmsg_batch* batch = mnl_nlmsg_batch_start(buf.data(), buf.size());
+  mnl_nlmsg_batch* batch = mnl().mnl_nlmsg_batch_start(buf.data(), buf.size());
   if (!batch) return 0;
-  nftnl_batch_begin(static_cast<char*>(mnl_nlmsg_batch_current(batch)), first_seq);
-  mnl_nlmsg_batch_next(batch);
+  nftnl().nftnl_batch_begin(static_cast<char*>(mnl().mnl_nlmsg_batch_current(batch)), first_seq);
+  mnl().mnl_nlmsg_batch_next(batch);
   uint32_t seq = first_seq;
   for (const SetElem& el : elems) {
-    nftnl_set* s = nftnl_set_alloc();
-    nftnl_set_elem* e = nftnl_set_elem_alloc();
+    nftnl_set* s = nftnl().nftnl_set_alloc();
+    nftnl_set_elem* e = nftnl().nftnl_set_elem_alloc();
     if (!s || !e || el.key_len == 0 || el.key_len > el.key.size()) {
-      if (s) nftnl_set_free(s);
-      if (e) nftnl_set_elem_free(e);
-      mnl_nlmsg_batch_stop(batch);
+      if (s) nftnl().nftnl_set_free(s);
+      if (e) nftnl().nftnl_set_elem_free(e);
+      mnl().mnl_nlmsg_batch_stop(batch);
       return 0;
     }
-    nftnl_set_set_str(s, NFTNL_SET_TABLE, table.c_str());
-    nftnl_set_set_str(s, NFTNL_SET_NAME, el.set);
-    nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, el.key.data(), el.key_len);
-    nftnl_set_elem_set_u64(e, NFTNL_SET_ELEM_TIMEOUT, el.timeout_ms);
-    nftnl_set_elem_add(s, e);  // the set owns the element now
-    nlmsghdr* nlh =
-        nftnl_nlmsg_build_hdr(static_cast<char*>(mnl_nlmsg_batch_current(batch)),
-                              NFT_MSG_NEWSETELEM, NFPROTO_INET, NLM_F_CREATE | NLM_F_ACK, ++seq);
-    nftnl_set_elems_nlmsg_build_payload(nlh, s);
-    nftnl_set_free(s);
-    mnl_nlmsg_batch_next(batch);
+    nftnl().nftnl_set_set_str(s, NFTNL_SET_TABLE, table.c_str());
+    nftnl().nftnl_set_set_str(s, NFTNL_SET_NAME, el.set);
+    nftnl().nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, el.key.data(), el.key_len);
+    nftnl().nftnl_set_elem_set_u64(e, NFTNL_SET_ELEM_TIMEOUT, el.timeout_ms);
+    nftnl().nftnl_set_elem_add(s, e);  // the set owns the element now
+    nlmsghdr* nlh = nftnl().nftnl_nlmsg_build_hdr(
+        static_cast<char*>(mnl().mnl_nlmsg_batch_current(batch)), NFT_MSG_NEWSETELEM, NFPROTO_INET,
+        NLM_F_CREATE | NLM_F_ACK, ++seq);
+    nftnl().nftnl_set_elems_nlmsg_build_payload(nlh, s);
+    nftnl().nftnl_set_free(s);
+    mnl().mnl_nlmsg_batch_next(batch);
   }
-  nftnl_batch_end(static_cast<char*>(mnl_nlmsg_batch_current(batch)), ++seq);
-  mnl_nlmsg_batch_next(batch);
-  size_t n = mnl_nlmsg_batch_size(batch);
-  mnl_nlmsg_batch_stop(batch);
+  nftnl().nftnl_batch_end(static_cast<char*>(mnl().mnl_nlmsg_batch_current(batch)), ++seq);
+  mnl().mnl_nlmsg_batch_next(batch);
+  size_t n = mnl().mnl_nlmsg_batch_size(batch);
+  mnl().mnl_nlmsg_batch_stop(batch);
   return n;
 }
 
@@ -118,7 +175,7 @@ std::string NftSetWriter::send(const std::string& table, std::span<const SetElem
   seq_ += static_cast<uint32_t>(elems.size()) + 2;
   if (len == 0) return "out of memory, or too many elements";
 
-  ssize_t sent = mnl_socket_sendto(nl_, buf.data(), len);
+  ssize_t sent = mnl().mnl_socket_sendto(nl_, buf.data(), len);
   if (sent < 0) return std::string("netlink send: ") + std::strerror(errno);
   first_ = first;
   last_ = last;
@@ -135,18 +192,18 @@ std::string NftSetWriter::wait() {
   const size_t want = awaiting_;
   std::string err;
   while (acked < want && err.empty()) {
-    ssize_t n = mnl_socket_recvfrom(nl_, rbuf.data(), rbuf.size());
+    ssize_t n = mnl().mnl_socket_recvfrom(nl_, rbuf.data(), rbuf.size());
     if (n < 0) {
       if (errno == EINTR) continue;
       err = std::string("netlink receive: ") + std::strerror(errno);
       break;
     }
     int left = static_cast<int>(n);
-    for (auto* nlh = reinterpret_cast<const nlmsghdr*>(rbuf.data()); mnl_nlmsg_ok(nlh, left);
-         nlh = mnl_nlmsg_next(nlh, &left)) {
+    for (auto* nlh = reinterpret_cast<const nlmsghdr*>(rbuf.data()); mnl().mnl_nlmsg_ok(nlh, left);
+         nlh = mnl().mnl_nlmsg_next(nlh, &left)) {
       if (nlh->nlmsg_seq < first_ || nlh->nlmsg_seq > last_ || nlh->nlmsg_pid != portid_) continue;
       if (nlh->nlmsg_type != NLMSG_ERROR) continue;
-      const auto* e = static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(nlh));
+      const auto* e = static_cast<const nlmsgerr*>(mnl().mnl_nlmsg_get_payload(nlh));
       if (e->error != 0) {
         err = std::strerror(-e->error);
         break;

@@ -88,6 +88,7 @@ RxRing::RxRing(RxRing&& other) noexcept
       block_size_(std::exchange(other.block_size_, 0)),
       block_count_(std::exchange(other.block_count_, 0)),
       current_(std::exchange(other.current_, 0)),
+      wake_fd_(std::exchange(other.wake_fd_, -1)),
       totals_(other.totals_) {}
 
 RxRing& RxRing::operator=(RxRing&& other) noexcept {
@@ -100,6 +101,7 @@ RxRing& RxRing::operator=(RxRing&& other) noexcept {
     block_size_ = std::exchange(other.block_size_, 0);
     block_count_ = std::exchange(other.block_count_, 0);
     current_ = std::exchange(other.current_, 0);
+    wake_fd_ = std::exchange(other.wake_fd_, -1);
     totals_ = other.totals_;
   }
   return *this;
@@ -115,14 +117,20 @@ void RxRing::unmap() noexcept {
 }
 
 bool RxRing::wait(std::chrono::milliseconds timeout) {
-  pollfd p{fd_.get(), POLLIN, 0};
+  pollfd fds[2] = {{fd_.get(), POLLIN, 0}, {wake_fd_, POLLIN, 0}};
+  pollfd& p = fds[0];
   int ms = static_cast<int>(std::clamp<int64_t>(timeout.count(), 0, 1 << 30));
-  int ready = ::poll(&p, 1, ms);
+  int ready = ::poll(fds, wake_fd_ >= 0 ? 2 : 1, ms);
   if (ready < 0) {
     if (errno == EINTR) return false;
     throw system_error(errno, "poll on packet ring");
   }
   if (ready == 0) return false;
+  if (wake_fd_ >= 0 && (fds[1].revents & POLLIN)) {
+    uint64_t n = 0;
+    [[maybe_unused]] ssize_t r = ::read(wake_fd_, &n, sizeof n);  // resets the eventfd
+    if (!(p.revents & POLLIN)) return false;
+  }
   if (p.revents & POLLERR) {
     // The socket's pending error (ENETDOWN when the interface goes down), cleared by reading it.
     int err = 0;

@@ -72,6 +72,10 @@ class RxRing {
 
   int ifindex() const { return ifindex_; }
   int fd() const { return fd_.get(); }  // for the caller's own epoll (POLLIN: a block is ready)
+  // A descriptor (an eventfd) that also ends poll()'s wait when readable: another thread's way
+  // to make the receiving thread look at its stop flag now. poll() reads it (resetting an
+  // eventfd) and returns 0. -1: none. The caller owns it.
+  void set_wake_fd(int fd) { wake_fd_ = fd; }
   bool ignores_outgoing() const { return ignores_outgoing_; }
   size_t block_count() const { return block_count_; }
   size_t block_size() const { return block_size_; }
@@ -121,6 +125,7 @@ class RxRing {
   size_t block_size_ = 0;
   size_t block_count_ = 0;
   size_t current_ = 0;  // the next block to read
+  int wake_fd_ = -1;
   std::chrono::nanoseconds frame_time_{0};
   Stats totals_;
 };

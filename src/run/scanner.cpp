@@ -267,7 +267,7 @@ void replay_table(const ResultTable& table, const std::vector<Sink*>& sinks) {
 // none) saves the progress of a -sS scan and knows what a resumed one continues.
 int scan_stages(const ScanConfig& config, PolicyPlan& plan, const std::string& engagement_id,
                 const std::string& run_id, CheckpointSession* checkpoints,
-                const auth::ProbeAnnouncer* announcer, RunOutcome& outcome) {
+                const auth::ProbeAnnouncer* announcer, PendingStore* history, RunOutcome& outcome) {
   // Least privilege: a root scan becomes config.policy.user, and every capability goes, once the
   // engine's sockets are open (both engines call ctx.after_sockets_open before their first probe
   // and before starting any thread). The status line starts afterwards: capabilities belong to
@@ -319,6 +319,8 @@ int scan_stages(const ScanConfig& config, PolicyPlan& plan, const std::string& e
   if (!config.dry_run && config.store.enabled) {
     if (config.store.db.empty())
       std::cerr << "glasshouse: note: no history database (HOME is not set; --db names one)\n";
+    else if (history != nullptr && history->valid())
+      sinks.push_back(make_db_sink(std::move(*history), db_options(config, run_id), std::cerr));
     else
       sinks.push_back(make_db_sink(db_options(config, run_id), std::cerr));
   }
@@ -644,6 +646,11 @@ int run_scan(const ScanConfig& config, const ScanOrigin& origin) {
   facts.scan_types = scan_type_names(config);
   for (const IpAddress& a : config.source_ips)  // -S: the addresses the probes leave from
     facts.source_ips += (facts.source_ips.empty() ? "" : ",") + a.to_string();
+  // The history database opens meanwhile (store/db_sink.h). A refused scan opens it too (and
+  // creates it, the first time), but records no run in it.
+  PendingStore history;
+  if (!config.dry_run && config.store.enabled && !config.store.db.empty())
+    history = open_store_async(config.store.db);
   AuditLog audit = AuditLog::open(config.policy.audit_log);
 
   // Stage 1: policy. The scope (its window, targets, ports and limits) and the exclusions decide
@@ -723,8 +730,9 @@ int run_scan(const ScanConfig& config, const ScanOrigin& origin) {
   RunOutcome outcome;
   int status = kExitOk;
   try {
-    status = scan_stages(effective, plan, scope ? scope->engagement.id : std::string(),
-                         facts.run_id, checkpoints.get(), authorization.announcer.get(), outcome);
+    status =
+        scan_stages(effective, plan, scope ? scope->engagement.id : std::string(), facts.run_id,
+                    checkpoints.get(), authorization.announcer.get(), &history, outcome);
   } catch (const std::exception& e) {
     outcome.exit_reason = e.what();
     outcome.status = exit_status_of(e);

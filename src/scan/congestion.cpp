@@ -24,7 +24,7 @@ constexpr uint32_t kHostSlowWindow = 32;
 constexpr uint32_t kPathSlowWindow = 64;
 // A slow-start window whose first probes were all answered is clean without waiting for the
 // rest (sequential testing): a rate that overshoots a limit by x2 loses about half of them.
-constexpr uint32_t kHostEarlyClean = 24;
+constexpr uint32_t kHostEarlyClean = 16;
 constexpr uint32_t kPathEarlyClean = 32;
 constexpr int64_t kPathMinStep = 1'000'000;  // ns between two increases of the path's rate
 // The noise of a baseline is counted over at most this many probes.

@@ -34,7 +34,7 @@
 // all sent at the current rate (at half of it at least, over the window or in the period under
 // way), judged as soon as they are resolved (in tick(), not once per
 // period: a LAN host with a 50 us RTT reaches tens of thousands of probes a second within a few
-// milliseconds), or earlier, after 24, if those were all answered (a limit overshot x2 has
+// milliseconds), or earlier, after 16, if those were all answered (a limit overshot x2 has
 // dropped several by then, unless a burst allowance hid it); such early windows do not enter
 // the baseline, and vouch only for the rate before theirs (the budget after a loss is computed
 // from the last clean rate). A host whose answered share drops is backed off (x 0.5) and

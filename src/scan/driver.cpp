@@ -575,7 +575,7 @@ void Driver::run_pass(const std::vector<uint64_t>* todo) {
     settle();
     tick();
     if (all) break;
-    std::this_thread::sleep_for(std::chrono::microseconds(500));
+    std::this_thread::sleep_for(std::chrono::microseconds(250));
   }
 }
 
@@ -893,6 +893,7 @@ EngineReport Driver::run() {
     wait_for_stragglers(cap, std::max(milliseconds(25), 2 * rtt_.straggler_wait(cap)));
   }
   receiving_ = false;
+  transport_.wake();  // the receive thread's wait ends now, not at its timeout
   receiver.join();
   settle();
   if (failed_.load()) {

@@ -1,4 +1,5 @@
 #include "scan/packet_transport.h"
+#include <sys/eventfd.h>
 
 #include <linux/if_arp.h>
 
@@ -237,10 +238,17 @@ void PacketTransport::open(const TargetSet& targets, std::span<ProbeModule* cons
     // and a one-host top-1000 scan lasts ~20 ms. With 4 blocks of 1 MiB, 1 ms left the receive
     // thread 4 ms before our own ring dropped replies (test_recall_loss measured loss 0.13-0.14
     // of its 0.07-0.13); 16 blocks leave it 16 ms.
-    ro.block_size = 1u << 18;
+    // A scan of at most 4,096 probes gets 64 KiB blocks (1 MiB, ~7,000 replies: more than it
+    // can draw): the kernel's setup and our mapping of the ring cost ~0.5 ms less.
+    ro.block_size = opt_.probes != 0 && opt_.probes <= 4096 ? 1u << 16 : 1u << 18;
     ro.block_count = 16;
     ro.block_timeout = milliseconds(1);
     rings_.push_back(RxRing::open(p->route.ifindex, ro));
+    if (!wake_) {
+      wake_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+      if (!wake_) throw system_error(errno, "eventfd");
+    }
+    rings_.back().set_wake_fd(wake_.get());
     sockets_.push_back(std::make_unique<PacketSocket>(
         PacketSocket::open(p->route.ifindex, PacketSocketOptions::send_only())));
     p->socket = sockets_.back().get();
@@ -277,6 +285,12 @@ size_t PacketTransport::receive(std::chrono::milliseconds timeout, const FrameFn
       rx.arrived = rx.at - std::chrono::duration_cast<std::chrono::steady_clock::duration>(waited);
     fn(rx);
   });
+}
+
+void PacketTransport::wake() {
+  if (!wake_) return;
+  uint64_t one = 1;
+  [[maybe_unused]] ssize_t r = ::write(wake_.get(), &one, sizeof one);
 }
 
 uint64_t PacketTransport::drops() {

@@ -36,6 +36,8 @@ struct PacketTransportOptions {
   // families; open() checks each family's part is assigned to that path's interface, passes it
   // in PathInfo::sources and lets the receive filter pass replies to every one. Empty: none.
   std::vector<IpAddress> sources;
+  // The probes of the scan's first pass, when known (0: not): sizes the receive ring.
+  uint64_t probes = 0;
 };
 
 class PacketTransport : public Transport {
@@ -46,6 +48,7 @@ class PacketTransport : public Transport {
   std::unique_ptr<TransportSender> sender(size_t max_frame) override;
   size_t receive(std::chrono::milliseconds timeout, const FrameFn& fn) override;
   uint64_t drops() override;
+  void wake() override;
 
   // Where probes of one family leave: the route and the socket on its interface.
   struct Path {
@@ -68,6 +71,7 @@ class PacketTransport : public Transport {
   std::vector<RxRing> rings_;                           // receive, one per interface
   std::optional<RawIpv4Socket> raw_v4_;
   size_t next_ring_ = 0;
+  FileDescriptor wake_;  // an eventfd every ring's wait also watches (wake())
 };
 
 }  // namespace gh

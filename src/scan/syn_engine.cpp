@@ -35,6 +35,7 @@ EngineReport run_syn_scan(EngineContext& ctx) {
   opt.resolve_timeout = ctx.config.timing.initial_rtt;
   opt.macs = ctx.macs;
   opt.sources = ctx.config.source_ips;  // -S (scan/source_pool.h)
+  opt.probes = ctx.space.size();
   PacketTransport transport(opt);
   return run_raw_driver(ctx, transport, *module);
 }

@@ -77,6 +77,10 @@ class Transport {
   virtual std::unique_ptr<TransportSender> sender(size_t max_frame) = 0;
   virtual size_t receive(std::chrono::milliseconds timeout, const FrameFn& fn) = 0;
   virtual uint64_t drops() = 0;
+  // From another thread: a receive() waiting for frames returns now (its caller then looks at
+  // its stop flag: the end of a scan need not wait out the receive timeout). Default: nothing,
+  // the wait runs its course.
+  virtual void wake() {}
 };
 
 }  // namespace gh

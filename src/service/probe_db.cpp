@@ -10,33 +10,64 @@
 
 #include <fmt/format.h>
 
+#include "core/dynlib.h"
 #include "core/error.h"
 
 namespace gh {
+namespace {
+
+// libpcre2-8 is loaded by the first regex compiled (-sV, `glasshouse scan --service-probes`),
+// not at every start (core/dynlib.h: ~1.4 ms of each scan's start on the project's machine).
+// PCRE2's names are macros for the 8-bit functions (pcre2_compile -> pcre2_compile_8): the
+// symbol looked up is the expanded one (GH_DYNLIB_FN).
+struct Pcre2 {
+  DynLib lib{"libpcre2-8.so.0", "libpcre2-8-0", "-sV (the service probes' regexes)"};
+#define GH_PCRE2(name) GH_DYNLIB_FN(name)
+  GH_PCRE2(pcre2_compile);
+  GH_PCRE2(pcre2_get_error_message);
+  GH_PCRE2(pcre2_jit_compile);
+  GH_PCRE2(pcre2_code_free);
+  GH_PCRE2(pcre2_match_data_create_from_pattern);
+  GH_PCRE2(pcre2_match_data_free);
+  GH_PCRE2(pcre2_match_context_create);
+  GH_PCRE2(pcre2_match_context_free);
+  GH_PCRE2(pcre2_set_match_limit);
+  GH_PCRE2(pcre2_set_depth_limit);
+  GH_PCRE2(pcre2_match);
+  GH_PCRE2(pcre2_get_ovector_pointer);
+#undef GH_PCRE2
+};
+
+const Pcre2& pcre2() {
+  static const Pcre2* api = new Pcre2();
+  return *api;
+}
+
+}  // namespace
 
 class Regex {
  public:
   Regex(pcre2_code* code)
-      : code_(code), data_(pcre2_match_data_create_from_pattern(code, nullptr)) {
-    ctx_ = pcre2_match_context_create(nullptr);
+      : code_(code), data_(pcre2().pcre2_match_data_create_from_pattern(code, nullptr)) {
+    ctx_ = pcre2().pcre2_match_context_create(nullptr);
     // No reply may make matching run away (catastrophic backtracking on hostile bytes).
-    pcre2_set_match_limit(ctx_, 200000);
-    pcre2_set_depth_limit(ctx_, 5000);
+    pcre2().pcre2_set_match_limit(ctx_, 200000);
+    pcre2().pcre2_set_depth_limit(ctx_, 5000);
   }
   ~Regex() {
-    pcre2_match_context_free(ctx_);
-    pcre2_match_data_free(data_);
-    pcre2_code_free(code_);
+    pcre2().pcre2_match_context_free(ctx_);
+    pcre2().pcre2_match_data_free(data_);
+    pcre2().pcre2_code_free(code_);
   }
   Regex(const Regex&) = delete;
   Regex& operator=(const Regex&) = delete;
 
   // Groups of the first match (groups[0] the whole match), or false.
   bool match(std::string_view s, std::vector<std::string_view>& groups) const {
-    int rc =
-        pcre2_match(code_, reinterpret_cast<PCRE2_SPTR>(s.data()), s.size(), 0, 0, data_, ctx_);
+    int rc = pcre2().pcre2_match(code_, reinterpret_cast<PCRE2_SPTR>(s.data()), s.size(), 0, 0,
+                                 data_, ctx_);
     if (rc <= 0) return false;
-    PCRE2_SIZE* ov = pcre2_get_ovector_pointer(data_);
+    PCRE2_SIZE* ov = pcre2().pcre2_get_ovector_pointer(data_);
     groups.clear();
     for (int i = 0; i < rc; ++i) {
       if (ov[2 * i] == PCRE2_UNSET || ov[2 * i + 1] < ov[2 * i])
@@ -62,18 +93,19 @@ bool MatchRule::compile(std::string* error) const {
   int errcode = 0;
   PCRE2_SIZE erroff = 0;
   uint32_t opts = (caseless ? PCRE2_CASELESS : 0) | (dotall ? PCRE2_DOTALL : 0);
-  pcre2_code* code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(),
-                                   opts, &errcode, &erroff, nullptr);
+  pcre2_code* code = pcre2().pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()),
+                                           pattern.size(), opts, &errcode, &erroff, nullptr);
   if (code == nullptr) {
     broken = true;
     PCRE2_UCHAR msg[256];
-    pcre2_get_error_message(errcode, msg, sizeof msg);
+    pcre2().pcre2_get_error_message(errcode, msg, sizeof msg);
     this->error = fmt::format("{}: bad regex at offset {}: {}", where, erroff,
                               reinterpret_cast<const char*>(msg));
     if (error != nullptr) *error = this->error;
     return false;
   }
-  pcre2_jit_compile(code, PCRE2_JIT_COMPLETE);  // best effort: falls back to the interpreter
+  pcre2().pcre2_jit_compile(code,
+                            PCRE2_JIT_COMPLETE);  // best effort: falls back to the interpreter
   re = std::make_shared<Regex>(code);
   return true;
 }

@@ -3,15 +3,20 @@
 #include "core/build_paths.h"
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
+#include <functional>
 #include <istream>
 #include <optional>
 #include <string>
 #include <utility>
 
 #include <iterator>
+
+#include <fmt/format.h>
 
 #include "core/error.h"
 #include "core/mapped_file.h"
@@ -39,22 +44,37 @@ struct Record {
   std::string_view name;  // a slice of the text being parsed
   uint16_t port = 0;
   Protocol proto = Protocol::Tcp;
-  double frequency = 0;
+  uint32_t weight = 0;  // Entry::weight
 };
 
-bool is_space(char c) {
-  return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
+constexpr uint32_t kMaxNameText = (1u << 24) - 1;  // Entry::name_ref's offset bits
+
+// Character classes of the two formats: blanks separate fields, '#' starts a comment, and the
+// characters of service names as IANA's registry and nmap-services write them (letters,
+// digits, a few punctuation marks; nmap has "X11:1"). Tables, not std::isalnum: no locale
+// lookup for each of nmap-services' million characters.
+enum : uint8_t { kText = 0, kBlank = 1, kStop = 2, kNameChar = 4 };
+constexpr std::array<uint8_t, 256> kClass = [] {
+  std::array<uint8_t, 256> c{};
+  for (char b : {' ', '\t', '\r', '\v', '\f'}) c[static_cast<uint8_t>(b)] = kBlank;
+  c['#'] = c['\n'] = kStop;
+  for (int b = 0; b < 256; ++b)
+    if ((b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') || (b >= '0' && b <= '9') || b == '-' ||
+        b == '_' || b == '.' || b == '+' || b == ':')
+      c[b] = kNameChar;
+  return c;
+}();
+uint8_t class_of(char c) {
+  return kClass[static_cast<uint8_t>(c)];
+}
+bool in_field(char c) {
+  return (class_of(c) & (kBlank | kStop)) == 0;
 }
 
-// Service names as they appear in IANA's registry and nmap-services: letters, digits and a few
-// punctuation marks (nmap has "X11:1"). Anything else means the line is not what we think it is.
+// Anything else in a name means the line is not what we think it is.
 bool valid_service_name(std::string_view name) {
   if (name.empty() || name.size() > 64) return false;
-  // Not std::isalnum: no locale lookup per character (27,000 names are checked per load).
-  return std::all_of(name.begin(), name.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-           c == '_' || c == '.' || c == '+' || c == ':';
-  });
+  return std::all_of(name.begin(), name.end(), [](char c) { return class_of(c) == kNameChar; });
 }
 
 std::optional<uint64_t> parse_unsigned(std::string_view s, uint64_t max) {
@@ -78,44 +98,73 @@ std::optional<std::pair<uint16_t, Protocol>> parse_port_proto(std::string_view s
   return std::pair{static_cast<uint16_t>(*port), *proto};
 }
 
-std::optional<double> parse_frequency(std::string_view s) {
+// nmap's open frequency (0 to 1, "0.484143") as a weight: billionths, exact for up to nine
+// decimals (nmap-services has six), so that the ranking is the one the decimals give.
+std::optional<uint32_t> parse_frequency(std::string_view s) {
   if (s.empty() || s.front() == '-' || s.front() == '+') return std::nullopt;
+  size_t dot = s.find('.');
+  std::string_view whole = s.substr(0, dot);
+  std::string_view frac = dot == std::string_view::npos ? std::string_view() : s.substr(dot + 1);
+  auto w = parse_unsigned(whole, 4);
+  if (w && frac.size() <= 9 && (!frac.empty() || dot == std::string_view::npos) &&
+      (frac.empty() || parse_unsigned(frac, 999'999'999))) {
+    uint64_t v = *w * 1'000'000'000;
+    uint64_t scale = 100'000'000;
+    for (char c : frac) {
+      v += static_cast<uint64_t>(c - '0') * scale;
+      scale /= 10;
+    }
+    return static_cast<uint32_t>(v);
+  }
+  // Anything else a float parser reads (an exponent, more digits): rounded to billionths.
   double f = 0;
   auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), f);
   if (ec != std::errc() || end != s.data() + s.size() || !std::isfinite(f) || f < 0)
     return std::nullopt;
-  return f;
+  return static_cast<uint32_t>(std::min(std::round(f * 1e9), 4294967295.0));
+}
+
+// Our ranks (1 = most common, 0 = unranked) as weights: rank 1 weighs most.
+constexpr uint32_t weight_of_rank(uint64_t rank) {
+  return rank == 0 ? 0 : static_cast<uint32_t>(UINT32_MAX - rank);
 }
 
 // Feeds every well-formed line of `text` to `sink`; malformed lines are skipped. nmap_format
 // picks the column layout: nmap's "name port/proto [frequency [comment...]]" or our "name
 // port/proto rank". One pass over the text, no allocation per line: nmap-services has 27,000
 // lines and is read before every scan that uses the default ports.
+// Lines of other protocols than `proto` go to `other` (port and protocol read, nothing else):
+// most of nmap-services is UDP, and a TCP scan reads only the TCP lines.
 template <typename Sink>
-void parse_text(std::string_view text, bool nmap_format, Sink&& sink) {
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t end = text.find('\n', pos);
-    if (end == std::string_view::npos) end = text.size();
-    std::string_view line = text.substr(pos, end - pos);
-    pos = end + 1;
-    if (size_t hash = line.find('#'); hash != std::string_view::npos) line = line.substr(0, hash);
-    // Splits on runs of blanks; at most four fields (a fourth flags "too many" for our format;
-    // nmap-services lines may carry extra columns, comments without '#').
+void parse_text(std::string_view text, bool nmap_format, Protocol proto, Sink&& sink,
+                size_t& other) {
+  const char* p = text.data();
+  const char* const end = p + text.size();
+  // The fields that matter: three of nmap's (the rest is comment), four of ours (a fourth
+  // flags "too many").
+  const size_t want = nmap_format ? 3 : 4;
+  while (p < end) {
     std::string_view fields[4];
     size_t count = 0;
-    for (size_t i = 0; i < line.size() && count < 4;) {
-      while (i < line.size() && is_space(line[i])) ++i;
-      if (i == line.size()) break;
-      size_t start = i;
-      while (i < line.size() && !is_space(line[i])) ++i;
-      fields[count++] = line.substr(start, i - start);
+    // Fields split on runs of blanks, up to the end of the line or a '#'.
+    while (count < want) {
+      while (p < end && class_of(*p) == kBlank) ++p;
+      if (p == end || class_of(*p) == kStop) break;
+      const char* start = p;
+      while (p < end && in_field(*p)) ++p;
+      fields[count++] = std::string_view(start, static_cast<size_t>(p - start));
     }
+    const void* eol = std::memchr(p, '\n', static_cast<size_t>(end - p));
+    p = eol != nullptr ? static_cast<const char*>(eol) + 1 : end;
     if (count == 0) continue;
     if (nmap_format ? count < 2 : count != 3) continue;
-    if (!valid_service_name(fields[0])) continue;
     auto pp = parse_port_proto(fields[1]);
     if (!pp) continue;
+    if (pp->second != proto) {
+      ++other;
+      continue;
+    }
+    if (!valid_service_name(fields[0])) continue;
     Record rec;
     rec.name = fields[0];
     rec.port = pp->first;
@@ -124,13 +173,12 @@ void parse_text(std::string_view text, bool nmap_format, Sink&& sink) {
       if (count >= 3) {
         auto f = parse_frequency(fields[2]);
         if (!f) continue;
-        rec.frequency = *f;
+        rec.weight = *f;
       }
     } else {
       auto rank = parse_unsigned(fields[2], 1'000'000);
       if (!rank) continue;
-      // Rank 1 is the most common; frequency must grow with commonness, so invert it.
-      rec.frequency = *rank == 0 ? 0.0 : 1.0 / static_cast<double>(*rank);
+      rec.weight = weight_of_rank(*rank);
     }
     sink(rec);
   }
@@ -223,70 +271,76 @@ constexpr BuiltinService kBuiltin[] = {
 
 }  // namespace
 
-void ServiceTable::finish() {
-  for (size_t i = 0; i < by_key_.size(); ++i) by_key_[i].order = static_cast<uint32_t>(i);
-  auto before = [](const Entry& a, const Entry& b) {
-    return a.key != b.key ? a.key < b.key : a.order < b.order;
-  };
-  // In place (a stable sort would allocate a second table); nmap-services is already in order.
-  if (!std::is_sorted(by_key_.begin(), by_key_.end(), before))
-    std::sort(by_key_.begin(), by_key_.end(), before);
+void ServiceTable::Part::finish() {
+  auto before = [](const Entry& a, const Entry& b) { return a.key < b.key; };
+  // nmap-services is in key order already; a stable sort keeps a port's entries in file order.
+  if (!std::is_sorted(by_key.begin(), by_key.end(), before))
+    std::stable_sort(by_key.begin(), by_key.end(), before);
   size_t out = 0;
-  for (size_t i = 0; i < by_key_.size(); ++i) {
-    if (out > 0 && by_key_[out - 1].key == by_key_[i].key) {
-      if (by_key_[i].frequency > by_key_[out - 1].frequency) by_key_[out - 1] = by_key_[i];
+  for (size_t i = 0; i < by_key.size(); ++i) {
+    if (out > 0 && by_key[out - 1].key == by_key[i].key) {
+      if (by_key[i].weight > by_key[out - 1].weight) by_key[out - 1] = by_key[i];
       continue;
     }
-    if (out != i) by_key_[out] = by_key_[i];
+    if (out != i) by_key[out] = by_key[i];
     ++out;
   }
-  by_key_.resize(out);
+  by_key.resize(out);
 }
 
-const ServiceTable::Entry* ServiceTable::find(uint32_t key) const {
-  auto it = std::lower_bound(by_key_.begin(), by_key_.end(), key,
+const ServiceTable::Entry* ServiceTable::Part::find(uint32_t key) const {
+  auto it = std::lower_bound(by_key.begin(), by_key.end(), key,
                              [](const Entry& e, uint32_t k) { return e.key < k; });
-  return it != by_key_.end() && it->key == key ? &*it : nullptr;
+  return it != by_key.end() && it->key == key ? &*it : nullptr;
 }
 
-ServiceTable ServiceTable::parse(std::string_view text, std::shared_ptr<const void> storage,
-                                 bool nmap_format) {
-  ServiceTable table;
-  table.text_ = text;
-  table.storage_ = std::move(storage);
-  if (nmap_format) table.by_key_.reserve(32768);  // nmap-services has ~27,000 TCP and UDP entries
+size_t ServiceTable::parse(std::string_view text, bool nmap_format, Protocol proto, Part& into) {
   const char* base = text.data();
-  parse_text(text, nmap_format, [&table, base](const Record& r) {
-    table.by_key_.push_back(Entry{key_of(r.proto, r.port), 0,
-                                  static_cast<uint32_t>(r.name.data() - base),
-                                  static_cast<uint32_t>(r.name.size()), r.frequency});
-  });
-  table.finish();
-  // The names the table kept, copied out of the file's text (~300 KB of nmap-services' 1 MB),
-  // and the text let go: a mapped file cut short while the scan still prints names (edited in
-  // place) would otherwise be a SIGBUS.
+  size_t lines = 0;
+  parse_text(
+      text, nmap_format, proto,
+      [&](const Record& r) {
+        ++lines;
+        const auto offset = static_cast<uint64_t>(r.name.data() - base);
+        if (offset > kMaxNameText) return;  // a text over 16 MiB: no real services file
+        into.by_key.push_back(Entry{key_of(r.proto, r.port), r.weight,
+                                    static_cast<uint32_t>(offset << 8 | r.name.size())});
+      },
+      lines);
+  into.finish();
   size_t total = 0;
-  for (const Entry& e : table.by_key_) total += e.name_size;
-  auto names = std::make_shared<std::string>();
-  names->reserve(total);
-  for (Entry& e : table.by_key_) {
-    const auto offset = static_cast<uint32_t>(names->size());
-    names->append(text.substr(e.name_offset, e.name_size));
-    e.name_offset = offset;
+  for (const Entry& e : into.by_key) total += e.name_ref & 0xFF;
+  into.names.reserve(total);
+  for (Entry& e : into.by_key) {
+    const auto offset = static_cast<uint32_t>(into.names.size());
+    into.names.append(text.substr(e.name_ref >> 8, e.name_ref & 0xFF));
+    e.name_ref = offset << 8 | (e.name_ref & 0xFF);
   }
-  table.text_ = *names;
-  table.storage_ = std::move(names);
-  return table;
+  return lines;
 }
 
-ServiceTable ServiceTable::parse(std::string text, bool nmap_format) {
-  auto owned = std::make_shared<const std::string>(std::move(text));
-  std::string_view view = *owned;
-  return parse(view, std::move(owned), nmap_format);
+const ServiceTable::Part& ServiceTable::part(Protocol proto) const {
+  const int i = proto == Protocol::Tcp ? 0 : 1;
+  std::call_once(lazy_->once[i], [&] {
+    Part& into = lazy_->parts[i];
+    if (!path_.empty()) {
+      if (auto file = map_whole_file(path_)) parse(file->text, nmap_format_, proto, into);
+    } else if (text_) {
+      parse(*text_, nmap_format_, proto, into);
+    }
+  });
+  return lazy_->parts[i];
+}
+
+ServiceTable ServiceTable::from_text(std::string text, bool nmap_format) {
+  ServiceTable t;
+  t.text_ = std::make_shared<const std::string>(std::move(text));
+  t.nmap_format_ = nmap_format;
+  return t;
 }
 
 ServiceTable ServiceTable::from_nmap_services(std::string text) {
-  return parse(std::move(text), /*nmap_format=*/true);
+  return from_text(std::move(text), /*nmap_format=*/true);
 }
 
 ServiceTable ServiceTable::from_nmap_services(std::istream& in) {
@@ -295,7 +349,7 @@ ServiceTable ServiceTable::from_nmap_services(std::istream& in) {
 }
 
 ServiceTable ServiceTable::from_glasshouse_tsv(std::string text) {
-  return parse(std::move(text), /*nmap_format=*/false);
+  return from_text(std::move(text), /*nmap_format=*/false);
 }
 
 ServiceTable ServiceTable::from_glasshouse_tsv(std::istream& in) {
@@ -308,11 +362,19 @@ const ServiceTable& ServiceTable::instance() {
   // by an environment variable is unusable) the next call tries again. It is never destroyed:
   // freeing nmap-services' 27,000 entries at exit cost a top-1000 scan more than its probes.
   static const ServiceTable& table = *new ServiceTable([] {
+    // A file with no well-formed line is passed over. Its TCP part is read now (every scan
+    // with default ports needs it), the UDP part when first used.
     auto load = [](const std::string& path, bool nmap_format) -> std::optional<ServiceTable> {
       auto file = map_whole_file(path);
       if (!file) return std::nullopt;
-      ServiceTable t = parse(file->text, std::move(file->owner), nmap_format);
-      if (t.by_key_.empty()) return std::nullopt;
+      ServiceTable t;
+      t.path_ = path;
+      t.nmap_format_ = nmap_format;
+      bool any = false;
+      std::call_once(t.lazy_->once[0], [&] {
+        any = parse(file->text, nmap_format, Protocol::Tcp, t.lazy_->parts[0]) > 0;
+      });
+      if (!any) return std::nullopt;
       t.source_ = path;
       return t;
     };
@@ -331,18 +393,10 @@ const ServiceTable& ServiceTable::instance() {
     for (const std::string dir : {GLASSHOUSE_DATADIR, GLASSHOUSE_SOURCE_DATADIR})
       if (auto t = load(dir + "/services.tsv", false)) return std::move(*t);
 
-    ServiceTable t;
-    auto names = std::make_shared<std::string>();
-    for (const auto& s : kBuiltin) {
-      std::string_view name = s.name;
-      t.by_key_.push_back(Entry{key_of(s.proto, s.port), 0, static_cast<uint32_t>(names->size()),
-                                static_cast<uint32_t>(name.size()),
-                                s.rank == 0 ? 0.0 : 1.0 / static_cast<double>(s.rank)});
-      names->append(name);
-    }
-    t.text_ = *names;
-    t.storage_ = std::move(names);
-    t.finish();
+    std::string text;
+    for (const auto& b : kBuiltin)
+      text += fmt::format("{} {}/{} {}\n", b.name, b.port, to_string(b.proto), b.rank);
+    ServiceTable t = from_text(std::move(text), /*nmap_format=*/false);
     t.source_ = "built-in";
     return t;
   }());
@@ -350,42 +404,43 @@ const ServiceTable& ServiceTable::instance() {
 }
 
 std::string_view ServiceTable::name(Protocol proto, uint16_t port) const {
-  const Entry* e = find(key_of(proto, port));
-  return e == nullptr ? std::string_view("unknown") : entry_name(*e);
+  const Part& p = part(proto);
+  const Entry* e = p.find(key_of(proto, port));
+  return e == nullptr ? std::string_view("unknown") : p.name(*e);
 }
 
 std::vector<uint16_t> ServiceTable::ports_for_name(Protocol proto, std::string_view name) const {
   std::vector<uint16_t> ports;
   if (name.empty()) return ports;
-  for (const Entry& entry : by_key_)
-    if (proto_of(entry.key) == proto && wildcard_match(name, entry_name(entry)))
-      ports.push_back(port_of(entry.key));
+  const Part& p = part(proto);
+  for (const Entry& entry : p.by_key)
+    if (wildcard_match(name, p.name(entry))) ports.push_back(port_of(entry.key));
   std::sort(ports.begin(), ports.end());
   return ports;
 }
 
 std::vector<uint16_t> ServiceTable::top_ports(Protocol proto, size_t n) const {
   n = std::min<size_t>(n, 65535);
-  std::vector<std::pair<double, uint16_t>> ranked;
+  // One 64-bit key per ranked port: its weight above, the port's complement below, so that
+  // ordering the keys downwards orders by weight, then by port upwards. 8 bytes each for the
+  // 8,000 TCP ports nmap-services ranks (a page per 512: see Entry on why that counts).
+  std::vector<uint64_t> ranked;
   std::vector<uint16_t> unranked;
-  ranked.reserve(by_key_.size());
-  for (const Entry& entry : by_key_) {
+  for (const Entry& entry : part(proto).by_key) {
     const uint32_t key = entry.key;
-    if (proto_of(key) != proto || port_of(key) == 0) continue;  // port 0 only when asked for
-    if (entry.frequency > 0)
-      ranked.emplace_back(entry.frequency, port_of(key));
+    if (port_of(key) == 0) continue;  // port 0 only when asked for
+    if (entry.weight > 0)
+      ranked.push_back(uint64_t{entry.weight} << 16 | (0xFFFFu - port_of(key)));
     else
       unranked.push_back(port_of(key));
   }
-  // Only the first n are taken: a partial sort (the order is total, ports are unique per
-  // protocol, so it is the full sort's prefix).
+  // Only the first n are taken (the order is total, ports are unique per protocol, so it is the
+  // full sort's prefix).
   const size_t take = std::min(n, ranked.size());
-  std::partial_sort(ranked.begin(), ranked.begin() + static_cast<std::ptrdiff_t>(take),
-                    ranked.end(), [](const auto& a, const auto& b) {
-                      return a.first != b.first ? a.first > b.first : a.second < b.second;
-                    });
+  const auto mid = ranked.begin() + static_cast<std::ptrdiff_t>(take);
+  std::nth_element(ranked.begin(), mid, ranked.end(), std::greater<>());
+  std::sort(ranked.begin(), mid, std::greater<>());
   ranked.resize(take);
-  std::sort(unranked.begin(), unranked.end());
 
   std::vector<uint16_t> out;
   out.reserve(n);
@@ -396,9 +451,12 @@ std::vector<uint16_t> ServiceTable::top_ports(Protocol proto, size_t n) const {
       out.push_back(port);
     }
   };
-  for (const auto& r : ranked) add(r.second);
+  for (uint64_t r : ranked) add(static_cast<uint16_t>(0xFFFFu - (r & 0xFFFF)));
   // Past the ranking: ports the table names, then every other port, each in ascending order.
-  for (uint16_t port : unranked) add(port);
+  if (out.size() < n) {
+    std::sort(unranked.begin(), unranked.end());
+    for (uint16_t port : unranked) add(port);
+  }
   for (uint32_t port = 1; port <= 65535 && out.size() < n; ++port) add(static_cast<uint16_t>(port));
   return out;
 }

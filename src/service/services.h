@@ -7,10 +7,10 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "core/types.h"
@@ -41,33 +41,50 @@ class ServiceTable {
   const std::string& source() const { return source_; }
 
  private:
-  // Trivially copyable (the name is a slice of text_), so sorting 27,000 of them moves no
-  // strings.
+  // 12 bytes and trivially copyable: nmap-services has 27,000 entries, and on the project's
+  // virtualised machine each fresh 4 KiB page a table touches costs ~12 us (a 24-byte entry
+  // with a double made loading a visible part of a small scan's start). The name is
+  // names.substr(name_ref >> 8, name_ref & 0xFF) of its Part; names are at most 64 bytes and
+  // a source's text under 16 MiB (entries past it are not taken).
   struct Entry {
-    uint32_t key = 0;          // proto << 16 | port
-    uint32_t order = 0;        // its place in the file (the first of a port's entries wins a tie)
-    uint32_t name_offset = 0;  // the name is text_.substr(name_offset, name_size)
-    uint32_t name_size = 0;
-    double frequency = 0;  // higher = more common
+    uint32_t key = 0;       // port << 8 | proto
+    uint32_t weight = 0;    // higher = more common; 0 = unranked
+    uint32_t name_ref = 0;  // offset << 8 | size, into Part::names
   };
-  // The names the table kept, one after the other (copied once out of the file parse() read):
-  // the entries point into it. storage_ owns it.
-  std::string_view text_;
-  std::shared_ptr<const void> storage_;
-  // Sorted by key, one entry per key (finish()): one allocation instead of a node per entry,
-  // which made loading nmap-services a visible part of a small scan's start.
-  std::vector<Entry> by_key_;
-  static ServiceTable parse(std::string_view text, std::shared_ptr<const void> storage,
-                            bool nmap_format);
-  static ServiceTable parse(std::string text, bool nmap_format);
-  std::string_view entry_name(const Entry& e) const {
-    return text_.substr(e.name_offset, e.name_size);
-  }
-  // After the entries were appended: sorts them by key, and a port listed twice keeps its more
-  // common entry (the first one on a tie).
-  void finish();
-  const Entry* find(uint32_t key) const;
+  // One protocol's entries, sorted by key, one per key (finish()), and their names, copied out
+  // of the text they were read from (a mapped file cut short while the scan still prints names,
+  // edited in place, would otherwise be a SIGBUS).
+  struct Part {
+    std::vector<Entry> by_key;
+    std::string names;
+    const Entry* find(uint32_t key) const;
+    std::string_view name(const Entry& e) const {
+      return std::string_view(names).substr(e.name_ref >> 8, e.name_ref & 0xFF);
+    }
+    // After the entries were appended: sorts them by key (stably), and a port listed twice
+    // keeps its more common entry (the first one on a tie).
+    void finish();
+  };
+  // Each protocol's part is read on its first use: a TCP scan never reads nmap-services' 19,000
+  // UDP entries (~70% of the table). A file source is mapped again for each part (and a part
+  // of a file gone meanwhile is empty); a text source (the tests) is kept.
+  struct Lazy {
+    std::once_flag once[2];
+    Part parts[2];  // TCP, UDP
+  };
+  std::string path_;                         // a file source, or empty
+  std::shared_ptr<const std::string> text_;  // a text source (when path_ is empty)
+  bool nmap_format_ = true;
+  std::shared_ptr<Lazy> lazy_ = std::make_shared<Lazy>();  // shared: the table stays movable
   std::string source_;
+
+  static ServiceTable from_text(std::string text, bool nmap_format);
+  // The part of `proto`, read from the source on first use.
+  const Part& part(Protocol proto) const;
+  // Reads one protocol's entries from text into `into`; returns its well-formed lines and the
+  // lines of other protocols (so that a source with none can be told from one without this
+  // protocol's).
+  static size_t parse(std::string_view text, bool nmap_format, Protocol proto, Part& into);
 };
 
 }  // namespace gh

@@ -1,10 +1,15 @@
 #include "service/ssh_hostkey.h"
 
+#include <nettle/base64.h>
 #include <openssl/evp.h>
-#include <openssl/rand.h>
-#include <openssl/sha.h>
+#include <sys/random.h>
 
 #include <cstdint>
+#include <cstring>
+#include <exception>
+
+#include "audit/sha256.h"
+#include "core/dynlib.h"
 
 namespace gh {
 namespace {
@@ -37,17 +42,47 @@ bool get_string(std::string_view s, size_t& pos, std::string_view& out) {
 
 }  // namespace
 
+namespace {
+
+// The key exchange's X25519 key, from libcrypto, loaded by the first SSH probe (-sV), not at
+// every start (core/dynlib.h). Only its public half leaves: the exchange is never finished,
+// the server's host key is all we want.
+struct X25519 {
+  DynLib lib{"libcrypto.so.3", "libssl3", "-sV (the SSH host key)"};
+  GH_DYNLIB_FN(EVP_PKEY_CTX_new_id);
+  GH_DYNLIB_FN(EVP_PKEY_keygen_init);
+  GH_DYNLIB_FN(EVP_PKEY_keygen);
+  GH_DYNLIB_FN(EVP_PKEY_get_raw_public_key);
+  GH_DYNLIB_FN(EVP_PKEY_free);
+  GH_DYNLIB_FN(EVP_PKEY_CTX_free);
+};
+
+const X25519* x25519() {
+  static const X25519* api = new X25519();
+  return api;
+}
+
+}  // namespace
+
 SshKex::SshKex() {
+  const X25519* api = nullptr;
+  try {
+    api = x25519();
+  } catch (const std::exception& e) {  // no libcrypto: this probe fails, the scan goes on
+    error_ = e.what();
+    return;
+  }
   EVP_PKEY* key = nullptr;
-  EVP_PKEY_CTX* ctx = EVP_PKEY_CTX_new_id(EVP_PKEY_X25519, nullptr);
-  if (ctx != nullptr && EVP_PKEY_keygen_init(ctx) == 1 && EVP_PKEY_keygen(ctx, &key) == 1) {
+  EVP_PKEY_CTX* ctx = api->EVP_PKEY_CTX_new_id(EVP_PKEY_X25519, nullptr);
+  if (ctx != nullptr && api->EVP_PKEY_keygen_init(ctx) == 1 &&
+      api->EVP_PKEY_keygen(ctx, &key) == 1) {
     unsigned char pub[32];
     size_t len = sizeof pub;
-    if (EVP_PKEY_get_raw_public_key(key, pub, &len) == 1)
+    if (api->EVP_PKEY_get_raw_public_key(key, pub, &len) == 1)
       pub_.assign(reinterpret_cast<char*>(pub), len);
   }
-  EVP_PKEY_free(key);
-  EVP_PKEY_CTX_free(ctx);
+  api->EVP_PKEY_free(key);
+  api->EVP_PKEY_CTX_free(ctx);
   if (pub_.size() != 32) error_ = "cannot make an X25519 key";
 }
 
@@ -65,8 +100,9 @@ std::string SshKex::packet(std::string_view payload) const {
 std::string SshKex::start() {
   std::string kexinit;
   kexinit += static_cast<char>(20);  // SSH_MSG_KEXINIT
-  unsigned char cookie[16];
-  RAND_bytes(cookie, sizeof cookie);
+  unsigned char cookie[16] = {};
+  if (getrandom(cookie, sizeof cookie, 0) != static_cast<ssize_t>(sizeof cookie))
+    error_ = "cannot draw the KEXINIT cookie (getrandom)";
   kexinit.append(reinterpret_cast<char*>(cookie), sizeof cookie);
   put_string(kexinit, "curve25519-sha256,curve25519-sha256@libssh.org");
   put_string(kexinit,
@@ -120,11 +156,10 @@ std::string SshKex::feed(std::string_view bytes) {
         return out;
       }
       key_type_ = std::string(type);
-      unsigned char md[SHA256_DIGEST_LENGTH];
-      SHA256(reinterpret_cast<const unsigned char*>(blob.data()), blob.size(), md);
-      unsigned char b64[64];
-      int n = EVP_EncodeBlock(b64, md, sizeof md);
-      std::string fp(reinterpret_cast<char*>(b64), static_cast<size_t>(n));
+      const Sha256Digest md = sha256(blob);
+      char b64[BASE64_ENCODE_RAW_LENGTH(32)];
+      base64_encode_raw(b64, md.size(), md.data());
+      std::string fp(b64, sizeof b64);
       while (!fp.empty() && fp.back() == '=') fp.pop_back();
       fingerprint_ = "SHA256:" + fp;
       done_ = true;

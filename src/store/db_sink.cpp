@@ -145,9 +145,22 @@ void DbSink::end(const ResultTable& table, const ScanSummary& summary) {
 }
 
 std::unique_ptr<DbSink> make_db_sink(DbSinkOptions opts, std::ostream& err) {
+  std::string location = opts.location;
+  return make_db_sink(std::async(std::launch::deferred,
+                                 [location] { return Store::open(location, true, kFinalWaitMs); }),
+                      std::move(opts), err);
+}
+
+PendingStore open_store_async(std::string location) {
+  return std::async(std::launch::async, [location = std::move(location)] {
+    return Store::open(location, true, kFinalWaitMs);
+  });
+}
+
+std::unique_ptr<DbSink> make_db_sink(PendingStore pending, DbSinkOptions opts, std::ostream& err) {
   std::optional<Store> store;
   try {
-    store.emplace(Store::open(opts.location, true, kFinalWaitMs));
+    store.emplace(pending.get());
   } catch (const std::exception& e) {
     err << fmt::format(
         "glasshouse: warning: history database: {}; this run is not recorded in it (the other "

@@ -17,6 +17,7 @@
 #pragma once
 
 #include <cstdint>
+#include <future>
 #include <map>
 #include <memory>
 #include <optional>
@@ -82,6 +83,16 @@ class DbSink : public Sink {
 // Opens the store and wraps it in a sink. Never throws: when the store cannot be opened, the
 // sink it returns only says so (one line on `err`, at once) and stores nothing.
 std::unique_ptr<DbSink> make_db_sink(DbSinkOptions opts, std::ostream& err);
+
+// The store being opened on a thread of its own: opening costs milliseconds (SQLite maps its
+// shared memory and reads its WAL; a PostgreSQL server is dialled), which a scan spends writing
+// its audit start record meanwhile. The thread only opens (Store::open with create); nothing
+// is written before make_db_sink takes the store. Destroying it unused waits for the thread.
+using PendingStore = std::future<Store>;
+PendingStore open_store_async(std::string location);
+// As make_db_sink above, with the store `pending` opens; waits for it. Call it before privileges
+// are dropped, as the other one: the store's files are opened with the scan's first identity.
+std::unique_ptr<DbSink> make_db_sink(PendingStore pending, DbSinkOptions opts, std::ostream& err);
 
 // What a scan covers, as a short stable key: the same targets and ports give the same key, so
 // `report` finds the previous run of the same targets.
