@@ -6,7 +6,10 @@
 # the worm rule, and (with --block-internal) challenged and blocked. From outside, nmap -sS over
 # IPv4 and IPv6 and nmap -sU over IPv6 (refused with ICMPv6 port unreachable) are "inbound",
 # challenged and blocked; a connect from each blocked address then fails. Neighbour discovery
-# raises nothing. The capture is cut per source and read back with -r. About 40 s.
+# raises nothing. The capture is cut per source and read back with -r. With --no-kernel-fastpath:
+# the path without the kernel's fast path (challenges from this process, their answers checked by
+# nftables) stays covered here; test_watch_block.sh and test_watch_flood.sh run the fast path.
+# About 40 s.
 set -uo pipefail
 . "$(dirname "$0")/watch_lib.sh"
 lab_require_root
@@ -27,7 +30,8 @@ lab_assert_isolated "$LAB_NS_TARGET"
 
 watch_capture_start "$LAB_WORK/inside.pcap"
 locals=(--local 198.18.0.0/25 --local 198.18.1.0/24 --local 2001:db8::/120 --local 2001:db8:1::/64)
-watch_start inside "${locals[@]}" --block --block-internal --block-for 10m --nft-table gh_inside_lab
+watch_start inside "${locals[@]}" --block --block-internal --block-for 10m --nft-table gh_inside_lab \
+  --no-kernel-fastpath
 
 lab_log "worm sweeps: 198.18.0.20 -> 198.18.1.1-254:445, 2001:db8::20 -> 2001:db8:1::1-fe:445"
 ip netns exec "$LAB_NS_SCAN" python3 "$LAB_DIR/watch_sweep.py" 198.18.0.20 198.18.1. 254 445 ||
@@ -54,6 +58,10 @@ ip netns exec "$LAB_NS_SCAN" python3 "$LAB_DIR/watch_client.py" 198.18.0.21 "$T"
 
 watch_stop
 watch_capture_stop
+final=$(grep 'stopped: packets' "$WATCH_LOG" | tail -1)
+grep -Eq 'challenges ([3-9]|[1-9][0-9]+) \(kernel 0,.* proven ([3-9]|[1-9][0-9]+),' <<<"$final" && ! grep -q 'fast path (' <<<"$final" ||
+  lab_failed "expected this process's own challenges (3 or more, proven), no fast path: $final"
+lab_log "prepared challenges: $(grep -o 'prepared [0-9]* (used [0-9]*)' <<<"$final")"
 watch_check \
   --expect src=198.18.0.20,direction=internal,type=connect,shape=horizontal,rule=worm,blocked=true \
   --expect src=2001:db8::20,direction=internal,type=connect,shape=horizontal,rule=worm,blocked=true \
