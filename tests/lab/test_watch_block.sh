@@ -36,10 +36,12 @@ ip netns exec "$LAB_NS_TARGET" nft list table inet gh_watch_lab >/dev/null 2>&1 
 ip netns exec "$LAB_NS_SCAN" python3 "$LAB_DIR/watch_client.py" 198.18.0.40 "$T" 1 22 >/dev/null ||
   lab_failed "198.18.0.40 cannot connect before the scan"
 
-watch_nmap connect40 -sT -T4 --max-retries 1 -S 198.18.0.40 -e gh0 -p 1-100 "$T"
+# A scanner blocked after a few probes waits for the timeouts of all the others (10-17 s each):
+# --host-timeout 5s ends it (the detection and the block come in its first milliseconds).
+watch_nmap connect40 -sT -T4 --max-retries 1 --host-timeout 5s -S 198.18.0.40 -e gh0 -p 1-100 "$T"
 watch_nmap allowed41 -sS -T4 --max-retries 1 -S 198.18.0.41 -e gh0 -p 1-100 "$T"
-watch_nmap syn42 -sS -T4 --max-retries 1 -S 198.18.0.42 -e gh0 -p 1-100 "$T"
-watch_nmap fin43 -sF -T4 --max-retries 1 -S 198.18.0.43 -e gh0 -p 1-100 "$T"
+watch_nmap syn42 -sS -T4 --max-retries 1 --host-timeout 5s -S 198.18.0.42 -e gh0 -p 1-100 "$T"
+watch_nmap fin43 -sF -T4 --max-retries 1 --host-timeout 5s -S 198.18.0.43 -e gh0 -p 1-100 "$T"
 watch_nmap udp44 -sU -T4 --max-retries 1 -S 198.18.0.44 -e gh0 -p 1-30 "$T"
 watch_masscan masscan45 198.18.0.45 198.18.1.0/24 -p81 --rate 2000
 watch_zmap zmap46 198.18.0.46 -p 81 -r 2000 198.18.1.0/24

@@ -114,7 +114,7 @@ grep -q '198.19.200.3\b' <<<"$blocked4" || lab_failed "the right answer was not 
 mv "$WATCH_ALERTS" "$WATCH_ALERTS.1"
 kill -HUP "$WATCH_PID"
 sleep 0.3
-watch_nmap after -sS -T4 --max-retries 1 -S 198.18.0.10 -e gh0 -p 1-100 "$T"
+watch_nmap after -sS -T4 --max-retries 1 --host-timeout 5s -S 198.18.0.10 -e gh0 -p 1-100 "$T"
 sleep 1
 watch_stop
 [[ -f $WATCH_ALERTS ]] || lab_failed "SIGHUP did not reopen the alerts file"
