@@ -365,6 +365,11 @@ void Watch::open_fastpath(uint64_t k0, uint64_t k1) {
   f.max_per_source = c.max_per_source;
   f.max_sources = opt_.detect.max_sources;
   std::string err;
+  if (cap_->link_type() != link::kEthernet) {
+    // Its challenge goes back to the probe's link address, as this process's does.
+    fmt::print(stderr, "glasshouse watch: no kernel fast path (not an Ethernet link)\n");
+    return;
+  }
   int ifindex = static_cast<int>(if_nametoindex(opt_.interface.c_str()));
   fastpath_ = KernelFastpath::open(ifindex, f, err);
   if (fastpath_) challenger_->set_kernel_challenges(true);
