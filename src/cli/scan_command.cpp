@@ -4,7 +4,9 @@
 
 #include <cerrno>
 #include <cstring>
+#include <exception>
 #include <optional>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -13,6 +15,7 @@
 #include "io/privilege.h"
 #include "run/checkpoint_session.h"
 #include "run/scanner.h"
+#include "service/services.h"
 #include "store/sql.h"
 
 namespace gh {
@@ -80,6 +83,19 @@ int resume_scan(const std::string& file) {
 
 int run_scan_command(const std::vector<std::string>& args) {
   if (auto file = resume_request(args)) return resume_scan(*file);
+  // The services table (27,000 lines of nmap-services, ~3 ms) loads on a thread of its own while
+  // the options are parsed; the default ports wait for it there. A table that fails to load is
+  // loaded again, and its error reported, by that first use.
+  std::thread services([] {
+    try {
+      ServiceTable::instance();
+    } catch (const std::exception&) {
+    }
+  });
+  struct Join {
+    std::thread& t;
+    ~Join() { t.join(); }
+  } join{services};
   ParsedScan parsed = parse_scan_args(args, can_open_raw_sockets());
   if (parsed.help_shown) return kExitOk;
   std::string line = "glasshouse scan";
