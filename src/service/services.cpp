@@ -146,24 +146,33 @@ void parse_text(std::string_view text, bool nmap_format, Protocol proto, Sink&& 
   while (p < end) {
     std::string_view fields[4];
     size_t count = 0;
-    // Fields split on runs of blanks, up to the end of the line or a '#'.
+    std::optional<std::pair<uint16_t, Protocol>> pp;
+    bool skip = false;
+    // Fields split on runs of blanks, up to the end of the line or a '#'. A line of another
+    // protocol is left once its port/protocol field is read.
     while (count < want) {
       while (p < end && class_of(*p) == kBlank) ++p;
       if (p == end || class_of(*p) == kStop) break;
       const char* start = p;
       while (p < end && in_field(*p)) ++p;
       fields[count++] = std::string_view(start, static_cast<size_t>(p - start));
+      if (count == 2) {
+        pp = parse_port_proto(fields[1]);
+        if (!pp || pp->second != proto) {
+          skip = true;
+          break;
+        }
+      }
     }
     const void* eol = std::memchr(p, '\n', static_cast<size_t>(end - p));
     p = eol != nullptr ? static_cast<const char*>(eol) + 1 : end;
-    if (count == 0) continue;
-    if (nmap_format ? count < 2 : count != 3) continue;
-    auto pp = parse_port_proto(fields[1]);
-    if (!pp) continue;
-    if (pp->second != proto) {
-      ++other;
+    if (skip) {
+      // Another protocol's line is counted as nmap's or ours would be (well-formed so far).
+      if (pp && (nmap_format || count == 2)) ++other;
       continue;
     }
+    if (count == 0) continue;
+    if (nmap_format ? count < 2 : count != 3) continue;
     if (!valid_service_name(fields[0])) continue;
     Record rec;
     rec.name = fields[0];

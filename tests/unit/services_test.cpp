@@ -287,6 +287,54 @@ TEST_F(ServiceTableEnv, ForcedNmapServicesIsUsed) {
   std::remove(path.c_str());
 }
 
+// A file's UDP part is read on its first use (a TCP scan never reads it): it must come out as an
+// eager parse would, and a file listing only UDP ports is a table, not a file passed over.
+TEST_F(ServiceTableEnv, FileUdpPartIsReadOnFirstUseAsAWholeParse) {
+  std::string path = ::testing::TempDir() + "glasshouse_nmap_services_lazy";
+  {
+    std::ofstream out(path);
+    out << kNmapText;
+  }
+  EXPECT_EXIT(
+      {
+        unsetenv("GLASSHOUSE_SERVICES_TSV");
+        setenv("GLASSHOUSE_NMAP_SERVICES", path.c_str(), 1);
+        const auto& t = ServiceTable::instance();
+        auto whole = nmap_table(kNmapText);
+        bool ok = t.source() == path;
+        for (Protocol p : {Protocol::Tcp, Protocol::Udp}) {
+          ok = ok && t.top_ports(p, 20) == whole.top_ports(p, 20);
+          for (uint16_t port : {22, 53, 80, 161, 443, 6001, 9, 4})
+            ok = ok && t.name(p, port) == whole.name(p, port);
+          ok = ok && t.ports_for_name(p, "http*") == whole.ports_for_name(p, "http*");
+        }
+        ok = ok && t.name(Protocol::Udp, 161) == "snmp" && t.name(Protocol::Udp, 53) == "domain";
+        std::exit(ok ? 0 : 1);
+      },
+      ::testing::ExitedWithCode(0), "");
+  std::remove(path.c_str());
+}
+
+TEST_F(ServiceTableEnv, FileOfUdpPortsOnlyIsATable) {
+  std::string path = ::testing::TempDir() + "glasshouse_nmap_services_udp_only";
+  {
+    std::ofstream out(path);
+    out << "# nothing for TCP\nsnmp\t161/udp\t0.3\ndomain\t53/udp\t0.4\n";
+  }
+  EXPECT_EXIT(
+      {
+        unsetenv("GLASSHOUSE_SERVICES_TSV");
+        setenv("GLASSHOUSE_NMAP_SERVICES", path.c_str(), 1);
+        const auto& t = ServiceTable::instance();
+        bool ok = t.source() == path && t.name(Protocol::Udp, 161) == "snmp" &&
+                  (t.top_ports(Protocol::Udp, 2) == std::vector<uint16_t>({53, 161})) &&
+                  t.name(Protocol::Tcp, 22) == "unknown";
+        std::exit(ok ? 0 : 1);
+      },
+      ::testing::ExitedWithCode(0), "");
+  std::remove(path.c_str());
+}
+
 TEST_F(ServiceTableEnv, UnreadableForcedFileIsAUsageError) {
   EXPECT_EXIT(
       {
