@@ -283,9 +283,11 @@ int scan_stages(const ScanConfig& config, PolicyPlan& plan, const std::string& e
     status.emplace(counters, sopts);
     if (status->active()) status_ptr = &*status;
   };
+  DbSink* history_sink = nullptr;  // settled before privileges are dropped
   auto ready = [&] {
     if (ready_done) return;
     ready_done = true;
+    if (history_sink != nullptr) history_sink->settle();
     outcome.privileges = drop_privileges(config.policy.user).describe();
     start_status();
   };
@@ -319,10 +321,14 @@ int scan_stages(const ScanConfig& config, PolicyPlan& plan, const std::string& e
   if (!config.dry_run && config.store.enabled) {
     if (config.store.db.empty())
       std::cerr << "glasshouse: note: no history database (HOME is not set; --db names one)\n";
-    else if (history != nullptr && history->valid())
-      sinks.push_back(make_db_sink(std::move(*history), db_options(config, run_id), std::cerr));
-    else
+    else if (history != nullptr && history->valid()) {
+      // Still opening, on its own thread: the sink settles before privileges are dropped.
+      auto sink = make_db_sink(std::move(*history), db_options(config, run_id), std::cerr);
+      history_sink = sink.get();
+      sinks.push_back(std::move(sink));
+    } else {
       sinks.push_back(make_db_sink(db_options(config, run_id), std::cerr));
+    }
   }
   std::vector<OutputFile> files =
       config.dry_run ? std::vector<OutputFile>{} : open_for_hashing(config.output);

@@ -1,5 +1,7 @@
 #include "store/db_sink.h"
 
+#include <chrono>
+
 #include <fmt/format.h>
 
 #include "audit/sha256.h"
@@ -18,6 +20,29 @@ constexpr size_t kMaxPending = 1u << 20;  // records kept while the database sta
 DbSink::DbSink(std::optional<Store> store, DbSinkOptions opts, std::ostream& err)
     : store_(std::move(store)), opts_(std::move(opts)), err_(err) {
   if (!opts_.service_name) opts_.service_name = default_service_names();
+}
+
+DbSink::DbSink(PendingStore pending, DbSinkOptions opts, std::ostream& err)
+    : pending_(std::move(pending)), opts_(std::move(opts)), err_(err) {
+  if (!opts_.service_name) opts_.service_name = default_service_names();
+}
+
+void DbSink::settle() {
+  if (pending_.valid()) {
+    try {
+      store_.emplace(pending_.get());
+    } catch (const std::exception& e) {
+      err_ << fmt::format(
+          "glasshouse: warning: history database: {}; this run is not recorded in it (the other "
+          "outputs are written; --no-db turns the database off)\n",
+          e.what());
+      err_.flush();
+      pending_ports_.clear();
+      pending_hosts_.clear();
+      return;
+    }
+  }
+  if (begun_ && store_ && run_ == 0) start_run();
 }
 
 void DbSink::give_up(const std::exception& e, std::string_view doing) {
@@ -43,7 +68,15 @@ void DbSink::begin(const ScanInfo& info) {
   meta_.audit_run = opts_.audit_run;
   meta_.shard = opts_.shard;
   meta_.shards = opts_.shards;
-  if (!store_) return;
+  begun_ = true;
+  // An open that is done (or deferred: the synchronous make_db_sink) is taken now; one still
+  // under way when the scan settles the sink.
+  if (pending_.valid() && pending_.wait_for(std::chrono::seconds(0)) == std::future_status::timeout)
+    return;
+  settle();
+}
+
+void DbSink::start_run() {
   try {
     store_->connection().set_busy_timeout(kFinalWaitMs);
     if (opts_.resume && store_->has_run(opts_.resume->first)) {
@@ -60,12 +93,13 @@ void DbSink::begin(const ScanInfo& info) {
 }
 
 bool DbSink::rewind(uint64_t mark) {
+  settle();
   if (mark != 0) opts_.resume = std::pair(static_cast<int64_t>(mark), uint64_t{0});
   return true;
 }
 
 void DbSink::port(const PortResult& r) {
-  if (!store_) return;
+  if (!pending_.valid() && !store_) return;  // no database: nothing is kept
   std::string addr = r.addr.to_string();
   if (ResultTable::is_host_reply(r.reason) && !hosts_seen_.contains(addr)) {
     hosts_seen_[addr] = true;
@@ -120,10 +154,12 @@ void DbSink::write_pending(int busy_ms) {
 }
 
 void DbSink::flush() {
+  settle();
   write_pending(kFlushWaitMs);
 }
 
 void DbSink::end(const ResultTable& table, const ScanSummary& summary) {
+  settle();
   // Every host that answered, whether or not its ports were stored.
   for (const auto& [addr, host] : table.hosts()) {
     if (!host.answered) continue;
@@ -158,17 +194,7 @@ PendingStore open_store_async(std::string location) {
 }
 
 std::unique_ptr<DbSink> make_db_sink(PendingStore pending, DbSinkOptions opts, std::ostream& err) {
-  std::optional<Store> store;
-  try {
-    store.emplace(pending.get());
-  } catch (const std::exception& e) {
-    err << fmt::format(
-        "glasshouse: warning: history database: {}; this run is not recorded in it (the other "
-        "outputs are written; --no-db turns the database off)\n",
-        e.what());
-    err.flush();
-  }
-  return std::make_unique<DbSink>(std::move(store), std::move(opts), err);
+  return std::make_unique<DbSink>(std::move(pending), std::move(opts), err);
 }
 
 std::string targets_key_of(const std::vector<std::string>& target_ranges,

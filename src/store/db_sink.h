@@ -5,14 +5,14 @@
 // audit run id, the shard), the hosts that answered, and the ports whose state the run's --show
 // accepts (open by default, as -oJ), each with its service.
 //
-// It never stops a scan. The store is opened by make_db_sink, before privileges are dropped (a
-// root scan keeps the descriptors after becoming `nobody`). When the database cannot be opened
-// (corrupt, locked past the wait, a PostgreSQL server that is down) or a write fails, the sink
-// prints one line on `err` ("glasshouse: warning: history database ...: <why>; ...") and goes
-// quiet; the scan and its other outputs carry on. Records are buffered and written in one
-// transaction per flush(); a flush that finds the database locked keeps them for the next one
-// (the engine is not held up: periodic flushes wait at most 250 ms for the lock, the last one in
-// end() up to 10 s). So nothing the other outputs hold is missing from the database unless a
+// It never stops a scan. The store is opened before privileges are dropped (make_db_sink, or
+// open_store_async and settle(): a root scan keeps the descriptors after becoming `nobody`). When
+// the database cannot be opened (corrupt, locked past the wait, a PostgreSQL server that is down)
+// or a write fails, the sink prints one line on `err` ("glasshouse: warning: history database ...:
+// <why>; ...") and goes quiet; the scan and its other outputs carry on. Records are buffered and
+// written in one transaction per flush(); a flush that finds the database locked keeps them for the
+// next one (the engine is not held up: periodic flushes wait at most 250 ms for the lock, the last
+// one in end() up to 10 s). So nothing the other outputs hold is missing from the database unless a
 // warning said so.
 #pragma once
 
@@ -30,6 +30,9 @@
 
 namespace gh {
 
+// A store being opened (open_store_async), or one to open on first use (std::launch::deferred).
+using PendingStore = std::future<Store>;
+
 struct DbSinkOptions {
   std::string location;        // a file path or a PostgreSQL URL
   ShowFilter show;             // which port states are stored
@@ -45,6 +48,12 @@ struct DbSinkOptions {
 class DbSink : public Sink {
  public:
   DbSink(std::optional<Store> store, DbSinkOptions opts, std::ostream& err);
+  DbSink(PendingStore pending, DbSinkOptions opts, std::ostream& err);
+
+  // Waits for the store being opened, takes it (or prints the one warning that it could not
+  // be), and starts the run begin() asked for. Idempotent. Not concurrently with the other
+  // calls (the scan's output lock, or its one thread before the engine's threads start).
+  void settle();
 
   void begin(const ScanInfo& info) override;
   void port(const PortResult& r) override;
@@ -55,19 +64,25 @@ class DbSink : public Sink {
   // every port of the scan once, whatever was written or still pending when it stopped. A run
   // that is gone (or 0) starts a new run that gets the same records.
   std::string_view resume_key() const override { return "db"; }
-  uint64_t mark() override { return static_cast<uint64_t>(run_); }
+  uint64_t mark() override {
+    settle();
+    return static_cast<uint64_t>(run_);
+  }
   bool rewind(uint64_t mark) override;
 
   // The run being written (0 before begin() or when the database failed).
   int64_t run_id() const { return run_; }
   // Port records handed to the store so far (what a checkpoint records to resume from).
   uint64_t ports_written() const { return written_; }
-  bool failed() const { return !store_.has_value(); }
+  bool failed() const { return !pending_.valid() && !store_.has_value(); }
 
  private:
   void write_pending(int busy_ms);
   void give_up(const std::exception& e, std::string_view doing);
+  void start_run();  // begin()'s database part
 
+  PendingStore pending_;  // valid until settle() took it
+  bool begun_ = false;    // begin() was called
   std::optional<Store> store_;
   DbSinkOptions opts_;
   std::ostream& err_;
@@ -84,14 +99,15 @@ class DbSink : public Sink {
 // sink it returns only says so (one line on `err`, at once) and stores nothing.
 std::unique_ptr<DbSink> make_db_sink(DbSinkOptions opts, std::ostream& err);
 
-// The store being opened on a thread of its own: opening costs milliseconds (SQLite maps its
-// shared memory and reads its WAL; a PostgreSQL server is dialled), which a scan spends writing
-// its audit start record meanwhile. The thread only opens (Store::open with create); nothing
-// is written before make_db_sink takes the store. Destroying it unused waits for the thread.
-using PendingStore = std::future<Store>;
+// The store being opened on a thread of its own: opening costs milliseconds (loading
+// libsqlite3, mapping its shared memory and reading its WAL; a PostgreSQL server is dialled),
+// which a scan spends on its audit start record and its sockets meanwhile. The thread only opens
+// (Store::open with create); nothing is written before the sink settles.
 PendingStore open_store_async(std::string location);
-// As make_db_sink above, with the store `pending` opens; waits for it. Call it before privileges
-// are dropped, as the other one: the store's files are opened with the scan's first identity.
+// As make_db_sink above, with the store `pending` opens. Returns at once: the sink settles (takes
+// the store, or prints its one warning) on its first use that needs it (begin() if the store is
+// open by then, else settle(), flush(), end(), mark(), rewind()). A scan calls settle() before
+// it drops privileges, so that the store's files are opened with its first identity.
 std::unique_ptr<DbSink> make_db_sink(PendingStore pending, DbSinkOptions opts, std::ostream& err);
 
 // What a scan covers, as a short stable key: the same targets and ports give the same key, so

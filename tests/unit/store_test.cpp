@@ -493,6 +493,65 @@ TEST(DbSink, CorruptDatabaseIsOneWarningAndTheScanGoesOn) {
   EXPECT_TRUE(sink->failed());
 }
 
+// The store opened on its own thread (a scan opens it while it writes its audit record): the
+// records that came before the sink settled are kept and written, once.
+TEST(DbSink, StoreOpenedOnItsOwnThreadKeepsEveryRecord) {
+  TempDir dir;
+  std::ostringstream err;
+  DbSinkOptions o;
+  o.location = dir.file("h.db");
+  auto sink = make_db_sink(open_store_async(o.location), o, err);
+  ResultTable table(2);
+  sink->begin(info());
+  auto first = verdict("198.18.0.1", 22, PortState::Open, Reason::SynAck);
+  table.add(first);
+  sink->port(first);  // perhaps before the store is open
+  sink->settle();
+  EXPECT_FALSE(sink->failed());
+  EXPECT_NE(sink->run_id(), 0);
+  auto second = verdict("198.18.0.1", 80, PortState::Open, Reason::SynAck);
+  table.add(second);
+  sink->port(second);
+  ScanSummary sum;
+  sum.end = WallClock::now();
+  sum.exit_reason = "done";
+  sink->end(table, sum);
+  EXPECT_EQ(err.str(), "");
+  EXPECT_EQ(sink->ports_written(), 2u);
+  Store s = Store::open(o.location, false);
+  RunData d = s.load(s.resolve("last"));
+  ASSERT_EQ(d.ports.size(), 2u);
+  EXPECT_EQ(d.ports[0].port + d.ports[1].port, 22 + 80);
+  EXPECT_EQ(s.runs().size(), 1u);
+}
+
+TEST(DbSink, StoreThatFailsOnItsOwnThreadIsOneWarning) {
+  TempDir dir;
+  std::string junk = dir.file("junk.db");
+  {
+    std::ofstream f(junk);
+    f << "this is not a database, and it is long enough to have a header...........\n";
+  }
+  std::ostringstream err;
+  DbSinkOptions o;
+  o.location = junk;
+  auto sink = make_db_sink(open_store_async(junk), o, err);
+  ResultTable table(1);
+  EXPECT_NO_THROW({
+    sink->begin(info());
+    sink->port(verdict("198.18.0.1", 22, PortState::Open, Reason::SynAck));
+    sink->settle();
+    sink->settle();
+    sink->flush();
+    sink->end(table, ScanSummary{});
+  });
+  std::string e = err.str();
+  EXPECT_EQ(std::count(e.begin(), e.end(), '\n'), 1) << e;
+  EXPECT_NE(e.find("not a Glasshouse database or is damaged"), std::string::npos) << e;
+  EXPECT_TRUE(sink->failed());
+  EXPECT_EQ(sink->ports_written(), 0u);
+}
+
 TEST(DbSink, LockedDuringTheScanKeepsRecordsForLater) {
   TempDir dir;
   std::string path = dir.file("h.db");
