@@ -468,13 +468,17 @@ TEST(RunData, ScanTypesJoinAndSplit) {
   EXPECT_EQ(scan_types_of(m), (std::vector<std::string>{"fin", "udp"}));
 }
 
+// A file that is not a database (the history must refuse it, not overwrite it).
+std::string junk_database(TempDir& dir) {
+  std::string junk = dir.file("junk.db");
+  std::ofstream f(junk);
+  f << "this is not a database, and it is long enough to have a header...........\n";
+  return junk;
+}
+
 TEST(DbSink, CorruptDatabaseIsOneWarningAndTheScanGoesOn) {
   TempDir dir;
-  std::string junk = dir.file("junk.db");
-  {
-    std::ofstream f(junk);
-    f << "this is not a database, and it is long enough to have a header...........\n";
-  }
+  std::string junk = junk_database(dir);
   std::ostringstream err;
   DbSinkOptions o;
   o.location = junk;
@@ -527,11 +531,7 @@ TEST(DbSink, StoreOpenedOnItsOwnThreadKeepsEveryRecord) {
 
 TEST(DbSink, StoreThatFailsOnItsOwnThreadIsOneWarning) {
   TempDir dir;
-  std::string junk = dir.file("junk.db");
-  {
-    std::ofstream f(junk);
-    f << "this is not a database, and it is long enough to have a header...........\n";
-  }
+  std::string junk = junk_database(dir);
   std::ostringstream err;
   DbSinkOptions o;
   o.location = junk;
