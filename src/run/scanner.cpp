@@ -321,13 +321,14 @@ int scan_stages(const ScanConfig& config, PolicyPlan& plan, const std::string& e
   if (!config.dry_run && config.store.enabled) {
     if (config.store.db.empty())
       std::cerr << "glasshouse: note: no history database (HOME is not set; --db names one)\n";
-    else if (history != nullptr && history->valid()) {
-      // Still opening, on its own thread: the sink settles before privileges are dropped.
-      auto sink = make_db_sink(std::move(*history), db_options(config, run_id), std::cerr);
+    else {
+      // Opening on its own thread since run_scan began: the sink settles before privileges are
+      // dropped (ready()).
+      auto sink = history != nullptr && history->valid()
+                      ? make_db_sink(std::move(*history), db_options(config, run_id), std::cerr)
+                      : make_db_sink(db_options(config, run_id), std::cerr);
       history_sink = sink.get();
       sinks.push_back(std::move(sink));
-    } else {
-      sinks.push_back(make_db_sink(db_options(config, run_id), std::cerr));
     }
   }
   std::vector<OutputFile> files =

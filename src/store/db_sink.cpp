@@ -17,11 +17,6 @@ constexpr size_t kMaxPending = 1u << 20;  // records kept while the database sta
 
 }  // namespace
 
-DbSink::DbSink(std::optional<Store> store, DbSinkOptions opts, std::ostream& err)
-    : store_(std::move(store)), opts_(std::move(opts)), err_(err) {
-  if (!opts_.service_name) opts_.service_name = default_service_names();
-}
-
 DbSink::DbSink(PendingStore pending, DbSinkOptions opts, std::ostream& err)
     : pending_(std::move(pending)), opts_(std::move(opts)), err_(err) {
   if (!opts_.service_name) opts_.service_name = default_service_names();

@@ -47,7 +47,6 @@ struct DbSinkOptions {
 
 class DbSink : public Sink {
  public:
-  DbSink(std::optional<Store> store, DbSinkOptions opts, std::ostream& err);
   DbSink(PendingStore pending, DbSinkOptions opts, std::ostream& err);
 
   // Waits for the store being opened, takes it (or prints the one warning that it could not
