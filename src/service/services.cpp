@@ -29,9 +29,6 @@ namespace {
 constexpr uint32_t key_of(Protocol proto, uint16_t port) {
   return (static_cast<uint32_t>(port) << 8) | static_cast<uint32_t>(proto);
 }
-constexpr Protocol proto_of(uint32_t key) {
-  return static_cast<Protocol>(key & 0xFF);
-}
 constexpr uint16_t port_of(uint32_t key) {
   return static_cast<uint16_t>(key >> 8);
 }
